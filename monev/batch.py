@@ -1,0 +1,121 @@
+"""Run the pipeline over files and folders: find the workbooks, read, score and rank them.
+
+A bad file never stops the batch: it is listed under ``rejected`` with its reason. Every input file
+ends up in exactly one of ``offices``, ``rejected`` or ``skipped`` (lock files).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from monev.problems import Problem
+from monev.results import OfficeResult, Rejected, RunResult, rank
+from monev.rubric import Rubric
+from monev.scoring import score
+from monev.workbook import is_lock_file, read_questionnaire
+
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".ods"}
+
+Progress = Callable[[int, int], None]
+
+
+class InputError(Exception):
+    """An input path that does not exist (a usage error, not a bad workbook)."""
+
+
+def as_of_date() -> dt.date:
+    """The run's date: from ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else today."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.strip().isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).date()
+    return dt.date.today()
+
+
+def collect(inputs: Iterable[str | Path]) -> list[Path]:
+    """Files named directly are taken as they are; folders are searched for workbooks."""
+    found: list[Path] = []
+    seen: set[Path] = set()
+    for raw in inputs:
+        path = Path(raw)
+        if path.is_dir():
+            candidates = sorted(
+                (p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in WORKBOOK_SUFFIXES),
+                key=lambda p: str(p.relative_to(path)).casefold(),
+            )
+        elif path.is_file():
+            candidates = [path]
+        else:
+            raise InputError(str(raw))
+        for p in candidates:
+            key = p.resolve()
+            if key not in seen:
+                seen.add(key)
+                found.append(p)
+    return found
+
+
+def _display_names(paths: list[Path]) -> list[str]:
+    """Names that identify each file in reports: the file name, or a longer tail when two clash."""
+    names = [p.name for p in paths]
+    if len(set(names)) == len(names):
+        return names
+    common = Path(os.path.commonpath([str(p.resolve().parent) for p in paths]))
+    return [str(p.resolve().relative_to(common)) for p in paths]
+
+
+def score_one(path: Path, rubric: Rubric, display_name: str) -> OfficeResult | Rejected:
+    if is_lock_file(path):
+        return Rejected(display_name, "", [Problem.make("MV109", display_name)])
+    q = read_questionnaire(path, rubric, display_name=display_name)
+    if q.rejected:
+        return Rejected(q.file, q.sha256, q.problems)
+    return OfficeResult(file=q.file, sha256=q.sha256, office=q.office, score=score(rubric, q),
+                        problems=q.problems, rubric_version_seen=q.rubric_version)
+
+
+def _score_chunk(args: tuple[list[tuple[str, str]], Rubric]) -> list[OfficeResult | Rejected]:
+    items, rubric = args
+    return [score_one(Path(p), rubric, name) for p, name in items]
+
+
+def score_paths(
+    inputs: Iterable[str | Path],
+    rubric: Rubric,
+    *,
+    jobs: int = 1,
+    progress: Progress | None = None,
+    as_of: dt.date | None = None,
+) -> RunResult:
+    """Score every workbook under ``inputs`` with ``rubric`` and rank the offices."""
+    paths = collect(inputs)
+    names = _display_names(paths)
+    outcomes: list[OfficeResult | Rejected] = []
+    total = len(paths)
+    if jobs > 1 and total >= 64:
+        import multiprocessing
+
+        items = [(str(p), n) for p, n in zip(paths, names, strict=True)]
+        size = max(16, total // (jobs * 8))
+        chunks = [(items[i:i + size], rubric) for i in range(0, total, size)]
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for chunk in pool.map(_score_chunk, chunks):
+                outcomes.extend(chunk)
+                if progress:
+                    progress(len(outcomes), total)
+    else:
+        last = time.monotonic()
+        for k, (p, n) in enumerate(zip(paths, names, strict=True), start=1):
+            outcomes.append(score_one(p, rubric, n))
+            if progress and (time.monotonic() - last > 0.1 or k == total):
+                progress(k, total)
+                last = time.monotonic()
+    offices = [o for o in outcomes if isinstance(o, OfficeResult)]
+    rejected = [o for o in outcomes if isinstance(o, Rejected) and o.problems[0].code != "MV109"]
+    skipped = [o for o in outcomes if isinstance(o, Rejected) and o.problems[0].code == "MV109"]
+    return RunResult(rubric=rubric, offices=rank(offices), rejected=rejected, skipped=skipped,
+                     as_of=as_of or as_of_date())

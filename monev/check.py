@@ -1,0 +1,70 @@
+"""``monev check``: one office checks its own workbook before sending it.
+
+:func:`check_file` returns a :class:`CheckReport`: every problem with its cell, and the
+provisional claimed and verifiable SAQ when the file could be read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from monev.i18n import DEFAULT_LANG, fmt_number, t
+from monev.problems import Problem, sort_key
+from monev.rubric import Rubric
+from monev.scoring import OfficeScore, score
+from monev.workbook import is_lock_file, read_questionnaire
+
+
+@dataclass
+class CheckReport:
+    file: str
+    office: str
+    problems: list[Problem]
+    score: OfficeScore | None
+
+    @property
+    def errors(self) -> int:
+        return sum(p.severity in ("fatal", "error") for p in self.problems)
+
+    @property
+    def warnings(self) -> int:
+        return sum(p.severity == "warning" for p in self.problems)
+
+    def to_dict(self, lang: str = DEFAULT_LANG) -> dict[str, Any]:
+        s = self.score
+        return {
+            "file": self.file,
+            "office": self.office,
+            "rejected": s is None,
+            "problems": [p.to_dict(lang) for p in self.problems],
+            "saq_claimed": float(s.saq_claimed) if s else None,
+            "saq_verifiable": float(s.saq_verifiable) if s else None,
+            "predicate": s.predicate if s else None,
+        }
+
+    def text(self, lang: str = DEFAULT_LANG) -> str:
+        head = f"{self.file} ({self.office})" if self.office else self.file
+        if not self.problems:
+            lines = [f"{head}: {t('cli.check.clean', lang)}"]
+        else:
+            lines = [f"{head}: {t('cli.check.count', lang, errors=self.errors, warnings=self.warnings)}"]
+            lines += [f"  {p.severity.upper():7} {p.text(lang)}" for p in self.problems]
+        if self.score:
+            lines.append("  " + t("cli.check.provisional", lang,
+                                  claimed=fmt_number(self.score.saq_claimed, lang),
+                                  verifiable=fmt_number(self.score.saq_verifiable, lang),
+                                  predicate=self.score.predicate))
+        return "\n".join(lines)
+
+
+def check_file(path: str | Path, rubric: Rubric) -> CheckReport:
+    path = Path(path)
+    if is_lock_file(path):
+        return CheckReport(path.name, "", [Problem.make("MV109", path.name)], None)
+    q = read_questionnaire(path, rubric)
+    problems = sorted(q.problems, key=sort_key)
+    if q.rejected:
+        return CheckReport(q.file, "", problems, None)
+    return CheckReport(q.file, q.office.name, problems, score(rubric, q))

@@ -1,0 +1,308 @@
+"""The ``monev`` command line: a thin adapter over the library.
+
+Each command parses its options, calls one library function, prints the outcome and exits with a
+documented code: 0 all good; 1 some inputs rejected or problems found; 2 usage or rubric error;
+3 unexpected error (a bug: a short message, no traceback).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from monev import __version__
+from monev.i18n import DEFAULT_LANG, LANGS, fmt_number, t
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
+
+app = typer.Typer(
+    name="monev",
+    help="Score PPID self-assessment questionnaires (SAQ) for the Komisi Informasi monev and "
+    "render readiness reports. Texts are in Bahasa Indonesia; use --lang en for English.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+rubric_app = typer.Typer(help="List, show and check rubric files (scoring rules).",
+                         no_args_is_help=True)
+app.add_typer(rubric_app, name="rubric")
+
+LangOpt = Annotated[str, typer.Option("--lang", help="Language of messages and reports: id or en.")]
+RubricOpt = Annotated[str, typer.Option("--rubric", "-r",
+                                        help="Shipped rubric id or path to a rubric YAML file.")]
+
+
+def _echo(text: str = "", err: bool = False) -> None:
+    typer.echo(text, err=err)
+
+
+def _lang(lang: str) -> str:
+    if lang not in LANGS:
+        _echo(t("cli.bad_lang", DEFAULT_LANG, lang=lang), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    return lang
+
+
+def _rubric(ref: str, lang: str):
+    from monev.rubric import RubricError, load_rubric
+
+    try:
+        return load_rubric(ref)
+    except RubricError as exc:
+        _echo(f"{t('cli.rubric_error', lang)}:", err=True)
+        for path, msg in exc.errors:
+            _echo(f"  {exc.file}: {path or '(root)'}: {msg}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        _echo(f"monev {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """monev: readiness for the KI monev of public information openness."""
+
+
+def _progress(label: str, enabled: bool):
+    """A progress callback drawing a bar on stderr (only on a terminal), and its closer."""
+    if not enabled or not sys.stderr.isatty():
+        return None, lambda: None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                   TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+    task = bar.add_task(label, total=None)
+    bar.start()
+
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
+    return update, bar.stop
+
+
+def _print_ranking(run, lang: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_lines=False, header_style="bold")
+    for key, justify in (("rank", "right"), ("office", "left"), ("unit", "left"),
+                         ("score", "right"), ("predicate", "left"), ("claimed", "right"),
+                         ("verifiable", "right"), ("problems", "right")):
+        table.add_column(t(f"cli.col.{key}", lang), justify=justify)  # type: ignore[arg-type]
+    for o in run.offices:
+        s = o.score
+        table.add_row(str(o.rank), o.name, o.office.unit_type, fmt_number(s.score, lang),
+                      s.predicate, fmt_number(s.saq_claimed, lang),
+                      fmt_number(s.saq_verifiable, lang), str(len(o.problems)))
+    Console(width=max(120, Console().width), highlight=False).print(table)
+    for x in run.rejected:
+        _echo(f"{t('cli.rejected', lang)} {x.problems[0].text(lang)}")
+    for x in run.skipped:
+        _echo(f"{x.problems[0].text(lang)}")
+    _echo(t("cli.summary", lang, received=run.received, scored=len(run.offices),
+            rejected=len(run.rejected), skipped=len(run.skipped)))
+
+
+def _inside(child: Path, parents: list[Path]) -> bool:
+    c = child.resolve()
+    return any(p.is_dir() and (c == p.resolve() or p.resolve() in c.parents) for p in parents)
+
+
+@app.command()
+def score(
+    inputs: Annotated[list[Path], typer.Argument(help="Workbooks (.xlsx, .ods) or folders to search.")],
+    rubric: RubricOpt = "ki-jatim-2024",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for results and reports.")] = Path("hasil"),
+    lang: LangOpt = DEFAULT_LANG,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0,
+                                      help="Worker processes (0 = all cores).")] = 0,
+    no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Skip the PDF reports.")] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Report date YYYY-MM-DD "
+                     "(default: SOURCE_DATE_EPOCH, else today).")] = None,
+    allow_out_inside: Annotated[bool, typer.Option("--allow-out-inside-input", hidden=False,
+                                help="Allow the output folder inside an input folder.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the ranking.")] = False,
+) -> None:
+    """Score every questionnaire and write results.json, ranking.csv, rekap.xlsx and PDF reports.
+
+    Exit codes: 0 all inputs scored; 1 some inputs rejected (the rest are still scored and
+    written); 2 usage or rubric error.
+    """
+    import os
+
+    from monev.batch import InputError, as_of_date, score_paths
+    from monev.results import write_outputs
+
+    lang = _lang(lang)
+    day = _parse_date(as_of, lang) if as_of else as_of_date()
+    rb = _rubric(rubric, lang)
+    if _inside(out, list(inputs)) and not allow_out_inside:
+        _echo(t("cli.out_inside_input", lang, out=out), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    workers = jobs or os.cpu_count() or 1
+    update, close = _progress(t("cli.scoring", lang), True)
+    try:
+        run = score_paths(inputs, rb, jobs=workers, progress=update, as_of=day)
+    except InputError as exc:
+        close()
+        _echo(t("cli.missing_input", lang, path=exc), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    close()
+    if run.received == 0:
+        _echo(t("cli.no_inputs", lang), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    write_outputs(run, out, lang)
+    if not no_pdf:
+        from monev.report import render_reports
+
+        update, close = _progress(t("cli.rendering", lang), True)
+        try:
+            render_reports(run, out, lang=lang, jobs=workers, progress=update)
+        finally:
+            close()
+    if not quiet:
+        _print_ranking(run, lang)
+    _echo(t("cli.written", lang, path=out))
+    raise typer.Exit(EXIT_PROBLEMS if run.rejected else EXIT_OK)
+
+
+def _parse_date(text: str, lang: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        _echo(f"--as-of: {text!r} (YYYY-MM-DD)", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+@app.command()
+def check(
+    files: Annotated[list[Path], typer.Argument(help="Filled workbooks (or folders) to check.")],
+    rubric: RubricOpt = "ki-jatim-2024",
+    lang: LangOpt = DEFAULT_LANG,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the library's result as JSON.")] = False,
+) -> None:
+    """Check filled questionnaires before sending them: every problem with its cell and what to do.
+
+    Exit codes: 0 no problems; 1 problems found; 2 usage error.
+    """
+    from monev.batch import InputError, collect
+    from monev.check import check_file
+
+    lang = _lang(lang)
+    rb = _rubric(rubric, lang)
+    try:
+        paths = collect(files)
+    except InputError as exc:
+        _echo(t("cli.missing_input", lang, path=exc), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    if not paths:
+        _echo(t("cli.no_inputs", lang), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    reports = [check_file(p, rb) for p in paths]
+    if as_json:
+        _echo(json.dumps([r.to_dict(lang) for r in reports], ensure_ascii=False, indent=2))
+    else:
+        for r in reports:
+            _echo(r.text(lang))
+    raise typer.Exit(EXIT_PROBLEMS if any(r.problems for r in reports) else EXIT_OK)
+
+
+@app.command()
+def template(
+    office: Annotated[str, typer.Option("--office", help="Office name to prefill.")] = "",
+    output: Annotated[Path, typer.Option("--output", "-o", help="Workbook to write (.xlsx).")] = Path("kuesioner.xlsx"),
+    rubric: RubricOpt = "ki-jatim-2024",
+    unit_type: Annotated[str, typer.Option("--unit-type",
+                         help="PPID Utama, OPD, Kecamatan or Kelurahan.")] = "",
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Write the blank questionnaire workbook for one office."""
+    from monev.template import write_template
+
+    lang = _lang(lang)
+    rb = _rubric(rubric, lang)
+    path = write_template(rb, output, office=office, unit_type=unit_type)
+    _echo(t("cli.template_written", lang, office=office or "-", path=path))
+
+
+@rubric_app.command("list")
+def rubric_list() -> None:
+    """List the shipped rubrics."""
+    from monev.rubric import load_rubric, shipped
+
+    for rid in shipped():
+        r = load_rubric(rid)
+        flag = " [rekonstruksi]" if r.reconstructed else ""
+        _echo(f"{r.id}\t{r.version}\t{len(r.indicators)} indikator\t{r.title}{flag}")
+
+
+@rubric_app.command("show")
+def rubric_show(
+    ref: Annotated[str, typer.Argument(help="Rubric id or path.")],
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Show a rubric's aspects, weights, indicators, predicates and stages."""
+    rb = _rubric(ref, _lang(lang))
+    _echo(f"{rb.id} {rb.version}: {rb.title}")
+    _echo(f"sha256 {rb.sha256}")
+    if rb.source_notes:
+        _echo(rb.source_notes)
+    for a in rb.aspects:
+        _echo(f"\n{a.code} {a.name} ({fmt_number(a.weight, lang, 0)}%)")
+        for i in rb.indicators_of(a.code):
+            _echo(f"  {i.code:7} [{i.answer.type}] {i.question}")
+    _echo("\n" + ", ".join(f"{b.name} >= {fmt_number(b.min, lang, 0)}" for b in rb.predicates))
+    _echo(", ".join(f"{s.code} {fmt_number(s.weight, lang, 0)}%"
+                    + (f" (gate {s.gate.stage} >= {fmt_number(s.gate.min, lang, 0)})" if s.gate else "")
+                    for s in rb.stages))
+
+
+@rubric_app.command("check")
+def rubric_check(
+    file: Annotated[Path, typer.Argument(help="Rubric YAML file to validate.")],
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Validate a rubric file; every bad value is named with its path. Exit 2 when invalid."""
+    lang = _lang(lang)
+    rb = _rubric(str(file), lang)
+    _echo(t("cli.rubric_ok", lang, id=rb.id, version=rb.version, aspects=len(rb.aspects),
+            indicators=len(rb.indicators)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app and map every outcome to an exit code."""
+    try:
+        rc = app(args=argv, standalone_mode=False)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except SystemExit as exc:  # click's own exits
+        return int(exc.code or 0)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug: say so briefly, without a traceback
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return EXIT_USAGE
+        if isinstance(exc, click.exceptions.Abort):
+            return 130
+        _echo(t("cli.unexpected", DEFAULT_LANG, error=f"{type(exc).__name__}: {exc}"), err=True)
+        return EXIT_BUG
+    return rc if isinstance(rc, int) else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""User-facing text and number/date formatting, in Bahasa Indonesia (default) or English.
+
+All strings a user reads (problems, CLI lines, report labels) live in one catalogue,
+``messages.yaml`` beside this module, keyed by a stable name with one text per language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+LANGS = ("id", "en")
+DEFAULT_LANG = "id"
+
+
+@cache
+def catalogue() -> dict[str, dict[str, str]]:
+    text = resources.files("monev").joinpath("messages.yaml").read_text(encoding="utf-8")
+    data: dict[str, dict[str, str]] = yaml.safe_load(text)
+    return data
+
+
+def check_lang(lang: str) -> str:
+    if lang not in LANGS:
+        raise ValueError(f"unknown language {lang!r}; use one of: {', '.join(LANGS)}")
+    return lang
+
+
+def t(key: str, lang: str = DEFAULT_LANG, /, **params: Any) -> str:
+    """Translate ``key`` into ``lang`` and fill its ``{placeholders}``."""
+    entry = catalogue()[key]
+    template = entry.get(lang) or entry[DEFAULT_LANG]
+    return template.format(**params) if params else template
+
+
+def fmt_number(value: Decimal | float | int | None, lang: str = DEFAULT_LANG, places: int = 2) -> str:
+    """``Decimal('94.74')`` -> ``94,74`` (id) or ``94.74`` (en); None -> an en dash."""
+    if value is None:
+        return "–"
+    from babel.numbers import format_decimal
+
+    exp = Decimal(1).scaleb(-places)
+    value = Decimal(value).quantize(exp, rounding=ROUND_HALF_UP)
+    locale = "id_ID" if lang == "id" else "en_US"
+    pattern = "#,##0." + "0" * places if places else "#,##0"
+    return format_decimal(Decimal(value), format=pattern, locale=locale, decimal_quantization=True)
+
+
+def fmt_date(day: dt.date, lang: str = DEFAULT_LANG) -> str:
+    """``13 November 2024`` in both languages' long form."""
+    from babel.dates import format_date
+
+    return format_date(day, format="d MMMM y", locale="id_ID" if lang == "id" else "en_GB")

@@ -1,0 +1,303 @@
+"""Step 4 of the pipeline: the result of a run, ranked, and its JSON / CSV / XLSX forms.
+
+``results.json`` is a documented contract (schema: ``monev/results.schema.json``). Scores are JSON
+numbers with two decimals; indicator points carry four decimals and their exact fraction, so an
+auditor can recompute every figure.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import re
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from monev import __version__
+from monev.problems import Problem, sort_key
+from monev.rubric import Rubric
+from monev.scoring import OfficeScore, round2
+from monev.workbook import Office
+
+_NUM = "\x00N:"
+_NUM_RE = re.compile(r'"\\u0000N:(-?\d+(?:\.\d+)?)"')
+
+
+def num(value: Decimal | Fraction, places: int = 2) -> str:
+    """A number for JSON with a fixed number of decimals (emitted unquoted)."""
+    if isinstance(value, Fraction):
+        d = round2(value) if places == 2 else _round_places(value, places)
+    else:
+        d = Decimal(value).quantize(Decimal(1).scaleb(-places))
+    return f"{_NUM}{d}"
+
+
+def _round_places(value: Fraction, places: int) -> Decimal:
+    scaled = value * 10**places + Fraction(1, 2)
+    return (Decimal(scaled.numerator // scaled.denominator).scaleb(-places)).quantize(
+        Decimal(1).scaleb(-places))
+
+
+def dumps(data: Any) -> str:
+    """JSON text in which :func:`num` values are numbers with their fixed decimals."""
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return _NUM_RE.sub(r"\1", text)
+
+
+@dataclass
+class OfficeResult:
+    file: str
+    sha256: str
+    office: Office
+    score: OfficeScore
+    problems: list[Problem]
+    rubric_version_seen: str = ""
+    rank: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.office.name
+
+
+@dataclass
+class Rejected:
+    file: str
+    sha256: str
+    problems: list[Problem]
+
+
+@dataclass
+class RunResult:
+    rubric: Rubric
+    offices: list[OfficeResult]
+    rejected: list[Rejected] = field(default_factory=list)
+    skipped: list[Rejected] = field(default_factory=list)
+    as_of: dt.date = field(default_factory=dt.date.today)
+
+    @property
+    def received(self) -> int:
+        return len(self.offices) + len(self.rejected) + len(self.skipped)
+
+    def predicate_counts(self) -> dict[str, int]:
+        counts = Counter(o.score.predicate for o in self.offices)
+        return {b.name: counts.get(b.name, 0) for b in self.rubric.predicates}
+
+    def office_dict(self, o: OfficeResult, lang: str = "id") -> dict[str, Any]:
+        s = o.score
+        return {
+            "name": o.office.name,
+            "unit_type": o.office.unit_type,
+            "kecamatan": o.office.kecamatan,
+            "respondent": o.office.respondent,
+            "file": o.file,
+            "sha256": o.sha256,
+            "rank": o.rank,
+            "score": num(s.final_exact),
+            "predicate": s.predicate,
+            "saq": {
+                "claimed": num(s.saq_claimed_exact),
+                "verifiable": num(s.saq_verifiable_exact),
+                "evidence_loss": num(s.saq_claimed_exact - s.saq_verifiable_exact),
+            },
+            "stages": {k: num(v) for k, v in s.stage_scores.items()},
+            "gate_passed": s.gate_passed,
+            "staged": s.staged,
+            "aspects": [
+                {"code": a.code, "name": a.name, "weight": num(a.weight),
+                 "score": num(a.verifiable), "claimed": num(a.claimed)}
+                for a in s.aspects
+            ],
+            "indicators": [
+                {
+                    "code": i.code, "aspect": i.aspect, "answer": i.answer,
+                    "evidence": i.evidence, "note": i.note, "status": i.status,
+                    "verification": i.verification,
+                    "value": num(i.value, 4), "value_claimed": num(i.value_claimed, 4),
+                    "points": num(i.points, 4), "max_points": num(i.max_points, 4),
+                    "points_exact": str(i.points),
+                    "items": [
+                        {"code": it.code, "label": it.label, "answer": it.answer,
+                         "evidence": it.evidence, "claimed": it.claimed, "verified": it.verified}
+                        for it in i.items
+                    ],
+                }
+                for i in s.indicators
+            ],
+            "problems": [p.to_dict(lang) for p in sorted(o.problems, key=sort_key)],
+        }
+
+    def to_dict(self, lang: str = "id") -> dict[str, Any]:
+        """The whole run as plain data; :func:`dumps` turns it into ``results.json``."""
+        r = self.rubric
+        return {
+            "monev_version": __version__,
+            "as_of": self.as_of.isoformat(),
+            "rubric": {"id": r.id, "version": r.version, "title": r.title, "sha256": r.sha256,
+                       "reconstructed": r.reconstructed},
+            "summary": {
+                "received": self.received, "scored": len(self.offices),
+                "rejected": len(self.rejected), "skipped": len(self.skipped),
+                "predicates": self.predicate_counts(),
+            },
+            "offices": [self.office_dict(o, lang) for o in self.offices],
+            "rejected": [
+                {"file": x.file, "sha256": x.sha256, "problems": [p.to_dict(lang) for p in x.problems]}
+                for x in self.rejected
+            ],
+            "skipped": [
+                {"file": x.file, "problems": [p.to_dict(lang) for p in x.problems]}
+                for x in self.skipped
+            ],
+        }
+
+    def to_json(self, lang: str = "id") -> str:
+        return dumps(self.to_dict(lang)) + "\n"
+
+    def to_frame(self):  # -> pandas.DataFrame
+        """One row per office and indicator, for analysis in pandas."""
+        import pandas as pd
+
+        rows = [
+            {"rank": o.rank, "office": o.name, "unit_type": o.office.unit_type,
+             "score": float(o.score.score), "predicate": o.score.predicate,
+             "code": i.code, "aspect": i.aspect, "answer": i.answer, "status": i.status,
+             "points": float(i.points), "max_points": float(i.max_points)}
+            for o in self.offices for i in o.score.indicators
+        ]
+        return pd.DataFrame(rows)
+
+
+def rank(offices: list[OfficeResult]) -> list[OfficeResult]:
+    """Score descending; equal rounded scores share a rank (1, 2, 2, 4); then by name."""
+    ordered = sorted(offices, key=lambda o: (-o.score.score, o.name.casefold(), o.file))
+    previous: Decimal | None = None
+    for position, o in enumerate(ordered, start=1):
+        if o.score.score != previous:
+            current = position
+            previous = o.score.score
+        o.rank = current
+    return ordered
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """Neutralise text a spreadsheet would run as a formula (CSV/XLSX injection)."""
+    if isinstance(value, str) and value.startswith(_DANGEROUS):
+        return "'" + value
+    return value
+
+
+def write_atomic(dest: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``dest``, then rename it into place."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".monev-", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+RANKING_COLUMNS = ["rank", "name", "unit_type", "kecamatan", "score", "predicate",
+                   "saq_claimed", "saq_verifiable", "evidence_loss", "errors", "warnings", "file"]
+
+
+def ranking_rows(run: RunResult) -> list[list[Any]]:
+    rows = []
+    for o in run.offices:
+        s = o.score
+        rows.append([
+            o.rank, o.name, o.office.unit_type, o.office.kecamatan, s.score, s.predicate,
+            s.saq_claimed, s.saq_verifiable, s.evidence_loss,
+            sum(p.severity == "error" for p in o.problems),
+            sum(p.severity == "warning" for p in o.problems), o.file,
+        ] + [round2(a.verifiable) for a in s.aspects])
+    return rows
+
+
+def to_csv(run: RunResult) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(RANKING_COLUMNS + [f"aspect_{a.code}" for a in run.rubric.aspects])
+    for row in ranking_rows(run):
+        w.writerow([safe_cell(v) for v in row])
+    return buf.getvalue()
+
+
+def to_xlsx(run: RunResult) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    wb = Workbook(write_only=True)
+    bold = Font(bold=True)
+
+    def header(ws, names: list[str]) -> None:
+        cells = []
+        for n in names:
+            c = WriteOnlyCell(ws, value=n)
+            c.font = bold
+            cells.append(c)
+        ws.append(cells)
+
+    def row(ws, values: list[Any], decimals: set[int]) -> None:
+        cells = []
+        for k, v in enumerate(values):
+            if isinstance(v, Decimal | Fraction):
+                c = WriteOnlyCell(ws, value=float(v))
+                c.number_format = "0.00" if k in decimals else "0.0000"
+            else:
+                c = WriteOnlyCell(ws, value=safe_cell(v))
+                if isinstance(v, str):
+                    c.data_type = "s"
+            cells.append(c)
+        ws.append(cells)
+
+    ws = wb.create_sheet("Peringkat")
+    aspect_names = [f"{a.code} {a.name}" for a in run.rubric.aspects]
+    header(ws, RANKING_COLUMNS + aspect_names)
+    ws.freeze_panes = "C2"
+    for values in ranking_rows(run):
+        row(ws, values, decimals=set(range(len(values))))
+    long = wb.create_sheet("Indikator")
+    header(long, ["rank", "name", "code", "aspect", "answer", "evidence", "status",
+                  "value", "points", "max_points"])
+    for o in run.offices:
+        for i in o.score.indicators:
+            row(long, [o.rank, o.name, i.code, i.aspect, i.answer or "", i.evidence, i.status,
+                       i.value, i.points, i.max_points], decimals=set())
+    rej = wb.create_sheet("Ditolak")
+    header(rej, ["file", "code", "message"])
+    for x in run.rejected + run.skipped:
+        for p in x.problems:
+            row(rej, [x.file, p.code, p.message()], decimals=set())
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def write_outputs(run: RunResult, out: Path, lang: str = "id") -> list[Path]:
+    """Write results.json, ranking.csv and rekap.xlsx into ``out``; return their paths."""
+    written = []
+    for name, data in (
+        ("results.json", run.to_json(lang).encode("utf-8")),
+        ("ranking.csv", to_csv(run).encode("utf-8")),
+        ("rekap.xlsx", to_xlsx(run)),
+    ):
+        write_atomic(out / name, data)
+        written.append(out / name)
+    return written

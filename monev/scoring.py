@@ -1,0 +1,244 @@
+"""Step 3 of the pipeline: score one questionnaire against its rubric. Pure and exact.
+
+No I/O here. Every intermediate value is an exact fraction (:class:`fractions.Fraction`); a figure
+is rounded once, at the end, half up, to two decimals (:func:`round2`). So the same answers give the
+same figure on any machine, and an auditor can recompute it from the indicator points.
+
+Definitions (all from the rubric):
+
+* indicator value ``v`` in 0..1 (Ya = 1, Tidak = 0, an option's value, a checklist's fraction ...);
+* ``max_points`` of an indicator = aspect weight x indicator weight / sum of the aspect's weights;
+* ``points`` = ``max_points`` x ``v``; aspect score = sum of its points; SAQ = sum of aspect scores;
+* **claimed**: the answers as given; **verifiable**: a positive answer without evidence counts 0
+  (as KI verifiers do), unless a verifier marked it ``Sesuai``; ``Tidak Sesuai`` counts 0;
+* final score: when every later stage has a score and its gate is passed, the stage-weighted sum
+  (SAQ verifiable x its weight + each stage x its weight) / 100; otherwise the verifiable SAQ;
+* predicate: from the rounded final score, lower-bound cut-offs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from monev.rubric import Checklist, Indicator, Rubric
+from monev.workbook import Answer, Questionnaire
+
+TWO_PLACES = Decimal("0.01")
+
+# Why an indicator is below its claimed value in the verifiable score, or not scored at all.
+STATUS_OK = "ok"
+STATUS_NO_EVIDENCE = "no_evidence"
+STATUS_REJECTED = "verifier_rejected"
+STATUS_MISSING = "missing"
+STATUS_INVALID = "invalid"
+STATUS_INFO = "info"
+
+
+def round2(value: Fraction | Decimal | int) -> Decimal:
+    """Round half up to two decimals: the one place where rounding happens."""
+    if isinstance(value, Fraction):
+        # Exact: hundredths = floor(value * 100 + 1/2), so ties (x.xx5) go up for positive values.
+        cents = value * 100 + Fraction(1, 2)
+        return (Decimal(cents.numerator // cents.denominator) / 100).quantize(TWO_PLACES)
+    return Decimal(value).quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class ItemScore:
+    """One checklist sub-item."""
+
+    code: str
+    label: str
+    answer: str | None
+    evidence: str
+    claimed: bool
+    verified: bool
+    verification: str | None = None
+    verifier_note: str = ""
+
+
+@dataclass(frozen=True)
+class IndicatorScore:
+    code: str
+    aspect: str
+    answer: str | None
+    evidence: str
+    note: str
+    value_claimed: Fraction
+    value: Fraction  # verifiable
+    max_points: Fraction
+    status: str
+    verification: str | None = None
+    verifier_note: str = ""
+    items: tuple[ItemScore, ...] = ()
+
+    @property
+    def points_claimed(self) -> Fraction:
+        return self.max_points * self.value_claimed
+
+    @property
+    def points(self) -> Fraction:
+        return self.max_points * self.value
+
+    @property
+    def scored(self) -> bool:
+        return self.status != STATUS_INFO
+
+    @property
+    def gap(self) -> Fraction:
+        """Verifiable points this indicator still lacks."""
+        return self.max_points - self.points
+
+
+@dataclass(frozen=True)
+class AspectScore:
+    code: str
+    name: str
+    weight: Decimal
+    claimed: Fraction
+    verifiable: Fraction
+
+
+@dataclass(frozen=True)
+class OfficeScore:
+    """Everything the scorer computed for one office. Exact values plus rounded figures."""
+
+    aspects: tuple[AspectScore, ...]
+    indicators: tuple[IndicatorScore, ...]
+    saq_claimed_exact: Fraction
+    saq_verifiable_exact: Fraction
+    stage_scores: dict[str, Decimal]
+    gate_passed: bool
+    staged: bool  # final score includes later stages
+    final_exact: Fraction
+    predicate: str
+    stage_weights: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def saq_claimed(self) -> Decimal:
+        return round2(self.saq_claimed_exact)
+
+    @property
+    def saq_verifiable(self) -> Decimal:
+        return round2(self.saq_verifiable_exact)
+
+    @property
+    def score(self) -> Decimal:
+        return round2(self.final_exact)
+
+    @property
+    def evidence_loss(self) -> Decimal:
+        """Points lost to missing or rejected evidence (claimed minus verifiable SAQ)."""
+        return round2(self.saq_claimed_exact - self.saq_verifiable_exact)
+
+
+def _value_and_status(ind: Indicator, ans: Answer | None) -> tuple[Fraction, Fraction, str]:
+    if not ind.scored:
+        return Fraction(0), Fraction(0), STATUS_INFO
+    if ans is None:
+        return Fraction(0), Fraction(0), STATUS_MISSING
+    if ans.parsed is None or ans.parsed.value is None:
+        return Fraction(0), Fraction(0), STATUS_INVALID if ans.raw else STATUS_MISSING
+    claimed = ans.parsed.value
+    if ans.verification == "Tidak Sesuai":
+        return claimed, Fraction(0), STATUS_REJECTED if claimed else STATUS_OK
+    if ans.verification == "Sesuai":
+        return claimed, claimed, STATUS_OK
+    if claimed and ind.evidence_required and not ans.has_evidence:
+        return claimed, Fraction(0), STATUS_NO_EVIDENCE
+    return claimed, claimed, STATUS_OK
+
+
+def score_indicator(ind: Indicator, answers: dict[str, Answer], max_points: Fraction) -> IndicatorScore:
+    ans = answers.get(ind.code)
+    if isinstance(ind.answer, Checklist):
+        items = []
+        for item in ind.answer.items:
+            a = answers.get(item.code)
+            claimed, verifiable, _ = _value_and_status(ind, a)
+            items.append(ItemScore(
+                code=item.code, label=item.label,
+                answer=a.parsed.text if a and a.parsed else None,
+                evidence=a.evidence if a else "", claimed=bool(claimed), verified=bool(verifiable),
+                verification=a.verification if a else None,
+                verifier_note=a.verifier_note if a else "",
+            ))
+        n = len(items)
+        claimed_v = Fraction(sum(i.claimed for i in items), n)
+        verifiable_v = Fraction(sum(i.verified for i in items), n)
+        statuses = [_value_and_status(ind, answers.get(i.code))[2] for i in ind.answer.items]
+        status = next((s for s in (STATUS_INVALID, STATUS_MISSING, STATUS_REJECTED, STATUS_NO_EVIDENCE)
+                       if s in statuses), STATUS_OK)
+        return IndicatorScore(
+            code=ind.code, aspect=ind.aspect,
+            answer=f"{sum(i.claimed for i in items)}/{n}",
+            evidence="", note=ans.note if ans else "",
+            value_claimed=claimed_v, value=verifiable_v, max_points=max_points, status=status,
+            items=tuple(items),
+        )
+    claimed, verifiable, status = _value_and_status(ind, ans)
+    return IndicatorScore(
+        code=ind.code, aspect=ind.aspect,
+        answer=ans.parsed.text if ans and ans.parsed else (ans.raw if ans and ans.raw else None),
+        evidence=ans.evidence if ans else "", note=ans.note if ans else "",
+        value_claimed=claimed, value=verifiable,
+        max_points=max_points if ind.scored else Fraction(0), status=status,
+        verification=ans.verification if ans else None,
+        verifier_note=ans.verifier_note if ans else "",
+    )
+
+
+def final_score(rubric: Rubric, saq_verifiable: Fraction,
+                stage_scores: dict[str, Decimal]) -> tuple[Fraction, bool, bool]:
+    """(final exact score, gate passed, later stages used) for a verifiable SAQ and stage scores.
+
+    Gates compare the *rounded* figure of their stage, as published figures are compared.
+    """
+    rounded = {"saq": round2(saq_verifiable)}
+    gate_passed = True
+    for stage in rubric.stages[1:]:
+        if stage.gate is not None:
+            figure = rounded.get(stage.gate.stage)
+            if figure is None or figure < stage.gate.min:
+                gate_passed = False
+        if stage.code in stage_scores:
+            rounded[stage.code] = stage_scores[stage.code]
+    later = rubric.stages[1:]
+    complete = bool(later) and all(s.code in stage_scores for s in later)
+    if not (gate_passed and complete):
+        return saq_verifiable, gate_passed, False
+    total = saq_verifiable * Fraction(rubric.stages[0].weight)
+    for s in later:
+        total += Fraction(stage_scores[s.code]) * Fraction(s.weight)
+    return total / 100, True, True
+
+
+def score(rubric: Rubric, q: Questionnaire) -> OfficeScore:
+    """Score a questionnaire that was read (and checked) against ``rubric``."""
+    indicators: list[IndicatorScore] = []
+    aspects: list[AspectScore] = []
+    for aspect in rubric.aspects:
+        members = rubric.indicators_of(aspect.code)
+        total_weight = sum((Fraction(i.weight) for i in members if i.scored), Fraction(0))
+        scored = [
+            score_indicator(i, q.answers, Fraction(aspect.weight) * Fraction(i.weight) / total_weight)
+            for i in members
+        ]
+        indicators.extend(scored)
+        aspects.append(AspectScore(
+            code=aspect.code, name=aspect.name, weight=aspect.weight,
+            claimed=sum((s.points_claimed for s in scored), Fraction(0)),
+            verifiable=sum((s.points for s in scored), Fraction(0)),
+        ))
+    saq_claimed = sum((a.claimed for a in aspects), Fraction(0))
+    saq_verifiable = sum((a.verifiable for a in aspects), Fraction(0))
+    final, gate_passed, staged = final_score(rubric, saq_verifiable, q.stage_scores)
+    return OfficeScore(
+        aspects=tuple(aspects), indicators=tuple(indicators),
+        saq_claimed_exact=saq_claimed, saq_verifiable_exact=saq_verifiable,
+        stage_scores=dict(q.stage_scores), gate_passed=gate_passed, staged=staged,
+        final_exact=final, predicate=rubric.predicate(round2(final)),
+        stage_weights={s.code: s.weight for s in rubric.stages},
+    )

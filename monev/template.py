@@ -1,0 +1,221 @@
+"""Write the blank questionnaire workbook for one office from a rubric (``monev template``).
+
+Two sheets: ``Identitas`` (who fills it, the rubric it belongs to, and the later stage scores the
+PPID Utama enters) and ``Kuesioner`` (one row per indicator and per checklist item, with drop-down
+lists for answers, instructions in Bahasa Indonesia, and locked question cells).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from monev.rubric import Checklist, Indicator, Options, Percent, Rubric, Threshold
+from monev.workbook import (
+    COLUMNS,
+    IDENTITY,
+    SHEET_IDENTITY,
+    SHEET_QUESTIONS,
+    UNIT_TYPES,
+    stage_label,
+)
+
+HEADER_ROW = 6
+ORDER = ["code", "question", "hint", "accepted", "answer", "evidence", "note",
+         "verification", "verifier_note"]
+WIDTHS = {"code": 10, "question": 60, "hint": 24, "accepted": 20, "answer": 12, "evidence": 45,
+          "note": 30, "verification": 14, "verifier_note": 30}
+EDITABLE = {"answer", "evidence", "note", "verification", "verifier_note"}
+INSTRUCTIONS = [
+    "Petunjuk: isi kolom Jawaban dengan memilih dari daftar pilihan (Ya / Tidak atau pilihan lain), "
+    "atau ketik angka bila diminta.",
+    "Isi kolom Bukti dengan tautan lengkap (https://...) yang dapat dibuka tanpa login, atau nama "
+    "berkas PDF/gambar (maks. 2 MB) yang dikirim bersama kuesioner. Jawaban Ya tanpa bukti dinilai 0 "
+    "oleh verifikator.",
+    "Jangan mengubah kolom Kode dan Pertanyaan. Kolom Verifikasi dan Catatan Verifikator diisi oleh "
+    "PPID Utama / verifikator.",
+]
+
+
+def answer_hint(ind: Indicator) -> str:
+    spec = ind.answer
+    if isinstance(spec, Threshold):
+        unit = f" {spec.unit}" if spec.unit else ""
+        return f"Angka{unit}; nilai penuh bila >= {spec.min.normalize():f}"
+    if isinstance(spec, Percent):
+        return "Persen 0-100"
+    if isinstance(spec, Options):
+        return " / ".join(f"{o.label} = {o.value.normalize():f}" for o in spec.options)
+    if isinstance(spec, Checklist):
+        return "Isi per butir di bawah (Ya / Tidak)"
+    if spec.type == "info":
+        return "Informasi, tidak dinilai"
+    return "Ya / Tidak"
+
+
+def build_template(rubric: Rubric, office: str = "", unit_type: str = ""):  # -> openpyxl Workbook
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill, Protection
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    bold = Font(bold=True)
+    head_fill = PatternFill("solid", fgColor="1F4E79")
+    aspect_fill = PatternFill("solid", fgColor="DDEBF7")
+    input_fill = PatternFill("solid", fgColor="FFF2CC")
+    grey_fill = PatternFill("solid", fgColor="EDEDED")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    unlocked = Protection(locked=False)
+
+    wb = Workbook()
+    ident = wb.active
+    ident.title = SHEET_IDENTITY
+    ident["A1"] = "Kuesioner Monev Keterbukaan Informasi Publik"
+    ident["A1"].font = Font(bold=True, size=14)
+    ident["A2"] = rubric.title
+    if rubric.reconstructed:
+        ident["A3"] = "Catatan: rubrik ini direkonstruksi dari halaman publik, bukan SAQ resmi."
+        ident["A3"].font = Font(italic=True, color="9C0006")
+    values = {
+        "office": office, "unit_type": unit_type, "kecamatan": "", "respondent": "",
+        "position": "", "filled_on": "", "rubric_id": rubric.id, "rubric_version": rubric.version,
+    }
+    row = 5
+    for key, label in IDENTITY.items():
+        ident.cell(row=row, column=1, value=label).font = bold
+        c = ident.cell(row=row, column=2, value=values[key] or None)
+        if key not in ("rubric_id", "rubric_version"):
+            c.protection = unlocked
+            c.fill = input_fill
+        if key == "unit_type":
+            dv = DataValidation(type="list", formula1='"' + ",".join(UNIT_TYPES) + '"',
+                                allow_blank=True, showErrorMessage=True,
+                                errorTitle="Jenis unit", error="Pilih dari daftar.")
+            ident.add_data_validation(dv)
+            dv.add(c)
+        row += 1
+    row += 1
+    ident.cell(row=row, column=1, value="Diisi PPID Utama / verifikator setelah tahap lanjutan:").font = Font(italic=True)
+    row += 1
+    for stage in rubric.stages[1:]:
+        ident.cell(row=row, column=1, value=stage_label(stage.code)).font = bold
+        c = ident.cell(row=row, column=2)
+        c.protection = unlocked
+        c.fill = input_fill
+        dv = DataValidation(type="decimal", operator="between", formula1="0", formula2="100",
+                            allow_blank=True, showErrorMessage=True,
+                            errorTitle="Nilai tahap", error="Isi angka 0 sampai 100.")
+        ident.add_data_validation(dv)
+        dv.add(c)
+        ident.cell(row=row, column=3, value=f"{stage.name} (bobot {stage.weight.normalize():f}%)")
+        row += 1
+    ident.column_dimensions["A"].width = 26
+    ident.column_dimensions["B"].width = 50
+    ident.column_dimensions["C"].width = 40
+    ident.protection.sheet = True
+    ident.protection.formatColumns = False
+
+    ws = wb.create_sheet(SHEET_QUESTIONS)
+    ws["A1"] = f"{rubric.title} (versi {rubric.version})"
+    ws["A1"].font = Font(bold=True, size=13)
+    for i, text in enumerate(INSTRUCTIONS, start=2):
+        ws.cell(row=i, column=1, value=text).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.merge_cells(start_row=i, start_column=1, end_row=i, end_column=len(ORDER))
+        ws.row_dimensions[i].height = 30
+    for c, key in enumerate(ORDER, start=1):
+        cell = ws.cell(row=HEADER_ROW, column=c, value=COLUMNS[key])
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = head_fill
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        ws.column_dimensions[cell.column_letter].width = WIDTHS[key]
+    col = {key: i for i, key in enumerate(ORDER, start=1)}
+
+    yes_no = DataValidation(type="list", formula1='"Ya,Tidak"', allow_blank=True,
+                            showErrorMessage=True, errorTitle="Jawaban",
+                            error="Pilih Ya atau Tidak.")
+    number = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0",
+                            allow_blank=True, showErrorMessage=True, errorTitle="Jawaban",
+                            error="Isi angka 0 atau lebih.")
+    percent = DataValidation(type="decimal", operator="between", formula1="0", formula2="100",
+                             allow_blank=True, showErrorMessage=True, errorTitle="Jawaban",
+                             error="Isi angka 0 sampai 100.")
+    verdict = DataValidation(type="list", formula1='"Sesuai,Tidak Sesuai"', allow_blank=True,
+                             showErrorMessage=True, errorTitle="Verifikasi",
+                             error="Pilih Sesuai atau Tidak Sesuai.")
+    for dv in (yes_no, number, percent, verdict):
+        ws.add_data_validation(dv)
+    option_dvs: dict[tuple[str, ...], DataValidation] = {}
+
+    r = HEADER_ROW + 1
+    current_aspect = None
+    for ind, item in rubric.rows():
+        if ind.aspect != current_aspect and item is None:
+            current_aspect = ind.aspect
+            aspect = rubric.aspect(ind.aspect)
+            c = ws.cell(row=r, column=col["question"],
+                        value=f"{aspect.code}. {aspect.name} (bobot {aspect.weight.normalize():f}%)")
+            for k in range(1, len(ORDER) + 1):
+                ws.cell(row=r, column=k).fill = aspect_fill
+            c.font = bold
+            r += 1
+        code = item.code if item else ind.code
+        question = f"    • {item.label}" if item else ind.question
+        ws.cell(row=r, column=col["code"], value=code)
+        ws.cell(row=r, column=col["question"], value=question).alignment = wrap
+        ws.cell(row=r, column=col["hint"],
+                value="Ya / Tidak" if item else answer_hint(ind)).alignment = wrap
+        ws.cell(row=r, column=col["accepted"], value=ind.evidence_hint).alignment = wrap
+        heading = item is None and isinstance(ind.answer, Checklist)
+        for key in EDITABLE:
+            c = ws.cell(row=r, column=col[key])
+            c.alignment = wrap
+            if heading and key in ("answer", "evidence"):
+                c.fill = grey_fill
+                continue
+            c.protection = unlocked
+            if key in ("answer", "evidence"):
+                c.fill = input_fill
+        ref = ws.cell(row=r, column=col["answer"]).coordinate
+        if not heading:
+            spec = ind.answer
+            if item or spec.type == "ya_tidak":
+                yes_no.add(ref)
+            elif isinstance(spec, Threshold):
+                number.add(ref)
+            elif isinstance(spec, Percent):
+                percent.add(ref)
+            elif isinstance(spec, Options):
+                labels = tuple(o.label for o in spec.options)
+                if labels not in option_dvs:
+                    option_dvs[labels] = DataValidation(
+                        type="list", formula1='"' + ",".join(labels) + '"', allow_blank=True,
+                        showErrorMessage=True, errorTitle="Jawaban", error="Pilih dari daftar.")
+                    ws.add_data_validation(option_dvs[labels])
+                option_dvs[labels].add(ref)
+            verdict.add(ws.cell(row=r, column=col["verification"]).coordinate)
+        r += 1
+    ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=col["question"])
+    ws.protection.sheet = True
+    ws.protection.formatColumns = False
+    ws.protection.formatRows = False
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    wb.active = 0
+    return wb
+
+
+def write_template(rubric: Rubric, dest: str | Path, office: str = "", unit_type: str = "") -> Path:
+    """Write the blank questionnaire to ``dest`` atomically and return its path."""
+    dest = Path(dest)
+    wb = build_template(rubric, office=office, unit_type=unit_type)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".monev-", suffix=".xlsx", dir=dest.parent)
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return dest
