@@ -291,14 +291,17 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # a bug: say so briefly, without a traceback
-        import click
+    except typer.Abort:
+        return 130
+    except Exception as exc:  # a bug: say so briefly, without a traceback (MONEV_DEBUG=1 shows it)
+        import os
 
-        if isinstance(exc, click.exceptions.ClickException):
+        if os.environ.get("MONEV_DEBUG"):
+            raise
+        # Usage errors are click's ClickException (vendored by newer typer): they can show().
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             return EXIT_USAGE
-        if isinstance(exc, click.exceptions.Abort):
-            return 130
         _echo(t("cli.unexpected", DEFAULT_LANG, error=f"{type(exc).__name__}: {exc}"), err=True)
         return EXIT_BUG
     return rc if isinstance(rc, int) else EXIT_OK

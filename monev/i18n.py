@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -38,10 +39,13 @@ def t(key: str, lang: str = DEFAULT_LANG, /, **params: Any) -> str:
     return template.format(**params) if params else template
 
 
-def fmt_number(value: Decimal | float | int | None, lang: str = DEFAULT_LANG, places: int = 2) -> str:
+def fmt_number(value: Decimal | Fraction | float | int | None, lang: str = DEFAULT_LANG,
+               places: int = 2) -> str:
     """``Decimal('94.74')`` -> ``94,74`` (id) or ``94.74`` (en); None -> an en dash."""
     if value is None:
         return "–"
+    if isinstance(value, Fraction):
+        value = Decimal(value.numerator) / Decimal(value.denominator)
     from babel.numbers import format_decimal
 
     exp = Decimal(1).scaleb(-places)

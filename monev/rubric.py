@@ -279,14 +279,19 @@ class Rubric(_Model):
 
 def _loc(loc: tuple[Any, ...]) -> str:
     out = ""
+    previous: Any = None
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in {"ya_tidak", "options", "threshold", "percent", "checklist", "info"}:
-            continue  # the discriminator's tag, not part of the file's path
+        elif previous == "answer" and part in _TAGS:
+            pass  # the discriminator's tag, not part of the file's path
         else:
             out += f".{part}" if out else str(part)
+        previous = part
     return out
+
+
+_TAGS = {"ya_tidak", "options", "threshold", "percent", "checklist", "info"}
 
 
 def _cross_checks(r: Rubric) -> list[tuple[str, str]]:

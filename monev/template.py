@@ -84,6 +84,8 @@ def build_template(rubric: Rubric, office: str = "", unit_type: str = ""):  # ->
     for key, label in IDENTITY.items():
         ident.cell(row=row, column=1, value=label).font = bold
         c = ident.cell(row=row, column=2, value=values[key] or None)
+        if c.value is not None:
+            c.data_type = "s"  # a name like "=..." stays text, never a formula
         if key not in ("rubric_id", "rubric_version"):
             c.protection = unlocked
             c.fill = input_fill

@@ -417,5 +417,5 @@ def _read_answers(q: Questionnaire, rows: list[list[Any]], rubric: Rubric) -> No
         elif parsed and parsed.value and indicator.evidence_required and answer.verification is None:
             q.problems.append(Problem.make("MV301", q.file, SHEET_QUESTIONS, ecell, code=code))
     for code in specs:
-        if code not in first_seen:
+        if code not in first_seen and code not in headings:
             q.problems.append(Problem.make("MV204", q.file, SHEET_QUESTIONS, code=code))

@@ -1,0 +1,300 @@
+"""Step 5 of the pipeline: HTML and PDF readiness reports, one per office and one for the city.
+
+Templates (Jinja2, autoescaped, StrictUndefined) and CSS live in ``reports/``; this module builds
+one context object per report and hands it to them. It never builds HTML in Python. WeasyPrint is
+imported only inside :func:`html_to_pdf`, so commands that do not render never load it.
+
+Same inputs, same bytes: the report date, the PDF metadata dates and the attachment dates all come
+from the run's ``as_of`` date (``--as-of`` or ``SOURCE_DATE_EPOCH``), and the PDF identifier is a
+hash of the content.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from monev import __version__
+from monev.i18n import fmt_date, fmt_number, t
+from monev.plan import Plan, build_plan
+from monev.resources import data_dir
+from monev.results import OfficeResult, RunResult, dumps, write_atomic
+from monev.scoring import round2
+
+ATTACHMENT_NAME = "monev-kantor.json"
+#: Colours of the predicate bands, from the top band down (the rubric names the bands).
+BAND_COLOURS = ["#1b5e20", "#558b2f", "#f9a825", "#ef6c00", "#c62828", "#6d1b1b"]
+
+
+# --- contexts ----------------------------------------------------------------------------------
+
+@dataclass
+class Audit:
+    rubric_id: str
+    rubric_version: str
+    rubric_sha256: str
+    monev_version: str
+    as_of: str
+    file: str = ""
+    file_sha256: str = ""
+
+
+@dataclass
+class OfficeContext:
+    lang: str
+    title: str
+    office: OfficeResult
+    total_offices: int
+    band_colour: str
+    bands: list[dict[str, Any]]
+    rubric_title: str
+    reconstructed: bool
+    plan: Plan
+    questions: dict[str, str]
+    hints: dict[str, str]
+    audit: Audit
+    aspect_chart: list[dict[str, Any]]
+    stage_weights: dict[str, Decimal]
+    problems: list[Any]
+
+
+@dataclass
+class CityContext:
+    lang: str
+    title: str
+    run: RunResult
+    counts: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+    heat: list[dict[str, Any]]
+    aspects: list[Any]
+    missing: list[dict[str, Any]]
+    utama: list[OfficeResult]
+    groups: list[dict[str, Any]]
+    audit: Audit
+    reconstructed: bool
+    rubric_title: str
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def band_colour(run: RunResult, predicate: str) -> str:
+    names = [b.name for b in run.rubric.predicates]
+    k = names.index(predicate) if predicate in names else len(names) - 1
+    return BAND_COLOURS[min(k, len(BAND_COLOURS) - 1)]
+
+
+def _audit(run: RunResult, o: OfficeResult | None = None) -> Audit:
+    r = run.rubric
+    return Audit(r.id, r.version, r.sha256, __version__, run.as_of.isoformat(),
+                 o.file if o else "", o.sha256 if o else "")
+
+
+def office_context(run: RunResult, o: OfficeResult, lang: str = "id") -> OfficeContext:
+    r = run.rubric
+    chart = [
+        {"code": a.code, "name": a.name, "weight": a.weight,
+         "score": round2(a.verifiable), "claimed": round2(a.claimed),
+         "pct": float(a.verifiable / Fraction(a.weight)), "pct_claimed": float(a.claimed / Fraction(a.weight))}
+        for a in o.score.aspects
+    ]
+    questions = {}
+    for ind, item in r.rows():
+        questions[item.code if item else ind.code] = item.label if item else ind.question
+    return OfficeContext(
+        lang=lang, title=o.name, office=o, total_offices=len(run.offices),
+        band_colour=band_colour(run, o.score.predicate),
+        bands=[{"name": b.name, "min": b.min, "colour": band_colour(run, b.name)}
+               for b in r.predicates],
+        rubric_title=r.title, reconstructed=r.reconstructed, plan=build_plan(r, o.score),
+        questions=questions, hints={i.code: i.evidence_hint for i in r.indicators},
+        audit=_audit(run, o), aspect_chart=chart, stage_weights=o.score.stage_weights,
+        problems=sorted(o.problems, key=lambda p: (p.sheet, _row(p.cell), p.code)),
+    )
+
+
+def _row(cell: str) -> int:
+    digits = "".join(ch for ch in cell if ch.isdigit())
+    return int(digits) if digits else 0
+
+
+def city_context(run: RunResult, lang: str = "id", files: dict[str, str] | None = None) -> CityContext:
+    r = run.rubric
+    counts = [{"name": name, "count": n, "colour": band_colour(run, name)}
+              for name, n in run.predicate_counts().items()]
+    rows = []
+    for o in run.offices:
+        nxt = r.next_band(o.score.score)
+        rows.append({"office": o, "colour": band_colour(run, o.score.predicate),
+                     "next": nxt.name if nxt else None,
+                     "needed": (nxt.min - o.score.score) if nxt else None})
+    heat = [{"office": o, "cells": [{"pct": float(a.verifiable / Fraction(a.weight)),
+                                     "score": round2(a.verifiable)} for a in o.score.aspects]}
+            for o in run.offices]
+    misses: Counter[str] = Counter()
+    for o in run.offices:
+        for i in o.score.indicators:
+            if i.scored and i.gap > 0:
+                misses[i.code] += 1
+    questions = {i.code: i for i in r.indicators}
+    missing = [{"code": code, "count": n, "question": questions[code].question,
+                "aspect": questions[code].aspect}
+               for code, n in sorted(misses.items(), key=lambda kv: (-kv[1], kv[0]))[:12]]
+    groups = []
+    by_unit: dict[str, list[OfficeResult]] = {}
+    for o in run.offices:
+        by_unit.setdefault(o.office.unit_type or "-", []).append(o)
+    for unit, members in sorted(by_unit.items(), key=lambda kv: kv[0]):
+        total = sum((m.score.score for m in members), Decimal(0))
+        groups.append({
+            "unit": unit, "count": len(members),
+            "mean": (total / len(members)).quantize(Decimal("0.01")),
+            "best": members[0],
+            "bands": Counter(m.score.predicate for m in members),
+        })
+    return CityContext(
+        lang=lang, title=t("report.city.title", lang), run=run, counts=counts, rows=rows,
+        heat=heat, aspects=list(r.aspects), missing=missing,
+        utama=[o for o in run.offices if o.office.unit_type == "PPID Utama"], groups=groups,
+        audit=_audit(run), reconstructed=r.reconstructed, rubric_title=r.title,
+        files=files or {},
+    )
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+@cache
+def _env(lang: str):
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(data_dir("reports"))),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["_"] = lambda key, **kw: t(key, lang, **kw)
+    env.filters["num"] = lambda v, places=2: fmt_number(v, lang, places)
+    env.filters["pct"] = lambda v: f"{float(v) * 100:.0f}%"
+    env.filters["date"] = lambda iso: fmt_date(dt.date.fromisoformat(iso), lang)
+    env.filters["is_link"] = lambda s: bool(re.match(r"^https?://[^\s<>\"']+$", s or ""))
+    env.filters["heat"] = heat_colour
+    return env
+
+
+def heat_colour(pct: float) -> str:
+    """Red (0) through amber to green (1), as a CSS colour for the heat map."""
+    pct = max(0.0, min(1.0, pct))
+    if pct < 0.5:
+        r, g = 230, int(90 + 250 * pct)
+    else:
+        r, g = int(230 - 300 * (pct - 0.5)), 215
+    return f"rgb({r},{g},110)"
+
+
+def render_office_html(run: RunResult, o: OfficeResult, lang: str = "id") -> str:
+    ctx = office_context(run, o, lang)
+    return _env(lang).get_template("office.html.j2").render(c=ctx, css=_css())
+
+
+def render_city_html(run: RunResult, lang: str = "id", files: dict[str, str] | None = None) -> str:
+    ctx = city_context(run, lang, files)
+    return _env(lang).get_template("city.html.j2").render(c=ctx, css=_css())
+
+
+@cache
+def _css() -> str:
+    return (data_dir("reports") / "report.css").read_text(encoding="utf-8")
+
+
+# --- PDF ---------------------------------------------------------------------------------------
+
+def html_to_pdf(html: str, as_of: dt.date, attachment: tuple[str, str] | None = None) -> bytes:
+    """Render HTML to PDF bytes; identical inputs give identical bytes."""
+    from weasyprint import HTML, Attachment
+
+    stamp = dt.datetime(as_of.year, as_of.month, as_of.day, tzinfo=dt.timezone.utc)
+    attachments = []
+    if attachment:
+        name, text = attachment
+        attachments.append(Attachment(string=text, name=name, description=name,
+                                      created=stamp, modified=stamp,
+                                      relationship="Data"))
+    ident = hashlib.sha256(html.encode("utf-8") + (attachment[1].encode() if attachment else b""))
+    return HTML(string=html, base_url=str(data_dir("reports"))).write_pdf(
+        attachments=attachments, pdf_identifier=ident.hexdigest()[:32].encode("ascii"))
+
+
+def safe_name(name: str, taken: set[str], limit: int = 60) -> str:
+    """An office name as a file name that stays inside the output folder and is unique."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:limit].strip("-") or "kantor"
+    candidate, k = slug, 2
+    while candidate in taken:
+        candidate = f"{slug}-{k}"
+        k += 1
+    taken.add(candidate)
+    return candidate
+
+
+def office_attachment(run: RunResult, o: OfficeResult, lang: str) -> str:
+    return dumps(run.office_dict(o, lang)) + "\n"
+
+
+def _render_office_job(args: tuple[RunResult, int, str, str]) -> tuple[str, bytes]:
+    run, index, lang, name = args
+    o = run.offices[index]
+    html = render_office_html(run, o, lang)
+    return name, html_to_pdf(html, run.as_of, (ATTACHMENT_NAME, office_attachment(run, o, lang)))
+
+
+def render_reports(run: RunResult, out: Path, *, lang: str = "id", jobs: int = 1,
+                   progress: Callable[[int, int], None] | None = None) -> list[Path]:
+    """Write ``out/kantor/<name>.pdf`` for every office and ``out/kota.pdf``."""
+    out = Path(out)
+    taken: set[str] = set()
+    names = [safe_name(o.name, taken) for o in run.offices]
+    files = {o.file: f"kantor/{n}.pdf" for o, n in zip(run.offices, names, strict=True)}
+    tasks = [(run, k, lang, n) for k, n in enumerate(names)]
+    written: list[Path] = []
+    total = len(tasks) + 1
+
+    def save(name: str, data: bytes) -> None:
+        path = out / "kantor" / f"{name}.pdf"
+        write_atomic(path, data)
+        written.append(path)
+        if progress:
+            progress(len(written), total)
+
+    if jobs > 1 and len(tasks) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(min(jobs, len(tasks)),
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            for name, data in pool.map(_render_office_job, tasks, chunksize=max(1, len(tasks) // (jobs * 4))):
+                save(name, data)
+            city = pool.submit(_render_city_job, (run, lang, files)).result()
+    else:
+        for task in tasks:
+            save(*_render_office_job(task))
+        city = _render_city_job((run, lang, files))
+    write_atomic(out / "kota.pdf", city)
+    written.append(out / "kota.pdf")
+    if progress:
+        progress(total, total)
+    return written
+
+
+def _render_city_job(args: tuple[RunResult, str, dict[str, str]]) -> bytes:
+    run, lang, files = args
+    return html_to_pdf(render_city_html(run, lang, files), run.as_of)

@@ -1,0 +1,105 @@
+"""Build questionnaire workbooks inline, from a table of (code, answer, evidence) rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from monev.rubric import Checklist, Rubric, parse_rubric
+from monev.template import HEADER_ROW, ORDER, build_template
+from monev.workbook import IDENTITY, Answer, Office, Questionnaire, stage_label
+
+COL = {key: i for i, key in enumerate(ORDER, start=1)}
+
+Row = tuple  # (code, answer) or (code, answer, evidence) or (code, answer, evidence, verification)
+
+
+def answer_rows(rubric: Rubric) -> list[str]:
+    """Every code that takes an answer (checklist headings excluded)."""
+    return [item.code if item else ind.code for ind, item in rubric.rows()
+            if item is not None or not isinstance(ind.answer, Checklist)]
+
+
+def write_workbook(path: Path, rubric: Rubric, rows: Iterable[Row], office: str = "Dinas Uji",
+                   unit_type: str = "OPD", stages: dict[str, object] | None = None) -> Path:
+    """A filled workbook from ``monev template`` with the given answers; other rows stay empty."""
+    wb = build_template(rubric, office=office, unit_type=unit_type)
+    ws = wb["Kuesioner"]
+    where = {ws.cell(row=r, column=COL["code"]).value: r
+             for r in range(HEADER_ROW + 1, ws.max_row + 1)}
+    for row in rows:
+        code, answer, *rest = row
+        r = where[code]
+        ws.cell(row=r, column=COL["answer"]).value = answer
+        if rest:
+            ws.cell(row=r, column=COL["evidence"]).value = rest[0]
+        if len(rest) > 1:
+            ws.cell(row=r, column=COL["verification"]).value = rest[1]
+    if stages:
+        ident = wb["Identitas"]
+        labels = {ident.cell(row=r, column=1).value: r for r in range(1, ident.max_row + 1)}
+        for code, value in stages.items():
+            ident.cell(row=labels[stage_label(code)], column=2).value = value
+    wb.save(path)
+    return path
+
+
+def questionnaire(rubric: Rubric, rows: Iterable[Row], stages: dict | None = None) -> Questionnaire:
+    """The same table as an in-memory Questionnaire (no file), for fast property tests."""
+    specs = {}
+    for ind, item in rubric.rows():
+        specs[item.code if item else ind.code] = ind.answer
+    answers = {}
+    for n, row in enumerate(rows):
+        code, raw, *rest = row
+        parsed = specs[code].parse(raw) if raw not in (None, "") else None
+        answers[code] = Answer(code=code, row=n + 7, parsed=parsed, raw=str(raw or ""),
+                               evidence=rest[0] if rest else "",
+                               verification=rest[1] if len(rest) > 1 else None)
+    return Questionnaire(file="mem.xlsx", sha256="", office=Office(name="Dinas Uji"),
+                         answers=answers, stage_scores=stages or {})
+
+
+SMALL_RUBRIC = """
+id: uji-kecil
+title: Rubrik uji kecil
+year: 2024
+category: Uji
+version: "1.0"
+aspects:
+  - {code: A, name: Aspek A, weight: 60}
+  - {code: B, name: Aspek B, weight: 40}
+indicators:
+  - {code: A-01, aspect: A, question: Satu, answer: {type: ya_tidak}}
+  - {code: A-02, aspect: A, question: Dua, answer: {type: ya_tidak}}
+  - {code: A-03, aspect: A, question: Tiga, answer: {type: ya_tidak}, weight: 2}
+  - code: B-01
+    aspect: B
+    question: Skala A-E
+    answer:
+      type: options
+      options: [{label: A, value: 1}, {label: B, value: 0.75}, {label: C, value: 0.5},
+                {label: D, value: 0.25}, {label: E, value: 0}]
+  - code: B-02
+    aspect: B
+    question: Daftar periksa
+    answer:
+      type: checklist
+      items: [{code: B-02.1, label: Satu}, {code: B-02.2, label: Dua},
+              {code: B-02.3, label: Tiga}, {code: B-02.4, label: Empat}]
+  - {code: B-03, aspect: B, question: Info, answer: {type: info}, evidence_required: false}
+predicates:
+  - {name: Informatif, min: 90}
+  - {name: Menuju Informatif, min: 80}
+  - {name: Cukup Informatif, min: 60}
+  - {name: Kurang Informatif, min: 40}
+  - {name: Tidak Informatif, min: 0}
+stages:
+  - {code: saq, name: SAQ, weight: 80}
+  - {code: visitasi, name: Visitasi, weight: 10, gate: {stage: saq, min: 80}}
+  - {code: wawancara, name: Wawancara, weight: 10, gate: {stage: saq, min: 80}}
+"""
+
+
+def small_rubric() -> Rubric:
+    return parse_rubric(SMALL_RUBRIC, "uji-kecil.yaml")

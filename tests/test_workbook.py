@@ -1,0 +1,183 @@
+"""Reading filled workbooks: layout tolerance, answer checks, and files that are not workbooks."""
+
+from __future__ import annotations
+
+import io
+import random
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+from helpers import answer_rows, small_rubric, write_workbook
+
+from monev.batch import score_paths
+from monev.scoring import score
+from monev.workbook import read_questionnaire
+
+EV = "https://ppid.contoh.go.id/bukti"
+
+
+def raw_workbook(path: Path, header: list[str], rows: list[list[object]], *, skip_rows: int = 0,
+                 sheet: str = "Kuesioner", identity: dict[str, object] | None = None) -> Path:
+    """A hand-made workbook: ``skip_rows`` blank rows, then ``header``, then ``rows``."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = sheet
+    for _ in range(skip_rows):
+        ws.append([])
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    ident = wb.create_sheet("Identitas")
+    for label, value in (identity or {"Nama Kantor": "Kantor Uji"}).items():
+        ident.append([label, value])
+    wb.save(path)
+    return path
+
+
+def codes(q) -> list[str]:
+    return [p.code for p in q.problems]
+
+
+def test_header_found_anywhere_and_columns_by_name(tmp_path):
+    r = small_rubric()
+    rows = [["x", "B-01", "B", EV], ["x", "A-01", " ya ", EV], ["x", "A-02", "TIDAK", ""]]
+    p = raw_workbook(tmp_path / "a.xlsx", ["Catatan", "Kode", "Jawaban", "Bukti"], rows, skip_rows=9)
+    q = read_questionnaire(p, r)
+    assert q.answers["A-01"].parsed.text == "Ya"
+    assert q.answers["A-02"].parsed.text == "Tidak"
+    assert q.answers["B-01"].parsed.value == Decimal("0.75")
+    assert q.office.name == "Kantor Uji"
+    # A-03, B-02.1-4 and B-03 are absent: each is a problem named by code, never ignored.
+    missing = sorted(p.params[0][1] for p in q.problems if p.code == "MV204")
+    assert missing == ["A-03", "B-02.1", "B-02.2", "B-02.3", "B-02.4", "B-03"]
+
+
+def test_row_order_and_blank_rows_do_not_change_the_score(tmp_path):
+    r = small_rubric()
+    table = [["A-01", "Ya", EV], ["A-02", "Tidak", ""], ["A-03", "Ya", ""], ["B-01", "C", EV],
+             ["B-02.1", "Ya", EV], ["B-02.2", "Tidak", ""], ["B-02.3", "Ya", EV],
+             ["B-02.4", "Ya", ""], ["B-03", "7", ""]]
+    header = ["Kode", "Jawaban", "Bukti"]
+    base = score(r, read_questionnaire(raw_workbook(tmp_path / "a.xlsx", header, table), r))
+    rng = random.Random(7)
+    for k in range(5):
+        shuffled = [list(x) for x in table]
+        rng.shuffle(shuffled)
+        shuffled.insert(rng.randrange(len(shuffled)), ["", "", ""])
+        q = read_questionnaire(raw_workbook(tmp_path / f"s{k}.xlsx", header, shuffled), r)
+        s = score(r, q)
+        assert (s.saq_claimed, s.saq_verifiable) == (base.saq_claimed, base.saq_verifiable)
+
+
+def test_problems_name_the_cell_and_say_what_to_do(tmp_path):
+    r = small_rubric()
+    rows = [["A-01", "Mungkin", EV], ["A-02", "", ""], ["A-01", "Ya", EV], ["Z-99", "Ya", ""],
+            ["A-03", "Ya", ""]]
+    q = read_questionnaire(raw_workbook(tmp_path / "p.xlsx", ["Kode", "Jawaban", "Bukti"], rows), r)
+    by_code = {p.code: p for p in q.problems}
+    assert by_code["MV201"].cell == "B2" and by_code["MV201"].sheet == "Kuesioner"
+    assert "Mungkin" in by_code["MV201"].message()
+    assert by_code["MV202"].cell == "B3"
+    assert by_code["MV205"].cell == "A4" and "A2" in by_code["MV205"].message()
+    assert by_code["MV203"].cell == "A5"
+    assert by_code["MV301"].cell == "C6"
+    text = by_code["MV201"].text()
+    assert text.startswith("[p.xlsx: Kuesioner!B2] MV201")
+    assert text.endswith("Pilih jawaban dari daftar pilihan di sel tersebut")
+    assert by_code["MV201"].text("en").endswith("Pick an answer from the cell's drop-down list")
+    # The invalid answer counts 0 and is flagged; it is never silently scored.
+    assert score(r, q).indicators[0].status == "invalid"
+
+
+def test_rubric_mismatch_and_stage_scores(tmp_path, rubric):
+    p = raw_workbook(tmp_path / "x.xlsx", ["Kode", "Jawaban", "Bukti"], [["JI-01", "Ya", EV]],
+                     identity={"Nama Kantor": "Dinas X", "ID Rubrik": "ki-jatim-2023",
+                               "Nilai Visitasi": 85.5, "Nilai Wawancara": "seratus"})
+    q = read_questionnaire(p, rubric)
+    assert {"MV402", "MV404", "MV405"} <= set(codes(q))
+    assert q.stage_scores == {"visitasi": Decimal("85.5")}
+
+
+def test_template_round_trip_reads_every_row(tmp_path, rubric):
+    p = write_workbook(tmp_path / "t.xlsx", rubric, [], office="Dinas Kesehatan")
+    q = read_questionnaire(p, rubric)
+    assert q.office.name == "Dinas Kesehatan" and q.office.unit_type == "OPD"
+    assert q.rubric_id == rubric.id and q.rubric_version == rubric.version
+    assert set(q.answers) == set(answer_rows(rubric))
+    # Every scored row is empty: one MV202 each (the informational PI-05 may stay empty).
+    assert codes(q).count("MV202") == len(answer_rows(rubric)) - 1
+
+
+# --- files that are not what they claim -------------------------------------------------------
+
+def _zip_bomb() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+        zf.writestr("xl/worksheets/sheet1.xml", b"\0" * (80 * 1024 * 1024))
+    return buf.getvalue()
+
+
+def _good_bytes(tmp_path, rubric) -> bytes:
+    return write_workbook(tmp_path / "good.xlsx", rubric, [("JI-01", "Ya", EV)]).read_bytes()
+
+
+BAD_FILES = {
+    "kosong.xlsx": (lambda g: b"", "MV102"),
+    "acak.xlsx": (lambda g: bytes(random.Random(1).randrange(256) for _ in range(3000)), "MV108"),
+    "data.csv.xlsx": (lambda g: b"Kode,Jawaban,Bukti\nJI-01,Ya,\n", "MV108"),
+    "lama.xlsx": (lambda g: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "MV103"),
+    "sandi.xlsx": (lambda g: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "EncryptedPackage".encode("utf-16-le")
+                   + b"\0" * 600, "MV104"),
+    "terpotong.xlsx": (lambda g: g[: len(g) // 2], "MV101"),
+    "bom.xlsx": (lambda g: _zip_bomb(), "MV107"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_file_is_rejected_with_its_code_and_the_batch_goes_on(tmp_path, rubric, name):
+    make, code = BAD_FILES[name]
+    good = _good_bytes(tmp_path, rubric)
+    folder = tmp_path / "masuk"
+    folder.mkdir()
+    (folder / "baik.xlsx").write_bytes(good)
+    (folder / name).write_bytes(make(good))
+    run = score_paths([folder], rubric)
+    assert [o.file for o in run.offices] == ["baik.xlsx"]
+    assert [(x.file, x.problems[0].code) for x in run.rejected] == [(name, code)]
+    assert run.received == 2
+
+
+def test_missing_sheet_suggests_the_nearest_name(tmp_path, rubric):
+    p = raw_workbook(tmp_path / "s.xlsx", ["Kode", "Jawaban", "Bukti"], [], sheet="Kuisioner")
+    q = read_questionnaire(p, rubric)
+    assert codes(q) == ["MV105"]
+    assert "Kuisioner" in q.problems[0].todo()
+
+
+def test_missing_columns_are_named(tmp_path, rubric):
+    p = raw_workbook(tmp_path / "c.xlsx", ["Kode", "Jawaban"], [["JI-01", "Ya"]])
+    q = read_questionnaire(p, rubric)
+    assert codes(q) == ["MV106"] and "Bukti" in q.problems[0].message()
+
+
+def test_lock_file_is_skipped_and_said(tmp_path, rubric):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "~$dinkes.xlsx").write_bytes(b"\0" * 165)
+    write_workbook(folder / "dinkes.xlsx", rubric, [("JI-01", "Ya", EV)])
+    run = score_paths([folder], rubric)
+    assert len(run.offices) == 1 and not run.rejected
+    assert [(x.file, x.problems[0].code) for x in run.skipped] == [("~$dinkes.xlsx", "MV109")]
+
+
+def test_evidence_warnings(tmp_path, rubric):
+    rows = [("JI-01", "Ya", "https://drive.google.com/file/d/abc/view?usp=sharing"),
+            ("JI-02", "Ya", "lihat di website"), ("JI-03", "Ya", "SK PPID 2024.pdf")]
+    q = read_questionnaire(write_workbook(tmp_path / "e.xlsx", rubric, rows), rubric)
+    found = {(p.code, p.params) for p in q.problems if p.code.startswith("MV3")}
+    assert {c for c, _ in found} == {"MV303", "MV302"}
