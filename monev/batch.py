@@ -44,7 +44,11 @@ def collect(inputs: Iterable[str | Path]) -> list[Path]:
         path = Path(raw)
         if path.is_dir():
             candidates = sorted(
-                (p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in WORKBOOK_SUFFIXES),
+                (
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file() and p.suffix.lower() in WORKBOOK_SUFFIXES
+                ),
                 key=lambda p: str(p.relative_to(path)).casefold(),
             )
         elif path.is_file():
@@ -74,8 +78,14 @@ def score_one(path: Path, rubric: Rubric, display_name: str) -> OfficeResult | R
     q = read_questionnaire(path, rubric, display_name=display_name)
     if q.rejected:
         return Rejected(q.file, q.sha256, q.problems)
-    return OfficeResult(file=q.file, sha256=q.sha256, office=q.office, score=score(rubric, q),
-                        problems=q.problems, rubric_version_seen=q.rubric_version)
+    return OfficeResult(
+        file=q.file,
+        sha256=q.sha256,
+        office=q.office,
+        score=score(rubric, q),
+        problems=q.problems,
+        rubric_version_seen=q.rubric_version,
+    )
 
 
 def _score_chunk(args: tuple[list[tuple[str, str]], Rubric]) -> list[OfficeResult | Rejected]:
@@ -101,7 +111,7 @@ def score_paths(
 
         items = [(str(p), n) for p, n in zip(paths, names, strict=True)]
         size = max(16, total // (jobs * 8))
-        chunks = [(items[i:i + size], rubric) for i in range(0, total, size)]
+        chunks = [(items[i : i + size], rubric) for i in range(0, total, size)]
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             for chunk in pool.map(_score_chunk, chunks):
                 outcomes.extend(chunk)
@@ -117,5 +127,10 @@ def score_paths(
     offices = [o for o in outcomes if isinstance(o, OfficeResult)]
     rejected = [o for o in outcomes if isinstance(o, Rejected) and o.problems[0].code != "MV109"]
     skipped = [o for o in outcomes if isinstance(o, Rejected) and o.problems[0].code == "MV109"]
-    return RunResult(rubric=rubric, offices=rank(offices), rejected=rejected, skipped=skipped,
-                     as_of=as_of or as_of_date())
+    return RunResult(
+        rubric=rubric,
+        offices=rank(offices),
+        rejected=rejected,
+        skipped=skipped,
+        as_of=as_of or as_of_date(),
+    )

@@ -49,13 +49,21 @@ class CheckReport:
         if not self.problems:
             lines = [f"{head}: {t('cli.check.clean', lang)}"]
         else:
-            lines = [f"{head}: {t('cli.check.count', lang, errors=self.errors, warnings=self.warnings)}"]
+            lines = [
+                f"{head}: {t('cli.check.count', lang, errors=self.errors, warnings=self.warnings)}"
+            ]
             lines += [f"  {p.severity.upper():7} {p.text(lang)}" for p in self.problems]
         if self.score:
-            lines.append("  " + t("cli.check.provisional", lang,
-                                  claimed=fmt_number(self.score.saq_claimed, lang),
-                                  verifiable=fmt_number(self.score.saq_verifiable, lang),
-                                  predicate=self.score.predicate))
+            lines.append(
+                "  "
+                + t(
+                    "cli.check.provisional",
+                    lang,
+                    claimed=fmt_number(self.score.saq_claimed, lang),
+                    verifiable=fmt_number(self.score.saq_verifiable, lang),
+                    predicate=self.score.predicate,
+                )
+            )
         return "\n".join(lines)
 
 

@@ -28,13 +28,15 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-rubric_app = typer.Typer(help="List, show and check rubric files (scoring rules).",
-                         no_args_is_help=True)
+rubric_app = typer.Typer(
+    help="List, show and check rubric files (scoring rules).", no_args_is_help=True
+)
 app.add_typer(rubric_app, name="rubric")
 
 LangOpt = Annotated[str, typer.Option("--lang", help="Language of messages and reports: id or en.")]
-RubricOpt = Annotated[str, typer.Option("--rubric", "-r",
-                                        help="Shipped rubric id or path to a rubric YAML file.")]
+RubricOpt = Annotated[
+    str, typer.Option("--rubric", "-r", help="Shipped rubric id or path to a rubric YAML file.")
+]
 
 
 def _echo(text: str = "", err: bool = False) -> None:
@@ -68,8 +70,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """monev: readiness for the KI monev of public information openness."""
 
@@ -81,8 +87,14 @@ def _progress(label: str, enabled: bool):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                   TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
     task = bar.add_task(label, total=None)
     bar.start()
 
@@ -97,22 +109,47 @@ def _print_ranking(run, lang: str) -> None:
     from rich.table import Table
 
     table = Table(show_lines=False, header_style="bold")
-    for key, justify in (("rank", "right"), ("office", "left"), ("unit", "left"),
-                         ("score", "right"), ("predicate", "left"), ("claimed", "right"),
-                         ("verifiable", "right"), ("problems", "right")):
+    for key, justify in (
+        ("rank", "right"),
+        ("office", "left"),
+        ("unit", "left"),
+        ("score", "right"),
+        ("predicate", "left"),
+        ("claimed", "right"),
+        ("verifiable", "right"),
+        ("problems", "right"),
+    ):
         table.add_column(t(f"cli.col.{key}", lang), justify=justify)  # type: ignore[arg-type]
     for o in run.offices:
         s = o.score
-        table.add_row(str(o.rank), o.name, o.office.unit_type, fmt_number(s.score, lang),
-                      s.predicate, fmt_number(s.saq_claimed, lang),
-                      fmt_number(s.saq_verifiable, lang), str(len(o.problems)))
-    Console(width=max(120, Console().width), highlight=False).print(table)
+        table.add_row(
+            str(o.rank),
+            o.name,
+            o.office.unit_type,
+            fmt_number(s.score, lang),
+            s.predicate,
+            fmt_number(s.saq_claimed, lang),
+            fmt_number(s.saq_verifiable, lang),
+            str(len(o.problems)),
+        )
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=170)
+    console.print(table)
     for x in run.rejected:
         _echo(f"{t('cli.rejected', lang)} {x.problems[0].text(lang)}")
     for x in run.skipped:
         _echo(f"{x.problems[0].text(lang)}")
-    _echo(t("cli.summary", lang, received=run.received, scored=len(run.offices),
-            rejected=len(run.rejected), skipped=len(run.skipped)))
+    _echo(
+        t(
+            "cli.summary",
+            lang,
+            received=run.received,
+            scored=len(run.offices),
+            rejected=len(run.rejected),
+            skipped=len(run.skipped),
+        )
+    )
 
 
 def _inside(child: Path, parents: list[Path]) -> bool:
@@ -122,17 +159,32 @@ def _inside(child: Path, parents: list[Path]) -> bool:
 
 @app.command()
 def score(
-    inputs: Annotated[list[Path], typer.Argument(help="Workbooks (.xlsx, .ods) or folders to search.")],
+    inputs: Annotated[
+        list[Path], typer.Argument(help="Workbooks (.xlsx, .ods) or folders to search.")
+    ],
     rubric: RubricOpt = "ki-jatim-2024",
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for results and reports.")] = Path("hasil"),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for results and reports.")
+    ] = Path("hasil"),
     lang: LangOpt = DEFAULT_LANG,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0,
-                                      help="Worker processes (0 = all cores).")] = 0,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0 = all cores).")
+    ] = 0,
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Skip the PDF reports.")] = False,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Report date YYYY-MM-DD "
-                     "(default: SOURCE_DATE_EPOCH, else today).")] = None,
-    allow_out_inside: Annotated[bool, typer.Option("--allow-out-inside-input", hidden=False,
-                                help="Allow the output folder inside an input folder.")] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Report date YYYY-MM-DD (default: SOURCE_DATE_EPOCH, else today)."
+        ),
+    ] = None,
+    allow_out_inside: Annotated[
+        bool,
+        typer.Option(
+            "--allow-out-inside-input",
+            hidden=False,
+            help="Allow the output folder inside an input folder.",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the ranking.")] = False,
 ) -> None:
     """Score every questionnaire and write results.json, ranking.csv, rekap.xlsx and PDF reports.
@@ -191,7 +243,9 @@ def check(
     files: Annotated[list[Path], typer.Argument(help="Filled workbooks (or folders) to check.")],
     rubric: RubricOpt = "ki-jatim-2024",
     lang: LangOpt = DEFAULT_LANG,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the library's result as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the library's result as JSON.")
+    ] = False,
 ) -> None:
     """Check filled questionnaires before sending them: every problem with its cell and what to do.
 
@@ -222,10 +276,13 @@ def check(
 @app.command()
 def template(
     office: Annotated[str, typer.Option("--office", help="Office name to prefill.")] = "",
-    output: Annotated[Path, typer.Option("--output", "-o", help="Workbook to write (.xlsx).")] = Path("kuesioner.xlsx"),
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Workbook to write (.xlsx).")
+    ] = Path("kuesioner.xlsx"),
     rubric: RubricOpt = "ki-jatim-2024",
-    unit_type: Annotated[str, typer.Option("--unit-type",
-                         help="PPID Utama, OPD, Kecamatan or Kelurahan.")] = "",
+    unit_type: Annotated[
+        str, typer.Option("--unit-type", help="PPID Utama, OPD, Kecamatan or Kelurahan.")
+    ] = "",
     lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Write the blank questionnaire workbook for one office."""
@@ -264,9 +321,13 @@ def rubric_show(
         for i in rb.indicators_of(a.code):
             _echo(f"  {i.code:7} [{i.answer.type}] {i.question}")
     _echo("\n" + ", ".join(f"{b.name} >= {fmt_number(b.min, lang, 0)}" for b in rb.predicates))
-    _echo(", ".join(f"{s.code} {fmt_number(s.weight, lang, 0)}%"
-                    + (f" (gate {s.gate.stage} >= {fmt_number(s.gate.min, lang, 0)})" if s.gate else "")
-                    for s in rb.stages))
+    _echo(
+        ", ".join(
+            f"{s.code} {fmt_number(s.weight, lang, 0)}%"
+            + (f" (gate {s.gate.stage} >= {fmt_number(s.gate.min, lang, 0)})" if s.gate else "")
+            for s in rb.stages
+        )
+    )
 
 
 @rubric_app.command("check")
@@ -277,8 +338,16 @@ def rubric_check(
     """Validate a rubric file; every bad value is named with its path. Exit 2 when invalid."""
     lang = _lang(lang)
     rb = _rubric(str(file), lang)
-    _echo(t("cli.rubric_ok", lang, id=rb.id, version=rb.version, aspects=len(rb.aspects),
-            indicators=len(rb.indicators)))
+    _echo(
+        t(
+            "cli.rubric_ok",
+            lang,
+            id=rb.id,
+            version=rb.version,
+            aspects=len(rb.aspects),
+            indicators=len(rb.indicators),
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,8 +39,9 @@ def t(key: str, lang: str = DEFAULT_LANG, /, **params: Any) -> str:
     return template.format(**params) if params else template
 
 
-def fmt_number(value: Decimal | Fraction | float | int | None, lang: str = DEFAULT_LANG,
-               places: int = 2) -> str:
+def fmt_number(
+    value: Decimal | Fraction | float | int | None, lang: str = DEFAULT_LANG, places: int = 2
+) -> str:
     """``Decimal('94.74')`` -> ``94,74`` (id) or ``94.74`` (en); None -> an en dash."""
     if value is None:
         return "–"

@@ -48,8 +48,9 @@ class Plan:
 
 
 def build_plan(rubric: Rubric, s: OfficeScore) -> Plan:
-    todo = sorted((i for i in s.indicators if i.scored and i.gap > 0),
-                  key=lambda i: (-i.gap, i.code))
+    todo = sorted(
+        (i for i in s.indicators if i.scored and i.gap > 0), key=lambda i: (-i.gap, i.code)
+    )
     saq = s.saq_verifiable_exact
     before = s.final_exact
     steps = []

@@ -75,9 +75,16 @@ class Problem:
             raise ValueError(f"unknown problem code {self.code!r}")
 
     @classmethod
-    def make(cls, code: str, file: str, sheet: str = "", cell: str = "", /, **params: Any) -> Problem:
-        return cls(file=file, sheet=sheet, cell=cell, code=code,
-                   params=tuple(sorted((k, str(v)) for k, v in params.items())))
+    def make(
+        cls, code: str, file: str, sheet: str = "", cell: str = "", /, **params: Any
+    ) -> Problem:
+        return cls(
+            file=file,
+            sheet=sheet,
+            cell=cell,
+            code=code,
+            params=tuple(sorted((k, str(v)) for k, v in params.items())),
+        )
 
     @property
     def severity(self) -> Severity:

@@ -38,6 +38,7 @@ BAND_COLOURS = ["#1b5e20", "#558b2f", "#f9a825", "#ef6c00", "#c62828", "#6d1b1b"
 
 # --- contexts ----------------------------------------------------------------------------------
 
+
 @dataclass
 class Audit:
     rubric_id: str
@@ -94,29 +95,51 @@ def band_colour(run: RunResult, predicate: str) -> str:
 
 def _audit(run: RunResult, o: OfficeResult | None = None) -> Audit:
     r = run.rubric
-    return Audit(r.id, r.version, r.sha256, __version__, run.as_of.isoformat(),
-                 o.file if o else "", o.sha256 if o else "")
+    return Audit(
+        r.id,
+        r.version,
+        r.sha256,
+        __version__,
+        run.as_of.isoformat(),
+        o.file if o else "",
+        o.sha256 if o else "",
+    )
 
 
 def office_context(run: RunResult, o: OfficeResult, lang: str = "id") -> OfficeContext:
     r = run.rubric
     chart = [
-        {"code": a.code, "name": a.name, "weight": a.weight,
-         "score": round2(a.verifiable), "claimed": round2(a.claimed),
-         "pct": float(a.verifiable / Fraction(a.weight)), "pct_claimed": float(a.claimed / Fraction(a.weight))}
+        {
+            "code": a.code,
+            "name": a.name,
+            "weight": a.weight,
+            "score": round2(a.verifiable),
+            "claimed": round2(a.claimed),
+            "pct": float(a.verifiable / Fraction(a.weight)),
+            "pct_claimed": float(a.claimed / Fraction(a.weight)),
+        }
         for a in o.score.aspects
     ]
     questions = {}
     for ind, item in r.rows():
         questions[item.code if item else ind.code] = item.label if item else ind.question
     return OfficeContext(
-        lang=lang, title=o.name, office=o, total_offices=len(run.offices),
+        lang=lang,
+        title=o.name,
+        office=o,
+        total_offices=len(run.offices),
         band_colour=band_colour(run, o.score.predicate),
-        bands=[{"name": b.name, "min": b.min, "colour": band_colour(run, b.name)}
-               for b in r.predicates],
-        rubric_title=r.title, reconstructed=r.reconstructed, plan=build_plan(r, o.score),
-        questions=questions, hints={i.code: i.evidence_hint for i in r.indicators},
-        audit=_audit(run, o), aspect_chart=chart, stage_weights=o.score.stage_weights,
+        bands=[
+            {"name": b.name, "min": b.min, "colour": band_colour(run, b.name)} for b in r.predicates
+        ],
+        rubric_title=r.title,
+        reconstructed=r.reconstructed,
+        plan=build_plan(r, o.score),
+        questions=questions,
+        hints={i.code: i.evidence_hint for i in r.indicators},
+        audit=_audit(run, o),
+        aspect_chart=chart,
+        stage_weights=o.score.stage_weights,
         problems=sorted(o.problems, key=lambda p: (p.sheet, _row(p.cell), p.code)),
     )
 
@@ -126,50 +149,85 @@ def _row(cell: str) -> int:
     return int(digits) if digits else 0
 
 
-def city_context(run: RunResult, lang: str = "id", files: dict[str, str] | None = None) -> CityContext:
+def city_context(
+    run: RunResult, lang: str = "id", files: dict[str, str] | None = None
+) -> CityContext:
     r = run.rubric
-    counts = [{"name": name, "count": n, "colour": band_colour(run, name)}
-              for name, n in run.predicate_counts().items()]
+    counts = [
+        {"name": name, "count": n, "colour": band_colour(run, name)}
+        for name, n in run.predicate_counts().items()
+    ]
     rows = []
     for o in run.offices:
         nxt = r.next_band(o.score.score)
-        rows.append({"office": o, "colour": band_colour(run, o.score.predicate),
-                     "next": nxt.name if nxt else None,
-                     "needed": (nxt.min - o.score.score) if nxt else None})
-    heat = [{"office": o, "cells": [{"pct": float(a.verifiable / Fraction(a.weight)),
-                                     "score": round2(a.verifiable)} for a in o.score.aspects]}
-            for o in run.offices]
+        rows.append(
+            {
+                "office": o,
+                "colour": band_colour(run, o.score.predicate),
+                "next": nxt.name if nxt else None,
+                "needed": (nxt.min - o.score.score) if nxt else None,
+            }
+        )
+    heat = [
+        {
+            "office": o,
+            "cells": [
+                {"pct": float(a.verifiable / Fraction(a.weight)), "score": round2(a.verifiable)}
+                for a in o.score.aspects
+            ],
+        }
+        for o in run.offices
+    ]
     misses: Counter[str] = Counter()
     for o in run.offices:
         for i in o.score.indicators:
             if i.scored and i.gap > 0:
                 misses[i.code] += 1
     questions = {i.code: i for i in r.indicators}
-    missing = [{"code": code, "count": n, "question": questions[code].question,
-                "aspect": questions[code].aspect}
-               for code, n in sorted(misses.items(), key=lambda kv: (-kv[1], kv[0]))[:12]]
+    missing = [
+        {
+            "code": code,
+            "count": n,
+            "question": questions[code].question,
+            "aspect": questions[code].aspect,
+        }
+        for code, n in sorted(misses.items(), key=lambda kv: (-kv[1], kv[0]))[:12]
+    ]
     groups = []
     by_unit: dict[str, list[OfficeResult]] = {}
     for o in run.offices:
         by_unit.setdefault(o.office.unit_type or "-", []).append(o)
     for unit, members in sorted(by_unit.items(), key=lambda kv: kv[0]):
         total = sum((m.score.score for m in members), Decimal(0))
-        groups.append({
-            "unit": unit, "count": len(members),
-            "mean": (total / len(members)).quantize(Decimal("0.01")),
-            "best": members[0],
-            "bands": Counter(m.score.predicate for m in members),
-        })
+        groups.append(
+            {
+                "unit": unit,
+                "count": len(members),
+                "mean": (total / len(members)).quantize(Decimal("0.01")),
+                "best": members[0],
+                "bands": Counter(m.score.predicate for m in members),
+            }
+        )
     return CityContext(
-        lang=lang, title=t("report.city.title", lang), run=run, counts=counts, rows=rows,
-        heat=heat, aspects=list(r.aspects), missing=missing,
-        utama=[o for o in run.offices if o.office.unit_type == "PPID Utama"], groups=groups,
-        audit=_audit(run), reconstructed=r.reconstructed, rubric_title=r.title,
+        lang=lang,
+        title=t("report.city.title", lang),
+        run=run,
+        counts=counts,
+        rows=rows,
+        heat=heat,
+        aspects=list(r.aspects),
+        missing=missing,
+        utama=[o for o in run.offices if o.office.unit_type == "PPID Utama"],
+        groups=groups,
+        audit=_audit(run),
+        reconstructed=r.reconstructed,
+        rubric_title=r.title,
         files=files or {},
     )
 
 
 # --- templates ---------------------------------------------------------------------------------
+
 
 @cache
 def _env(lang: str):
@@ -218,6 +276,7 @@ def _css() -> str:
 
 # --- PDF ---------------------------------------------------------------------------------------
 
+
 def html_to_pdf(html: str, as_of: dt.date, attachment: tuple[str, str] | None = None) -> bytes:
     """Render HTML to PDF bytes; identical inputs give identical bytes."""
     from weasyprint import HTML, Attachment
@@ -226,12 +285,20 @@ def html_to_pdf(html: str, as_of: dt.date, attachment: tuple[str, str] | None = 
     attachments = []
     if attachment:
         name, text = attachment
-        attachments.append(Attachment(string=text, name=name, description=name,
-                                      created=stamp, modified=stamp,
-                                      relationship="Data"))
+        attachments.append(
+            Attachment(
+                string=text,
+                name=name,
+                description=name,
+                created=stamp,
+                modified=stamp,
+                relationship="Data",
+            )
+        )
     ident = hashlib.sha256(html.encode("utf-8") + (attachment[1].encode() if attachment else b""))
     return HTML(string=html, base_url=str(data_dir("reports"))).write_pdf(
-        attachments=attachments, pdf_identifier=ident.hexdigest()[:32].encode("ascii"))
+        attachments=attachments, pdf_identifier=ident.hexdigest()[:32].encode("ascii")
+    )
 
 
 def safe_name(name: str, taken: set[str], limit: int = 60) -> str:
@@ -257,8 +324,14 @@ def _render_office_job(args: tuple[RunResult, int, str, str]) -> tuple[str, byte
     return name, html_to_pdf(html, run.as_of, (ATTACHMENT_NAME, office_attachment(run, o, lang)))
 
 
-def render_reports(run: RunResult, out: Path, *, lang: str = "id", jobs: int = 1,
-                   progress: Callable[[int, int], None] | None = None) -> list[Path]:
+def render_reports(
+    run: RunResult,
+    out: Path,
+    *,
+    lang: str = "id",
+    jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Path]:
     """Write ``out/kantor/<name>.pdf`` for every office and ``out/kota.pdf``."""
     out = Path(out)
     taken: set[str] = set()
@@ -279,9 +352,12 @@ def render_reports(run: RunResult, out: Path, *, lang: str = "id", jobs: int = 1
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(min(jobs, len(tasks)),
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            for name, data in pool.map(_render_office_job, tasks, chunksize=max(1, len(tasks) // (jobs * 4))):
+        with ProcessPoolExecutor(
+            min(jobs, len(tasks)), mp_context=multiprocessing.get_context("spawn")
+        ) as pool:
+            for name, data in pool.map(
+                _render_office_job, tasks, chunksize=max(1, len(tasks) // (jobs * 4))
+            ):
                 save(name, data)
             city = pool.submit(_render_city_job, (run, lang, files)).result()
     else:

@@ -43,7 +43,8 @@ def num(value: Decimal | Fraction, places: int = 2) -> str:
 def _round_places(value: Fraction, places: int) -> Decimal:
     scaled = value * 10**places + Fraction(1, 2)
     return (Decimal(scaled.numerator // scaled.denominator).scaleb(-places)).quantize(
-        Decimal(1).scaleb(-places))
+        Decimal(1).scaleb(-places)
+    )
 
 
 def dumps(data: Any) -> str:
@@ -111,21 +112,38 @@ class RunResult:
             "gate_passed": s.gate_passed,
             "staged": s.staged,
             "aspects": [
-                {"code": a.code, "name": a.name, "weight": num(a.weight),
-                 "score": num(a.verifiable), "claimed": num(a.claimed)}
+                {
+                    "code": a.code,
+                    "name": a.name,
+                    "weight": num(a.weight),
+                    "score": num(a.verifiable),
+                    "claimed": num(a.claimed),
+                }
                 for a in s.aspects
             ],
             "indicators": [
                 {
-                    "code": i.code, "aspect": i.aspect, "answer": i.answer,
-                    "evidence": i.evidence, "note": i.note, "status": i.status,
+                    "code": i.code,
+                    "aspect": i.aspect,
+                    "answer": i.answer,
+                    "evidence": i.evidence,
+                    "note": i.note,
+                    "status": i.status,
                     "verification": i.verification,
-                    "value": num(i.value, 4), "value_claimed": num(i.value_claimed, 4),
-                    "points": num(i.points, 4), "max_points": num(i.max_points, 4),
+                    "value": num(i.value, 4),
+                    "value_claimed": num(i.value_claimed, 4),
+                    "points": num(i.points, 4),
+                    "max_points": num(i.max_points, 4),
                     "points_exact": str(i.points),
                     "items": [
-                        {"code": it.code, "label": it.label, "answer": it.answer,
-                         "evidence": it.evidence, "claimed": it.claimed, "verified": it.verified}
+                        {
+                            "code": it.code,
+                            "label": it.label,
+                            "answer": it.answer,
+                            "evidence": it.evidence,
+                            "claimed": it.claimed,
+                            "verified": it.verified,
+                        }
                         for it in i.items
                     ],
                 }
@@ -140,16 +158,27 @@ class RunResult:
         return {
             "monev_version": __version__,
             "as_of": self.as_of.isoformat(),
-            "rubric": {"id": r.id, "version": r.version, "title": r.title, "sha256": r.sha256,
-                       "reconstructed": r.reconstructed},
+            "rubric": {
+                "id": r.id,
+                "version": r.version,
+                "title": r.title,
+                "sha256": r.sha256,
+                "reconstructed": r.reconstructed,
+            },
             "summary": {
-                "received": self.received, "scored": len(self.offices),
-                "rejected": len(self.rejected), "skipped": len(self.skipped),
+                "received": self.received,
+                "scored": len(self.offices),
+                "rejected": len(self.rejected),
+                "skipped": len(self.skipped),
                 "predicates": self.predicate_counts(),
             },
             "offices": [self.office_dict(o, lang) for o in self.offices],
             "rejected": [
-                {"file": x.file, "sha256": x.sha256, "problems": [p.to_dict(lang) for p in x.problems]}
+                {
+                    "file": x.file,
+                    "sha256": x.sha256,
+                    "problems": [p.to_dict(lang) for p in x.problems],
+                }
                 for x in self.rejected
             ],
             "skipped": [
@@ -166,11 +195,21 @@ class RunResult:
         import pandas as pd
 
         rows = [
-            {"rank": o.rank, "office": o.name, "unit_type": o.office.unit_type,
-             "score": float(o.score.score), "predicate": o.score.predicate,
-             "code": i.code, "aspect": i.aspect, "answer": i.answer, "status": i.status,
-             "points": float(i.points), "max_points": float(i.max_points)}
-            for o in self.offices for i in o.score.indicators
+            {
+                "rank": o.rank,
+                "office": o.name,
+                "unit_type": o.office.unit_type,
+                "score": float(o.score.score),
+                "predicate": o.score.predicate,
+                "code": i.code,
+                "aspect": i.aspect,
+                "answer": i.answer,
+                "status": i.status,
+                "points": float(i.points),
+                "max_points": float(i.max_points),
+            }
+            for o in self.offices
+            for i in o.score.indicators
         ]
         return pd.DataFrame(rows)
 
@@ -212,20 +251,43 @@ def write_atomic(dest: Path, data: bytes) -> None:
             os.unlink(tmp)
 
 
-RANKING_COLUMNS = ["rank", "name", "unit_type", "kecamatan", "score", "predicate",
-                   "saq_claimed", "saq_verifiable", "evidence_loss", "errors", "warnings", "file"]
+RANKING_COLUMNS = [
+    "rank",
+    "name",
+    "unit_type",
+    "kecamatan",
+    "score",
+    "predicate",
+    "saq_claimed",
+    "saq_verifiable",
+    "evidence_loss",
+    "errors",
+    "warnings",
+    "file",
+]
 
 
 def ranking_rows(run: RunResult) -> list[list[Any]]:
     rows = []
     for o in run.offices:
         s = o.score
-        rows.append([
-            o.rank, o.name, o.office.unit_type, o.office.kecamatan, s.score, s.predicate,
-            s.saq_claimed, s.saq_verifiable, s.evidence_loss,
-            sum(p.severity == "error" for p in o.problems),
-            sum(p.severity == "warning" for p in o.problems), o.file,
-        ] + [round2(a.verifiable) for a in s.aspects])
+        rows.append(
+            [
+                o.rank,
+                o.name,
+                o.office.unit_type,
+                o.office.kecamatan,
+                s.score,
+                s.predicate,
+                s.saq_claimed,
+                s.saq_verifiable,
+                s.evidence_loss,
+                sum(p.severity == "error" for p in o.problems),
+                sum(p.severity == "warning" for p in o.problems),
+                o.file,
+            ]
+            + [round2(a.verifiable) for a in s.aspects]
+        )
     return rows
 
 
@@ -274,12 +336,39 @@ def to_xlsx(run: RunResult) -> bytes:
     for values in ranking_rows(run):
         row(ws, values, decimals=set(range(len(values))))
     long = wb.create_sheet("Indikator")
-    header(long, ["rank", "name", "code", "aspect", "answer", "evidence", "status",
-                  "value", "points", "max_points"])
+    header(
+        long,
+        [
+            "rank",
+            "name",
+            "code",
+            "aspect",
+            "answer",
+            "evidence",
+            "status",
+            "value",
+            "points",
+            "max_points",
+        ],
+    )
     for o in run.offices:
         for i in o.score.indicators:
-            row(long, [o.rank, o.name, i.code, i.aspect, i.answer or "", i.evidence, i.status,
-                       i.value, i.points, i.max_points], decimals=set())
+            row(
+                long,
+                [
+                    o.rank,
+                    o.name,
+                    i.code,
+                    i.aspect,
+                    i.answer or "",
+                    i.evidence,
+                    i.status,
+                    i.value,
+                    i.points,
+                    i.max_points,
+                ],
+                decimals=set(),
+            )
     rej = wb.create_sheet("Ditolak")
     header(rej, ["file", "code", "message"])
     for x in run.rejected + run.skipped:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from monev.resources import data_dir
 
+
 class RubricError(Exception):
     """A rubric file that cannot be used. ``errors`` holds ``(path, message)`` pairs."""
 
@@ -313,8 +314,12 @@ def _cross_checks(r: Rubric) -> list[tuple[str, str]]:
     aspect_codes = {a.code for a in r.aspects}
     for i, ind in enumerate(r.indicators):
         if ind.aspect not in aspect_codes:
-            errors.append((f"indicators[{i}].aspect",
-                           f"unknown aspect {ind.aspect!r} (known: {', '.join(sorted(aspect_codes))})"))
+            errors.append(
+                (
+                    f"indicators[{i}].aspect",
+                    f"unknown aspect {ind.aspect!r} (known: {', '.join(sorted(aspect_codes))})",
+                )
+            )
         if isinstance(ind.answer, Options):
             dupes([o.label for o in ind.answer.options], f"indicators[{i}].answer.options")
     for j, a in enumerate(r.aspects):
@@ -334,7 +339,9 @@ def _cross_checks(r: Rubric) -> list[tuple[str, str]]:
     for k, s in enumerate(r.stages):
         earlier = {x.code for x in r.stages[:k]}
         if s.gate and s.gate.stage not in earlier:
-            errors.append((f"stages[{k}].gate.stage", f"gate names {s.gate.stage!r}, not an earlier stage"))
+            errors.append(
+                (f"stages[{k}].gate.stage", f"gate names {s.gate.stage!r}, not an earlier stage")
+            )
     return errors
 
 
@@ -345,7 +352,9 @@ def parse_rubric(text: str, file: str = "<string>") -> Rubric:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""
-        raise RubricError(file, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+        raise RubricError(
+            file, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]
+        ) from None
     if not isinstance(data, dict):
         raise RubricError(file, [("", "a rubric must be a mapping of keys to values")])
     try:
@@ -375,12 +384,16 @@ def load_rubric(ref: str | Path = DEFAULT_RUBRIC) -> Rubric:
     if not path.suffix:
         known = shipped()
         if str(ref) not in known:
-            raise RubricError(str(ref), [("", f"no shipped rubric with this id (known: {', '.join(known)})")])
+            raise RubricError(
+                str(ref), [("", f"no shipped rubric with this id (known: {', '.join(known)})")]
+            )
         path = known[str(ref)]
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise RubricError(str(ref), [("", f"cannot read the file: {exc.strerror or exc}")]) from None
+        raise RubricError(
+            str(ref), [("", f"cannot read the file: {exc.strerror or exc}")]
+        ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -151,47 +151,70 @@ def _value_and_status(ind: Indicator, ans: Answer | None) -> tuple[Fraction, Fra
     return claimed, claimed, STATUS_OK
 
 
-def score_indicator(ind: Indicator, answers: dict[str, Answer], max_points: Fraction) -> IndicatorScore:
+def score_indicator(
+    ind: Indicator, answers: dict[str, Answer], max_points: Fraction
+) -> IndicatorScore:
     ans = answers.get(ind.code)
     if isinstance(ind.answer, Checklist):
         items = []
         for item in ind.answer.items:
             a = answers.get(item.code)
             claimed, verifiable, _ = _value_and_status(ind, a)
-            items.append(ItemScore(
-                code=item.code, label=item.label,
-                answer=a.parsed.text if a and a.parsed else None,
-                evidence=a.evidence if a else "", claimed=bool(claimed), verified=bool(verifiable),
-                verification=a.verification if a else None,
-                verifier_note=a.verifier_note if a else "",
-            ))
+            items.append(
+                ItemScore(
+                    code=item.code,
+                    label=item.label,
+                    answer=a.parsed.text if a and a.parsed else None,
+                    evidence=a.evidence if a else "",
+                    claimed=bool(claimed),
+                    verified=bool(verifiable),
+                    verification=a.verification if a else None,
+                    verifier_note=a.verifier_note if a else "",
+                )
+            )
         n = len(items)
         claimed_v = Fraction(sum(i.claimed for i in items), n)
         verifiable_v = Fraction(sum(i.verified for i in items), n)
         statuses = [_value_and_status(ind, answers.get(i.code))[2] for i in ind.answer.items]
-        status = next((s for s in (STATUS_INVALID, STATUS_MISSING, STATUS_REJECTED, STATUS_NO_EVIDENCE)
-                       if s in statuses), STATUS_OK)
+        status = next(
+            (
+                s
+                for s in (STATUS_INVALID, STATUS_MISSING, STATUS_REJECTED, STATUS_NO_EVIDENCE)
+                if s in statuses
+            ),
+            STATUS_OK,
+        )
         return IndicatorScore(
-            code=ind.code, aspect=ind.aspect,
+            code=ind.code,
+            aspect=ind.aspect,
             answer=f"{sum(i.claimed for i in items)}/{n}",
-            evidence="", note=ans.note if ans else "",
-            value_claimed=claimed_v, value=verifiable_v, max_points=max_points, status=status,
+            evidence="",
+            note=ans.note if ans else "",
+            value_claimed=claimed_v,
+            value=verifiable_v,
+            max_points=max_points,
+            status=status,
             items=tuple(items),
         )
     claimed, verifiable, status = _value_and_status(ind, ans)
     return IndicatorScore(
-        code=ind.code, aspect=ind.aspect,
+        code=ind.code,
+        aspect=ind.aspect,
         answer=ans.parsed.text if ans and ans.parsed else (ans.raw if ans and ans.raw else None),
-        evidence=ans.evidence if ans else "", note=ans.note if ans else "",
-        value_claimed=claimed, value=verifiable,
-        max_points=max_points if ind.scored else Fraction(0), status=status,
+        evidence=ans.evidence if ans else "",
+        note=ans.note if ans else "",
+        value_claimed=claimed,
+        value=verifiable,
+        max_points=max_points if ind.scored else Fraction(0),
+        status=status,
         verification=ans.verification if ans else None,
         verifier_note=ans.verifier_note if ans else "",
     )
 
 
-def final_score(rubric: Rubric, saq_verifiable: Fraction,
-                stage_scores: dict[str, Decimal]) -> tuple[Fraction, bool, bool]:
+def final_score(
+    rubric: Rubric, saq_verifiable: Fraction, stage_scores: dict[str, Decimal]
+) -> tuple[Fraction, bool, bool]:
     """(final exact score, gate passed, later stages used) for a verifiable SAQ and stage scores.
 
     Gates compare the *rounded* figure of their stage, as published figures are compared.
@@ -223,22 +246,33 @@ def score(rubric: Rubric, q: Questionnaire) -> OfficeScore:
         members = rubric.indicators_of(aspect.code)
         total_weight = sum((Fraction(i.weight) for i in members if i.scored), Fraction(0))
         scored = [
-            score_indicator(i, q.answers, Fraction(aspect.weight) * Fraction(i.weight) / total_weight)
+            score_indicator(
+                i, q.answers, Fraction(aspect.weight) * Fraction(i.weight) / total_weight
+            )
             for i in members
         ]
         indicators.extend(scored)
-        aspects.append(AspectScore(
-            code=aspect.code, name=aspect.name, weight=aspect.weight,
-            claimed=sum((s.points_claimed for s in scored), Fraction(0)),
-            verifiable=sum((s.points for s in scored), Fraction(0)),
-        ))
+        aspects.append(
+            AspectScore(
+                code=aspect.code,
+                name=aspect.name,
+                weight=aspect.weight,
+                claimed=sum((s.points_claimed for s in scored), Fraction(0)),
+                verifiable=sum((s.points for s in scored), Fraction(0)),
+            )
+        )
     saq_claimed = sum((a.claimed for a in aspects), Fraction(0))
     saq_verifiable = sum((a.verifiable for a in aspects), Fraction(0))
     final, gate_passed, staged = final_score(rubric, saq_verifiable, q.stage_scores)
     return OfficeScore(
-        aspects=tuple(aspects), indicators=tuple(indicators),
-        saq_claimed_exact=saq_claimed, saq_verifiable_exact=saq_verifiable,
-        stage_scores=dict(q.stage_scores), gate_passed=gate_passed, staged=staged,
-        final_exact=final, predicate=rubric.predicate(round2(final)),
+        aspects=tuple(aspects),
+        indicators=tuple(indicators),
+        saq_claimed_exact=saq_claimed,
+        saq_verifiable_exact=saq_verifiable,
+        stage_scores=dict(q.stage_scores),
+        gate_passed=gate_passed,
+        staged=staged,
+        final_exact=final,
+        predicate=rubric.predicate(round2(final)),
         stage_weights={s.code: s.weight for s in rubric.stages},
     )

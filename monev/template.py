@@ -22,19 +22,37 @@ from monev.workbook import (
 )
 
 HEADER_ROW = 6
-ORDER = ["code", "question", "hint", "accepted", "answer", "evidence", "note",
-         "verification", "verifier_note"]
-WIDTHS = {"code": 10, "question": 60, "hint": 24, "accepted": 20, "answer": 12, "evidence": 45,
-          "note": 30, "verification": 14, "verifier_note": 30}
+ORDER = [
+    "code",
+    "question",
+    "hint",
+    "accepted",
+    "answer",
+    "evidence",
+    "note",
+    "verification",
+    "verifier_note",
+]
+WIDTHS = {
+    "code": 10,
+    "question": 60,
+    "hint": 24,
+    "accepted": 20,
+    "answer": 12,
+    "evidence": 45,
+    "note": 30,
+    "verification": 14,
+    "verifier_note": 30,
+}
 EDITABLE = {"answer", "evidence", "note", "verification", "verifier_note"}
 INSTRUCTIONS = [
-    "Petunjuk: isi kolom Jawaban dengan memilih dari daftar pilihan (Ya / Tidak atau pilihan lain), "
-    "atau ketik angka bila diminta.",
-    "Isi kolom Bukti dengan tautan lengkap (https://...) yang dapat dibuka tanpa login, atau nama "
-    "berkas PDF/gambar (maks. 2 MB) yang dikirim bersama kuesioner. Jawaban Ya tanpa bukti dinilai 0 "
-    "oleh verifikator.",
-    "Jangan mengubah kolom Kode dan Pertanyaan. Kolom Verifikasi dan Catatan Verifikator diisi oleh "
-    "PPID Utama / verifikator.",
+    "Petunjuk: isi kolom Jawaban dengan memilih dari daftar pilihan (Ya / Tidak atau pilihan "
+    "lain), atau ketik angka bila diminta.",
+    "Isi kolom Bukti dengan tautan lengkap (https://...) yang dapat dibuka tanpa login, atau "
+    "nama berkas PDF/gambar (maks. 2 MB) yang dikirim bersama kuesioner. Jawaban Ya tanpa bukti "
+    "dinilai 0 oleh verifikator.",
+    "Jangan mengubah kolom Kode dan Pertanyaan. Kolom Verifikasi dan Catatan Verifikator diisi "
+    "oleh PPID Utama / verifikator.",
 ]
 
 
@@ -77,8 +95,14 @@ def build_template(rubric: Rubric, office: str = "", unit_type: str = ""):  # ->
         ident["A3"] = "Catatan: rubrik ini direkonstruksi dari halaman publik, bukan SAQ resmi."
         ident["A3"].font = Font(italic=True, color="9C0006")
     values = {
-        "office": office, "unit_type": unit_type, "kecamatan": "", "respondent": "",
-        "position": "", "filled_on": "", "rubric_id": rubric.id, "rubric_version": rubric.version,
+        "office": office,
+        "unit_type": unit_type,
+        "kecamatan": "",
+        "respondent": "",
+        "position": "",
+        "filled_on": "",
+        "rubric_id": rubric.id,
+        "rubric_version": rubric.version,
     }
     row = 5
     for key, label in IDENTITY.items():
@@ -90,23 +114,37 @@ def build_template(rubric: Rubric, office: str = "", unit_type: str = ""):  # ->
             c.protection = unlocked
             c.fill = input_fill
         if key == "unit_type":
-            dv = DataValidation(type="list", formula1='"' + ",".join(UNIT_TYPES) + '"',
-                                allow_blank=True, showErrorMessage=True,
-                                errorTitle="Jenis unit", error="Pilih dari daftar.")
+            dv = DataValidation(
+                type="list",
+                formula1='"' + ",".join(UNIT_TYPES) + '"',
+                allow_blank=True,
+                showErrorMessage=True,
+                errorTitle="Jenis unit",
+                error="Pilih dari daftar.",
+            )
             ident.add_data_validation(dv)
             dv.add(c)
         row += 1
     row += 1
-    ident.cell(row=row, column=1, value="Diisi PPID Utama / verifikator setelah tahap lanjutan:").font = Font(italic=True)
+    ident.cell(
+        row=row, column=1, value="Diisi PPID Utama / verifikator setelah tahap lanjutan:"
+    ).font = Font(italic=True)
     row += 1
     for stage in rubric.stages[1:]:
         ident.cell(row=row, column=1, value=stage_label(stage.code)).font = bold
         c = ident.cell(row=row, column=2)
         c.protection = unlocked
         c.fill = input_fill
-        dv = DataValidation(type="decimal", operator="between", formula1="0", formula2="100",
-                            allow_blank=True, showErrorMessage=True,
-                            errorTitle="Nilai tahap", error="Isi angka 0 sampai 100.")
+        dv = DataValidation(
+            type="decimal",
+            operator="between",
+            formula1="0",
+            formula2="100",
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle="Nilai tahap",
+            error="Isi angka 0 sampai 100.",
+        )
         ident.add_data_validation(dv)
         dv.add(c)
         ident.cell(row=row, column=3, value=f"{stage.name} (bobot {stage.weight.normalize():f}%)")
@@ -132,18 +170,41 @@ def build_template(rubric: Rubric, office: str = "", unit_type: str = ""):  # ->
         ws.column_dimensions[cell.column_letter].width = WIDTHS[key]
     col = {key: i for i, key in enumerate(ORDER, start=1)}
 
-    yes_no = DataValidation(type="list", formula1='"Ya,Tidak"', allow_blank=True,
-                            showErrorMessage=True, errorTitle="Jawaban",
-                            error="Pilih Ya atau Tidak.")
-    number = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0",
-                            allow_blank=True, showErrorMessage=True, errorTitle="Jawaban",
-                            error="Isi angka 0 atau lebih.")
-    percent = DataValidation(type="decimal", operator="between", formula1="0", formula2="100",
-                             allow_blank=True, showErrorMessage=True, errorTitle="Jawaban",
-                             error="Isi angka 0 sampai 100.")
-    verdict = DataValidation(type="list", formula1='"Sesuai,Tidak Sesuai"', allow_blank=True,
-                             showErrorMessage=True, errorTitle="Verifikasi",
-                             error="Pilih Sesuai atau Tidak Sesuai.")
+    yes_no = DataValidation(
+        type="list",
+        formula1='"Ya,Tidak"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="Jawaban",
+        error="Pilih Ya atau Tidak.",
+    )
+    number = DataValidation(
+        type="decimal",
+        operator="greaterThanOrEqual",
+        formula1="0",
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="Jawaban",
+        error="Isi angka 0 atau lebih.",
+    )
+    percent = DataValidation(
+        type="decimal",
+        operator="between",
+        formula1="0",
+        formula2="100",
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="Jawaban",
+        error="Isi angka 0 sampai 100.",
+    )
+    verdict = DataValidation(
+        type="list",
+        formula1='"Sesuai,Tidak Sesuai"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle="Verifikasi",
+        error="Pilih Sesuai atau Tidak Sesuai.",
+    )
     for dv in (yes_no, number, percent, verdict):
         ws.add_data_validation(dv)
     option_dvs: dict[tuple[str, ...], DataValidation] = {}
@@ -154,8 +215,11 @@ def build_template(rubric: Rubric, office: str = "", unit_type: str = ""):  # ->
         if ind.aspect != current_aspect and item is None:
             current_aspect = ind.aspect
             aspect = rubric.aspect(ind.aspect)
-            c = ws.cell(row=r, column=col["question"],
-                        value=f"{aspect.code}. {aspect.name} (bobot {aspect.weight.normalize():f}%)")
+            c = ws.cell(
+                row=r,
+                column=col["question"],
+                value=f"{aspect.code}. {aspect.name} (bobot {aspect.weight.normalize():f}%)",
+            )
             for k in range(1, len(ORDER) + 1):
                 ws.cell(row=r, column=k).fill = aspect_fill
             c.font = bold
@@ -164,8 +228,9 @@ def build_template(rubric: Rubric, office: str = "", unit_type: str = ""):  # ->
         question = f"    • {item.label}" if item else ind.question
         ws.cell(row=r, column=col["code"], value=code)
         ws.cell(row=r, column=col["question"], value=question).alignment = wrap
-        ws.cell(row=r, column=col["hint"],
-                value="Ya / Tidak" if item else answer_hint(ind)).alignment = wrap
+        ws.cell(
+            row=r, column=col["hint"], value="Ya / Tidak" if item else answer_hint(ind)
+        ).alignment = wrap
         ws.cell(row=r, column=col["accepted"], value=ind.evidence_hint).alignment = wrap
         heading = item is None and isinstance(ind.answer, Checklist)
         for key in EDITABLE:
@@ -190,8 +255,13 @@ def build_template(rubric: Rubric, office: str = "", unit_type: str = ""):  # ->
                 labels = tuple(o.label for o in spec.options)
                 if labels not in option_dvs:
                     option_dvs[labels] = DataValidation(
-                        type="list", formula1='"' + ",".join(labels) + '"', allow_blank=True,
-                        showErrorMessage=True, errorTitle="Jawaban", error="Pilih dari daftar.")
+                        type="list",
+                        formula1='"' + ",".join(labels) + '"',
+                        allow_blank=True,
+                        showErrorMessage=True,
+                        errorTitle="Jawaban",
+                        error="Pilih dari daftar.",
+                    )
                     ws.add_data_validation(option_dvs[labels])
                 option_dvs[labels].add(ref)
             verdict.add(ws.cell(row=r, column=col["verification"]).coordinate)

@@ -1,9 +1,9 @@
 """Step 2 of the pipeline: read a filled questionnaire workbook and check it against a rubric.
 
 The reader finds the header row and the columns by name (not by position), rows by ``Kode``, and
-collects every problem with its sheet and cell. It never raises on bad user input: a file that cannot
-be read at all comes back with a ``fatal`` problem and no answers. It reads with python-calamine
-(.xlsx, .xlsm, .ods), which is several times faster than openpyxl.
+collects every problem with its sheet and cell. It never raises on bad user input: a file that
+cannot be read at all comes back with a ``fatal`` problem and no answers. It reads with
+python-calamine (.xlsx, .xlsm, .ods), which is several times faster than openpyxl.
 """
 
 from __future__ import annotations
@@ -40,7 +40,13 @@ ALIASES = {
     "code": ["kode", "kode indikator", "no. kode"],
     "question": ["pertanyaan", "indikator"],
     "answer": ["jawaban", "jawaban anda"],
-    "evidence": ["bukti", "bukti dukung", "tautan bukti", "link bukti", "bukti (tautan / nama berkas)"],
+    "evidence": [
+        "bukti",
+        "bukti dukung",
+        "tautan bukti",
+        "link bukti",
+        "bukti (tautan / nama berkas)",
+    ],
     "note": ["keterangan", "catatan"],
     "verification": ["verifikasi", "hasil verifikasi"],
     "verifier_note": ["catatan verifikator"],
@@ -67,7 +73,9 @@ MAX_UNCOMPRESSED = 64 * 1024 * 1024
 MAX_ZIP_ENTRIES = 2_000
 MAX_CELLS = 500_000
 
-EVIDENCE_FILE = re.compile(r"^[^/\\:*?\"<>|]+\.(pdf|jpe?g|png|gif|webp|docx?|xlsx?|odt|ods|pptx?)$", re.I)
+EVIDENCE_FILE = re.compile(
+    r"^[^/\\:*?\"<>|]+\.(pdf|jpe?g|png|gif|webp|docx?|xlsx?|odt|ods|pptx?)$", re.I
+)
 DRIVE_SHARING = re.compile(r"(drive|docs)\.google\.com/.*(usp=sharing|/edit|/view|open\?id=)", re.I)
 
 
@@ -239,12 +247,15 @@ def _evidence_problems(code: str, evidence: str, file: str, cell: str) -> list[P
             if DRIVE_SHARING.search(part):
                 out.append(Problem.make("MV303", file, SHEET_QUESTIONS, cell, code=code))
         elif not EVIDENCE_FILE.match(part):
-            out.append(Problem.make("MV302", file, SHEET_QUESTIONS, cell, code=code,
-                                    evidence=part[:60]))
+            out.append(
+                Problem.make("MV302", file, SHEET_QUESTIONS, cell, code=code, evidence=part[:60])
+            )
     return out
 
 
-def read_questionnaire(path: str | Path, rubric: Rubric, *, display_name: str | None = None) -> Questionnaire:
+def read_questionnaire(
+    path: str | Path, rubric: Rubric, *, display_name: str | None = None
+) -> Questionnaire:
     """Read one filled workbook and check it against ``rubric``. Never raises on bad input."""
     path = Path(path)
     name = display_name or path.name
@@ -254,7 +265,9 @@ def read_questionnaire(path: str | Path, rubric: Rubric, *, display_name: str | 
         q = Questionnaire(file=name, sha256="", office=Office(name=path.stem))
         q.problems.append(Problem.make("MV101", name, reason=exc.strerror or str(exc)))
         return q
-    q = Questionnaire(file=name, sha256=hashlib.sha256(data).hexdigest(), office=Office(name=path.stem))
+    q = Questionnaire(
+        file=name, sha256=hashlib.sha256(data).hexdigest(), office=Office(name=path.stem)
+    )
     bad = _sniff(path, data[:8192], len(data))
     if bad:
         q.problems.append(bad)
@@ -267,9 +280,17 @@ def read_questionnaire(path: str | Path, rubric: Rubric, *, display_name: str | 
         qname = _find_sheet(sheet_names, SHEET_QUESTIONS)
         if qname is None:
             close = difflib.get_close_matches(SHEET_QUESTIONS, sheet_names, n=1, cutoff=0.5)
-            q.problems.append(Problem.make(
-                "MV105", name, SHEET_QUESTIONS, "", sheet=SHEET_QUESTIONS, found=", ".join(sheet_names) or "-",
-                suggestion=f" (mungkin '{close[0]}'?)" if close else ""))
+            q.problems.append(
+                Problem.make(
+                    "MV105",
+                    name,
+                    SHEET_QUESTIONS,
+                    "",
+                    sheet=SHEET_QUESTIONS,
+                    found=", ".join(sheet_names) or "-",
+                    suggestion=f" (mungkin '{close[0]}'?)" if close else "",
+                )
+            )
             return q
         qsheet = wb.get_sheet_by_name(qname)
         if qsheet.total_height * max(qsheet.total_width, 1) > MAX_CELLS:
@@ -283,7 +304,9 @@ def read_questionnaire(path: str | Path, rubric: Rubric, *, display_name: str | 
         if type(exc).__name__ == "PasswordError":
             q.problems.append(Problem.make("MV104", name))
         else:
-            q.problems.append(Problem.make("MV101", name, reason=f"{type(exc).__name__}: {str(exc)[:80]}"))
+            q.problems.append(
+                Problem.make("MV101", name, reason=f"{type(exc).__name__}: {str(exc)[:80]}")
+            )
         return q
     _read_identity(q, id_rows, rubric, path)
     _read_answers(q, rows, rubric)
@@ -300,14 +323,25 @@ def _read_identity(q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path
     office.name = get(IDENTITY["office"])[0] or ""
     if not office.name:
         office.name = path.stem.replace("_", " ")
-        q.problems.append(Problem.make("MV401", q.file, SHEET_IDENTITY, get(IDENTITY["office"])[1],
-                                       name=office.name))
+        q.problems.append(
+            Problem.make(
+                "MV401", q.file, SHEET_IDENTITY, get(IDENTITY["office"])[1], name=office.name
+            )
+        )
     unit, unit_cell = get(IDENTITY["unit_type"])
     if unit:
         match = next((u for u in UNIT_TYPES if u.casefold() == unit.casefold()), None)
         if match is None:
-            q.problems.append(Problem.make("MV406", q.file, SHEET_IDENTITY, unit_cell, value=unit,
-                                           allowed=", ".join(UNIT_TYPES)))
+            q.problems.append(
+                Problem.make(
+                    "MV406",
+                    q.file,
+                    SHEET_IDENTITY,
+                    unit_cell,
+                    value=unit,
+                    allowed=", ".join(UNIT_TYPES),
+                )
+            )
         office.unit_type = match or unit
     office.kecamatan = get(IDENTITY["kecamatan"])[0]
     office.respondent = get(IDENTITY["respondent"])[0]
@@ -316,11 +350,22 @@ def _read_identity(q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path
     q.rubric_id, rid_cell = get(IDENTITY["rubric_id"])
     q.rubric_version, ver_cell = get(IDENTITY["rubric_version"])
     if q.rubric_id and q.rubric_id != rubric.id:
-        q.problems.append(Problem.make("MV402", q.file, SHEET_IDENTITY, rid_cell,
-                                       found=q.rubric_id, used=rubric.id))
+        q.problems.append(
+            Problem.make(
+                "MV402", q.file, SHEET_IDENTITY, rid_cell, found=q.rubric_id, used=rubric.id
+            )
+        )
     elif q.rubric_version and _older(q.rubric_version, rubric.version):
-        q.problems.append(Problem.make("MV403", q.file, SHEET_IDENTITY, ver_cell,
-                                       found=q.rubric_version, used=rubric.version))
+        q.problems.append(
+            Problem.make(
+                "MV403",
+                q.file,
+                SHEET_IDENTITY,
+                ver_cell,
+                found=q.rubric_version,
+                used=rubric.version,
+            )
+        )
     missing = []
     for stage in rubric.stages[1:]:
         raw, cell = get(stage_label(stage.code))
@@ -332,13 +377,16 @@ def _read_identity(q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path
         except InvalidOperation:
             value = Decimal(-1)
         if not (0 <= value <= 100) or not value.is_finite():
-            q.problems.append(Problem.make("MV404", q.file, SHEET_IDENTITY, cell,
-                                           stage=stage.code, value=raw))
+            q.problems.append(
+                Problem.make("MV404", q.file, SHEET_IDENTITY, cell, stage=stage.code, value=raw)
+            )
             missing.append(stage.code)
             continue
         q.stage_scores[stage.code] = value
     if q.stage_scores and missing:
-        q.problems.append(Problem.make("MV405", q.file, SHEET_IDENTITY, "", missing=", ".join(missing)))
+        q.problems.append(
+            Problem.make("MV405", q.file, SHEET_IDENTITY, "", missing=", ".join(missing))
+        )
 
 
 def _older(found: str, used: str) -> bool:
@@ -353,7 +401,9 @@ def _read_answers(q: Questionnaire, rows: list[list[Any]], rubric: Rubric) -> No
     if header is None or not all(k in header[1] for k in REQUIRED):
         have = header[1] if header else {}
         missing = [COLUMNS[k] for k in REQUIRED if k not in have]
-        q.problems.append(Problem.make("MV106", q.file, SHEET_QUESTIONS, missing=", ".join(missing)))
+        q.problems.append(
+            Problem.make("MV106", q.file, SHEET_QUESTIONS, missing=", ".join(missing))
+        )
         return
     head_row, cols = header
     specs = {}
@@ -376,12 +426,21 @@ def _read_answers(q: Questionnaire, rows: list[list[Any]], rubric: Rubric) -> No
             continue
         where = cell_ref(r, acol)
         if code not in specs:
-            q.problems.append(Problem.make("MV203", q.file, SHEET_QUESTIONS, cell_ref(r, cols["code"]),
-                                           code=code))
+            q.problems.append(
+                Problem.make("MV203", q.file, SHEET_QUESTIONS, cell_ref(r, cols["code"]), code=code)
+            )
             continue
         if code in first_seen:
-            q.problems.append(Problem.make("MV205", q.file, SHEET_QUESTIONS, cell_ref(r, cols["code"]),
-                                           code=code, first=first_seen[code]))
+            q.problems.append(
+                Problem.make(
+                    "MV205",
+                    q.file,
+                    SHEET_QUESTIONS,
+                    cell_ref(r, cols["code"]),
+                    code=code,
+                    first=first_seen[code],
+                )
+            )
             continue
         first_seen[code] = cell_ref(r, cols["code"])
         raw = cell(row, "answer")
@@ -401,11 +460,24 @@ def _read_answers(q: Questionnaire, rows: list[list[Any]], rubric: Rubric) -> No
             try:
                 parsed = spec.parse(raw)
             except AnswerError as exc:
-                q.problems.append(Problem.make("MV201", q.file, SHEET_QUESTIONS, where, code=code,
-                                               answer=raw_text[:40], allowed=exc.allowed))
+                q.problems.append(
+                    Problem.make(
+                        "MV201",
+                        q.file,
+                        SHEET_QUESTIONS,
+                        where,
+                        code=code,
+                        answer=raw_text[:40],
+                        allowed=exc.allowed,
+                    )
+                )
         verdict_raw = _key(cell(row, "verification"))
         answer = Answer(
-            code=code, row=r + 1, parsed=parsed, raw=raw_text, evidence=evidence,
+            code=code,
+            row=r + 1,
+            parsed=parsed,
+            raw=raw_text,
+            evidence=evidence,
             note=_text(cell(row, "note")),
             verification=VERDICTS.get(verdict_raw),
             verifier_note=_text(cell(row, "verifier_note")),
@@ -414,7 +486,9 @@ def _read_answers(q: Questionnaire, rows: list[list[Any]], rubric: Rubric) -> No
         ecell = cell_ref(r, cols["evidence"])
         if evidence:
             q.problems.extend(_evidence_problems(code, evidence, q.file, ecell))
-        elif parsed and parsed.value and indicator.evidence_required and answer.verification is None:
+        elif (
+            parsed and parsed.value and indicator.evidence_required and answer.verification is None
+        ):
             q.problems.append(Problem.make("MV301", q.file, SHEET_QUESTIONS, ecell, code=code))
     for code in specs:
         if code not in first_seen and code not in headings:

@@ -72,38 +72,63 @@ def main() -> int:
     gen = ROOT / "bench-out" / f"gen-{args.n}"
     t = time.perf_counter()
     generate(gen, args.n)
-    print(f"generated/cached {args.n} workbooks in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-    results: dict[str, float | int | str] = {"cores": os.cpu_count() or 1,
-                                             "python": sys.version.split()[0]}
+    print(
+        f"generated/cached {args.n} workbooks in {time.perf_counter() - t:.1f} s", file=sys.stderr
+    )
+    results: dict[str, float | int | str] = {
+        "cores": os.cpu_count() or 1,
+        "python": sys.version.split()[0],
+    }
     for label, folder in (("demo", DEMO), (f"gen{args.n}", gen)):
         files = sorted(folder.glob("*.xlsx"))
         n = len(files)
         for jobs in (1, 2):
-            s = timed(lambda folder=folder, jobs=jobs: score_paths([folder], rubric, jobs=jobs),
-                      repeat=3 if n < 100 else 1)
+            s = timed(
+                lambda folder=folder, jobs=jobs: score_paths([folder], rubric, jobs=jobs),
+                repeat=3 if n < 100 else 1,
+            )
             results[f"{label}_score_j{jobs}_s"] = round(s, 3)
             results[f"{label}_score_j{jobs}_per_s"] = round(n / s, 1)
         p = timed(lambda files=files: pandas_read(files))
         results[f"{label}_pandas_openpyxl_read_s"] = round(p, 3)
         results[f"{label}_files"] = n
-        print(f"{label}: {n} files; monev score 1 job {results[f'{label}_score_j1_s']} s "
-              f"({results[f'{label}_score_j1_per_s']}/s), 2 jobs {results[f'{label}_score_j2_s']} s; "
-              f"pandas read_excel (openpyxl) alone {p:.3f} s", file=sys.stderr)
+        print(
+            f"{label}: {n} files; monev score 1 job {results[f'{label}_score_j1_s']} s "
+            f"({results[f'{label}_score_j1_per_s']}/s), 2 jobs {results[f'{label}_score_j2_s']} s; "
+            f"pandas read_excel (openpyxl) alone {p:.3f} s",
+            file=sys.stderr,
+        )
     if not args.no_pdf:
         try:
             from monev.report import render_reports
         except ImportError:
             print("report module not available; skipping PDFs", file=sys.stderr)
         else:
+            import statistics
+
+            from monev.report import _render_office_job
+
             run = score_paths([DEMO], rubric)
+            _render_office_job((run, 0, "id", "warm-up"))  # fonts and templates load once
+            each = []
+            for k in range(len(run.offices)):
+                t = time.perf_counter()
+                _render_office_job((run, k, "id", "x"))
+                each.append(time.perf_counter() - t)
+            results["office_pdf_median_s"] = round(statistics.median(each), 3)
+            results["office_pdf_mean_s"] = round(statistics.mean(each), 3)
+            results["office_pdf_max_s"] = round(max(each), 3)
             for jobs in (1, 2):
                 with tempfile.TemporaryDirectory() as out:
                     s = timed(lambda out=out, jobs=jobs: render_reports(run, Path(out), jobs=jobs))
                 results[f"demo_pdf_j{jobs}_s"] = round(s, 2)
                 results[f"demo_pdf_j{jobs}_per_office_s"] = round(s / len(run.offices), 3)
             with tempfile.TemporaryDirectory() as out:
-                e2e = timed(lambda out=out: (render_reports(score_paths([DEMO], rubric, jobs=2),
-                                                            Path(out), jobs=2)))
+                e2e = timed(
+                    lambda out=out: render_reports(
+                        score_paths([DEMO], rubric, jobs=2), Path(out), jobs=2
+                    )
+                )
             results["demo_end_to_end_j2_s"] = round(e2e, 2)
     out = ROOT / "bench-out" / "benchmark.json"
     out.write_text(json.dumps(results, indent=2) + "\n")

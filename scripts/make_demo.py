@@ -26,7 +26,15 @@ DOMAIN = "kotalestari.go.id"
 
 # (file stem, office name, unit type, kecamatan, answer rate, evidence rate, stages)
 OFFICES = [
-    ("diskominfotik", "Dinas Komunikasi, Informatika dan Statistik", "PPID Utama", "", 0.98, 0.98, (92, 90)),
+    (
+        "diskominfotik",
+        "Dinas Komunikasi, Informatika dan Statistik",
+        "PPID Utama",
+        "",
+        0.98,
+        0.98,
+        (92, 90),
+    ),
     ("dinkes", "Dinas Kesehatan", "OPD", "", 0.95, 0.95, (88, 86)),
     ("dispendikbud", "Dinas Pendidikan dan Kebudayaan", "OPD", "", 0.9, 0.85, None),
     ("dinsos", "Dinas Sosial", "OPD", "", 0.85, 0.8, None),
@@ -60,14 +68,25 @@ OFFICES = [
 ERRORS_IN = "dishub"  # one office typed answers the reader must reject
 
 
-def fill(stem: str, name: str, unit: str, kec: str, rate: float, ev_rate: float,
-         stages: tuple[int, int] | None, rubric, rng: random.Random):
+def fill(
+    stem: str,
+    name: str,
+    unit: str,
+    kec: str,
+    rate: float,
+    ev_rate: float,
+    stages: tuple[int, int] | None,
+    rubric,
+    rng: random.Random,
+):
     wb = build_template(rubric, office=name, unit_type=unit)
     ident = wb["Identitas"]
     labels = {ident.cell(row=r, column=1).value: r for r in range(1, ident.max_row + 1)}
     ident.cell(row=labels[IDENTITY["kecamatan"]], column=2, value=kec or None)
     ident.cell(row=labels[IDENTITY["respondent"]], column=2, value=f"Admin PPID {name}")
-    ident.cell(row=labels[IDENTITY["position"]], column=2, value="Sekretaris / Atasan PPID Pelaksana")
+    ident.cell(
+        row=labels[IDENTITY["position"]], column=2, value="Sekretaris / Atasan PPID Pelaksana"
+    )
     ident.cell(row=labels[IDENTITY["filled_on"]], column=2, value="2024-07-15")
     if stages:
         for stage, value in zip(rubric.stages[1:], stages, strict=True):
@@ -75,8 +94,12 @@ def fill(stem: str, name: str, unit: str, kec: str, rate: float, ev_rate: float,
     ws = wb["Kuesioner"]
     col = {key: i for i, key in enumerate(ORDER, start=1)}
     indicators = {i.code: i for i in rubric.indicators}
-    items = {it.code: ind for ind in rubric.indicators if isinstance(ind.answer, Checklist)
-             for it in ind.answer.items}
+    items = {
+        it.code: ind
+        for ind in rubric.indicators
+        if isinstance(ind.answer, Checklist)
+        for it in ind.answer.items
+    }
     for r in range(1, ws.max_row + 1):
         code = ws.cell(row=r, column=col["code"]).value
         if r <= HEADER_ROW or not code:
@@ -94,7 +117,7 @@ def fill(stem: str, name: str, unit: str, kec: str, rate: float, ev_rate: float,
         else:
             answer = "Ya" if positive else "Tidak"
         ws.cell(row=r, column=col["answer"], value=answer)
-        if positive and rng.random() < ev_rate ** 0.4:
+        if positive and rng.random() < ev_rate**0.4:
             slug = code.lower().replace(".", "-")
             roll = rng.random()
             if roll < 0.12:

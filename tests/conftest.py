@@ -7,15 +7,18 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from monev.rubric import Rubric, load_rubric  # noqa: E402
+from monev.rubric import Rubric, load_rubric
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "questionnaires" / "contoh"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true",
-                     help="Rewrite the golden files under tests/golden/ from the current output.")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="Rewrite the golden files under tests/golden/ from the current output.",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from monev.rubric import Checklist, Rubric, parse_rubric
 from monev.template import HEADER_ROW, ORDER, build_template
-from monev.workbook import IDENTITY, Answer, Office, Questionnaire, stage_label
+from monev.workbook import Answer, Office, Questionnaire, stage_label
 
 COL = {key: i for i, key in enumerate(ORDER, start=1)}
 
@@ -16,17 +16,27 @@ Row = tuple  # (code, answer) or (code, answer, evidence) or (code, answer, evid
 
 def answer_rows(rubric: Rubric) -> list[str]:
     """Every code that takes an answer (checklist headings excluded)."""
-    return [item.code if item else ind.code for ind, item in rubric.rows()
-            if item is not None or not isinstance(ind.answer, Checklist)]
+    return [
+        item.code if item else ind.code
+        for ind, item in rubric.rows()
+        if item is not None or not isinstance(ind.answer, Checklist)
+    ]
 
 
-def write_workbook(path: Path, rubric: Rubric, rows: Iterable[Row], office: str = "Dinas Uji",
-                   unit_type: str = "OPD", stages: dict[str, object] | None = None) -> Path:
+def write_workbook(
+    path: Path,
+    rubric: Rubric,
+    rows: Iterable[Row],
+    office: str = "Dinas Uji",
+    unit_type: str = "OPD",
+    stages: dict[str, object] | None = None,
+) -> Path:
     """A filled workbook from ``monev template`` with the given answers; other rows stay empty."""
     wb = build_template(rubric, office=office, unit_type=unit_type)
     ws = wb["Kuesioner"]
-    where = {ws.cell(row=r, column=COL["code"]).value: r
-             for r in range(HEADER_ROW + 1, ws.max_row + 1)}
+    where = {
+        ws.cell(row=r, column=COL["code"]).value: r for r in range(HEADER_ROW + 1, ws.max_row + 1)
+    }
     for row in rows:
         code, answer, *rest = row
         r = where[code]
@@ -53,11 +63,21 @@ def questionnaire(rubric: Rubric, rows: Iterable[Row], stages: dict | None = Non
     for n, row in enumerate(rows):
         code, raw, *rest = row
         parsed = specs[code].parse(raw) if raw not in (None, "") else None
-        answers[code] = Answer(code=code, row=n + 7, parsed=parsed, raw=str(raw or ""),
-                               evidence=rest[0] if rest else "",
-                               verification=rest[1] if len(rest) > 1 else None)
-    return Questionnaire(file="mem.xlsx", sha256="", office=Office(name="Dinas Uji"),
-                         answers=answers, stage_scores=stages or {})
+        answers[code] = Answer(
+            code=code,
+            row=n + 7,
+            parsed=parsed,
+            raw=str(raw or ""),
+            evidence=rest[0] if rest else "",
+            verification=rest[1] if len(rest) > 1 else None,
+        )
+    return Questionnaire(
+        file="mem.xlsx",
+        sha256="",
+        office=Office(name="Dinas Uji"),
+        answers=answers,
+        stage_scores=stages or {},
+    )
 
 
 SMALL_RUBRIC = """

@@ -20,8 +20,11 @@ EV = "https://ppid.contoh.go.id/bukti"
 
 
 def _hashes(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_score_demo_city_writes_outputs_and_leaves_inputs_alone(tmp_path, capsys):
@@ -44,21 +47,34 @@ def test_score_demo_city_writes_outputs_and_leaves_inputs_alone(tmp_path, capsys
 def test_score_exit_1_when_a_file_is_rejected_and_english(tmp_path, rubric, capsys):
     write_workbook(tmp_path / "a.xlsx", rubric, [("JI-01", "Ya", EV)])
     (tmp_path / "b.xlsx").write_bytes(b"")
-    rc = main(["score", str(tmp_path / "a.xlsx"), str(tmp_path / "b.xlsx"),
-               "--out", str(tmp_path / "out"), "--no-pdf", "--lang", "en"])
+    rc = main(
+        [
+            "score",
+            str(tmp_path / "a.xlsx"),
+            str(tmp_path / "b.xlsx"),
+            "--out",
+            str(tmp_path / "out"),
+            "--no-pdf",
+            "--lang",
+            "en",
+        ]
+    )
     assert rc == 1
     out = capsys.readouterr().out
     assert "REJECTED [b.xlsx] MV102 The file is empty" in out
     assert "2 files received, 1 scored, 1 rejected" in out
 
 
-@pytest.mark.parametrize("args", [
-    ["score", "tidak-ada.xlsx", "--no-pdf"],
-    ["score", ".", "--rubric", "tidak-ada", "--no-pdf"],
-    ["score", ".", "--lang", "fr"],
-    ["check"],
-    ["template", "--bogus"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["score", "tidak-ada.xlsx", "--no-pdf"],
+        ["score", ".", "--rubric", "tidak-ada", "--no-pdf"],
+        ["score", ".", "--lang", "fr"],
+        ["check"],
+        ["template", "--bogus"],
+    ],
+)
 def test_usage_errors_exit_2(tmp_path, args, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(args) == 2
@@ -99,7 +115,9 @@ def test_template_and_rubric_commands(tmp_path, capsys):
 
 
 def test_help_does_not_import_heavy_libraries():
-    code = ("import sys; from monev.cli import main; main(['--help']); "
-            "print(sorted(m for m in ('weasyprint', 'pandas', 'openpyxl') if m in sys.modules))")
+    code = (
+        "import sys; from monev.cli import main; main(['--help']); "
+        "print(sorted(m for m in ('weasyprint', 'pandas', 'openpyxl') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -26,15 +26,26 @@ class _S:  # a stand-in for OfficeScore: ranking only reads .score
 
 
 def _office(name: str, score: str) -> OfficeResult:
-    return OfficeResult(file=f"{name}.xlsx", sha256="", office=Office(name=name),
-                        score=_S(score), problems=[])  # type: ignore[arg-type]
+    return OfficeResult(
+        file=f"{name}.xlsx", sha256="", office=Office(name=name), score=_S(score), problems=[]
+    )  # type: ignore[arg-type]
 
 
 def test_equal_scores_share_a_rank_then_by_name():
-    ranked = rank([_office("Dinas C", "80.00"), _office("dinas B", "90.10"),
-                   _office("Dinas A", "90.10"), _office("Dinas D", "70.00")])
+    ranked = rank(
+        [
+            _office("Dinas C", "80.00"),
+            _office("dinas B", "90.10"),
+            _office("Dinas A", "90.10"),
+            _office("Dinas D", "70.00"),
+        ]
+    )
     assert [(o.rank, o.name) for o in ranked] == [
-        (1, "Dinas A"), (1, "dinas B"), (3, "Dinas C"), (4, "Dinas D")]
+        (1, "Dinas A"),
+        (1, "dinas B"),
+        (3, "Dinas C"),
+        (4, "Dinas D"),
+    ]
 
 
 def test_json_numbers_keep_two_decimals():
@@ -44,7 +55,7 @@ def test_json_numbers_keep_two_decimals():
 
 
 def test_formula_like_text_is_neutralised():
-    assert safe_cell("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert safe_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert safe_cell("+62 811") == "'+62 811" and safe_cell("@SUM(A1)") == "'@SUM(A1)"
     assert safe_cell("Dinas Kesehatan") == "Dinas Kesehatan" and safe_cell(5) == 5
 
@@ -53,20 +64,32 @@ def test_results_json_matches_schema_and_outputs_agree(tmp_path, rubric):
     folder = tmp_path / "in"
     folder.mkdir()
     write_workbook(folder / "a.xlsx", rubric, [("JI-01", "Ya", EV)], office="=cmd|' /C calc'!A0")
-    write_workbook(folder / "b.xlsx", rubric, [("JI-01", "Ya", EV), ("JI-02", "Ya", EV)],
-                   office="Dinas B")
+    write_workbook(
+        folder / "b.xlsx", rubric, [("JI-01", "Ya", EV), ("JI-02", "Ya", EV)], office="Dinas B"
+    )
     (folder / "rusak.xlsx").write_bytes(b"not a workbook")
     run = score_paths([folder], rubric)
     data = json.loads(run.to_json())
     schema = json.loads(resources.files("monev").joinpath("results.schema.json").read_text())
     jsonschema.validate(data, schema)
-    assert data["summary"] == {"received": 3, "scored": 2, "rejected": 1, "skipped": 0,
-                               "predicates": {"Informatif": 0, "Menuju Informatif": 0,
-                                              "Cukup Informatif": 0, "Kurang Informatif": 0,
-                                              "Tidak Informatif": 2}}
+    assert data["summary"] == {
+        "received": 3,
+        "scored": 2,
+        "rejected": 1,
+        "skipped": 0,
+        "predicates": {
+            "Informatif": 0,
+            "Menuju Informatif": 0,
+            "Cukup Informatif": 0,
+            "Kurang Informatif": 0,
+            "Tidak Informatif": 2,
+        },
+    }
     # 40 / 14 points per proven JI item: B = 80/14 = 5.71, A = 40/14 = 2.86.
     assert [(o["name"], o["score"]) for o in data["offices"]] == [
-        ("Dinas B", 5.71), ("=cmd|' /C calc'!A0", 2.86)]
+        ("Dinas B", 5.71),
+        ("=cmd|' /C calc'!A0", 2.86),
+    ]
     rows = list(csv.reader(io.StringIO(to_csv(run))))
     assert rows[2][1] == "'=cmd|' /C calc'!A0"
     wb = openpyxl.load_workbook(io.BytesIO(to_xlsx(run)))

@@ -16,7 +16,13 @@ def test_shipped_rubric_content(rubric):
     assert "ki-jatim-2024" in shipped()
     assert rubric.reconstructed and "NOT OFFICIAL" in rubric.source_notes
     assert [(a.code, a.weight) for a in rubric.aspects] == [
-        ("JI", 40), ("DG", 20), ("KI", 10), ("PI", 10), ("KO", 10), ("SP", 10)]
+        ("JI", 40),
+        ("DG", 20),
+        ("KI", 10),
+        ("PI", 10),
+        ("KO", 10),
+        ("SP", 10),
+    ]
     assert len(rubric.indicators) == 51  # every row of indicators-reconstructed.csv
     by = {i.code: i for i in rubric.indicators}
     assert by["KI-05"].answer.type == "threshold" and by["KI-05"].answer.min == 4
@@ -25,8 +31,11 @@ def test_shipped_rubric_content(rubric):
     assert by["KO-02"].answer.type == "checklist" and len(by["KO-02"].answer.items) == 6
     assert all(i.evidence_required for i in rubric.indicators if i.scored)
     assert all(i.source for i in rubric.indicators)
-    assert [(s.code, s.weight) for s in rubric.stages] == [("saq", 80), ("visitasi", 10),
-                                                          ("wawancara", 10)]
+    assert [(s.code, s.weight) for s in rubric.stages] == [
+        ("saq", 80),
+        ("visitasi", 10),
+        ("wawancara", 10),
+    ]
     assert rubric.stages[1].gate.min == 80
     assert len(rubric.sha256) == 64
 
@@ -44,20 +53,34 @@ def _errors(text: str) -> list[tuple[str, str]]:
     return info.value.errors
 
 
-@pytest.mark.parametrize(("change", "path", "words"), [
-    (lambda d: d["aspects"][1].update(weight="banyak"), "aspects[1].weight", "decimal"),
-    (lambda d: d["aspects"][1].update(weight=30), "aspects", "add up to 90"),
-    (lambda d: d["indicators"][0].update(aspect="Z"), "indicators[0].aspect", "unknown aspect"),
-    (lambda d: d["indicators"][1].update(code="A-01"), "indicators[1]", "duplicate"),
-    (lambda d: d["indicators"][3]["answer"]["options"][0].update(value=2),
-     "indicators[3].answer.options[0].value", "less than or equal"),
-    (lambda d: d["indicators"][0]["answer"].update(type="bintang"), "indicators[0].answer", "tag"),
-    (lambda d: d["predicates"].reverse(), "predicates", "highest"),
-    (lambda d: d["stages"][2].update(weight=20), "stages", "add up to 110"),
-    (lambda d: d["stages"][1]["gate"].update(stage="wawancara"), "stages[1].gate.stage", "earlier"),
-    (lambda d: d.pop("version"), "version", "required"),
-    (lambda d: d.update(extra=1), "extra", "not permitted"),
-])
+@pytest.mark.parametrize(
+    ("change", "path", "words"),
+    [
+        (lambda d: d["aspects"][1].update(weight="banyak"), "aspects[1].weight", "decimal"),
+        (lambda d: d["aspects"][1].update(weight=30), "aspects", "add up to 90"),
+        (lambda d: d["indicators"][0].update(aspect="Z"), "indicators[0].aspect", "unknown aspect"),
+        (lambda d: d["indicators"][1].update(code="A-01"), "indicators[1]", "duplicate"),
+        (
+            lambda d: d["indicators"][3]["answer"]["options"][0].update(value=2),
+            "indicators[3].answer.options[0].value",
+            "less than or equal",
+        ),
+        (
+            lambda d: d["indicators"][0]["answer"].update(type="bintang"),
+            "indicators[0].answer",
+            "tag",
+        ),
+        (lambda d: d["predicates"].reverse(), "predicates", "highest"),
+        (lambda d: d["stages"][2].update(weight=20), "stages", "add up to 110"),
+        (
+            lambda d: d["stages"][1]["gate"].update(stage="wawancara"),
+            "stages[1].gate.stage",
+            "earlier",
+        ),
+        (lambda d: d.pop("version"), "version", "required"),
+        (lambda d: d.update(extra=1), "extra", "not permitted"),
+    ],
+)
 def test_bad_rubric_names_the_path(change, path, words):
     errors = _errors(_mutated(change))
     assert any(p == path and words.lower() in m.lower() for p, m in errors), errors
@@ -82,6 +105,7 @@ def test_answer_types_parse_and_normalise():
     opts = r.indicators[3].answer
     assert opts.parse("b").value == Fraction(3, 4)
     from monev.rubric import Percent, Threshold
+
     th = Threshold(type="threshold", min=Decimal(4))
     assert th.parse(4).value == 1 and th.parse("3,5").value == 0 and th.parse(7.0).text == "7"
     with pytest.raises(AnswerError):

@@ -20,14 +20,20 @@ EV = "https://ppid.contoh.go.id/bukti"
 
 def test_small_rubric_claimed_and_verifiable_by_hand():
     r = small_rubric()
-    q = questionnaire(r, [
-        ("A-01", "Ya", EV),        # weight 1, value 1, proven
-        ("A-02", "Tidak"),         # weight 1, value 0
-        ("A-03", "Ya"),            # weight 2, value 1, NO evidence
-        ("B-01", "B", EV),         # 0.75, proven
-        ("B-02.1", "Ya", EV), ("B-02.2", "Ya", EV), ("B-02.3", "Ya"), ("B-02.4", "Tidak"),
-        ("B-03", "12 permohonan"),  # informational, not scored
-    ])
+    q = questionnaire(
+        r,
+        [
+            ("A-01", "Ya", EV),  # weight 1, value 1, proven
+            ("A-02", "Tidak"),  # weight 1, value 0
+            ("A-03", "Ya"),  # weight 2, value 1, NO evidence
+            ("B-01", "B", EV),  # 0.75, proven
+            ("B-02.1", "Ya", EV),
+            ("B-02.2", "Ya", EV),
+            ("B-02.3", "Ya"),
+            ("B-02.4", "Tidak"),
+            ("B-03", "12 permohonan"),  # informational, not scored
+        ],
+    )
     s = score(r, q)
     # Claimed:  A = 60 x (1 + 0 + 2x1) / 4 = 45;  B = 40 x (0.75 + 3/4) / 2 = 30;  SAQ = 75
     # Verifiable: A = 60 x (1 + 0 + 0) / 4 = 15;  B = 40 x (0.75 + 2/4) / 2 = 25;  SAQ = 40
@@ -63,10 +69,13 @@ def test_rounding_happens_once_not_per_aspect():
 
 def test_verifier_decision_overrides_evidence_heuristic():
     r = small_rubric()
-    q = questionnaire(r, [
-        ("A-01", "Ya", EV, "Tidak Sesuai"),  # proven on paper, rejected by the verifier -> 0
-        ("A-03", "Ya", "", "Sesuai"),        # no evidence, accepted by the verifier -> counts
-    ])
+    q = questionnaire(
+        r,
+        [
+            ("A-01", "Ya", EV, "Tidak Sesuai"),  # proven on paper, rejected by the verifier -> 0
+            ("A-03", "Ya", "", "Sesuai"),  # no evidence, accepted by the verifier -> counts
+        ],
+    )
     s = score(r, q)
     # Claimed A = 60 x (1 + 2) / 4 = 45; verifiable A = 60 x 2 / 4 = 30.
     assert s.aspects[0].claimed == 45
@@ -75,8 +84,16 @@ def test_verifier_decision_overrides_evidence_heuristic():
 
 def test_later_stages_count_only_past_the_gate():
     r = small_rubric()
-    full = [("A-01", "Ya", EV), ("A-02", "Ya", EV), ("A-03", "Ya", EV), ("B-01", "B", EV),
-            ("B-02.1", "Ya", EV), ("B-02.2", "Ya", EV), ("B-02.3", "Ya", EV), ("B-02.4", "Ya", EV)]
+    full = [
+        ("A-01", "Ya", EV),
+        ("A-02", "Ya", EV),
+        ("A-03", "Ya", EV),
+        ("B-01", "B", EV),
+        ("B-02.1", "Ya", EV),
+        ("B-02.2", "Ya", EV),
+        ("B-02.3", "Ya", EV),
+        ("B-02.4", "Ya", EV),
+    ]
     # SAQ = 60 + 40 x (0.75 + 1)/2 = 60 + 35 = 95.
     stages = {"visitasi": D("90"), "wawancara": D("80")}
     s = score(r, questionnaire(r, full, stages))
@@ -93,16 +110,26 @@ def test_later_stages_count_only_past_the_gate():
     assert not s.staged and s.score == D("95.00")
 
 
-@pytest.mark.parametrize(("value", "band"), [
-    ("90.00", "Informatif"), ("89.99", "Menuju Informatif"), ("80.00", "Menuju Informatif"),
-    ("79.99", "Cukup Informatif"), ("60.00", "Cukup Informatif"), ("40.00", "Kurang Informatif"),
-    ("39.99", "Tidak Informatif"), ("0.00", "Tidak Informatif"), ("100.00", "Informatif"),
-])
+@pytest.mark.parametrize(
+    ("value", "band"),
+    [
+        ("90.00", "Informatif"),
+        ("89.99", "Menuju Informatif"),
+        ("80.00", "Menuju Informatif"),
+        ("79.99", "Cukup Informatif"),
+        ("60.00", "Cukup Informatif"),
+        ("40.00", "Kurang Informatif"),
+        ("39.99", "Tidak Informatif"),
+        ("0.00", "Tidak Informatif"),
+        ("100.00", "Informatif"),
+    ],
+)
 def test_predicate_lower_bound_cutoffs(rubric, value, band):
     assert rubric.predicate(D(value)) == band
 
 
 # --- the shipped rubric, through real workbooks from `monev template` ----------------------------
+
 
 def best(rubric, with_evidence: bool = True, only_aspect: str | None = None):
     rows = []
@@ -171,6 +198,7 @@ def test_shipped_rubric_indicator_points_are_equal_shares(rubric):
 
 # --- properties -------------------------------------------------------------------------------
 
+
 def _choices(rubric):
     out = {}
     for code in answer_rows(rubric):
@@ -197,6 +225,7 @@ def answer_tables(draw, rubric):
 
 def _rubric():
     from monev.rubric import load_rubric
+
     return load_rubric("ki-jatim-2024")
 
 
@@ -223,8 +252,12 @@ def test_property_monotonic_in_each_answer(rows, data):
     # Improving one answer (to a value at least as good) never lowers either figure.
     value = lambda o: SHIPPED_VALUE(code, o)  # noqa: E731
     lo, hi = sorted(data.draw(st.lists(st.sampled_from(ranked), min_size=2, max_size=2)), key=value)
-    before = score(SHIPPED, questionnaire(SHIPPED, [*rows[:k], (code, lo, evidence), *rows[k + 1:]]))
-    after = score(SHIPPED, questionnaire(SHIPPED, [*rows[:k], (code, hi, evidence), *rows[k + 1:]]))
+    before = score(
+        SHIPPED, questionnaire(SHIPPED, [*rows[:k], (code, lo, evidence), *rows[k + 1 :]])
+    )
+    after = score(
+        SHIPPED, questionnaire(SHIPPED, [*rows[:k], (code, hi, evidence), *rows[k + 1 :]])
+    )
     assert after.saq_claimed_exact >= before.saq_claimed_exact
     assert after.saq_verifiable_exact >= before.saq_verifiable_exact
 
@@ -242,4 +275,7 @@ def test_property_independent_of_row_order(rows, rnd):
     rnd.shuffle(shuffled)
     a = score(SHIPPED, questionnaire(SHIPPED, rows))
     b = score(SHIPPED, questionnaire(SHIPPED, shuffled))
-    assert (a.saq_claimed_exact, a.saq_verifiable_exact) == (b.saq_claimed_exact, b.saq_verifiable_exact)
+    assert (a.saq_claimed_exact, a.saq_verifiable_exact) == (
+        b.saq_claimed_exact,
+        b.saq_verifiable_exact,
+    )

@@ -19,8 +19,15 @@ from monev.workbook import read_questionnaire
 EV = "https://ppid.contoh.go.id/bukti"
 
 
-def raw_workbook(path: Path, header: list[str], rows: list[list[object]], *, skip_rows: int = 0,
-                 sheet: str = "Kuesioner", identity: dict[str, object] | None = None) -> Path:
+def raw_workbook(
+    path: Path,
+    header: list[str],
+    rows: list[list[object]],
+    *,
+    skip_rows: int = 0,
+    sheet: str = "Kuesioner",
+    identity: dict[str, object] | None = None,
+) -> Path:
     """A hand-made workbook: ``skip_rows`` blank rows, then ``header``, then ``rows``."""
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -44,7 +51,9 @@ def codes(q) -> list[str]:
 def test_header_found_anywhere_and_columns_by_name(tmp_path):
     r = small_rubric()
     rows = [["x", "B-01", "B", EV], ["x", "A-01", " ya ", EV], ["x", "A-02", "TIDAK", ""]]
-    p = raw_workbook(tmp_path / "a.xlsx", ["Catatan", "Kode", "Jawaban", "Bukti"], rows, skip_rows=9)
+    p = raw_workbook(
+        tmp_path / "a.xlsx", ["Catatan", "Kode", "Jawaban", "Bukti"], rows, skip_rows=9
+    )
     q = read_questionnaire(p, r)
     assert q.answers["A-01"].parsed.text == "Ya"
     assert q.answers["A-02"].parsed.text == "Tidak"
@@ -57,9 +66,17 @@ def test_header_found_anywhere_and_columns_by_name(tmp_path):
 
 def test_row_order_and_blank_rows_do_not_change_the_score(tmp_path):
     r = small_rubric()
-    table = [["A-01", "Ya", EV], ["A-02", "Tidak", ""], ["A-03", "Ya", ""], ["B-01", "C", EV],
-             ["B-02.1", "Ya", EV], ["B-02.2", "Tidak", ""], ["B-02.3", "Ya", EV],
-             ["B-02.4", "Ya", ""], ["B-03", "7", ""]]
+    table = [
+        ["A-01", "Ya", EV],
+        ["A-02", "Tidak", ""],
+        ["A-03", "Ya", ""],
+        ["B-01", "C", EV],
+        ["B-02.1", "Ya", EV],
+        ["B-02.2", "Tidak", ""],
+        ["B-02.3", "Ya", EV],
+        ["B-02.4", "Ya", ""],
+        ["B-03", "7", ""],
+    ]
     header = ["Kode", "Jawaban", "Bukti"]
     base = score(r, read_questionnaire(raw_workbook(tmp_path / "a.xlsx", header, table), r))
     rng = random.Random(7)
@@ -74,8 +91,13 @@ def test_row_order_and_blank_rows_do_not_change_the_score(tmp_path):
 
 def test_problems_name_the_cell_and_say_what_to_do(tmp_path):
     r = small_rubric()
-    rows = [["A-01", "Mungkin", EV], ["A-02", "", ""], ["A-01", "Ya", EV], ["Z-99", "Ya", ""],
-            ["A-03", "Ya", ""]]
+    rows = [
+        ["A-01", "Mungkin", EV],
+        ["A-02", "", ""],
+        ["A-01", "Ya", EV],
+        ["Z-99", "Ya", ""],
+        ["A-03", "Ya", ""],
+    ]
     q = read_questionnaire(raw_workbook(tmp_path / "p.xlsx", ["Kode", "Jawaban", "Bukti"], rows), r)
     by_code = {p.code: p for p in q.problems}
     assert by_code["MV201"].cell == "B2" and by_code["MV201"].sheet == "Kuesioner"
@@ -93,9 +115,17 @@ def test_problems_name_the_cell_and_say_what_to_do(tmp_path):
 
 
 def test_rubric_mismatch_and_stage_scores(tmp_path, rubric):
-    p = raw_workbook(tmp_path / "x.xlsx", ["Kode", "Jawaban", "Bukti"], [["JI-01", "Ya", EV]],
-                     identity={"Nama Kantor": "Dinas X", "ID Rubrik": "ki-jatim-2023",
-                               "Nilai Visitasi": 85.5, "Nilai Wawancara": "seratus"})
+    p = raw_workbook(
+        tmp_path / "x.xlsx",
+        ["Kode", "Jawaban", "Bukti"],
+        [["JI-01", "Ya", EV]],
+        identity={
+            "Nama Kantor": "Dinas X",
+            "ID Rubrik": "ki-jatim-2023",
+            "Nilai Visitasi": 85.5,
+            "Nilai Wawancara": "seratus",
+        },
+    )
     q = read_questionnaire(p, rubric)
     assert {"MV402", "MV404", "MV405"} <= set(codes(q))
     assert q.stage_scores == {"visitasi": Decimal("85.5")}
@@ -112,6 +142,7 @@ def test_template_round_trip_reads_every_row(tmp_path, rubric):
 
 
 # --- files that are not what they claim -------------------------------------------------------
+
 
 def _zip_bomb() -> bytes:
     buf = io.BytesIO()
@@ -131,8 +162,14 @@ BAD_FILES = {
     "acak.xlsx": (lambda g: bytes(random.Random(1).randrange(256) for _ in range(3000)), "MV108"),
     "data.csv.xlsx": (lambda g: b"Kode,Jawaban,Bukti\nJI-01,Ya,\n", "MV108"),
     "lama.xlsx": (lambda g: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "MV103"),
-    "sandi.xlsx": (lambda g: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + "EncryptedPackage".encode("utf-16-le")
-                   + b"\0" * 600, "MV104"),
+    "sandi.xlsx": (
+        lambda g: (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+            + "EncryptedPackage".encode("utf-16-le")
+            + b"\0" * 600
+        ),
+        "MV104",
+    ),
     "terpotong.xlsx": (lambda g: g[: len(g) // 2], "MV101"),
     "bom.xlsx": (lambda g: _zip_bomb(), "MV107"),
 }
@@ -176,8 +213,11 @@ def test_lock_file_is_skipped_and_said(tmp_path, rubric):
 
 
 def test_evidence_warnings(tmp_path, rubric):
-    rows = [("JI-01", "Ya", "https://drive.google.com/file/d/abc/view?usp=sharing"),
-            ("JI-02", "Ya", "lihat di website"), ("JI-03", "Ya", "SK PPID 2024.pdf")]
+    rows = [
+        ("JI-01", "Ya", "https://drive.google.com/file/d/abc/view?usp=sharing"),
+        ("JI-02", "Ya", "lihat di website"),
+        ("JI-03", "Ya", "SK PPID 2024.pdf"),
+    ]
     q = read_questionnaire(write_workbook(tmp_path / "e.xlsx", rubric, rows), rubric)
     found = {(p.code, p.params) for p in q.problems if p.code.startswith("MV3")}
     assert {c for c, _ in found} == {"MV303", "MV302"}
