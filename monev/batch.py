@@ -19,7 +19,10 @@ from monev.rubric import Rubric
 from monev.scoring import score
 from monev.workbook import is_lock_file, read_questionnaire
 
-WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".ods"}
+# Spreadsheet-like files found in a folder are inputs: the ones monev cannot score (.xls, .csv)
+# are then rejected with their reason instead of silently ignored. Other files (evidence PDFs,
+# images) are not inputs.
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".ods", ".xls", ".xlsb", ".csv"}
 
 Progress = Callable[[int, int], None]
 
@@ -47,7 +50,7 @@ def collect(inputs: Iterable[str | Path]) -> list[Path]:
                 (
                     p
                     for p in path.rglob("*")
-                    if p.is_file() and p.suffix.lower() in WORKBOOK_SUFFIXES
+                    if p.is_file() and (p.suffix.lower() in WORKBOOK_SUFFIXES or is_lock_file(p))
                 ),
                 key=lambda p: str(p.relative_to(path)).casefold(),
             )

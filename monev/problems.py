@@ -100,11 +100,15 @@ class Problem:
         where = f"{self.sheet}!{self.cell}" if self.sheet and self.cell else self.sheet
         return f"{self.file}: {where}" if where else self.file
 
+    def _params(self, lang: str) -> dict[str, str]:
+        """Parameters; a value ``@key`` is itself a catalogue text (e.g. a file kind)."""
+        return {k: t(v[1:], lang) if v.startswith("@") else v for k, v in self.params}
+
     def message(self, lang: str = DEFAULT_LANG) -> str:
-        return t(f"problem.{self.code}", lang, **dict(self.params))
+        return t(f"problem.{self.code}", lang, **self._params(lang))
 
     def todo(self, lang: str = DEFAULT_LANG) -> str:
-        return t(f"todo.{self.code}", lang, **dict(self.params))
+        return t(f"todo.{self.code}", lang, **self._params(lang))
 
     def text(self, lang: str = DEFAULT_LANG) -> str:
         """One line that starts with the location and ends with what to do."""

@@ -169,7 +169,7 @@ def _sniff(path: Path, data_head: bytes, size: int) -> Problem | None:
             return Problem.make("MV104", name)
         return Problem.make("MV103", name)
     if not data_head.startswith(b"PK"):
-        kind = "CSV/teks" if _looks_like_text(data_head) else "?"
+        kind = "@kind.text" if _looks_like_text(data_head) else "@kind.unknown"
         return Problem.make("MV108", name, kind=kind)
     try:
         with zipfile.ZipFile(path) as zf:
@@ -183,8 +183,56 @@ def _sniff(path: Path, data_head: bytes, size: int) -> Problem | None:
         return Problem.make("MV107", name, detail=f"{total // (1024 * 1024)} MiB uncompressed")
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names and "content.xml" not in names:
-        return Problem.make("MV108", name, kind="zip")
+        return Problem.make("MV108", name, kind="@kind.zip")
     return None
+
+
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_NS_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+def formula_cells_without_value(path: Path, sheet: str) -> set[str]:
+    """Cells of an .xlsx sheet that hold a formula but no cached value (A1 references).
+
+    calamine reports such cells as empty; this tells them apart from cells left empty, so that
+    an answer given by an uncalculated formula is reported as such (MV206), not as missing.
+    """
+    import xml.etree.ElementTree as ET
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            wb = ET.fromstring(zf.read("xl/workbook.xml"))
+            rid = next(
+                (
+                    s.get(f"{_NS_REL}id")
+                    for s in wb.iter(f"{_NS_MAIN}sheet")
+                    if s.get("name") == sheet
+                ),
+                None,
+            )
+            rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+            target = next(
+                (
+                    r.get("Target", "")
+                    for r in rels.iter(f"{_NS_PKG}Relationship")
+                    if r.get("Id") == rid
+                ),
+                "",
+            )
+            name = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            found = set()
+            with zf.open(name) as fh:
+                for _, elem in ET.iterparse(fh):
+                    if elem.tag == f"{_NS_MAIN}c":
+                        f = elem.find(f"{_NS_MAIN}f")
+                        v = elem.find(f"{_NS_MAIN}v")
+                        if f is not None and (v is None or not (v.text or "").strip()):
+                            found.add(elem.get("r", ""))
+                        elem.clear()
+            return found
+    except (KeyError, zipfile.BadZipFile, ET.ParseError, OSError):
+        return set()
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -310,7 +358,22 @@ def read_questionnaire(
         return q
     _read_identity(q, id_rows, rubric, path)
     _read_answers(q, rows, rubric)
+    if any(p.code == "MV202" for p in q.problems) and data[:2] == b"PK" and b"xl/" in data[:4096]:
+        _formulas_without_values(q, path, qname)
     return q
+
+
+def _formulas_without_values(q: Questionnaire, path: Path, sheet: str) -> None:
+    """Turn 'missing answer' into 'formula without a value' where the cell holds a formula."""
+    cells = formula_cells_without_value(path, sheet)
+    if not cells:
+        return
+    q.problems = [
+        Problem.make("MV206", p.file, p.sheet, p.cell, **dict(p.params))
+        if p.code == "MV202" and p.cell in cells
+        else p
+        for p in q.problems
+    ]
 
 
 def _read_identity(q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path: Path) -> None:

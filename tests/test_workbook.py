@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import random
+import re
 import zipfile
 from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
-import pytest
 from helpers import answer_rows, small_rubric, write_workbook
 
 from monev.batch import score_paths
@@ -144,49 +143,30 @@ def test_template_round_trip_reads_every_row(tmp_path, rubric):
 # --- files that are not what they claim -------------------------------------------------------
 
 
-def _zip_bomb() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("[Content_Types].xml", "<Types/>")
-        zf.writestr("xl/workbook.xml", "<workbook/>")
-        zf.writestr("xl/worksheets/sheet1.xml", b"\0" * (80 * 1024 * 1024))
-    return buf.getvalue()
+CORPUS = Path(__file__).parent / "data" / "bad"
 
 
-def _good_bytes(tmp_path, rubric) -> bytes:
-    return write_workbook(tmp_path / "good.xlsx", rubric, [("JI-01", "Ya", EV)]).read_bytes()
+def test_bad_file_corpus_each_with_its_code_and_the_batch_goes_on(tmp_path, rubric):
+    import yaml
 
+    from monev.cli import main
 
-BAD_FILES = {
-    "kosong.xlsx": (lambda g: b"", "MV102"),
-    "acak.xlsx": (lambda g: bytes(random.Random(1).randrange(256) for _ in range(3000)), "MV108"),
-    "data.csv.xlsx": (lambda g: b"Kode,Jawaban,Bukti\nJI-01,Ya,\n", "MV108"),
-    "lama.xlsx": (lambda g: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "MV103"),
-    "sandi.xlsx": (
-        lambda g: (
-            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-            + "EncryptedPackage".encode("utf-16-le")
-            + b"\0" * 600
-        ),
-        "MV104",
-    ),
-    "terpotong.xlsx": (lambda g: g[: len(g) // 2], "MV101"),
-    "bom.xlsx": (lambda g: _zip_bomb(), "MV107"),
-}
-
-
-@pytest.mark.parametrize("name", sorted(BAD_FILES))
-def test_bad_file_is_rejected_with_its_code_and_the_batch_goes_on(tmp_path, rubric, name):
-    make, code = BAD_FILES[name]
-    good = _good_bytes(tmp_path, rubric)
-    folder = tmp_path / "masuk"
-    folder.mkdir()
-    (folder / "baik.xlsx").write_bytes(good)
-    (folder / name).write_bytes(make(good))
-    run = score_paths([folder], rubric)
-    assert [o.file for o in run.offices] == ["baik.xlsx"]
-    assert [(x.file, x.problems[0].code) for x in run.rejected] == [(name, code)]
-    assert run.received == 2
+    expected = yaml.safe_load((CORPUS / "expected.yaml").read_text(encoding="utf-8"))
+    good = write_workbook(tmp_path / "baik.xlsx", rubric, [("JI-01", "Ya", EV)])
+    run = score_paths([CORPUS, good], rubric)
+    assert {x.file: x.problems[0].code for x in run.rejected} == expected["rejected"]
+    assert {x.file: x.problems[0].code for x in run.skipped} == expected["skipped"]
+    scored = {o.file: {p.code for p in o.problems} for o in run.offices}
+    assert set(scored) == {"baik.xlsx", *expected["scored"]}
+    for name, codes_ in expected["scored"].items():
+        assert set(codes_) <= scored[name], name
+    # Every file in the folder is accounted for, once.
+    on_disk = {p.name for p in CORPUS.iterdir() if p.name != "expected.yaml"}
+    assert run.received == len(on_disk) + 1
+    assert (
+        main(["score", str(CORPUS), str(good), "--out", str(tmp_path / "out"), "--no-pdf", "-q"])
+        == 1
+    )
 
 
 def test_missing_sheet_suggests_the_nearest_name(tmp_path, rubric):
@@ -221,3 +201,27 @@ def test_evidence_warnings(tmp_path, rubric):
     q = read_questionnaire(write_workbook(tmp_path / "e.xlsx", rubric, rows), rubric)
     found = {(p.code, p.params) for p in q.problems if p.code.startswith("MV3")}
     assert {c for c, _ in found} == {"MV303", "MV302"}
+
+
+def test_formula_answers_use_their_cached_value_or_are_reported(tmp_path, rubric):
+    p = write_workbook(
+        tmp_path / "f.xlsx", rubric, [("JI-01", '=IF(1=1,"Ya","Tidak")', EV), ("JI-02", "", EV)]
+    )
+    # openpyxl stores the formula without a cached value, as a generator script would.
+    q = read_questionnaire(p, rubric)
+    by_cell = {p.cell: p.code for p in q.problems}
+    assert by_cell["E8"] == "MV206"  # JI-01: a formula, never calculated
+    assert by_cell["E9"] == "MV202"  # JI-02: really empty
+    # The same formula with a cached value (as Excel or LibreOffice save it) is read as "Ya".
+    with zipfile.ZipFile(p) as zin, zipfile.ZipFile(tmp_path / "g.xlsx", "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item)
+            if item.filename.startswith("xl/worksheets/"):
+                data = re.sub(
+                    rb'<c r="E8"( s="\d+")?><f>(.*?)</f><v ?/></c>',
+                    rb'<c r="E8"\1 t="str"><f>\2</f><v>Ya</v></c>',
+                    data,
+                )
+            zout.writestr(item, data)
+    q2 = read_questionnaire(tmp_path / "g.xlsx", rubric)
+    assert q2.answers["JI-01"].parsed.text == "Ya"
