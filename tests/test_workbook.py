@@ -225,3 +225,34 @@ def test_formula_answers_use_their_cached_value_or_are_reported(tmp_path, rubric
             zout.writestr(item, data)
     q2 = read_questionnaire(tmp_path / "g.xlsx", rubric)
     assert q2.answers["JI-01"].parsed.text == "Ya"
+
+
+def test_hidden_rows_merged_header_cells_and_extra_columns(tmp_path):
+    r = small_rubric()
+    p = raw_workbook(
+        tmp_path / "m.xlsx",
+        ["Kode", "Pertanyaan", "Jawaban", "", "Bukti", "Lain"],
+        [["A-01", "q", "Ya", "", EV, "x"], ["A-02", "q", "Ya", "", "", "y"]],
+        skip_rows=2,
+    )
+    wb = openpyxl.load_workbook(p)
+    ws = wb["Kuesioner"]
+    ws.merge_cells("C3:D3")  # "Jawaban" spans two columns, as hand-made templates do
+    ws.row_dimensions[5].hidden = True  # A-02 hidden: still read and scored
+    wb.save(p)
+    q = read_questionnaire(p, r)
+    assert q.answers["A-01"].parsed.text == "Ya" and q.answers["A-01"].evidence == EV
+    assert q.answers["A-02"].parsed.text == "Ya"
+    assert "MV301" in codes(q)  # A-02 claims without evidence
+
+
+def test_older_rubric_version_is_a_warning(tmp_path, rubric):
+    p = raw_workbook(
+        tmp_path / "v.xlsx",
+        ["Kode", "Jawaban", "Bukti"],
+        [["JI-01", "Ya", EV]],
+        identity={"Nama Kantor": "Dinas V", "ID Rubrik": rubric.id, "Versi Rubrik": "0.9"},
+    )
+    q = read_questionnaire(p, rubric)
+    problem = next(p for p in q.problems if p.code == "MV403")
+    assert problem.severity == "warning" and problem.cell == "B3"
