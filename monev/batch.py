@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from monev.evidence import LinkChecker, apply_checks, evidence_targets
 from monev.problems import Problem
 from monev.results import OfficeResult, Rejected, RunResult, rank
 from monev.rubric import Rubric
 from monev.scoring import score
-from monev.workbook import is_lock_file, read_questionnaire
+from monev.workbook import Questionnaire, is_lock_file, read_questionnaire
 
 # Spreadsheet-like files found in a folder are inputs: the ones monev cannot score (.xls, .csv)
 # are then rejected with their reason instead of silently ignored. Other files (evidence PDFs,
@@ -75,12 +76,18 @@ def _display_names(paths: list[Path]) -> list[str]:
     return [str(p.resolve().relative_to(common)) for p in paths]
 
 
-def score_one(path: Path, rubric: Rubric, display_name: str) -> OfficeResult | Rejected:
+def read_one(path: Path, rubric: Rubric, display_name: str) -> Questionnaire | Rejected:
     if is_lock_file(path):
         return Rejected(display_name, "", [Problem.make("MV109", display_name)])
     q = read_questionnaire(path, rubric, display_name=display_name)
     if q.rejected:
         return Rejected(q.file, q.sha256, q.problems)
+    return q
+
+
+def finish(q: Questionnaire | Rejected, rubric: Rubric) -> OfficeResult | Rejected:
+    if isinstance(q, Rejected):
+        return q
     return OfficeResult(
         file=q.file,
         sha256=q.sha256,
@@ -89,6 +96,10 @@ def score_one(path: Path, rubric: Rubric, display_name: str) -> OfficeResult | R
         problems=q.problems,
         rubric_version_seen=q.rubric_version,
     )
+
+
+def score_one(path: Path, rubric: Rubric, display_name: str) -> OfficeResult | Rejected:
+    return finish(read_one(path, rubric, display_name), rubric)
 
 
 def _score_chunk(args: tuple[list[tuple[str, str]], Rubric]) -> list[OfficeResult | Rejected]:
@@ -103,13 +114,28 @@ def score_paths(
     jobs: int = 1,
     progress: Progress | None = None,
     as_of: dt.date | None = None,
+    links: LinkChecker | None = None,
 ) -> RunResult:
-    """Score every workbook under ``inputs`` with ``rubric`` and rank the offices."""
+    """Score every workbook under ``inputs`` with ``rubric`` and rank the offices.
+
+    With ``links``, every evidence link is fetched (concurrently, cached) and every evidence
+    file checked beside its workbook before scoring; evidence that fails counts as none.
+    """
     paths = collect(inputs)
     names = _display_names(paths)
     outcomes: list[OfficeResult | Rejected] = []
     total = len(paths)
-    if jobs > 1 and total >= 64:
+    if links is not None:
+        read = [read_one(p, rubric, n) for p, n in zip(paths, names, strict=True)]
+        urls = [u for q in read if isinstance(q, Questionnaire) for u in evidence_targets(q)[0]]
+        checked = links.check(urls)
+        outcomes = [
+            finish(
+                apply_checks(q, p.parent, checked) if isinstance(q, Questionnaire) else q, rubric
+            )
+            for q, p in zip(read, paths, strict=True)
+        ]
+    elif jobs > 1 and total >= 64:
         import multiprocessing
 
         items = [(str(p), n) for p, n in zip(paths, names, strict=True)]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from monev.evidence import LinkChecker, apply_checks, evidence_targets
 from monev.i18n import DEFAULT_LANG, fmt_number, t
 from monev.problems import Problem, sort_key
 from monev.rubric import Rubric
@@ -67,11 +68,14 @@ class CheckReport:
         return "\n".join(lines)
 
 
-def check_file(path: str | Path, rubric: Rubric) -> CheckReport:
+def check_file(path: str | Path, rubric: Rubric, links: LinkChecker | None = None) -> CheckReport:
+    """Read and check one workbook; with ``links``, also check its evidence links and files."""
     path = Path(path)
     if is_lock_file(path):
         return CheckReport(path.name, "", [Problem.make("MV109", path.name)], None)
     q = read_questionnaire(path, rubric)
+    if links is not None and not q.rejected:
+        q = apply_checks(q, path.parent, links.check(evidence_targets(q)[0]))
     problems = sorted(q.problems, key=sort_key)
     if q.rejected:
         return CheckReport(q.file, "", problems, None)

@@ -33,6 +33,27 @@ rubric_app = typer.Typer(
 )
 app.add_typer(rubric_app, name="rubric")
 
+CheckLinksOpt = Annotated[
+    bool,
+    typer.Option(
+        "--check-links/--offline",
+        help="Fetch every evidence link and check evidence files beside each workbook; evidence "
+        "that fails counts as none in the verifiable score. Default: offline (no network).",
+    ),
+]
+LinkCacheOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--link-cache", help="Link-check cache file (default: ~/.cache/monev/links.json)."
+    ),
+]
+LinkAgeOpt = Annotated[
+    float, typer.Option("--link-max-age", min=0, help="Hours a cached link result stays valid.")
+]
+LinkTimeoutOpt = Annotated[
+    float, typer.Option("--link-timeout", min=0.1, help="Seconds to wait for each link.")
+]
+
 LangOpt = Annotated[str, typer.Option("--lang", help="Language of messages and reports: id or en.")]
 RubricOpt = Annotated[
     str, typer.Option("--rubric", "-r", help="Shipped rubric id or path to a rubric YAML file.")
@@ -152,6 +173,21 @@ def _print_ranking(run, lang: str) -> None:
     )
 
 
+def _link_checker(enabled: bool, cache: Path | None, max_age: float, timeout: float, lang: str):
+    if not enabled:
+        return None, lambda: None
+    from monev.evidence import LinkChecker, default_cache_path
+
+    update, close = _progress(t("cli.links", lang), True)
+    checker = LinkChecker(
+        cache_path=cache or default_cache_path(),
+        max_age=max_age * 3600,
+        timeout=timeout,
+        progress=update,
+    )
+    return checker, close
+
+
 def _inside(child: Path, parents: list[Path]) -> bool:
     c = child.resolve()
     return any(p.is_dir() and (c == p.resolve() or p.resolve() in c.parents) for p in parents)
@@ -186,6 +222,10 @@ def score(
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the ranking.")] = False,
+    check_links: CheckLinksOpt = False,
+    link_cache: LinkCacheOpt = None,
+    link_max_age: LinkAgeOpt = 24.0,
+    link_timeout: LinkTimeoutOpt = 10.0,
 ) -> None:
     """Score every questionnaire and write results.json, ranking.csv, rekap.xlsx and PDF reports.
 
@@ -204,14 +244,16 @@ def score(
         _echo(t("cli.out_inside_input", lang, out=out), err=True)
         raise typer.Exit(EXIT_USAGE)
     workers = jobs or os.cpu_count() or 1
+    links, close_links = _link_checker(check_links, link_cache, link_max_age, link_timeout, lang)
     update, close = _progress(t("cli.scoring", lang), True)
     try:
-        run = score_paths(inputs, rb, jobs=workers, progress=update, as_of=day)
+        run = score_paths(inputs, rb, jobs=workers, progress=update, as_of=day, links=links)
     except InputError as exc:
-        close()
         _echo(t("cli.missing_input", lang, path=exc), err=True)
         raise typer.Exit(EXIT_USAGE) from None
-    close()
+    finally:
+        close()
+        close_links()
     if run.received == 0:
         _echo(t("cli.no_inputs", lang), err=True)
         raise typer.Exit(EXIT_USAGE)
@@ -246,6 +288,10 @@ def check(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the library's result as JSON.")
     ] = False,
+    check_links: CheckLinksOpt = False,
+    link_cache: LinkCacheOpt = None,
+    link_max_age: LinkAgeOpt = 24.0,
+    link_timeout: LinkTimeoutOpt = 10.0,
 ) -> None:
     """Check filled questionnaires before sending them: every problem with its cell and what to do.
 
@@ -264,7 +310,11 @@ def check(
     if not paths:
         _echo(t("cli.no_inputs", lang), err=True)
         raise typer.Exit(EXIT_USAGE)
-    reports = [check_file(p, rb) for p in paths]
+    links, close_links = _link_checker(check_links, link_cache, link_max_age, link_timeout, lang)
+    try:
+        reports = [check_file(p, rb, links) for p in paths]
+    finally:
+        close_links()
     if as_json:
         _echo(json.dumps([r.to_dict(lang) for r in reports], ensure_ascii=False, indent=2))
     else:

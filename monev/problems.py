@@ -44,6 +44,8 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV301": ("warning", "claim-without-evidence"),
     "MV302": ("warning", "evidence-not-link-or-file"),
     "MV303": ("warning", "evidence-drive-sharing-link"),
+    "MV304": ("warning", "evidence-link-failed"),
+    "MV305": ("warning", "evidence-file-failed"),
     # Identity and stages.
     "MV401": ("warning", "office-name-missing"),
     "MV402": ("warning", "rubric-id-mismatch"),

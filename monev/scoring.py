@@ -30,6 +30,7 @@ TWO_PLACES = Decimal("0.01")
 # Why an indicator is below its claimed value in the verifiable score, or not scored at all.
 STATUS_OK = "ok"
 STATUS_NO_EVIDENCE = "no_evidence"
+STATUS_EVIDENCE_FAILED = "evidence_failed"
 STATUS_REJECTED = "verifier_rejected"
 STATUS_MISSING = "missing"
 STATUS_INVALID = "invalid"
@@ -148,6 +149,8 @@ def _value_and_status(ind: Indicator, ans: Answer | None) -> tuple[Fraction, Fra
         return claimed, claimed, STATUS_OK
     if claimed and ind.evidence_required and not ans.has_evidence:
         return claimed, Fraction(0), STATUS_NO_EVIDENCE
+    if claimed and ind.evidence_required and ans.evidence_failed:
+        return claimed, Fraction(0), STATUS_EVIDENCE_FAILED
     return claimed, claimed, STATUS_OK
 
 
@@ -176,14 +179,14 @@ def score_indicator(
         claimed_v = Fraction(sum(i.claimed for i in items), n)
         verifiable_v = Fraction(sum(i.verified for i in items), n)
         statuses = [_value_and_status(ind, answers.get(i.code))[2] for i in ind.answer.items]
-        status = next(
-            (
-                s
-                for s in (STATUS_INVALID, STATUS_MISSING, STATUS_REJECTED, STATUS_NO_EVIDENCE)
-                if s in statuses
-            ),
-            STATUS_OK,
+        worst = (
+            STATUS_INVALID,
+            STATUS_MISSING,
+            STATUS_REJECTED,
+            STATUS_EVIDENCE_FAILED,
+            STATUS_NO_EVIDENCE,
         )
+        status = next((s for s in worst if s in statuses), STATUS_OK)
         return IndicatorScore(
             code=ind.code,
             aspect=ind.aspect,

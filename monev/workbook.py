@@ -95,6 +95,9 @@ class Answer:
     note: str = ""
     verification: str | None = None
     verifier_note: str = ""
+    evidence_cell: str = ""
+    #: Set by the evidence check (``--check-links``): the statuses when every piece failed.
+    evidence_failed: str = ""
 
     @property
     def has_evidence(self) -> bool:
@@ -285,12 +288,14 @@ def _identity(rows: list[list[Any]]) -> dict[str, tuple[str, str]]:
     return found
 
 
+def split_evidence(evidence: str) -> list[str]:
+    """The pieces of an evidence cell: separated by new lines, semicolons or before a link."""
+    return [p.strip() for p in re.split(r"[\n;]+|\s+(?=https?://)", evidence) if p.strip()]
+
+
 def _evidence_problems(code: str, evidence: str, file: str, cell: str) -> list[Problem]:
     out = []
-    for part in re.split(r"[\n;]+|\s+(?=https?://)", evidence):
-        part = part.strip()
-        if not part:
-            continue
+    for part in split_evidence(evidence):
         if part.lower().startswith(("http://", "https://")):
             if DRIVE_SHARING.search(part):
                 out.append(Problem.make("MV303", file, SHEET_QUESTIONS, cell, code=code))
@@ -544,9 +549,10 @@ def _read_answers(q: Questionnaire, rows: list[list[Any]], rubric: Rubric) -> No
             note=_text(cell(row, "note")),
             verification=VERDICTS.get(verdict_raw),
             verifier_note=_text(cell(row, "verifier_note")),
+            evidence_cell=cell_ref(r, cols["evidence"]),
         )
         q.answers[code] = answer
-        ecell = cell_ref(r, cols["evidence"])
+        ecell = answer.evidence_cell
         if evidence:
             q.problems.extend(_evidence_problems(code, evidence, q.file, ecell))
         elif (
