@@ -334,13 +334,26 @@ def template(
         str, typer.Option("--unit-type", help="PPID Utama, OPD, Kecamatan or Kelurahan.")
     ] = "",
     lang: LangOpt = DEFAULT_LANG,
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            "--from", help="A filled workbook whose answers and verifier columns to carry over."
+        ),
+    ] = None,
 ) -> None:
-    """Write the blank questionnaire workbook for one office."""
+    """Write the blank questionnaire workbook for one office.
+
+    With --from, answers, evidence, notes and the verifier's columns of a filled workbook are
+    carried over into the new template (e.g. for a new rubric version).
+    """
     from monev.template import write_template
 
     lang = _lang(lang)
     rb = _rubric(rubric, lang)
-    path = write_template(rb, output, office=office, unit_type=unit_type)
+    if source is not None and not source.is_file():
+        _echo(t("cli.missing_input", lang, path=source), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    path = write_template(rb, output, office=office, unit_type=unit_type, source=source)
     _echo(t("cli.template_written", lang, office=office or "-", path=path))
 
 

@@ -67,6 +67,7 @@ class OfficeContext:
     aspect_chart: list[dict[str, Any]]
     stage_weights: dict[str, Decimal]
     problems: list[Any]
+    rejected_by_verifier: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -85,6 +86,7 @@ class CityContext:
     reconstructed: bool
     rubric_title: str
     files: dict[str, str] = field(default_factory=dict)
+    verification: list[dict[str, Any]] = field(default_factory=list)
 
 
 def band_colour(run: RunResult, predicate: str) -> str:
@@ -124,6 +126,7 @@ def office_context(run: RunResult, o: OfficeResult, lang: str = "id") -> OfficeC
     for ind, item in r.rows():
         questions[item.code if item else ind.code] = item.label if item else ind.question
     return OfficeContext(
+        rejected_by_verifier=verifier_rejections(o),
         lang=lang,
         title=o.name,
         office=o,
@@ -142,6 +145,25 @@ def office_context(run: RunResult, o: OfficeResult, lang: str = "id") -> OfficeC
         stage_weights=o.score.stage_weights,
         problems=sorted(o.problems, key=lambda p: (p.sheet, _row(p.cell), p.code)),
     )
+
+
+def verifier_rejections(o: OfficeResult) -> list[dict[str, str]]:
+    """Rows the verifier marked Tidak Sesuai, with their notes (checklist items included)."""
+    out = []
+    for i in o.score.indicators:
+        if i.verification == "Tidak Sesuai":
+            out.append({"code": i.code, "note": i.verifier_note})
+        for it in i.items:
+            if it.verification == "Tidak Sesuai":
+                out.append({"code": it.code, "note": it.verifier_note})
+    return out
+
+
+def verifier_counts(o: OfficeResult) -> tuple[int, int]:
+    """(Sesuai, Tidak Sesuai) decisions in one office's workbook."""
+    marks = [i.verification for i in o.score.indicators]
+    marks += [it.verification for i in o.score.indicators for it in i.items]
+    return marks.count("Sesuai"), marks.count("Tidak Sesuai")
 
 
 def _row(cell: str) -> int:
@@ -223,6 +245,12 @@ def city_context(
         reconstructed=r.reconstructed,
         rubric_title=r.title,
         files=files or {},
+        verification=[
+            {"office": o, "accepted": a, "rejected": r}
+            for o in run.offices
+            for a, r in [verifier_counts(o)]
+            if a or r
+        ],
     )
 
 

@@ -130,6 +130,7 @@ class RunResult:
                     "note": i.note,
                     "status": i.status,
                     "verification": i.verification,
+                    "verifier_note": i.verifier_note,
                     "value": num(i.value, 4),
                     "value_claimed": num(i.value_claimed, 4),
                     "points": num(i.points, 4),
@@ -143,6 +144,7 @@ class RunResult:
                             "evidence": it.evidence,
                             "claimed": it.claimed,
                             "verified": it.verified,
+                            "verification": it.verification,
                         }
                         for it in i.items
                     ],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from monev.rubric import Checklist, Indicator, Options, Percent, Rubric, Threshold
 from monev.workbook import (
@@ -18,6 +19,7 @@ from monev.workbook import (
     SHEET_IDENTITY,
     SHEET_QUESTIONS,
     UNIT_TYPES,
+    read_questionnaire,
     stage_label,
 )
 
@@ -277,10 +279,65 @@ def build_template(rubric: Rubric, office: str = "", unit_type: str = ""):  # ->
     return wb
 
 
-def write_template(rubric: Rubric, dest: str | Path, office: str = "", unit_type: str = "") -> Path:
-    """Write the blank questionnaire to ``dest`` atomically and return its path."""
+def carry_over(wb: Any, rubric: Rubric, source: Path) -> None:
+    """Copy identity, answers, evidence, notes and the verifier's columns from a filled workbook.
+
+    Used when an office fills a fresh template again (a new rubric version, a damaged file):
+    nothing the office or the verifier wrote is lost. Rows are matched by ``Kode``.
+    """
+    q = read_questionnaire(source, rubric)
+    ident = wb[SHEET_IDENTITY]
+    labels = {ident.cell(row=r, column=1).value: r for r in range(1, ident.max_row + 1)}
+    o = q.office
+    values = {
+        "office": o.name,
+        "unit_type": o.unit_type,
+        "kecamatan": o.kecamatan,
+        "respondent": o.respondent,
+        "position": o.position,
+        "filled_on": o.filled_on,
+    }
+    for key, value in values.items():
+        if value:
+            c = ident.cell(row=labels[IDENTITY[key]], column=2, value=value)
+            c.data_type = "s"
+    for code, value in q.stage_scores.items():
+        ident.cell(row=labels[stage_label(code)], column=2, value=float(value))
+    ws = wb[SHEET_QUESTIONS]
+    col = {key: i for i, key in enumerate(ORDER, start=1)}
+    for r in range(HEADER_ROW + 1, ws.max_row + 1):
+        a = q.answers.get(str(ws.cell(row=r, column=col["code"]).value or ""))
+        if a is None:
+            continue
+        for key, value in (
+            ("answer", a.parsed.text if a.parsed else a.raw),
+            ("evidence", a.evidence),
+            ("note", a.note),
+            ("verification", a.verification),
+            ("verifier_note", a.verifier_note),
+        ):
+            if value:
+                c = ws.cell(row=r, column=col[key], value=value)
+                if isinstance(value, str):
+                    c.data_type = "s"
+
+
+def write_template(
+    rubric: Rubric,
+    dest: str | Path,
+    office: str = "",
+    unit_type: str = "",
+    source: str | Path | None = None,
+) -> Path:
+    """Write the blank questionnaire to ``dest`` atomically and return its path.
+
+    With ``source``, the answers and the verifier's columns of that filled workbook are carried
+    over into the new template (see :func:`carry_over`).
+    """
     dest = Path(dest)
     wb = build_template(rubric, office=office, unit_type=unit_type)
+    if source is not None:
+        carry_over(wb, rubric, Path(source))
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".monev-", suffix=".xlsx", dir=dest.parent)
     os.close(fd)
