@@ -301,25 +301,24 @@ def carry_over(wb: Any, rubric: Rubric, source: Path) -> None:
         if value:
             c = ident.cell(row=labels[IDENTITY[key]], column=2, value=value)
             c.data_type = "s"
-    for code, value in q.stage_scores.items():
-        ident.cell(row=labels[stage_label(code)], column=2, value=float(value))
+    for code, stage_score in q.stage_scores.items():
+        ident.cell(row=labels[stage_label(code)], column=2, value=float(stage_score))
     ws = wb[SHEET_QUESTIONS]
     col = {key: i for i, key in enumerate(ORDER, start=1)}
     for r in range(HEADER_ROW + 1, ws.max_row + 1):
         a = q.answers.get(str(ws.cell(row=r, column=col["code"]).value or ""))
         if a is None:
             continue
-        for key, value in (
+        cells: tuple[tuple[str, str | None], ...] = (
             ("answer", a.parsed.text if a.parsed else a.raw),
             ("evidence", a.evidence),
             ("note", a.note),
             ("verification", a.verification),
             ("verifier_note", a.verifier_note),
-        ):
-            if value:
-                c = ws.cell(row=r, column=col[key], value=value)
-                if isinstance(value, str):
-                    c.data_type = "s"
+        )
+        for key, text in cells:
+            if text:
+                ws.cell(row=r, column=col[key], value=text).data_type = "s"
 
 
 def write_template(
