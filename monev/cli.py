@@ -226,6 +226,18 @@ def score(
     link_cache: LinkCacheOpt = None,
     link_max_age: LinkAgeOpt = 24.0,
     link_timeout: LinkTimeoutOpt = 10.0,
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            "--previous", help="Last year's results.json (or folder of workbooks) to compare with."
+        ),
+    ] = None,
+    rename_map: Annotated[
+        Path | None,
+        typer.Option(
+            "--rename-map", help="YAML mapping 'old office name: new name' for renamed offices."
+        ),
+    ] = None,
 ) -> None:
     """Score every questionnaire and write results.json, ranking.csv, rekap.xlsx and PDF reports.
 
@@ -257,6 +269,14 @@ def score(
     if run.received == 0:
         _echo(t("cli.no_inputs", lang), err=True)
         raise typer.Exit(EXIT_USAGE)
+    if previous is not None:
+        from monev.compare import PreviousError, compare, load_mapping, load_previous
+
+        try:
+            run.comparison = compare(run, load_previous(previous, rb), load_mapping(rename_map))
+        except PreviousError as exc:
+            _echo(f"--previous: {exc}", err=True)
+            raise typer.Exit(EXIT_USAGE) from None
     write_outputs(run, out, lang)
     if not no_pdf:
         from monev.report import render_reports

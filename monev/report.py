@@ -68,6 +68,8 @@ class OfficeContext:
     stage_weights: dict[str, Decimal]
     problems: list[Any]
     rejected_by_verifier: list[dict[str, str]] = field(default_factory=list)
+    delta: Any = None  # monev.compare.OfficeDelta when compared with last year
+    comparison: Any = None  # monev.compare.Comparison
 
 
 @dataclass
@@ -87,6 +89,10 @@ class CityContext:
     rubric_title: str
     files: dict[str, str] = field(default_factory=dict)
     verification: list[dict[str, Any]] = field(default_factory=list)
+    comparison: Any = None  # monev.compare.Comparison
+    moved_up: list[Any] = field(default_factory=list)
+    moved_down: list[Any] = field(default_factory=list)
+    distribution: list[dict[str, Any]] = field(default_factory=list)
 
 
 def band_colour(run: RunResult, predicate: str) -> str:
@@ -125,7 +131,10 @@ def office_context(run: RunResult, o: OfficeResult, lang: str = "id") -> OfficeC
     questions = {}
     for ind, item in r.rows():
         questions[item.code if item else ind.code] = item.label if item else ind.question
+    cmp = run.comparison
     return OfficeContext(
+        delta=cmp.offices.get(o.file) if cmp else None,
+        comparison=cmp,
         rejected_by_verifier=verifier_rejections(o),
         lang=lang,
         title=o.name,
@@ -245,6 +254,19 @@ def city_context(
         reconstructed=r.reconstructed,
         rubric_title=r.title,
         files=files or {},
+        comparison=run.comparison,
+        moved_up=run.comparison.moved(run, 1) if run.comparison else [],
+        moved_down=run.comparison.moved(run, -1) if run.comparison else [],
+        distribution=[
+            {
+                "name": b.name,
+                "then": run.comparison.previous.distribution.get(b.name, 0),
+                "now": run.predicate_counts()[b.name],
+            }
+            for b in r.predicates
+        ]
+        if run.comparison
+        else [],
         verification=[
             {"office": o, "accepted": a, "rejected": r}
             for o in run.offices
@@ -271,7 +293,7 @@ def _env(lang: str):
     env.globals["_"] = lambda key, **kw: t(key, lang, **kw)
     env.filters["num"] = lambda v, places=2: fmt_number(v, lang, places)
     env.filters["pct"] = lambda v: f"{float(v) * 100:.0f}%"
-    env.filters["date"] = lambda iso: fmt_date(dt.date.fromisoformat(iso), lang)
+    env.filters["date"] = lambda iso: fmt_date(dt.date.fromisoformat(iso), lang) if iso else "–"
     env.filters["is_link"] = lambda s: bool(re.match(r"^https?://[^\s<>\"']+$", s or ""))
     env.filters["heat"] = heat_colour
     return env

@@ -16,7 +16,7 @@ import re
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -34,13 +34,14 @@ _NUM_RE = re.compile(r'"\\u0000N:(-?\d+(?:\.\d+)?)"')
 def num(value: Decimal | Fraction, places: int = 2) -> str:
     """A number for JSON with a fixed number of decimals (emitted unquoted)."""
     if isinstance(value, Fraction):
-        d = round2(value) if places == 2 else _round_places(value, places)
+        d = round2(value) if places == 2 else round_places(value, places)
     else:
-        d = Decimal(value).quantize(Decimal(1).scaleb(-places))
+        d = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     return f"{_NUM}{d}"
 
 
-def _round_places(value: Fraction, places: int) -> Decimal:
+def round_places(value: Fraction, places: int) -> Decimal:
+    """Round an exact value half up to ``places`` decimals."""
     scaled = value * 10**places + Fraction(1, 2)
     return (Decimal(scaled.numerator // scaled.denominator).scaleb(-places)).quantize(
         Decimal(1).scaleb(-places)
@@ -82,6 +83,7 @@ class RunResult:
     rejected: list[Rejected] = field(default_factory=list)
     skipped: list[Rejected] = field(default_factory=list)
     as_of: dt.date = field(default_factory=dt.date.today)
+    comparison: Any = None  # a monev.compare.Comparison when --previous was given
 
     @property
     def received(self) -> int:
@@ -152,7 +154,16 @@ class RunResult:
                 for i in s.indicators
             ],
             "problems": [p.to_dict(lang) for p in sorted(o.problems, key=sort_key)],
+            **self._previous_of(o),
         }
+
+    def _previous_of(self, o: OfficeResult) -> dict[str, Any]:
+        if self.comparison is None:
+            return {}
+        from monev.compare import office_delta_dict
+
+        delta = self.comparison.offices.get(o.file)
+        return {"previous": office_delta_dict(delta) if delta else None}
 
     def to_dict(self, lang: str = "id") -> dict[str, Any]:
         """The whole run as plain data; :func:`dumps` turns it into ``results.json``."""
@@ -187,7 +198,15 @@ class RunResult:
                 {"file": x.file, "problems": [p.to_dict(lang) for p in x.problems]}
                 for x in self.skipped
             ],
+            **self._previous_run(),
         }
+
+    def _previous_run(self) -> dict[str, Any]:
+        if self.comparison is None:
+            return {}
+        from monev.compare import comparison_dict
+
+        return {"previous": comparison_dict(self.comparison, self)}
 
     def to_json(self, lang: str = "id") -> str:
         return dumps(self.to_dict(lang)) + "\n"
