@@ -74,6 +74,15 @@ def answer_hint(ind: Indicator) -> str:
     return "Ya / Tidak"
 
 
+def _validation(kind: str, title: str, error: str, **rule: str) -> Any:
+    """A drop-down or number check for input cells, with its message in Bahasa Indonesia."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    return DataValidation(
+        type=kind, allow_blank=True, showErrorMessage=True, errorTitle=title, error=error, **rule
+    )
+
+
 def build_template(rubric: Rubric, office: str = "", unit_type: str = ""):  # -> openpyxl Workbook
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill, Protection
@@ -116,13 +125,11 @@ def build_template(rubric: Rubric, office: str = "", unit_type: str = ""):  # ->
             c.protection = unlocked
             c.fill = input_fill
         if key == "unit_type":
-            dv = DataValidation(
-                type="list",
+            dv = _validation(
+                "list",
+                "Jenis unit",
+                "Pilih dari daftar.",
                 formula1='"' + ",".join(UNIT_TYPES) + '"',
-                allow_blank=True,
-                showErrorMessage=True,
-                errorTitle="Jenis unit",
-                error="Pilih dari daftar.",
             )
             ident.add_data_validation(dv)
             dv.add(c)
@@ -137,15 +144,13 @@ def build_template(rubric: Rubric, office: str = "", unit_type: str = ""):  # ->
         c = ident.cell(row=row, column=2)
         c.protection = unlocked
         c.fill = input_fill
-        dv = DataValidation(
-            type="decimal",
+        dv = _validation(
+            "decimal",
+            "Nilai tahap",
+            "Isi angka 0 sampai 100.",
             operator="between",
             formula1="0",
             formula2="100",
-            allow_blank=True,
-            showErrorMessage=True,
-            errorTitle="Nilai tahap",
-            error="Isi angka 0 sampai 100.",
         )
         ident.add_data_validation(dv)
         dv.add(c)
@@ -172,40 +177,20 @@ def build_template(rubric: Rubric, office: str = "", unit_type: str = ""):  # ->
         ws.column_dimensions[cell.column_letter].width = WIDTHS[key]
     col = {key: i for i, key in enumerate(ORDER, start=1)}
 
-    yes_no = DataValidation(
-        type="list",
-        formula1='"Ya,Tidak"',
-        allow_blank=True,
-        showErrorMessage=True,
-        errorTitle="Jawaban",
-        error="Pilih Ya atau Tidak.",
+    yes_no = _validation("list", "Jawaban", "Pilih Ya atau Tidak.", formula1='"Ya,Tidak"')
+    number = _validation(
+        "decimal", "Jawaban", "Isi angka 0 atau lebih.", operator="greaterThanOrEqual", formula1="0"
     )
-    number = DataValidation(
-        type="decimal",
-        operator="greaterThanOrEqual",
-        formula1="0",
-        allow_blank=True,
-        showErrorMessage=True,
-        errorTitle="Jawaban",
-        error="Isi angka 0 atau lebih.",
-    )
-    percent = DataValidation(
-        type="decimal",
+    percent = _validation(
+        "decimal",
+        "Jawaban",
+        "Isi angka 0 sampai 100.",
         operator="between",
         formula1="0",
         formula2="100",
-        allow_blank=True,
-        showErrorMessage=True,
-        errorTitle="Jawaban",
-        error="Isi angka 0 sampai 100.",
     )
-    verdict = DataValidation(
-        type="list",
-        formula1='"Sesuai,Tidak Sesuai"',
-        allow_blank=True,
-        showErrorMessage=True,
-        errorTitle="Verifikasi",
-        error="Pilih Sesuai atau Tidak Sesuai.",
+    verdict = _validation(
+        "list", "Verifikasi", "Pilih Sesuai atau Tidak Sesuai.", formula1='"Sesuai,Tidak Sesuai"'
     )
     for dv in (yes_no, number, percent, verdict):
         ws.add_data_validation(dv)
@@ -256,13 +241,11 @@ def build_template(rubric: Rubric, office: str = "", unit_type: str = ""):  # ->
             elif isinstance(spec, Options):
                 labels = tuple(o.label for o in spec.options)
                 if labels not in option_dvs:
-                    option_dvs[labels] = DataValidation(
-                        type="list",
+                    option_dvs[labels] = _validation(
+                        "list",
+                        "Jawaban",
+                        "Pilih dari daftar.",
                         formula1='"' + ",".join(labels) + '"',
-                        allow_blank=True,
-                        showErrorMessage=True,
-                        errorTitle="Jawaban",
-                        error="Pilih dari daftar.",
                     )
                     ws.add_data_validation(option_dvs[labels])
                 option_dvs[labels].add(ref)
