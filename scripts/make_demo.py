@@ -141,16 +141,46 @@ def fill(
     return wb
 
 
+OUT_2023 = ROOT / "questionnaires" / "contoh-2023"
+RENAMED_2023 = {"diskominfotik": "Dinas Komunikasi dan Informatika"}  # renamed in 2024
+NEW_IN_2024 = {"kel-kepel"}
+GONE_IN_2024 = [("upt-sampah", "UPT Pengelolaan Sampah", "OPD", "", 0.5, 0.5, None)]
+
+
+def last_year() -> list[tuple]:
+    """Last year's offices: weaker answers, one renamed, one new in 2024, one gone."""
+    offices = []
+    for stem, name, unit, kec, rate, ev_rate, _stages in OFFICES:
+        if stem in NEW_IN_2024:
+            continue
+        offices.append(
+            (stem, RENAMED_2023.get(stem, name), unit, kec, rate * 0.85, ev_rate * 0.8, None)
+        )
+    return offices + GONE_IN_2024
+
+
+def write_set(folder: Path, offices: list[tuple], rubric, rng: random.Random) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.xlsx"):
+        old.unlink()
+    for stem, name, unit, kec, rate, ev_rate, stages in offices:
+        wb = fill(stem, name, unit, kec, rate, ev_rate, stages, rubric, rng)
+        wb.save(folder / f"{stem}.xlsx")
+    print(f"wrote {len(offices)} workbooks to {folder.relative_to(ROOT)}")
+
+
 def main() -> int:
     rubric = load_rubric("ki-jatim-2024")
-    rng = random.Random(20241113)
-    OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.glob("*.xlsx"):
-        old.unlink()
-    for stem, name, unit, kec, rate, ev_rate, stages in OFFICES:
-        wb = fill(stem, name, unit, kec, rate, ev_rate, stages, rubric, rng)
-        wb.save(OUT / f"{stem}.xlsx")
-    print(f"wrote {len(OFFICES)} workbooks to {OUT.relative_to(ROOT)}")
+    write_set(OUT, OFFICES, rubric, random.Random(20241113))
+    write_set(OUT_2023, last_year(), rubric, random.Random(20231213))
+    (ROOT / "questionnaires" / "ganti-nama.yaml").write_text(
+        "# Offices renamed between the 2023 and 2024 demo sets (old name: new name).\n"
+        + "".join(
+            f"{old}: {dict((o[0], o[1]) for o in OFFICES)[stem]}\n"
+            for stem, old in RENAMED_2023.items()
+        ),
+        encoding="utf-8",
+    )
     return 0
 
 

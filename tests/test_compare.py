@@ -8,6 +8,7 @@ from importlib import resources
 
 import jsonschema
 import pytest
+from conftest import DEMO
 from helpers import write_workbook
 from test_scoring import best
 
@@ -142,3 +143,47 @@ def test_deltas_in_the_pdfs(years, rubric, tmp_path):
     assert "Perubahan dari tahun lalu" in office and "(+20,00)" in office
     city = "\n".join(p.extract_text() for p in PdfReader(tmp_path / "kota.pdf").pages)
     assert "Naik predikat: Dinas Naik (Kurang Informatif → Cukup Informatif)" in city
+
+
+def test_demo_city_against_last_years_set(tmp_path, rubric):
+    """questionnaires/contoh-2023 is last year's demo set: one office renamed, one new, one gone."""
+    root = DEMO.parent
+    assert (
+        main(["score", str(root / "contoh-2023"), "--out", str(tmp_path / "h23"), "--no-pdf", "-q"])
+        == 0
+    )
+    assert (
+        main(
+            [
+                "score",
+                str(DEMO),
+                "--out",
+                str(tmp_path / "h24"),
+                "--no-pdf",
+                "-q",
+                "--previous",
+                str(tmp_path / "h23" / "results.json"),
+                "--rename-map",
+                str(root / "ganti-nama.yaml"),
+            ]
+        )
+        == 0
+    )
+    then = {
+        o["name"]: o for o in json.loads((tmp_path / "h23" / "results.json").read_text())["offices"]
+    }
+    now = json.loads((tmp_path / "h24" / "results.json").read_text())
+    renamed = {"Dinas Komunikasi, Informatika dan Statistik": "Dinas Komunikasi dan Informatika"}
+    for o in now["offices"]:
+        old = then.get(renamed.get(o["name"], o["name"]))
+        if old is None:
+            assert o["previous"] is None and o["name"] == "Kelurahan Kepel"
+            continue
+        # Each change is the difference of the two published figures, recomputed here.
+        assert o["previous"]["score"] == old["score"]
+        assert o["previous"]["score_delta"] == pytest.approx(o["score"] - old["score"], abs=1e-9)
+        for a, b in zip(o["aspects"], old["aspects"], strict=True):
+            assert o["previous"]["aspects"][a["code"]] == pytest.approx(a["score"] - b["score"])
+    assert now["previous"]["new"] == ["Kelurahan Kepel"]
+    assert now["previous"]["gone"] == ["UPT Pengelolaan Sampah"]
+    assert now["previous"]["matched"] == 29
