@@ -26,12 +26,6 @@ def catalogue() -> dict[str, dict[str, str]]:
     return data
 
 
-def check_lang(lang: str) -> str:
-    if lang not in LANGS:
-        raise ValueError(f"unknown language {lang!r}; use one of: {', '.join(LANGS)}")
-    return lang
-
-
 def t(key: str, lang: str = DEFAULT_LANG, /, **params: Any) -> str:
     """Translate ``key`` into ``lang`` and fill its ``{placeholders}``."""
     entry = catalogue()[key]

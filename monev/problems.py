@@ -55,8 +55,6 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV406": ("warning", "unit-type-unknown"),
 }
 
-SEVERITY_ORDER = {"fatal": 0, "error": 1, "warning": 2}
-
 
 @dataclass(frozen=True, order=True)
 class Problem:

@@ -274,9 +274,6 @@ class Rubric(_Model):
                 for item in ind.answer.items:
                     yield ind, item
 
-    def version_tuple(self) -> tuple[int, ...]:
-        return tuple(int(p) for p in self.version.split("."))
-
 
 def _loc(loc: tuple[Any, ...]) -> str:
     out = ""

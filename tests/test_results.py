@@ -97,3 +97,12 @@ def test_results_json_matches_schema_and_outputs_agree(tmp_path, rubric):
     assert cell.data_type == "s" and cell.value.startswith("'=")
     assert wb["Peringkat"]["E2"].value == 5.71
     assert wb["Ditolak"]["A2"].value == "rusak.xlsx"
+
+
+def test_to_frame_has_one_row_per_office_and_indicator(tmp_path, rubric):
+    write_workbook(tmp_path / "a.xlsx", rubric, [("JI-01", "Ya", EV)], office="Dinas A")
+    run = score_paths([tmp_path], rubric)
+    frame = run.to_frame()
+    assert len(frame) == len(rubric.indicators)
+    row = frame[frame.code == "JI-01"].iloc[0]
+    assert (row.office, row.status, round(row.points, 4)) == ("Dinas A", "ok", 2.8571)
