@@ -94,7 +94,6 @@ def finish(q: Questionnaire | Rejected, rubric: Rubric) -> OfficeResult | Reject
         office=q.office,
         score=score(rubric, q),
         problems=q.problems,
-        rubric_version_seen=q.rubric_version,
     )
 
 

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from monev.batch import read_one
 from monev.evidence import LinkChecker, apply_checks, evidence_targets
 from monev.i18n import DEFAULT_LANG, fmt_number, t
 from monev.problems import Problem, sort_key
+from monev.results import Rejected
 from monev.rubric import Rubric
 from monev.scoring import OfficeScore, score
-from monev.workbook import is_lock_file, read_questionnaire
 
 
 @dataclass
@@ -71,12 +72,9 @@ class CheckReport:
 def check_file(path: str | Path, rubric: Rubric, links: LinkChecker | None = None) -> CheckReport:
     """Read and check one workbook; with ``links``, also check its evidence links and files."""
     path = Path(path)
-    if is_lock_file(path):
-        return CheckReport(path.name, "", [Problem.make("MV109", path.name)], None)
-    q = read_questionnaire(path, rubric)
-    if links is not None and not q.rejected:
+    q = read_one(path, rubric, path.name)
+    if isinstance(q, Rejected):
+        return CheckReport(q.file, "", sorted(q.problems, key=sort_key), None)
+    if links is not None:
         q = apply_checks(q, path.parent, links.check(evidence_targets(q)[0]))
-    problems = sorted(q.problems, key=sort_key)
-    if q.rejected:
-        return CheckReport(q.file, "", problems, None)
-    return CheckReport(q.file, q.office.name, problems, score(rubric, q))
+    return CheckReport(q.file, q.office.name, sorted(q.problems, key=sort_key), score(rubric, q))

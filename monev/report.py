@@ -311,17 +311,12 @@ def heat_colour(pct: float) -> str:
 
 def render_office_html(run: RunResult, o: OfficeResult, lang: str = "id") -> str:
     ctx = office_context(run, o, lang)
-    return _env(lang).get_template("office.html.j2").render(c=ctx, css=_css())
+    return _env(lang).get_template("office.html.j2").render(c=ctx)
 
 
 def render_city_html(run: RunResult, lang: str = "id", files: dict[str, str] | None = None) -> str:
     ctx = city_context(run, lang, files)
-    return _env(lang).get_template("city.html.j2").render(c=ctx, css=_css())
-
-
-@cache
-def _css() -> str:
-    return (data_dir("reports") / "report.css").read_text(encoding="utf-8")
+    return _env(lang).get_template("city.html.j2").render(c=ctx)
 
 
 # --- PDF ---------------------------------------------------------------------------------------
@@ -367,8 +362,17 @@ def office_attachment(run: RunResult, o: OfficeResult, lang: str) -> str:
     return dumps(run.office_dict(o, lang)) + "\n"
 
 
-def _render_office_job(args: tuple[RunResult, int, str, str]) -> tuple[str, bytes]:
-    run, index, lang, name = args
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(run: RunResult, lang: str) -> None:
+    """Each worker process receives the run once, not with every office it renders."""
+    _WORKER["run"], _WORKER["lang"] = run, lang
+
+
+def _render_office_job(task: tuple[int, str]) -> tuple[str, bytes]:
+    index, name = task
+    run, lang = _WORKER["run"], _WORKER["lang"]
     o = run.offices[index]
     html = render_office_html(run, o, lang)
     return name, html_to_pdf(html, run.as_of, (ATTACHMENT_NAME, office_attachment(run, o, lang)))
@@ -387,7 +391,7 @@ def render_reports(
     taken: set[str] = set()
     names = [safe_name(o.name, taken) for o in run.offices]
     files = {o.file: f"kantor/{n}.pdf" for o, n in zip(run.offices, names, strict=True)}
-    tasks = [(run, k, lang, n) for k, n in enumerate(names)]
+    tasks = list(enumerate(names))
     written: list[Path] = []
     total = len(tasks) + 1
 
@@ -403,17 +407,21 @@ def render_reports(
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(
-            min(jobs, len(tasks)), mp_context=multiprocessing.get_context("spawn")
+            min(jobs, len(tasks)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(run, lang),
         ) as pool:
             for name, data in pool.map(
                 _render_office_job, tasks, chunksize=max(1, len(tasks) // (jobs * 4))
             ):
                 save(name, data)
-            city = pool.submit(_render_city_job, (run, lang, files)).result()
+            city = pool.submit(_render_city_job, files).result()
     else:
+        _init_worker(run, lang)
         for task in tasks:
             save(*_render_office_job(task))
-        city = _render_city_job((run, lang, files))
+        city = _render_city_job(files)
     write_atomic(out / "kota.pdf", city)
     written.append(out / "kota.pdf")
     if progress:
@@ -421,6 +429,6 @@ def render_reports(
     return written
 
 
-def _render_city_job(args: tuple[RunResult, str, dict[str, str]]) -> bytes:
-    run, lang, files = args
+def _render_city_job(files: dict[str, str]) -> bytes:
+    run, lang = _WORKER["run"], _WORKER["lang"]
     return html_to_pdf(render_city_html(run, lang, files), run.as_of)

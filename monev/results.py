@@ -61,7 +61,6 @@ class OfficeResult:
     office: Office
     score: OfficeScore
     problems: list[Problem]
-    rubric_version_seen: str = ""
     rank: int = 0
 
     @property

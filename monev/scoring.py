@@ -160,9 +160,11 @@ def score_indicator(
     ans = answers.get(ind.code)
     if isinstance(ind.answer, Checklist):
         items = []
+        statuses = []
         for item in ind.answer.items:
             a = answers.get(item.code)
-            claimed, verifiable, _ = _value_and_status(ind, a)
+            claimed, verifiable, item_status = _value_and_status(ind, a)
+            statuses.append(item_status)
             items.append(
                 ItemScore(
                     code=item.code,
@@ -178,7 +180,6 @@ def score_indicator(
         n = len(items)
         claimed_v = Fraction(sum(i.claimed for i in items), n)
         verifiable_v = Fraction(sum(i.verified for i in items), n)
-        statuses = [_value_and_status(ind, answers.get(i.code))[2] for i in ind.answer.items]
         worst = (
             STATUS_INVALID,
             STATUS_MISSING,

@@ -161,14 +161,14 @@ def _key(value: Any) -> str:
     return _text(value).casefold().rstrip(":*").strip()
 
 
-def _sniff(path: Path, data_head: bytes, size: int) -> Problem | None:
+def _sniff(path: Path, data: bytes) -> Problem | None:
     """Reject what is not a workbook, before handing it to the reader."""
     name = path.name
-    if size == 0:
+    data_head = data[:8192]
+    if not data:
         return Problem.make("MV102", name)
     if data_head.startswith(b"\xd0\xcf\x11\xe0"):
-        blob = path.read_bytes()
-        if "EncryptedPackage".encode("utf-16-le") in blob:
+        if "EncryptedPackage".encode("utf-16-le") in data:
             return Problem.make("MV104", name)
         return Problem.make("MV103", name)
     if not data_head.startswith(b"PK"):
@@ -321,7 +321,7 @@ def read_questionnaire(
     q = Questionnaire(
         file=name, sha256=hashlib.sha256(data).hexdigest(), office=Office(name=path.stem)
     )
-    bad = _sniff(path, data[:8192], len(data))
+    bad = _sniff(path, data)
     if bad:
         q.problems.append(bad)
         return q

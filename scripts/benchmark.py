@@ -125,14 +125,15 @@ def main() -> int:
         else:
             import statistics
 
-            from monev.report import _render_office_job
+            from monev.report import _init_worker, _render_office_job
 
             run = score_paths([DEMO], rubric)
-            _render_office_job((run, 0, "id", "warm-up"))  # fonts and templates load once
+            _init_worker(run, "id")
+            _render_office_job((0, "warm-up"))  # fonts and templates load once
             each = []
             for k in range(len(run.offices)):
                 t = time.perf_counter()
-                _render_office_job((run, k, "id", "x"))
+                _render_office_job((k, "x"))
                 each.append(time.perf_counter() - t)
             results["office_pdf_median_s"] = round(statistics.median(each), 3)
             results["office_pdf_mean_s"] = round(statistics.mean(each), 3)
