@@ -10,7 +10,6 @@ allowed, and said.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from monev.identity import office_key
 from monev.results import RunResult, round_places
 from monev.scoring import round2
 
@@ -27,7 +27,8 @@ class PreviousError(Exception):
 
 
 def name_key(name: str) -> str:
-    return re.sub(r"[^0-9a-z]+", " ", name.casefold()).strip()
+    """The package's one identity rule (:func:`monev.identity.office_key`)."""
+    return office_key(name)
 
 
 @dataclass(frozen=True)

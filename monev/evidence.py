@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from monev.problems import Problem
+from monev.problems import Key, Problem
 from monev.workbook import SHEET_QUESTIONS, Questionnaire, split_evidence
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -326,7 +326,7 @@ def apply_checks(q: Questionnaire, folder: Path, links: dict[str, Check]) -> Que
                         a.evidence_cell,
                         code=code,
                         target=c.target[:80],
-                        reason=f"@evidence.{c.status}",
+                        reason=Key(f"evidence.{c.status}"),
                         detail=c.detail,
                     )
                 )

@@ -56,6 +56,14 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
 }
 
 
+class Key(str):
+    """A parameter that is itself a catalogue key (e.g. a file kind), translated when shown.
+
+    ``Problem.make("MV108", name, kind=Key("kind.text"))``. Plain strings are always shown as
+    they are, whatever their first character (an office may type ``@ppid_kota``).
+    """
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
     """Something wrong in one input, with its place and what to do.
@@ -68,7 +76,8 @@ class Problem:
     sheet: str = ""
     cell: str = ""
     code: str = ""
-    params: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    #: (name, value, is_key): ``is_key`` marks a value that is a catalogue key (:class:`Key`).
+    params: tuple[tuple[str, str, bool], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if self.code not in CATALOGUE:
@@ -83,7 +92,7 @@ class Problem:
             sheet=sheet,
             cell=cell,
             code=code,
-            params=tuple(sorted((k, str(v)) for k, v in params.items())),
+            params=tuple(sorted((k, str(v), isinstance(v, Key)) for k, v in params.items())),
         )
 
     @property
@@ -101,8 +110,12 @@ class Problem:
         return f"{self.file}: {where}" if where else self.file
 
     def _params(self, lang: str) -> dict[str, str]:
-        """Parameters; a value ``@key`` is itself a catalogue text (e.g. a file kind)."""
-        return {k: t(v[1:], lang) if v.startswith("@") else v for k, v in self.params}
+        """Parameters, with :class:`Key` values translated into ``lang``."""
+        return {k: t(v, lang) if is_key else v for k, v, is_key in self.params}
+
+    def param(self, name: str) -> str:
+        """One parameter's raw value ("" when absent)."""
+        return next((v for k, v, _ in self.params if k == name), "")
 
     def message(self, lang: str = DEFAULT_LANG) -> str:
         return t(f"problem.{self.code}", lang, **self._params(lang))

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from monev.problems import Problem
+from monev.problems import Key, Problem
 from monev.rubric import AnswerError, Checklist, Parsed, Rubric
 
 SHEET_IDENTITY = "Identitas"
@@ -172,7 +172,7 @@ def _sniff(path: Path, data: bytes) -> Problem | None:
             return Problem.make("MV104", name)
         return Problem.make("MV103", name)
     if not data_head.startswith(b"PK"):
-        kind = "@kind.text" if _looks_like_text(data_head) else "@kind.unknown"
+        kind = Key("kind.text") if _looks_like_text(data_head) else Key("kind.unknown")
         return Problem.make("MV108", name, kind=kind)
     try:
         with zipfile.ZipFile(path) as zf:
@@ -186,7 +186,7 @@ def _sniff(path: Path, data: bytes) -> Problem | None:
         return Problem.make("MV107", name, detail=f"{total // (1024 * 1024)} MiB uncompressed")
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names and "content.xml" not in names:
-        return Problem.make("MV108", name, kind="@kind.zip")
+        return Problem.make("MV108", name, kind=Key("kind.zip"))
     return None
 
 
@@ -374,7 +374,7 @@ def _formulas_without_values(q: Questionnaire, path: Path, sheet: str) -> None:
     if not cells:
         return
     q.problems = [
-        Problem.make("MV206", p.file, p.sheet, p.cell, **dict(p.params))
+        Problem(p.file, p.sheet, p.cell, "MV206", p.params)
         if p.code == "MV202" and p.cell in cells
         else p
         for p in q.problems

@@ -109,7 +109,7 @@ def test_failed_evidence_lowers_the_verifiable_score_by_hand(server, tmp_path, r
     failed = {i.code: i.status for i in online.indicators if i.status == "evidence_failed"}
     assert set(failed) == {"JI-02", "JI-03", "JI-04", "JI-07", "JI-08"}
     problems = {
-        (p.code, dict(p.params)["code"])
+        (p.code, p.param("code"))
         for p in online_run.offices[0].problems
         if p.code in ("MV304", "MV305")
     }
@@ -171,7 +171,7 @@ def test_demo_city_flags_exactly_the_planted_bad_links(server, tmp_path, rubric)
     offline = score_paths([folder], rubric)
     online = score_paths([folder], rubric, links=checker(tmp_path))
     flagged = {
-        dict(p.params)["target"]
+        p.param("target")
         for o in online.offices
         for p in o.problems
         if p.code in ("MV304", "MV305")

@@ -59,7 +59,7 @@ def test_header_found_anywhere_and_columns_by_name(tmp_path):
     assert q.answers["B-01"].parsed.value == Decimal("0.75")
     assert q.office.name == "Kantor Uji"
     # A-03, B-02.1-4 and B-03 are absent: each is a problem named by code, never ignored.
-    missing = sorted(p.params[0][1] for p in q.problems if p.code == "MV204")
+    missing = sorted(p.param("code") for p in q.problems if p.code == "MV204")
     assert missing == ["A-03", "B-02.1", "B-02.2", "B-02.3", "B-02.4", "B-03"]
 
 
@@ -256,3 +256,15 @@ def test_older_rubric_version_is_a_warning(tmp_path, rubric):
     q = read_questionnaire(p, rubric)
     problem = next(p for p in q.problems if p.code == "MV403")
     assert problem.severity == "warning" and problem.cell == "B3"
+
+
+def test_text_starting_with_at_sign_is_data_not_a_catalogue_key(tmp_path, rubric):
+    """Issue 8: `@ppid_kota (Instagram)` as evidence and `@Ya` as an answer once stopped the run
+    (exit 3): the problem catalogue took a value starting with `@` for one of its own keys."""
+    rows = [("JI-01", "Ya", "@ppid_kota (Instagram)"), ("JI-02", "@Ya", EV)]
+    path = write_workbook(tmp_path / "at.xlsx", rubric, rows)
+    run = score_paths([path], rubric)
+    (office,) = run.offices
+    texts = [p.text() for p in office.problems]
+    assert any("@ppid_kota" in x for x in texts)
+    assert any("@Ya" in x for x in texts)
