@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from monev.evidence import LinkChecker, apply_checks, evidence_targets
+from monev.identity import Copy, newest_copies, office_key
 from monev.problems import Problem
 from monev.results import OfficeResult, Rejected, RunResult, rank
 from monev.rubric import Rubric
@@ -78,7 +79,7 @@ def _display_names(paths: list[Path]) -> list[str]:
 
 def read_one(path: Path, rubric: Rubric, display_name: str) -> Questionnaire | Rejected:
     if is_lock_file(path):
-        return Rejected(display_name, "", [Problem.make("MV109", display_name)])
+        return Rejected(display_name, "", [Problem.make("MV109", display_name)], skipped=True)
     q = read_questionnaire(path, rubric, display_name=display_name)
     if q.rejected:
         return Rejected(q.file, q.sha256, q.problems)
@@ -104,6 +105,40 @@ def score_one(path: Path, rubric: Rubric, display_name: str) -> OfficeResult | R
 def _score_chunk(args: tuple[list[tuple[str, str]], Rubric]) -> list[OfficeResult | Rejected]:
     items, rubric = args
     return [score_one(Path(p), rubric, name) for p, name in items]
+
+
+def set_aside_copies(
+    outcomes: list[OfficeResult | Rejected], paths: list[Path]
+) -> list[OfficeResult | Rejected]:
+    """One office, one rank: of several workbooks of one office, score only the newest.
+
+    Every other copy becomes a skipped entry with a problem naming the copy used.
+    """
+    scored = [(i, o) for i, o in enumerate(outcomes) if isinstance(o, OfficeResult)]
+    copies = [
+        Copy(office_key(o.name), o.office.filled_on, _mtime(paths[i]), o.file) for i, o in scored
+    ]
+    older = newest_copies(copies)
+    if not older:
+        return outcomes
+    out = list(outcomes)
+    for k, used in older.items():
+        i, o = scored[k]
+        kept = scored[used][1]
+        out[i] = Rejected(
+            o.file,
+            o.sha256,
+            [Problem.make("MV430", o.file, office=o.name, used=kept.file)],
+            skipped=True,
+        )
+    return out
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def score_paths(
@@ -152,9 +187,10 @@ def score_paths(
             if progress and (time.monotonic() - last > 0.1 or k == total):
                 progress(k, total)
                 last = time.monotonic()
+    outcomes = set_aside_copies(outcomes, paths)
     offices = [o for o in outcomes if isinstance(o, OfficeResult)]
-    rejected = [o for o in outcomes if isinstance(o, Rejected) and o.problems[0].code != "MV109"]
-    skipped = [o for o in outcomes if isinstance(o, Rejected) and o.problems[0].code == "MV109"]
+    rejected = [o for o in outcomes if isinstance(o, Rejected) and not o.skipped]
+    skipped = [o for o in outcomes if isinstance(o, Rejected) and o.skipped]
     return RunResult(
         rubric=rubric,
         offices=rank(offices),

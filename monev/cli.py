@@ -157,10 +157,14 @@ def _print_ranking(run, lang: str) -> None:
     if not console.is_terminal:
         console = Console(highlight=False, width=170)
     console.print(table)
+
+
+def _print_summary(run, lang: str) -> None:
+    """Rejected and skipped files and the summary line: always shown (stderr), even --quiet."""
     for x in run.rejected:
-        _echo(f"{t('cli.rejected', lang)} {x.problems[0].text(lang)}")
+        _echo(f"{t('cli.rejected', lang)} {x.problems[0].text(lang)}", err=True)
     for x in run.skipped:
-        _echo(f"{x.problems[0].text(lang)}")
+        _echo(f"{x.problems[0].text(lang)}", err=True)
     _echo(
         t(
             "cli.summary",
@@ -169,7 +173,8 @@ def _print_ranking(run, lang: str) -> None:
             scored=len(run.offices),
             rejected=len(run.rejected),
             skipped=len(run.skipped),
-        )
+        ),
+        err=True,
     )
 
 
@@ -221,7 +226,15 @@ def score(
             help="Allow the output folder inside an input folder.",
         ),
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the ranking.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Hide progress bars and the ranking table (rejected and skipped files and the "
+            "summary line are always printed, on stderr).",
+        ),
+    ] = False,
     check_links: CheckLinksOpt = False,
     link_cache: LinkCacheOpt = None,
     link_max_age: LinkAgeOpt = 24.0,
@@ -257,7 +270,7 @@ def score(
         raise typer.Exit(EXIT_USAGE)
     workers = jobs or os.cpu_count() or 1
     links, close_links = _link_checker(check_links, link_cache, link_max_age, link_timeout, lang)
-    update, close = _progress(t("cli.scoring", lang), True)
+    update, close = _progress(t("cli.scoring", lang), not quiet)
     try:
         run = score_paths(inputs, rb, jobs=workers, progress=update, as_of=day, links=links)
     except InputError as exc:
@@ -281,15 +294,16 @@ def score(
     if not no_pdf:
         from monev.report import render_reports
 
-        update, close = _progress(t("cli.rendering", lang), True)
+        update, close = _progress(t("cli.rendering", lang), not quiet)
         try:
             render_reports(run, out, lang=lang, jobs=workers, progress=update)
         finally:
             close()
     if not quiet:
         _print_ranking(run, lang)
+    _print_summary(run, lang)
     _echo(t("cli.written", lang, path=out))
-    raise typer.Exit(EXIT_PROBLEMS if run.rejected else EXIT_OK)
+    raise typer.Exit(EXIT_PROBLEMS if run.needs_attention else EXIT_OK)
 
 
 def _parse_date(text: str, lang: str) -> dt.date:

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from monev.evidence_items import URL
 from monev.problems import Key, Problem
-from monev.workbook import SHEET_QUESTIONS, Questionnaire, split_evidence
+from monev.workbook import SHEET_QUESTIONS, Questionnaire
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_BODY_BYTES = 512 * 1024
@@ -295,8 +296,9 @@ def evidence_targets(q: Questionnaire) -> tuple[list[str], list[str]]:
     for a in q.answers.values():
         if not (a.parsed and a.parsed.value):
             continue
-        for part in split_evidence(a.evidence):
-            (urls if is_url(part) else files).append(part)
+        for item in a.evidence_items:
+            if item.verifiable:
+                (urls if item.kind == URL else files).append(item.target)
     return urls, files
 
 
@@ -307,13 +309,13 @@ def apply_checks(q: Questionnaire, folder: Path, links: dict[str, Check]) -> Que
     for code, a in q.answers.items():
         if not (a.parsed and a.parsed.value):
             continue
-        parts = split_evidence(a.evidence)
+        parts = [i for i in a.evidence_items if i.verifiable]
         if not parts:
-            continue
+            continue  # nothing a verifier can open: already 0 (evidence_unverifiable)
         checks = [
-            links.get(p) or Check(p, UNREACHABLE, "not checked")
-            if is_url(p)
-            else check_file(p, folder)
+            links.get(p.target) or Check(p.target, UNREACHABLE, "not checked")
+            if p.kind == URL
+            else check_file(p.target, folder)
             for p in parts
         ]
         for c in checks:

@@ -40,12 +40,21 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV205": ("error", "code-duplicated"),
     "MV206": ("error", "formula-without-value"),
     "MV207": ("warning", "answer-on-heading-row"),
+    "MV208": ("error", "percent-out-of-range"),
+    "MV209": ("warning", "percent-as-fraction"),
+    "MV210": ("error", "number-expected"),
+    "MV211": ("error", "questionnaire-empty"),
+    "MV212": ("error", "answer-near-miss"),
+    "MV213": ("error", "verifier-decision-unknown"),
     # Evidence.
     "MV301": ("warning", "claim-without-evidence"),
-    "MV302": ("warning", "evidence-not-link-or-file"),
+    "MV302": ("warning", "evidence-not-link-or-file"),  # retired in 0.2: see MV310
     "MV303": ("warning", "evidence-drive-sharing-link"),
     "MV304": ("warning", "evidence-link-failed"),
     "MV305": ("warning", "evidence-file-failed"),
+    "MV310": ("warning", "evidence-unverifiable"),
+    "MV311": ("warning", "evidence-local-path"),
+    "MV312": ("warning", "evidence-link-without-scheme"),
     # Identity and stages.
     "MV401": ("warning", "office-name-missing"),
     "MV402": ("warning", "rubric-id-mismatch"),
@@ -53,6 +62,8 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV404": ("error", "stage-score-invalid"),
     "MV405": ("warning", "stage-incomplete"),
     "MV406": ("warning", "unit-type-unknown"),
+    # Identity: one office, one rank.
+    "MV430": ("warning", "office-copy-skipped"),
 }
 
 

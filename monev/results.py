@@ -70,9 +70,13 @@ class OfficeResult:
 
 @dataclass
 class Rejected:
+    """A file that is not ranked: rejected (cannot be scored) or skipped (a lock file, an older
+    copy of an office's workbook)."""
+
     file: str
     sha256: str
     problems: list[Problem]
+    skipped: bool = False
 
 
 @dataclass
@@ -87,6 +91,16 @@ class RunResult:
     @property
     def received(self) -> int:
         return len(self.offices) + len(self.rejected) + len(self.skipped)
+
+    @property
+    def copies(self) -> int:
+        """Workbooks set aside as older copies of an office's workbook."""
+        return sum(x.problems[0].code == "MV430" for x in self.skipped)
+
+    @property
+    def needs_attention(self) -> bool:
+        """Files rejected, or copies of one office: a person should look (exit code 1)."""
+        return bool(self.rejected) or self.copies > 0
 
     def predicate_counts(self) -> dict[str, int]:
         counts = Counter(o.score.predicate for o in self.offices)
@@ -128,6 +142,7 @@ class RunResult:
                     "aspect": i.aspect,
                     "answer": i.answer,
                     "evidence": i.evidence,
+                    "evidence_items": [e.to_dict() for e in i.evidence_items],
                     "note": i.note,
                     "status": i.status,
                     "verification": i.verification,
@@ -143,6 +158,7 @@ class RunResult:
                             "label": it.label,
                             "answer": it.answer,
                             "evidence": it.evidence,
+                            "evidence_items": [e.to_dict() for e in it.evidence_items],
                             "claimed": it.claimed,
                             "verified": it.verified,
                             "verification": it.verification,

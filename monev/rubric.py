@@ -33,10 +33,15 @@ class RubricError(Exception):
 
 
 class AnswerError(ValueError):
-    """A raw cell value that is not an allowed answer for an indicator."""
+    """A raw cell value that is not an allowed answer for an indicator.
 
-    def __init__(self, allowed: str):
+    ``kind`` says why: ``choice`` (not one of the listed answers), ``number`` (a number was
+    expected), ``range`` (a number outside what the item allows).
+    """
+
+    def __init__(self, allowed: str, kind: str = "choice"):
         self.allowed = allowed
+        self.kind = kind
         super().__init__(allowed)
 
 
@@ -60,10 +65,13 @@ def _number(raw: object) -> Decimal:
     """A number from a cell: a float/int, or text like ``4``, ``85,5`` or ``85%``."""
     if isinstance(raw, bool):
         raise InvalidOperation
-    if isinstance(raw, int | float):
-        return Decimal(str(raw))
+    if isinstance(raw, int | float | Decimal):
+        number = Decimal(str(raw))
+        if not number.is_finite():
+            raise InvalidOperation
+        return number
     text = str(raw).strip().rstrip("%").strip().replace(",", ".")
-    if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
+    if not re.fullmatch(r"[+-]?(\d{1,30}(\.\d{0,30})?|\.\d{1,30})", text):
         raise InvalidOperation
     return Decimal(text)
 
@@ -127,14 +135,14 @@ class Threshold(_Model):
         try:
             n = _number(raw)
         except InvalidOperation:
-            raise AnswerError(f">= 0 ({self.unit})" if self.unit else ">= 0") from None
+            raise AnswerError(">= 0", "number") from None
         if n < 0:
-            raise AnswerError(">= 0")
+            raise AnswerError(">= 0", "number")
         return Parsed(_plain(n), Fraction(1 if n >= self.min else 0))
 
 
 class Percent(_Model):
-    """A percentage: value / 100, clipped to 0..1."""
+    """A percentage from 0 to 100 (percent points); value / 100. Outside 0..100 is refused."""
 
     type: Literal["percent"]
 
@@ -145,9 +153,10 @@ class Percent(_Model):
         try:
             n = _number(raw)
         except InvalidOperation:
-            raise AnswerError("0-100") from None
-        value = min(max(Fraction(n) / 100, Fraction(0)), Fraction(1))
-        return Parsed(_plain(n), value)
+            raise AnswerError("0–100", "number") from None
+        if not 0 <= n <= 100:
+            raise AnswerError("0–100", "range")
+        return Parsed(_plain(n), Fraction(n) / 100)
 
 
 class ChecklistItem(_Model):

@@ -9,8 +9,9 @@ Definitions (all from the rubric):
 * indicator value ``v`` in 0..1 (Ya = 1, Tidak = 0, an option's value, a checklist's fraction ...);
 * ``max_points`` of an indicator = aspect weight x indicator weight / sum of the aspect's weights;
 * ``points`` = ``max_points`` x ``v``; aspect score = sum of its points; SAQ = sum of aspect scores;
-* **claimed**: the answers as given; **verifiable**: a positive answer without evidence counts 0
-  (as KI verifiers do), unless a verifier marked it ``Sesuai``; ``Tidak Sesuai`` counts 0;
+* **claimed**: the answers as given; **verifiable**: a positive answer without evidence, or whose
+  evidence has no item a verifier can open (a URL or a document's file name), counts 0 (as KI
+  verifiers do), unless a verifier marked it ``Sesuai``; ``Tidak Sesuai`` counts 0;
 * final score: when every later stage has a score and its gate is passed, the stage-weighted sum
   (SAQ verifiable x its weight + each stage x its weight) / 100; otherwise the verifiable SAQ;
 * predicate: from the rounded final score, lower-bound cut-offs.
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+from monev.evidence_items import EvidenceItem
 from monev.rubric import Checklist, Indicator, Rubric
 from monev.workbook import Answer, Questionnaire
 
@@ -31,6 +33,7 @@ TWO_PLACES = Decimal("0.01")
 STATUS_OK = "ok"
 STATUS_NO_EVIDENCE = "no_evidence"
 STATUS_EVIDENCE_FAILED = "evidence_failed"
+STATUS_UNVERIFIABLE = "evidence_unverifiable"  # evidence given, but nothing a verifier can open
 STATUS_REJECTED = "verifier_rejected"
 STATUS_MISSING = "missing"
 STATUS_INVALID = "invalid"
@@ -54,6 +57,7 @@ class ItemScore:
     label: str
     answer: str | None
     evidence: str
+    evidence_items: tuple[EvidenceItem, ...]
     claimed: bool
     verified: bool
     verification: str | None = None
@@ -74,6 +78,7 @@ class IndicatorScore:
     verification: str | None = None
     verifier_note: str = ""
     items: tuple[ItemScore, ...] = ()
+    evidence_items: tuple[EvidenceItem, ...] = ()
 
     @property
     def points_claimed(self) -> Fraction:
@@ -149,6 +154,8 @@ def _value_and_status(ind: Indicator, ans: Answer | None) -> tuple[Fraction, Fra
         return claimed, claimed, STATUS_OK
     if claimed and ind.evidence_required and not ans.has_evidence:
         return claimed, Fraction(0), STATUS_NO_EVIDENCE
+    if claimed and ind.evidence_required and not ans.verifiable_evidence:
+        return claimed, Fraction(0), STATUS_UNVERIFIABLE
     if claimed and ind.evidence_required and ans.evidence_failed:
         return claimed, Fraction(0), STATUS_EVIDENCE_FAILED
     return claimed, claimed, STATUS_OK
@@ -171,6 +178,7 @@ def score_indicator(
                     label=item.label,
                     answer=a.parsed.text if a and a.parsed else None,
                     evidence=a.evidence if a else "",
+                    evidence_items=a.evidence_items if a else (),
                     claimed=bool(claimed),
                     verified=bool(verifiable),
                     verification=a.verification if a else None,
@@ -185,6 +193,7 @@ def score_indicator(
             STATUS_MISSING,
             STATUS_REJECTED,
             STATUS_EVIDENCE_FAILED,
+            STATUS_UNVERIFIABLE,
             STATUS_NO_EVIDENCE,
         )
         status = next((s for s in worst if s in statuses), STATUS_OK)
@@ -213,6 +222,7 @@ def score_indicator(
         status=status,
         verification=ans.verification if ans else None,
         verifier_note=ans.verifier_note if ans else "",
+        evidence_items=ans.evidence_items if ans else (),
     )
 
 

@@ -1,9 +1,10 @@
-"""Step 2 of the pipeline: read a filled questionnaire workbook and check it against a rubric.
+"""Step 2b of the pipeline: check a workbook's cells against a rubric and build a Questionnaire.
 
-The reader finds the header row and the columns by name (not by position), rows by ``Kode``, and
-collects every problem with its sheet and cell. It never raises on bad user input: a file that
-cannot be read at all comes back with a ``fatal`` problem and no answers. It reads with
-python-calamine (.xlsx, .xlsm, .ods), which is several times faster than openpyxl.
+:mod:`monev.cells` reads the bytes (values, percent formats, hyperlinks, formulas without a value);
+this module finds the header row and the columns by name (not by position), rows by ``Kode``,
+reads answers, evidence items, verifier decisions and identity, and collects every problem with
+its sheet and cell. It never raises on bad user input: a file that cannot be read at all comes back
+with a ``fatal`` problem and no answers.
 """
 
 from __future__ import annotations
@@ -12,14 +13,25 @@ import datetime as dt
 import difflib
 import hashlib
 import re
-import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from monev.problems import Key, Problem
-from monev.rubric import AnswerError, Checklist, Parsed, Rubric
+from monev.cells import (
+    Sheet,
+    TooLarge,
+    cell_ref,
+    col_letter,
+    is_lock_file,
+    open_book,
+    sniff,
+)
+from monev.evidence_items import LOCAL_PATH, EvidenceItem, parse_evidence
+from monev.problems import Problem
+from monev.rubric import AnswerError, Checklist, Indicator, Parsed, Rubric
+
+__all__ = ["cell_ref", "col_letter", "is_lock_file", "read_questionnaire"]
 
 SHEET_IDENTITY = "Identitas"
 SHEET_QUESTIONS = "Kuesioner"
@@ -68,14 +80,6 @@ IDENTITY = {
 UNIT_TYPES = ["PPID Utama", "OPD", "Kecamatan", "Kelurahan"]
 VERDICTS = {"sesuai": "Sesuai", "tidak sesuai": "Tidak Sesuai"}
 
-# Limits that stop a zip bomb before anything is decompressed.
-MAX_UNCOMPRESSED = 64 * 1024 * 1024
-MAX_ZIP_ENTRIES = 2_000
-MAX_CELLS = 500_000
-
-EVIDENCE_FILE = re.compile(
-    r"^[^/\\:*?\"<>|]+\.(pdf|jpe?g|png|gif|webp|docx?|xlsx?|odt|ods|pptx?)$", re.I
-)
 DRIVE_SHARING = re.compile(r"(drive|docs)\.google\.com/.*(usp=sharing|/edit|/view|open\?id=)", re.I)
 
 
@@ -96,12 +100,22 @@ class Answer:
     verification: str | None = None
     verifier_note: str = ""
     evidence_cell: str = ""
+    #: The cell's hyperlink target (display text such as "Lihat dokumen" hides it).
+    evidence_link: str = ""
+    #: What the evidence cell offers a verifier, item by item (:mod:`monev.evidence_items`).
+    evidence_items: tuple[EvidenceItem, ...] = ()
     #: Set by the evidence check (``--check-links``): the statuses when every piece failed.
     evidence_failed: str = ""
 
     @property
     def has_evidence(self) -> bool:
-        return bool(self.evidence.strip())
+        """Something was given as evidence (text or a link), openable or not."""
+        return bool(self.evidence.strip() or self.evidence_link)
+
+    @property
+    def verifiable_evidence(self) -> bool:
+        """At least one item a verifier can open: a URL or a document's file name."""
+        return any(i.verifiable for i in self.evidence_items)
 
 
 @dataclass
@@ -132,21 +146,6 @@ class Questionnaire:
         return any(p.severity == "fatal" for p in self.problems)
 
 
-def col_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def cell_ref(row: int, col: int) -> str:
-    """Zero-based row/column -> ``F17``."""
-    return f"{col_letter(col)}{row + 1}"
-
-
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -159,102 +158,6 @@ def _text(value: Any) -> str:
 
 def _key(value: Any) -> str:
     return _text(value).casefold().rstrip(":*").strip()
-
-
-def _sniff(path: Path, data: bytes) -> Problem | None:
-    """Reject what is not a workbook, before handing it to the reader."""
-    name = path.name
-    data_head = data[:8192]
-    if not data:
-        return Problem.make("MV102", name)
-    if data_head.startswith(b"\xd0\xcf\x11\xe0"):
-        if "EncryptedPackage".encode("utf-16-le") in data:
-            return Problem.make("MV104", name)
-        return Problem.make("MV103", name)
-    if not data_head.startswith(b"PK"):
-        kind = Key("kind.text") if _looks_like_text(data_head) else Key("kind.unknown")
-        return Problem.make("MV108", name, kind=kind)
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        return Problem.make("MV101", name, reason=str(exc) or "zip")
-    if len(infos) > MAX_ZIP_ENTRIES:
-        return Problem.make("MV107", name, detail=f"{len(infos)} zip entries")
-    total = sum(i.file_size for i in infos)
-    if total > MAX_UNCOMPRESSED:
-        return Problem.make("MV107", name, detail=f"{total // (1024 * 1024)} MiB uncompressed")
-    names = {i.filename for i in infos}
-    if "xl/workbook.xml" not in names and "content.xml" not in names:
-        return Problem.make("MV108", name, kind=Key("kind.zip"))
-    return None
-
-
-_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_NS_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-
-
-def formula_cells_without_value(path: Path, sheet: str) -> set[str]:
-    """Cells of an .xlsx sheet that hold a formula but no cached value (A1 references).
-
-    calamine reports such cells as empty; this tells them apart from cells left empty, so that
-    an answer given by an uncalculated formula is reported as such (MV206), not as missing.
-    """
-    import xml.etree.ElementTree as ET
-
-    try:
-        with zipfile.ZipFile(path) as zf:
-            wb = ET.fromstring(zf.read("xl/workbook.xml"))
-            rid = next(
-                (
-                    s.get(f"{_NS_REL}id")
-                    for s in wb.iter(f"{_NS_MAIN}sheet")
-                    if s.get("name") == sheet
-                ),
-                None,
-            )
-            rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-            target = next(
-                (
-                    r.get("Target", "")
-                    for r in rels.iter(f"{_NS_PKG}Relationship")
-                    if r.get("Id") == rid
-                ),
-                "",
-            )
-            name = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-            found = set()
-            with zf.open(name) as fh:
-                for _, elem in ET.iterparse(fh):
-                    if elem.tag == f"{_NS_MAIN}c":
-                        f = elem.find(f"{_NS_MAIN}f")
-                        v = elem.find(f"{_NS_MAIN}v")
-                        if f is not None and (v is None or not (v.text or "").strip()):
-                            found.add(elem.get("r", ""))
-                        elem.clear()
-            return found
-    except (KeyError, zipfile.BadZipFile, ET.ParseError, OSError):
-        return set()
-
-
-def _looks_like_text(head: bytes) -> bool:
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def is_lock_file(path: Path) -> bool:
-    return path.name.startswith("~$") or path.name.startswith(".~lock.")
-
-
-def _find_sheet(names: list[str], wanted: str) -> str | None:
-    for n in names:
-        if n.strip().casefold() == wanted.casefold():
-            return n
-    return None
 
 
 def _header(rows: list[list[Any]]) -> tuple[int, dict[str, int]] | None:
@@ -288,24 +191,6 @@ def _identity(rows: list[list[Any]]) -> dict[str, tuple[str, str]]:
     return found
 
 
-def split_evidence(evidence: str) -> list[str]:
-    """The pieces of an evidence cell: separated by new lines, semicolons or before a link."""
-    return [p.strip() for p in re.split(r"[\n;]+|\s+(?=https?://)", evidence) if p.strip()]
-
-
-def _evidence_problems(code: str, evidence: str, file: str, cell: str) -> list[Problem]:
-    out = []
-    for part in split_evidence(evidence):
-        if part.lower().startswith(("http://", "https://")):
-            if DRIVE_SHARING.search(part):
-                out.append(Problem.make("MV303", file, SHEET_QUESTIONS, cell, code=code))
-        elif not EVIDENCE_FILE.match(part):
-            out.append(
-                Problem.make("MV302", file, SHEET_QUESTIONS, cell, code=code, evidence=part[:60])
-            )
-    return out
-
-
 def read_questionnaire(
     path: str | Path, rubric: Rubric, *, display_name: str | None = None
 ) -> Questionnaire:
@@ -321,38 +206,15 @@ def read_questionnaire(
     q = Questionnaire(
         file=name, sha256=hashlib.sha256(data).hexdigest(), office=Office(name=path.stem)
     )
-    bad = _sniff(path, data)
+    bad = sniff(name, data)
     if bad:
         q.problems.append(bad)
         return q
     try:
-        from python_calamine import CalamineWorkbook
-
-        wb = CalamineWorkbook.from_path(str(path))
-        sheet_names = list(wb.sheet_names)
-        qname = _find_sheet(sheet_names, SHEET_QUESTIONS)
-        if qname is None:
-            close = difflib.get_close_matches(SHEET_QUESTIONS, sheet_names, n=1, cutoff=0.5)
-            q.problems.append(
-                Problem.make(
-                    "MV105",
-                    name,
-                    SHEET_QUESTIONS,
-                    "",
-                    sheet=SHEET_QUESTIONS,
-                    found=", ".join(sheet_names) or "-",
-                    suggestion=f" (mungkin '{close[0]}'?)" if close else "",
-                )
-            )
-            return q
-        qsheet = wb.get_sheet_by_name(qname)
-        if qsheet.total_height * max(qsheet.total_width, 1) > MAX_CELLS:
-            q.problems.append(Problem.make("MV107", name, detail=f"{qsheet.total_height} rows"))
-            return q
-        rows = qsheet.to_python(skip_empty_area=False)
-        iname = _find_sheet(sheet_names, SHEET_IDENTITY)
-        id_rows = wb.get_sheet_by_name(iname).to_python(skip_empty_area=False) if iname else []
-        wb.close()
+        book = open_book(path, data, [SHEET_QUESTIONS, SHEET_IDENTITY], rich=SHEET_QUESTIONS)
+    except TooLarge as exc:
+        q.problems.append(Problem.make("MV107", name, detail=exc.detail))
+        return q
     except Exception as exc:  # calamine raises many types for broken files
         if type(exc).__name__ == "PasswordError":
             q.problems.append(Problem.make("MV104", name))
@@ -361,24 +223,25 @@ def read_questionnaire(
                 Problem.make("MV101", name, reason=f"{type(exc).__name__}: {str(exc)[:80]}")
             )
         return q
-    _read_identity(q, id_rows, rubric, path)
-    _read_answers(q, rows, rubric)
-    if any(p.code == "MV202" for p in q.problems) and data[:2] == b"PK" and b"xl/" in data[:4096]:
-        _formulas_without_values(q, path, qname)
+    qsheet = book.sheets.get(SHEET_QUESTIONS)
+    if qsheet is None:
+        close = difflib.get_close_matches(SHEET_QUESTIONS, book.sheet_names, n=1, cutoff=0.5)
+        q.problems.append(
+            Problem.make(
+                "MV105",
+                name,
+                SHEET_QUESTIONS,
+                "",
+                sheet=SHEET_QUESTIONS,
+                found=", ".join(book.sheet_names) or "-",
+                suggestion=f" (mungkin '{close[0]}'?)" if close else "",
+            )
+        )
+        return q
+    identity = book.sheets.get(SHEET_IDENTITY)
+    _read_identity(q, identity.rows if identity else [], rubric, path)
+    _read_answers(q, qsheet, rubric)
     return q
-
-
-def _formulas_without_values(q: Questionnaire, path: Path, sheet: str) -> None:
-    """Turn 'missing answer' into 'formula without a value' where the cell holds a formula."""
-    cells = formula_cells_without_value(path, sheet)
-    if not cells:
-        return
-    q.problems = [
-        Problem(p.file, p.sheet, p.cell, "MV206", p.params)
-        if p.code == "MV202" and p.cell in cells
-        else p
-        for p in q.problems
-    ]
 
 
 def _read_identity(q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path: Path) -> None:
@@ -464,7 +327,8 @@ def _older(found: str, used: str) -> bool:
         return False
 
 
-def _read_answers(q: Questionnaire, rows: list[list[Any]], rubric: Rubric) -> None:
+def _read_answers(q: Questionnaire, sheet: Sheet, rubric: Rubric) -> None:
+    rows = sheet.rows
     header = _header(rows)
     if header is None or not all(k in header[1] for k in REQUIRED):
         have = header[1] if header else {}
@@ -474,7 +338,7 @@ def _read_answers(q: Questionnaire, rows: list[list[Any]], rubric: Rubric) -> No
         )
         return
     head_row, cols = header
-    specs = {}
+    specs: dict[str, Indicator] = {}
     headings = set()
     for ind, item in rubric.rows():
         if item is None and isinstance(ind.answer, Checklist):
@@ -486,7 +350,9 @@ def _read_answers(q: Questionnaire, rows: list[list[Any]], rubric: Rubric) -> No
         return row[c] if c is not None and c < len(row) else ""
 
     first_seen: dict[str, str] = {}
-    acol = cols["answer"]
+    empty: list[Problem] = []
+    answered = 0
+    acol, ecol = cols["answer"], cols["evidence"]
     for r in range(head_row + 1, len(rows)):
         row = rows[r]
         code = _text(cell(row, "code")).upper()
@@ -513,33 +379,22 @@ def _read_answers(q: Questionnaire, rows: list[list[Any]], rubric: Rubric) -> No
         first_seen[code] = cell_ref(r, cols["code"])
         raw = cell(row, "answer")
         raw_text = _text(raw)
-        evidence = str(cell(row, "evidence") or "").strip()
         if code in headings:
             if raw_text:
                 q.problems.append(Problem.make("MV207", q.file, SHEET_QUESTIONS, where, code=code))
             continue
         indicator = specs[code]
-        spec = indicator.answer
         parsed: Parsed | None = None
         if raw_text == "":
-            if spec.type != "info":
-                q.problems.append(Problem.make("MV202", q.file, SHEET_QUESTIONS, where, code=code))
+            if indicator.answer.type != "info":
+                problem_code = "MV206" if (r, acol) in sheet.pending_formulas else "MV202"
+                empty.append(Problem.make(problem_code, q.file, SHEET_QUESTIONS, where, code=code))
         else:
-            try:
-                parsed = spec.parse(raw)
-            except AnswerError as exc:
-                q.problems.append(
-                    Problem.make(
-                        "MV201",
-                        q.file,
-                        SHEET_QUESTIONS,
-                        where,
-                        code=code,
-                        answer=raw_text[:40],
-                        allowed=exc.allowed,
-                    )
-                )
-        verdict_raw = _key(cell(row, "verification"))
+            answered += 1
+            parsed = _parse_answer(q, indicator, code, raw, (r, acol) in sheet.percent, where)
+        ecell = cell_ref(r, ecol)
+        evidence = _text_keep_lines(cell(row, "evidence"))
+        link = sheet.links.get((r, ecol), "")
         answer = Answer(
             code=code,
             row=r + 1,
@@ -547,18 +402,174 @@ def _read_answers(q: Questionnaire, rows: list[list[Any]], rubric: Rubric) -> No
             raw=raw_text,
             evidence=evidence,
             note=_text(cell(row, "note")),
-            verification=VERDICTS.get(verdict_raw),
+            verification=_verdict(q, code, cell(row, "verification"), r, cols),
             verifier_note=_text(cell(row, "verifier_note")),
-            evidence_cell=cell_ref(r, cols["evidence"]),
+            evidence_cell=ecell,
+            evidence_link=link,
+            evidence_items=parse_evidence(evidence, link),
         )
         q.answers[code] = answer
-        ecell = answer.evidence_cell
-        if evidence:
-            q.problems.extend(_evidence_problems(code, evidence, q.file, ecell))
-        elif (
-            parsed and parsed.value and indicator.evidence_required and answer.verification is None
-        ):
-            q.problems.append(Problem.make("MV301", q.file, SHEET_QUESTIONS, ecell, code=code))
+        if parsed and parsed.value and indicator.evidence_required and answer.verification is None:
+            q.problems.extend(_evidence_problems(answer, q.file))
+    if len(empty) > 1 and answered == 0:
+        # Nothing answered at all: one line, not one per row.
+        q.problems.append(Problem.make("MV211", q.file, SHEET_QUESTIONS, count=len(empty)))
+    else:
+        q.problems.extend(empty)
     for code in specs:
         if code not in first_seen and code not in headings:
             q.problems.append(Problem.make("MV204", q.file, SHEET_QUESTIONS, code=code))
+
+
+def _text_keep_lines(value: Any) -> str:
+    """A cell's text with its line breaks kept (evidence items are split on them)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return "\n".join(" ".join(line.split()) for line in value.splitlines()).strip()
+    return _text(value)
+
+
+#: Near misses: what an officer types -> the answer meant. Still errors, never accepted silently.
+_MEANT = {
+    "Ya": {"iya", "y", "yes", "ada", "sudah", "benar", "true", "1", "v", "✓", "✔", "☑", "ok"},
+    "Tidak": {"tdk", "t", "no", "n", "tidak ada", "belum", "false", "0", "x", "✗", "✘", "-"},
+}
+
+
+def _meant(spec_choices: list[str], raw: object) -> str | None:
+    """The listed answer an unlisted one probably means (``iya`` -> ``Ya``), or None."""
+    key = ("true" if raw else "false") if isinstance(raw, bool) else _text(raw).casefold()
+    bare = key.strip(" .,;:!?()[]'\"")
+    by_norm = {c.casefold(): c for c in spec_choices}
+    if bare in by_norm and bare != key:
+        return by_norm[bare]  # "Ya." or "(A)"
+    for answer, variants in _MEANT.items():
+        if answer in spec_choices and (key in variants or bare in variants):
+            return answer
+    close = difflib.get_close_matches(bare, list(by_norm), n=1, cutoff=0.75)
+    return by_norm[close[0]] if close else None
+
+
+def _parse_answer(
+    q: Questionnaire, ind: Indicator, code: str, raw: Any, percent_cell: bool, where: str
+) -> Parsed | None:
+    """Parse one answer cell; every refusal becomes a problem that says how to fix it."""
+    spec = ind.answer
+    is_number = isinstance(raw, int | float) and not isinstance(raw, bool)
+    value: Any = raw
+    if spec.type == "percent" and is_number:
+        if percent_cell:
+            # 95% typed in Excel is stored as 0.95 with a percent format: shown as 95 %.
+            value = Decimal(repr(float(raw))) * 100
+        elif 0 < raw <= 1:
+            q.problems.append(
+                Problem.make("MV209", q.file, SHEET_QUESTIONS, where, code=code, answer=_text(raw))
+            )
+    try:
+        return spec.parse(value)
+    except AnswerError as exc:
+        text = _text(raw)[:40]
+        if exc.kind == "range":
+            q.problems.append(
+                Problem.make(
+                    "MV208",
+                    q.file,
+                    SHEET_QUESTIONS,
+                    where,
+                    code=code,
+                    answer=text,
+                    allowed=exc.allowed,
+                )
+            )
+        elif exc.kind == "number":
+            digits = re.search(r"\d+(?:[.,]\d+)?", text)
+            q.problems.append(
+                Problem.make(
+                    "MV210",
+                    q.file,
+                    SHEET_QUESTIONS,
+                    where,
+                    code=code,
+                    answer=text,
+                    example=digits.group(0) if digits else "7",
+                )
+            )
+        else:
+            meant = _meant(spec.choices(), raw)
+            q.problems.append(
+                Problem.make(
+                    "MV212" if meant else "MV201",
+                    q.file,
+                    SHEET_QUESTIONS,
+                    where,
+                    code=code,
+                    answer=text,
+                    allowed=exc.allowed,
+                    meant=meant or "",
+                )
+            )
+        return None
+
+
+def _verdict(q: Questionnaire, code: str, raw: Any, r: int, cols: dict[str, int]) -> str | None:
+    """A verifier's decision in any case and spacing; anything else is a problem, never dropped."""
+    text = _text(raw)
+    if not text:
+        return None
+    key = " ".join(re.sub(r"[-_.]+", " ", text).split()).casefold()
+    if key in VERDICTS:
+        return VERDICTS[key]
+    q.problems.append(
+        Problem.make(
+            "MV213",
+            q.file,
+            SHEET_QUESTIONS,
+            cell_ref(r, cols["verification"]),
+            code=code,
+            value=text[:40],
+            allowed=", ".join(VERDICTS.values()),
+        )
+    )
+    return None
+
+
+def _evidence_problems(a: Answer, file: str) -> list[Problem]:
+    """Problems of the evidence of a positive answer that needs evidence."""
+    where = a.evidence_cell
+    if not a.has_evidence:
+        return [Problem.make("MV301", file, SHEET_QUESTIONS, where, code=a.code)]
+    out = []
+    if not a.verifiable_evidence:
+        local = next((i for i in a.evidence_items if i.kind == LOCAL_PATH), None)
+        if local is not None:
+            out.append(
+                Problem.make(
+                    "MV311", file, SHEET_QUESTIONS, where, code=a.code, evidence=local.text[:80]
+                )
+            )
+        else:
+            shown = a.evidence or a.evidence_link
+            out.append(
+                Problem.make(
+                    "MV310", file, SHEET_QUESTIONS, where, code=a.code, evidence=shown[:60]
+                )
+            )
+    for item in a.evidence_items:
+        if item.kind != "url":
+            continue
+        if item.scheme_added:
+            out.append(
+                Problem.make(
+                    "MV312",
+                    file,
+                    SHEET_QUESTIONS,
+                    where,
+                    code=a.code,
+                    evidence=item.text[:80],
+                    url=item.target[:90],
+                )
+            )
+        if DRIVE_SHARING.search(item.target):
+            out.append(Problem.make("MV303", file, SHEET_QUESTIONS, where, code=a.code))
+    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from monev.evidence_items import parse_evidence
 from monev.rubric import Checklist, Rubric, parse_rubric
 from monev.template import HEADER_ROW, ORDER, build_template
 from monev.workbook import Answer, Office, Questionnaire, stage_label
@@ -30,8 +31,15 @@ def write_workbook(
     office: str = "Dinas Uji",
     unit_type: str = "OPD",
     stages: dict[str, object] | None = None,
+    *,
+    percent: Iterable[str] = (),
+    links: dict[str, str] | None = None,
 ) -> Path:
-    """A filled workbook from ``monev template`` with the given answers; other rows stay empty."""
+    """A filled workbook from ``monev template`` with the given answers; other rows stay empty.
+
+    ``percent``: codes whose answer cell gets Excel's ``0%`` number format (as when an officer
+    types ``95%``); ``links``: code -> hyperlink target set on the evidence cell.
+    """
     wb = build_template(rubric, office=office, unit_type=unit_type)
     ws = wb["Kuesioner"]
     where = {
@@ -45,6 +53,10 @@ def write_workbook(
             ws.cell(row=r, column=COL["evidence"]).value = rest[0]
         if len(rest) > 1:
             ws.cell(row=r, column=COL["verification"]).value = rest[1]
+    for code in percent:
+        ws.cell(row=where[code], column=COL["answer"]).number_format = "0%"
+    for code, target in (links or {}).items():
+        ws.cell(row=where[code], column=COL["evidence"]).hyperlink = target
     if stages:
         ident = wb["Identitas"]
         labels = {ident.cell(row=r, column=1).value: r for r in range(1, ident.max_row + 1)}
@@ -69,6 +81,7 @@ def questionnaire(rubric: Rubric, rows: Iterable[Row], stages: dict | None = Non
             parsed=parsed,
             raw=str(raw or ""),
             evidence=rest[0] if rest else "",
+            evidence_items=parse_evidence(rest[0] if rest else ""),
             verification=rest[1] if len(rest) > 1 else None,
         )
     return Questionnaire(

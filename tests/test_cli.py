@@ -38,8 +38,9 @@ def test_score_demo_city_writes_outputs_and_leaves_inputs_alone(tmp_path, capsys
     assert data["summary"]["received"] == len(list(DEMO.glob("*.xlsx")))
     assert data["as_of"] == "2024-11-13"
     assert (out / "ranking.csv").exists() and (out / "rekap.xlsx").exists()
-    printed = capsys.readouterr().out
-    assert "Peringkat" in printed and "30 berkas diterima, 30 dinilai" in printed
+    captured = capsys.readouterr()
+    printed = captured.out
+    assert "Peringkat" in printed and "30 berkas diterima, 30 dinilai" in captured.err
     first = data["offices"][0]
     assert f"{first['score']:.2f}".replace(".", ",") in printed
 
@@ -60,9 +61,9 @@ def test_score_exit_1_when_a_file_is_rejected_and_english(tmp_path, rubric, caps
         ]
     )
     assert rc == 1
-    out = capsys.readouterr().out
-    assert "REJECTED [b.xlsx] MV102 The file is empty" in out
-    assert "2 files received, 1 scored, 1 rejected" in out
+    err = capsys.readouterr().err
+    assert "REJECTED [b.xlsx] MV102 The file is empty" in err
+    assert "2 files received, 1 scored, 1 rejected" in err
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from fractions import Fraction
 
 import pytest
 from helpers import write_workbook
@@ -51,13 +52,14 @@ def converted(tmp_path_factory, rubric):
         ("JI-03", "Tidak"),
         ("JI-04", "Mungkin"),
         ("KI-05", 5, EV),
-        ("PI-03", 87.5, "register.pdf"),
+        ("PI-03", 0.875, "register.pdf"),  # typed as 87.5% in a percent-format cell
         ("PI-05", "12 permohonan"),
         ("KO-02.1", "Ya", "sop-dip.pdf"),
         ("KO-02.2", "Ya", ""),
         ("KO-02.3", "Tidak"),
         ("DG-01", "YA", EV),
         ("SP-01", "Ya", EV, "Tidak Sesuai"),
+        ("DG-02", "Ya", "Lihat dokumen"),  # a hyperlink behind display text
     ]
     src = write_workbook(
         tmp / "asli.xlsx",
@@ -65,6 +67,8 @@ def converted(tmp_path_factory, rubric):
         rows,
         office="Dinas Uji LibreOffice",
         stages={"visitasi": 85, "wawancara": 80.5},
+        percent=["PI-03"],
+        links={"DG-02": "https://ppid.contoh.go.id/sk-dg.pdf"},
     )
     out = tmp / "out"
     return src, {fmt: convert(src, fmt, out, tmp / "profile") for fmt in ("xlsx", "ods")}
@@ -86,3 +90,13 @@ def test_libreoffice_copy_scores_the_same(converted, rubric, fmt):
     assert sorted((p.code, p.cell) for p in copy.problems) == sorted(
         (p.code, p.cell) for p in original.problems
     )
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "ods"])
+def test_libreoffice_copy_keeps_percent_cells_and_hyperlinks(converted, rubric, fmt):
+    """Issue 8: 87.5% in a percent cell is 87.5 %, and a link behind display text is read, in
+    the files LibreOffice writes too (.ods: office:value-type="percentage" and text:a)."""
+    _, copies = converted
+    q = read_questionnaire(copies[fmt], rubric)
+    assert q.answers["PI-03"].parsed.value == Fraction(875, 1000)
+    assert q.answers["DG-02"].evidence_link == "https://ppid.contoh.go.id/sk-dg.pdf"

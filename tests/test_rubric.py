@@ -112,4 +112,11 @@ def test_answer_types_parse_and_normalise():
         th.parse(-1)
     pc = Percent(type="percent")
     assert pc.parse(85).value == Fraction(85, 100)
-    assert pc.parse("120%").value == 1 and pc.parse(-5).value == 0
+    # Issue 8: outside 0..100 is refused (with kind "range"), not silently clipped to 0 or 1.
+    for bad in ("120%", -5, 150, float("inf"), float("nan")):
+        with pytest.raises(AnswerError):
+            pc.parse(bad)
+    with pytest.raises(AnswerError) as info:
+        pc.parse(150)
+    assert info.value.kind == "range"
+    assert pc.parse("95%").value == Fraction(95, 100) and pc.parse(100).value == 1

@@ -207,7 +207,7 @@ def _choices(rubric):
         if isinstance(spec, Threshold):
             out[code] = [0, 2, 4, 9]
         elif isinstance(spec, Percent):
-            out[code] = [0, 50, 100, 130]
+            out[code] = [0, 50, 95.5, 100]
         elif spec is not None and spec.type == "info":
             out[code] = ["5"]
         else:

@@ -1,0 +1,386 @@
+"""Step 2a of the pipeline: a workbook's bytes as cells, the way Excel and LibreOffice show them.
+
+Values come from python-calamine (fast). What calamine does not give, and what a person sees in the
+cell, comes from one streaming pass over the sheet's XML:
+
+* the number format: ``95%`` typed in Excel is stored as ``0.95`` with a percent format;
+* the hyperlink target behind display text (``Lihat dokumen`` -> ``https://…/sk.pdf``), from the
+  sheet's ``<hyperlinks>`` and relationships (xlsx), ``text:a`` (ods) or a ``HYPERLINK()`` formula;
+* formulas without a cached value (a generated file never opened in Excel), which calamine reads
+  as empty.
+
+Nothing here judges the content: :mod:`monev.workbook` turns cells into answers and problems.
+Reading never raises on bad input: a file that cannot be read gives a ``fatal`` :class:`Problem`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import ParseError, iterparse
+
+from monev.problems import Key, Problem
+
+# Limits that stop a zip bomb before anything is decompressed.
+MAX_UNCOMPRESSED = 64 * 1024 * 1024
+MAX_ZIP_ENTRIES = 2_000
+MAX_CELLS = 500_000
+#: A hyperlink over a range (``F2:F9``) is applied to at most this many cells.
+MAX_LINK_RANGE = 10_000
+
+Pos = tuple[int, int]  # zero-based (row, column)
+
+
+@dataclass
+class Sheet:
+    """One sheet: values by zero-based row and column, and what the values alone do not say."""
+
+    name: str
+    rows: list[list[Any]]
+    percent: set[Pos] = field(default_factory=set)
+    links: dict[Pos, str] = field(default_factory=dict)
+    pending_formulas: set[Pos] = field(default_factory=set)
+
+    def value(self, pos: Pos) -> Any:
+        r, c = pos
+        if r < len(self.rows) and c < len(self.rows[r]):
+            return self.rows[r][c]
+        return ""
+
+
+@dataclass
+class Book:
+    sheet_names: list[str]
+    sheets: dict[str, Sheet]
+
+
+def col_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def cell_ref(row: int, col: int) -> str:
+    """Zero-based row/column -> ``F17``."""
+    return f"{col_letter(col)}{row + 1}"
+
+
+_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
+
+
+def parse_ref(ref: str) -> Pos | None:
+    """``F17`` -> (16, 5); None when not a cell reference."""
+    m = _REF.match(ref.strip())
+    if not m:
+        return None
+    col = 0
+    for ch in m.group(1).upper():
+        col = col * 26 + ord(ch) - 64
+    return int(m.group(2)) - 1, col - 1
+
+
+def is_lock_file(path: Path) -> bool:
+    return path.name.startswith("~$") or path.name.startswith(".~lock.")
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def sniff(name: str, data: bytes) -> Problem | None:
+    """Reject what is not a workbook, before handing it to the reader."""
+    head = data[:8192]
+    if not data:
+        return Problem.make("MV102", name)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            return Problem.make("MV104", name)
+        return Problem.make("MV103", name)
+    if not head.startswith(b"PK"):
+        kind = Key("kind.text") if _looks_like_text(head) else Key("kind.unknown")
+        return Problem.make("MV108", name, kind=kind)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        return Problem.make("MV101", name, reason=str(exc) or "zip")
+    if len(infos) > MAX_ZIP_ENTRIES:
+        return Problem.make("MV107", name, detail=f"{len(infos)} zip entries")
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNCOMPRESSED:
+        return Problem.make("MV107", name, detail=f"{total // (1024 * 1024)} MiB uncompressed")
+    names = {i.filename for i in infos}
+    if "xl/workbook.xml" not in names and "content.xml" not in names:
+        return Problem.make("MV108", name, kind=Key("kind.zip"))
+    return None
+
+
+def find_sheet(names: list[str], wanted: str) -> str | None:
+    """The sheet called ``wanted``, ignoring case and surrounding spaces."""
+    for n in names:
+        if n.strip().casefold() == wanted.casefold():
+            return n
+    return None
+
+
+class TooLarge(Exception):
+    """A sheet beyond the cell limit (checked before calamine builds its grid)."""
+
+    def __init__(self, detail: str):
+        self.detail = detail
+        super().__init__(detail)
+
+
+def open_book(path: Path, data: bytes, wanted: list[str], rich: str) -> Book:
+    """Load the sheets named in ``wanted`` (those present); ``rich`` gets formats and links.
+
+    Raises :class:`TooLarge` for a sheet over :data:`MAX_CELLS`, and whatever calamine raises for
+    a broken file (the caller turns both into problems).
+    """
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(path))
+    try:
+        names = list(wb.sheet_names)
+        sheets: dict[str, Sheet] = {}
+        for want in wanted:
+            real = find_sheet(names, want)
+            if real is None:
+                continue
+            sheet = wb.get_sheet_by_name(real)
+            cells = sheet.total_height * max(sheet.total_width, 1)
+            if cells > MAX_CELLS:
+                raise TooLarge(f"{sheet.total_height} x {sheet.total_width}")
+            sheets[want] = Sheet(real, sheet.to_python(skip_empty_area=False))
+    finally:
+        wb.close()
+    target = sheets.get(rich)
+    if target is not None:
+        _add_extras(data, target)
+    return Book(names, sheets)
+
+
+# --- what the values do not say ---------------------------------------------------------------
+
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_NS_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_NS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_NS_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+_NS_TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
+_NS_XLINK = "{http://www.w3.org/1999/xlink}"
+
+#: Built-in number formats that show a percent (0% and 0.00%).
+_PERCENT_BUILTIN = {9, 10}
+_HYPERLINK_FORMULA = re.compile(r'^\s*=?\s*HYPERLINK\(\s*"((?:[^"]|"")*)"', re.I)
+
+
+def _add_extras(data: bytes, sheet: Sheet) -> None:
+    """Fill ``sheet.percent``, ``links`` and ``pending_formulas``; a file that hides them keeps
+    its plain values (nothing here may stop the read)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+            if "xl/workbook.xml" in names:
+                _xlsx_extras(zf, names, sheet)
+            elif "content.xml" in names:
+                _ods_extras(zf, sheet)
+    except (KeyError, zipfile.BadZipFile, ParseError, OSError, ValueError, RuntimeError):
+        return
+
+
+def _percent_code(code: str) -> bool:
+    """Does a custom number format show a percent? (``%`` outside quotes, escapes and brackets)"""
+    plain = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code)
+    return "%" in plain
+
+
+def _percent_styles(zf: zipfile.ZipFile, names: set[str]) -> set[int]:
+    """Indexes of the cell formats (``s`` attribute) that show a percent."""
+    if "xl/styles.xml" not in names:
+        return set()
+    custom: dict[int, bool] = {}
+    found: set[int] = set()
+    in_xfs = False
+    index = 0
+    with zf.open("xl/styles.xml") as fh:
+        for event, elem in iterparse(fh, events=("start", "end")):
+            tag = elem.tag
+            if event == "start":
+                if tag == f"{_NS_MAIN}cellXfs":
+                    in_xfs = True
+                continue
+            if tag == f"{_NS_MAIN}numFmt":
+                with contextlib.suppress(ValueError):
+                    custom[int(elem.get("numFmtId", "-1"))] = _percent_code(
+                        elem.get("formatCode", "")
+                    )
+            elif tag == f"{_NS_MAIN}xf" and in_xfs:
+                try:
+                    fmt = int(elem.get("numFmtId", "0"))
+                except ValueError:
+                    fmt = 0
+                if fmt in _PERCENT_BUILTIN or custom.get(fmt, False):
+                    found.add(index)
+                index += 1
+            elif tag == f"{_NS_MAIN}cellXfs":
+                in_xfs = False
+            elem.clear()
+    return found
+
+
+def _sheet_part(zf: zipfile.ZipFile, sheet_name: str) -> str | None:
+    """The zip member of the sheet named ``sheet_name`` (``xl/worksheets/sheet2.xml``)."""
+    rid = None
+    with zf.open("xl/workbook.xml") as fh:
+        for _, elem in iterparse(fh):
+            if elem.tag == f"{_NS_MAIN}sheet" and elem.get("name") == sheet_name:
+                rid = elem.get(f"{_NS_REL}id")
+                break
+    if rid is None:
+        return None
+    with zf.open("xl/_rels/workbook.xml.rels") as fh:
+        for _, elem in iterparse(fh):
+            if elem.tag == f"{_NS_PKG}Relationship" and elem.get("Id") == rid:
+                target = elem.get("Target", "")
+                return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    return None
+
+
+def _relationships(zf: zipfile.ZipFile, names: set[str], part: str) -> dict[str, str]:
+    folder, _, base = part.rpartition("/")
+    rels = f"{folder}/_rels/{base}.rels"
+    if rels not in names:
+        return {}
+    out = {}
+    with zf.open(rels) as fh:
+        for _, elem in iterparse(fh):
+            if elem.tag == f"{_NS_PKG}Relationship":
+                out[elem.get("Id", "")] = elem.get("Target", "")
+    return out
+
+
+def _range(ref: str) -> list[Pos]:
+    """``F2`` or ``F2:G4`` -> the cells, at most :data:`MAX_LINK_RANGE`."""
+    first, _, last = ref.partition(":")
+    a = parse_ref(first)
+    b = parse_ref(last) if last else a
+    if a is None or b is None:
+        return []
+    out = []
+    for r in range(min(a[0], b[0]), max(a[0], b[0]) + 1):
+        for c in range(min(a[1], b[1]), max(a[1], b[1]) + 1):
+            out.append((r, c))
+            if len(out) >= MAX_LINK_RANGE:
+                return out
+    return out
+
+
+def _xlsx_extras(zf: zipfile.ZipFile, names: set[str], sheet: Sheet) -> None:
+    part = _sheet_part(zf, sheet.name)
+    if part is None or part not in names:
+        return
+    percent_styles = _percent_styles(zf, names)
+    link_ids: list[tuple[str, str]] = []  # (ref, relationship id)
+    row = -1
+    col = -1
+    with zf.open(part) as fh:
+        for event, elem in iterparse(fh, events=("start", "end")):
+            tag = elem.tag
+            if event == "start":
+                if tag == f"{_NS_MAIN}row":
+                    try:
+                        row = int(elem.get("r", "")) - 1
+                    except ValueError:
+                        row += 1
+                    col = -1
+                elif tag == f"{_NS_MAIN}c":
+                    pos = parse_ref(elem.get("r", ""))
+                    row, col = pos if pos else (row, col + 1)
+                continue
+            if tag == f"{_NS_MAIN}c":
+                pos = (row, col)
+                style = elem.get("s")
+                if style and style.isdigit() and int(style) in percent_styles:
+                    sheet.percent.add(pos)
+                formula = elem.find(f"{_NS_MAIN}f")
+                if formula is not None:
+                    value = elem.find(f"{_NS_MAIN}v")
+                    if value is None or not (value.text or "").strip():
+                        sheet.pending_formulas.add(pos)
+                    m = _HYPERLINK_FORMULA.match(formula.text or "")
+                    if m:
+                        sheet.links[pos] = m.group(1).replace('""', '"')
+                elem.clear()
+            elif tag == f"{_NS_MAIN}row":
+                elem.clear()
+            elif tag == f"{_NS_MAIN}hyperlink":
+                rid = elem.get(f"{_NS_REL}id")
+                if rid:
+                    link_ids.append((elem.get("ref", ""), rid))
+    if link_ids:
+        rels = _relationships(zf, names, part)
+        for ref, rid in link_ids:
+            target = rels.get(rid, "")
+            if target:
+                for pos in _range(ref):
+                    sheet.links.setdefault(pos, target)
+
+
+def _repeat(elem: Any, attr: str) -> int:
+    try:
+        return max(1, int(elem.get(f"{_NS_TABLE}{attr}", "1")))
+    except ValueError:
+        return 1
+
+
+def _ods_extras(zf: zipfile.ZipFile, sheet: Sheet) -> None:
+    """The same from an .ods ``content.xml``: percentage cells, ``text:a`` links, formulas
+    without a value. Repeated rows and columns are counted, never expanded."""
+    in_table = False
+    row = col = 0
+    cell_tags = (f"{_NS_TABLE}table-cell", f"{_NS_TABLE}covered-table-cell")
+    with zf.open("content.xml") as fh:
+        for event, elem in iterparse(fh, events=("start", "end")):
+            tag = elem.tag
+            if tag == f"{_NS_TABLE}table":
+                if event == "end" and in_table:
+                    return
+                in_table = event == "start" and elem.get(f"{_NS_TABLE}name") == sheet.name
+                row = 0
+                continue
+            if not in_table:
+                continue
+            if tag == f"{_NS_TABLE}table-row":
+                if event == "start":
+                    col = 0
+                else:
+                    row += _repeat(elem, "number-rows-repeated")
+                    elem.clear()
+            elif tag in cell_tags and event == "end":
+                pos = (row, col)
+                kind = elem.get(f"{_NS_OFFICE}value-type")
+                if kind == "percentage":
+                    sheet.percent.add(pos)
+                if elem.get(f"{_NS_TABLE}formula") and kind is None:
+                    sheet.pending_formulas.add(pos)
+                for a in elem.iter(f"{_NS_TEXT}a"):
+                    href = a.get(f"{_NS_XLINK}href")
+                    if href:
+                        sheet.links.setdefault(pos, href)
+                        break
+                col += _repeat(elem, "number-columns-repeated")
+                elem.clear()

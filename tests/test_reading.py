@@ -1,0 +1,273 @@
+"""Issue 8: read what the officer meant, the way Excel and LibreOffice show the cell.
+
+Each test builds a workbook the way a hurried officer fills it and checks the figure and the
+problem monev gives. The in-file comments show the arithmetic.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from helpers import write_workbook
+
+from monev.batch import score_paths
+from monev.evidence import LinkChecker, evidence_targets
+from monev.evidence_items import parse_evidence
+from monev.scoring import score
+from monev.workbook import read_questionnaire
+
+EV = "https://ppid.contoh.go.id/bukti.pdf"
+
+
+def read(tmp_path, rubric, rows, **kw):
+    return read_questionnaire(write_workbook(tmp_path / "w.xlsx", rubric, rows, **kw), rubric)
+
+
+def codes(q, code=None):
+    return sorted((p.code, p.param("code")) for p in q.problems if code in (None, p.code))
+
+
+# --- percent cells ----------------------------------------------------------------------------
+
+
+def test_percent_typed_as_95_percent_in_excel_is_95_percent(tmp_path, rubric):
+    """`95%` in Excel is stored as 0.95 with a percent format: it means 95 %, not 0.95 %.
+
+    PI-03 is one of 5 scored Pelayanan Informasi indicators (aspect weight 10; PI-05 only
+    informs): max 10/5 = 2 points. 95 % gives 2 x 95/100 = 1.9 points; the old reader gave
+    2 x 0.95/100 = 0.019.
+    """
+    q = read(tmp_path, rubric, [("PI-03", 0.95, EV)], percent=["PI-03"])
+    assert q.answers["PI-03"].parsed.value == Fraction(95, 100)
+    assert not codes(q, "MV209") and not codes(q, "MV208")
+    pi03 = next(i for i in score(rubric, q).indicators if i.code == "PI-03")
+    assert pi03.points == Fraction(10, 5) * Fraction(95, 100) == Fraction(19, 10)
+
+
+def test_plain_fraction_for_a_percent_is_taken_as_typed_with_a_warning(tmp_path, rubric):
+    q = read(tmp_path, rubric, [("PI-03", 0.95, EV)])
+    assert q.answers["PI-03"].parsed.value == Fraction(95, 10000)  # 0.95 % as typed
+    assert codes(q, "MV209") == [("MV209", "PI-03")]
+
+
+@pytest.mark.parametrize("value", [150, -5, "150%", 1.5])
+def test_percent_outside_0_100_is_an_error_not_a_silent_clip(tmp_path, rubric, value):
+    percent = ["PI-03"] if value == 1.5 else []  # 1.5 in a percent cell shows as 150%
+    q = read(tmp_path, rubric, [("PI-03", value, EV)], percent=percent)
+    assert q.answers["PI-03"].parsed is None
+    assert codes(q, "MV208") == [("MV208", "PI-03")]
+
+
+def test_percent_text_with_sign_and_decimal_comma(tmp_path, rubric):
+    q = read(tmp_path, rubric, [("PI-03", "97,5%", EV)])
+    assert q.answers["PI-03"].parsed.value == Fraction(975, 1000)
+
+
+# --- evidence items ---------------------------------------------------------------------------
+
+
+def test_hyperlink_behind_display_text_is_the_evidence(tmp_path, rubric):
+    q = read(
+        tmp_path,
+        rubric,
+        [("JI-01", "Ya", "Lihat dokumen")],
+        links={"JI-01": "https://ppid.contoh.go.id/sk-ppid.pdf"},
+    )
+    a = q.answers["JI-01"]
+    assert a.evidence_link == "https://ppid.contoh.go.id/sk-ppid.pdf"
+    assert [i.target for i in a.evidence_items] == ["https://ppid.contoh.go.id/sk-ppid.pdf"]
+    assert evidence_targets(q)[0] == ["https://ppid.contoh.go.id/sk-ppid.pdf"]
+    ji01 = next(i for i in score(rubric, q).indicators if i.code == "JI-01")
+    assert ji01.status == "ok"
+
+
+def test_comma_separated_urls_lose_their_commas():
+    items = parse_evidence("https://a.go.id/a.pdf, https://a.go.id/b.pdf,https://a.go.id/c.pdf;")
+    assert [i.target for i in items] == [
+        "https://a.go.id/a.pdf",
+        "https://a.go.id/b.pdf",
+        "https://a.go.id/c.pdf",
+    ]
+
+
+def test_comma_separated_urls_are_fetched_without_the_comma(tmp_path, rubric):
+    """`.../a.pdf,` was fetched with its comma and reported broken (404)."""
+    from httpserver import LocalServer
+
+    with LocalServer() as server:
+        good = f"{server.base}/dok/sk.pdf"
+        q = read(tmp_path, rubric, [("JI-01", "Ya", f"{good}, {good}?v=2")])
+        options = (
+            {"allow_internal": True} if "allow_internal" in LinkChecker.__dataclass_fields__ else {}
+        )
+        checks = LinkChecker(cache_path=None, timeout=5, **options).check(evidence_targets(q)[0])
+    assert sorted(checks) == [good, f"{good}?v=2"]
+    assert all(c.ok for c in checks.values()), checks
+
+
+@pytest.mark.parametrize(
+    ("evidence", "code"),
+    [
+        ("-", "MV310"),
+        ("lihat lampiran", "MV310"),
+        ("ada di kantor", "MV310"),
+        ("tidak ada", "MV310"),
+        ("n/a", "MV310"),
+        ("@ppid_kota (Instagram)", "MV310"),
+        ("C:\\Users\\ppid\\Documents\\SK PPID.pdf", "MV311"),
+        ("Dokumen/SK PPID.pdf", "MV311"),
+    ],
+)
+def test_evidence_no_verifier_can_open_counts_zero(tmp_path, rubric, evidence, code):
+    """JI-01 is one of 14 Jenis Informasi items (aspect weight 40): 40/14 points claimed,
+    0 verifiable, because nothing in the cell can be opened."""
+    q = read(tmp_path, rubric, [("JI-01", "Ya", evidence)])
+    assert codes(q, code) == [(code, "JI-01")]
+    ji01 = next(i for i in score(rubric, q).indicators if i.code == "JI-01")
+    assert ji01.status == "evidence_unverifiable"
+    assert ji01.points_claimed == Fraction(40, 14) and ji01.points == 0
+
+
+@pytest.mark.parametrize("evidence", [EV, "SK PPID 2024.pdf", f"SK PPID (lihat {EV})", "foto.JPG"])
+def test_evidence_a_verifier_can_open_counts(tmp_path, rubric, evidence):
+    q = read(tmp_path, rubric, [("JI-01", "Ya", evidence)])
+    assert not codes(q, "MV310") and not codes(q, "MV311")
+    ji01 = next(i for i in score(rubric, q).indicators if i.code == "JI-01")
+    assert ji01.status == "ok" and ji01.points == Fraction(40, 14)
+
+
+def test_link_without_scheme_is_accepted_with_a_warning(tmp_path, rubric):
+    q = read(tmp_path, rubric, [("JI-01", "Ya", "ppid.contoh.go.id/dip")])
+    assert codes(q, "MV312") == [("MV312", "JI-01")]
+    assert [i.target for i in q.answers["JI-01"].evidence_items] == [
+        "https://ppid.contoh.go.id/dip"
+    ]
+    assert next(i for i in score(rubric, q).indicators if i.code == "JI-01").status == "ok"
+
+
+def test_results_json_lists_evidence_items(tmp_path, rubric):
+    path = write_workbook(tmp_path / "w.xlsx", rubric, [("JI-01", "Ya", f"{EV}\nSK.pdf\n-")])
+    run = score_paths([path], rubric)
+    ji01 = next(i for i in run.to_dict()["offices"][0]["indicators"] if i["code"] == "JI-01")
+    assert ji01["evidence_items"] == [
+        {"kind": "url", "text": EV, "target": EV},
+        {"kind": "file", "text": "SK.pdf", "target": "SK.pdf"},
+    ]
+
+
+# --- verifier column --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("sesuai", "Sesuai"),
+        (" SESUAI ", "Sesuai"),
+        ("tidak  sesuai", "Tidak Sesuai"),
+        ("Tidak-Sesuai", "Tidak Sesuai"),
+    ],
+)
+def test_verifier_decisions_in_any_case_and_spacing(tmp_path, rubric, written, meant):
+    q = read(tmp_path, rubric, [("JI-01", "Ya", "", written)])
+    assert q.answers["JI-01"].verification == meant
+    assert not codes(q, "MV213")
+
+
+@pytest.mark.parametrize("written", ["OK", "✓", "diterima", "TS"])
+def test_unknown_verifier_decision_is_a_problem_never_dropped(tmp_path, rubric, written):
+    q = read(tmp_path, rubric, [("JI-01", "Ya", EV, written)])
+    assert q.answers["JI-01"].verification is None
+    assert codes(q, "MV213") == [("MV213", "JI-01")]
+    (p,) = [p for p in q.problems if p.code == "MV213"]
+    assert p.cell.startswith("H") and written.strip() in p.text()
+
+
+# --- messages that fix things -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("iya", "Ya"),
+        ("Y", "Ya"),
+        ("ada", "Ya"),
+        ("✓", "Ya"),
+        (1, "Ya"),
+        ("Ya.", "Ya"),
+        ("Tidak ada", "Tidak"),
+        (True, "Ya"),
+        ("tdk", "Tidak"),
+    ],
+)
+def test_near_misses_are_errors_that_say_what_was_meant(tmp_path, rubric, typed, meant):
+    q = read(tmp_path, rubric, [("JI-01", typed, EV)])
+    assert q.answers["JI-01"].parsed is None  # never accepted silently
+    (p,) = [p for p in q.problems if p.param("code") == "JI-01"]
+    assert p.code == "MV212" and p.param("meant") == meant
+    assert f"'{meant}'" in p.text("id") and f"'{meant}'" in p.text("en")
+
+
+@pytest.mark.parametrize(("typed", "example"), [("7 kali", "7"), ("-3", "3"), ("tiap hari", "7")])
+def test_number_item_with_text_says_type_the_number_only(tmp_path, rubric, typed, example):
+    q = read(tmp_path, rubric, [("KI-05", typed, EV)])
+    (p,) = [p for p in q.problems if p.param("code") == "KI-05"]
+    assert p.code == "MV210"
+    assert f"Ketik angka saja, mis. {example}" in p.text("id")
+
+
+def test_a_workbook_with_every_answer_empty_gets_one_line(tmp_path, rubric):
+    q = read(tmp_path, rubric, [])
+    assert [p.code for p in q.problems] == ["MV211"]
+    assert "belum diisi" in q.problems[0].text("id")
+
+
+def test_an_answer_given_keeps_the_per_row_lines(tmp_path, rubric):
+    q = read(tmp_path, rubric, [("JI-01", "Ya", EV)])
+    assert "MV211" not in {p.code for p in q.problems}
+    assert len(codes(q, "MV202")) > 40
+
+
+def test_excel_values_of_every_kind_never_stop_the_read(tmp_path, rubric):
+    import datetime as dt
+
+    values = [
+        float("nan"),
+        float("inf"),
+        1e308,
+        dt.date(2024, 5, 1),
+        True,
+        "#N/A",
+        "=1+1",
+        "+62 812",
+        "-",
+        "@Ya",
+        "\tYa",
+        "x" * 32767,
+    ]
+    rows = [
+        (code, v, v, v)
+        for code, v in zip(
+            [
+                "JI-01",
+                "JI-02",
+                "JI-03",
+                "JI-04",
+                "JI-05",
+                "JI-06",
+                "JI-07",
+                "JI-08",
+                "JI-09",
+                "JI-10",
+                "JI-11",
+                "KI-05",
+            ],
+            values,
+            strict=True,
+        )
+    ]
+    rows.append(("PI-03", float("nan"), EV))
+    q = read(tmp_path, rubric, rows)
+    s = score(rubric, q)
+    assert Decimal(0) <= s.saq_claimed <= Decimal(100)
