@@ -46,6 +46,9 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV303": ("warning", "evidence-drive-sharing-link"),
     "MV304": ("warning", "evidence-link-failed"),
     "MV305": ("warning", "evidence-file-failed"),
+    # Evidence links not checked (wp-links).
+    "MV306": ("warning", "evidence-link-internal"),
+    "MV307": ("warning", "evidence-link-not-reached"),
     # Identity and stages.
     "MV401": ("warning", "office-name-missing"),
     "MV402": ("warning", "rubric-id-mismatch"),
