@@ -569,8 +569,8 @@ class LinkChecker:
         """Refuse a hop whose host resolves to an internal address (also when a proxy is used)."""
         parts = urlsplit(url)
         host = parts.hostname or ""
-        if self._allowed(host):
-            return
+        if not host or self._allowed(host):
+            return  # no host: httpx refuses the URL itself
         port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
         try:
             addresses = await asyncio.get_running_loop().run_in_executor(None, resolve, host, port)
