@@ -79,6 +79,7 @@ LinkAllowHostOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--link-allow-host",
+        metavar="HOST",
         help="Fetch this host even if it resolves to an internal address (e.g. the city's own "
         "PPID site inside its network). Repeatable.",
     ),

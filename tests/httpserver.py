@@ -99,6 +99,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.drip(path)
         if path.startswith(("/gzip", "/deflate", "/stacked", "/brotli")):
             return self.encoded(path)
+        if path == "/huge-headers":  # 1 MB of headers before the body
+            self.send_response(200)
+            for k in range(1024):
+                self.send_header(f"X-Pad-{k}", "x" * 1000)
+            self.end_headers()
+            return None
         if path == "/to-internal":  # asked for by name (localhost), sends to the bare address
             port = self.server.server_address[1]
             return self.send(302, location=f"http://127.0.0.1:{port}/dok/internal.pdf")
@@ -113,6 +119,11 @@ class Handler(BaseHTTPRequestHandler):
             "/gzip-artikel": (gzip.compress(ARTICLE), "gzip"),
             "/deflate-artikel": (zlib.compress(ARTICLE), "deflate"),
             "/deflate-raw-artikel": (zlib.compress(ARTICLE, wbits=-zlib.MAX_WBITS), "deflate"),
+            "/gzip-members-artikel": (
+                gzip.compress(ARTICLE[:40]) + gzip.compress(ARTICLE[40:]),
+                "gzip",
+            ),
+            "/gzip-corrupt": (b"\x1f\x8b\x08\x00garbage, not deflate data", "gzip"),
         }[path]
         self.send_response(200)
         self.send_header("Content-Type", "text/html")

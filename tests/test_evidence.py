@@ -277,6 +277,9 @@ def _peak_mib(fn) -> float:
         ("/gzip-artikel", OK, "text/html"),
         ("/deflate-artikel", OK, "text/html"),
         ("/deflate-raw-artikel", OK, "text/html"),
+        ("/gzip-members-artikel", OK, "text/html"),  # two gzip members, both read
+        ("/gzip-corrupt", REFUSED, "gzip data not readable"),
+        ("/huge-headers", UNREACHABLE, "RemoteProtocolError"),  # h11 stops at its limit
     ],
 )
 def test_decoded_bodies_are_capped_while_decoding(server, tmp_path, path, status, detail):
