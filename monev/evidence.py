@@ -6,7 +6,9 @@ document (an empty page, a folder listing, a home page) does not count; nor does
 file is missing beside the workbook, is not a PDF or image, or is over 2 MB (the KI e-monev limit).
 
 Nothing here runs unless asked (``--check-links``). Links are fetched concurrently with httpx,
-bounded per host and overall, with timeouts, retries and an on-disk cache with a maximum age.
+bounded per host and overall, with retries and an on-disk cache with a maximum age. The servers
+are untrusted: each link and the whole run have a time budget, bodies are decoded here under a
+size cap, and hosts that resolve to internal addresses are not fetched unless allowed.
 The results are plain data (:class:`Check`) that :func:`apply_checks` attaches to a questionnaire;
 scoring stays pure.
 """
