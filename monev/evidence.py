@@ -215,6 +215,7 @@ class LinkCache:
                 )
                 with os.fdopen(fd, "w", encoding="utf-8") as fh:
                     json.dump(merged, fh, indent=1, sort_keys=True)
+                os.chmod(tmp, 0o666 & ~_umask())  # as a plain open() would create it
                 os.replace(tmp, self.path)
                 tmp = None
             self.entries = merged
@@ -248,6 +249,12 @@ def load_cache_entries(path: Path) -> dict[str, dict[str, Any]]:
             continue
         entries[url] = {"status": status, "detail": detail, "checked_at": float(at)}
     return entries
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager

@@ -26,6 +26,7 @@ from monev.evidence import (
     REFUSED,
     RUN_LIMIT,
     UNREACHABLE,
+    Check,
     LinkCache,
     LinkChecker,
     check_file,
@@ -482,3 +483,16 @@ def test_two_runs_sharing_a_cache_lose_nothing(tmp_path):
     assert len(saved) == 801
     assert {f"https://{t}.example/{i}" for t in "ab" for i in range(400)} <= set(saved)
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".links.json.*"))
+
+
+def test_the_cache_file_gets_the_umask_permissions(tmp_path):
+    import os
+
+    old = os.umask(0o027)
+    try:
+        cache = LinkCache(tmp_path / "sub" / "links.json", 3600)
+        cache.put(Check("https://a.example/x", OK), 1.0)
+        cache.save()
+    finally:
+        os.umask(old)
+    assert (tmp_path / "sub" / "links.json").stat().st_mode & 0o777 == 0o640  # 0o666 & ~0o027
