@@ -51,7 +51,38 @@ LinkAgeOpt = Annotated[
     float, typer.Option("--link-max-age", min=0, help="Hours a cached link result stays valid.")
 ]
 LinkTimeoutOpt = Annotated[
-    float, typer.Option("--link-timeout", min=0.1, help="Seconds to wait for each link.")
+    float,
+    typer.Option(
+        "--link-timeout",
+        min=0.1,
+        help="Seconds for each link as a whole (connecting, redirects, body, retries).",
+    ),
+]
+LinkRunTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--link-run-timeout",
+        min=1,
+        help="Seconds for checking all links of the run; links not reached by then are not "
+        "checked and count as they would offline.",
+    ),
+]
+AllowInternalOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-internal-links",
+        help="Also fetch links whose host resolves to a loopback, private or other internal "
+        "address (by default they are not checked and count as they would offline).",
+    ),
+]
+LinkAllowHostOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--link-allow-host",
+        metavar="HOST",
+        help="Fetch this host even if it resolves to an internal address (e.g. the city's own "
+        "PPID site inside its network). Repeatable.",
+    ),
 ]
 
 LangOpt = Annotated[str, typer.Option("--lang", help="Language of messages and reports: id or en.")]
@@ -178,7 +209,16 @@ def _print_summary(run, lang: str) -> None:
     )
 
 
-def _link_checker(enabled: bool, cache: Path | None, max_age: float, timeout: float, lang: str):
+def _link_checker(
+    enabled: bool,
+    cache: Path | None,
+    max_age: float,
+    timeout: float,
+    lang: str,
+    run_timeout: float = 600.0,
+    allow_internal: bool = False,
+    allow_hosts: list[str] | None = None,
+):
     if not enabled:
         return None, lambda: None
     from monev.evidence import LinkChecker, default_cache_path
@@ -189,6 +229,9 @@ def _link_checker(enabled: bool, cache: Path | None, max_age: float, timeout: fl
         max_age=max_age * 3600,
         timeout=timeout,
         progress=update,
+        run_timeout=run_timeout,
+        allow_internal=allow_internal,
+        allow_hosts=tuple(allow_hosts or ()),
     )
     return checker, close
 
@@ -239,6 +282,9 @@ def score(
     link_cache: LinkCacheOpt = None,
     link_max_age: LinkAgeOpt = 24.0,
     link_timeout: LinkTimeoutOpt = 10.0,
+    link_run_timeout: LinkRunTimeoutOpt = 600.0,
+    allow_internal_links: AllowInternalOpt = False,
+    link_allow_host: LinkAllowHostOpt = None,
     previous: Annotated[
         Path | None,
         typer.Option(
@@ -269,7 +315,16 @@ def score(
         _echo(t("cli.out_inside_input", lang, out=out), err=True)
         raise typer.Exit(EXIT_USAGE)
     workers = jobs or os.cpu_count() or 1
-    links, close_links = _link_checker(check_links, link_cache, link_max_age, link_timeout, lang)
+    links, close_links = _link_checker(
+        check_links,
+        link_cache,
+        link_max_age,
+        link_timeout,
+        lang,
+        link_run_timeout,
+        allow_internal_links,
+        link_allow_host,
+    )
     update, close = _progress(t("cli.scoring", lang), not quiet)
     try:
         run = score_paths(inputs, rb, jobs=workers, progress=update, as_of=day, links=links)
@@ -326,6 +381,9 @@ def check(
     link_cache: LinkCacheOpt = None,
     link_max_age: LinkAgeOpt = 24.0,
     link_timeout: LinkTimeoutOpt = 10.0,
+    link_run_timeout: LinkRunTimeoutOpt = 600.0,
+    allow_internal_links: AllowInternalOpt = False,
+    link_allow_host: LinkAllowHostOpt = None,
 ) -> None:
     """Check filled questionnaires before sending them: every problem with its cell and what to do.
 
@@ -344,7 +402,16 @@ def check(
     if not paths:
         _echo(t("cli.no_inputs", lang), err=True)
         raise typer.Exit(EXIT_USAGE)
-    links, close_links = _link_checker(check_links, link_cache, link_max_age, link_timeout, lang)
+    links, close_links = _link_checker(
+        check_links,
+        link_cache,
+        link_max_age,
+        link_timeout,
+        lang,
+        link_run_timeout,
+        allow_internal_links,
+        link_allow_host,
+    )
     try:
         reports = [check_file(p, rb, links) for p in paths]
     finally:

@@ -6,7 +6,9 @@ document (an empty page, a folder listing, a home page) does not count; nor does
 file is missing beside the workbook, is not a PDF or image, or is over 2 MB (the KI e-monev limit).
 
 Nothing here runs unless asked (``--check-links``). Links are fetched concurrently with httpx,
-bounded per host and overall, with timeouts, retries and an on-disk cache with a maximum age.
+bounded per host and overall, with retries and an on-disk cache with a maximum age. The servers
+are untrusted: each link and the whole run have a time budget, bodies are decoded here under a
+size cap, and hosts that resolve to internal addresses are not fetched unless allowed.
 The results are plain data (:class:`Check`) that :func:`apply_checks` attaches to a questionnaire;
 scoring stays pure.
 """
@@ -14,12 +16,18 @@ scoring stays pure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import ipaddress
 import json
+import math
 import os
 import re
+import socket
+import tempfile
 import time
-from collections.abc import Callable, Iterable
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +49,17 @@ OK, BROKEN, UNREACHABLE, LOGIN, NOT_DOCUMENT = (
     "not_document",
 )
 FILE_MISSING, FILE_TYPE, FILE_TOO_LARGE = "file_missing", "file_type", "file_too_large"
+# Not fetched: an internal address (detail: the address) or the run's time was up (RUN_LIMIT).
+# Counts as evidence, as it would offline; never cached.
+NOT_CHECKED = "not_checked"
+RUN_LIMIT = "run time limit"
+# The server's answer was not read: stacked or unknown Content-Encoding, undecodable data.
+REFUSED = "refused"
+CACHED_STATUSES = frozenset({OK, BROKEN, UNREACHABLE, LOGIN, NOT_DOCUMENT, REFUSED})
+MAX_CACHE_BYTES = 64 * 1024 * 1024
+MAX_REDIRECTS = 10
+REDIRECT_CODES = (301, 302, 303, 307, 308)
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 LOGIN_HOSTS = {
     "accounts.google.com",
@@ -88,6 +107,11 @@ class Check:
     @property
     def ok(self) -> bool:
         return self.status == OK
+
+    @property
+    def counts(self) -> bool:
+        """Does this evidence count? Ok, or not checked (which counts as it would offline)."""
+        return self.status in (OK, NOT_CHECKED)
 
 
 def is_url(part: str) -> bool:
@@ -149,38 +173,105 @@ def check_file(name: str, folder: Path) -> Check:
 
 
 class LinkCache:
-    """URL -> (status, detail, checked_at) in a JSON file; entries older than max_age are stale."""
+    """URL -> (status, detail, checked_at) in a JSON file; entries older than max_age are stale.
+
+    The file is validated on load: an entry of the wrong shape (not an object, no known
+    ``status``, a ``checked_at`` that is not a finite number) is dropped, and a file that is not
+    a JSON object at all counts as empty. :meth:`save` merges this run's entries with what is on
+    disk under a lock (``<cache>.lock``), so two runs sharing one cache lose nothing.
+    """
 
     def __init__(self, path: Path | None, max_age: float):
         self.path = path
         self.max_age = max_age
-        self.entries: dict[str, dict[str, Any]] = {}
-        if path and path.is_file():
-            try:
-                self.entries = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                self.entries = {}
+        self.entries: dict[str, dict[str, Any]] = load_cache_entries(path) if path else {}
+        self._added: dict[str, dict[str, Any]] = {}
 
     def get(self, url: str, now: float) -> Check | None:
         e = self.entries.get(url)
-        if e and now - float(e.get("checked_at", 0)) <= self.max_age:
-            return Check(url, str(e["status"]), str(e.get("detail", "")))
+        if e and now - e["checked_at"] <= self.max_age:
+            return Check(url, e["status"], e["detail"])
         return None
 
     def put(self, check: Check, now: float) -> None:
-        self.entries[check.target] = {
-            "status": check.status,
-            "detail": check.detail,
-            "checked_at": now,
-        }
+        entry = {"status": check.status, "detail": check.detail, "checked_at": float(now)}
+        self.entries[check.target] = entry
+        self._added[check.target] = entry
 
     def save(self) -> None:
-        if not self.path:
+        """Merge this run's entries into the file on disk (newest wins); never raises OSError."""
+        if not self.path or not self._added:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.entries, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.path)
+        tmp = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with _file_lock(self.path):
+                merged = load_cache_entries(self.path)
+                for url, entry in self._added.items():
+                    old = merged.get(url)
+                    if old is None or old["checked_at"] <= entry["checked_at"]:
+                        merged[url] = entry
+                fd, tmp = tempfile.mkstemp(
+                    dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
+                )
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(merged, fh, indent=1, sort_keys=True)
+                os.chmod(tmp, 0o666 & ~_umask())  # as a plain open() would create it
+                os.replace(tmp, self.path)
+                tmp = None
+            self.entries = merged
+            self._added = {}
+        except OSError:
+            pass  # a cache that cannot be written costs a re-fetch next time, not the run
+        finally:
+            if tmp:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+
+def load_cache_entries(path: Path) -> dict[str, dict[str, Any]]:
+    """The valid entries of a cache file; anything unreadable or of the wrong shape is dropped."""
+    try:
+        if path.stat().st_size > MAX_CACHE_BYTES:
+            return {}
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    entries: dict[str, dict[str, Any]] = {}
+    for url, e in data.items():
+        if not (isinstance(url, str) and isinstance(e, dict)):
+            continue
+        status, detail, at = e.get("status"), e.get("detail", ""), e.get("checked_at")
+        if status not in CACHED_STATUSES or not isinstance(detail, str):
+            continue
+        if isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at):
+            continue
+        entries[url] = {"status": status, "detail": detail, "checked_at": float(at)}
+    return entries
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``<path>.lock`` (no lock where the platform has no fcntl)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock; the merge still keeps what was on disk before
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def default_cache_path() -> Path:
@@ -188,9 +279,163 @@ def default_cache_path() -> Path:
     return Path(base) / "monev" / "links.json"
 
 
+class Refused(Exception):
+    """A server answer monev will not read (an encoding it cannot decode within the cap)."""
+
+
+class InternalAddress(Exception):
+    """A host that resolves to a loopback, private, link-local or otherwise internal address."""
+
+    def __init__(self, host: str, address: str):
+        super().__init__(f"{host} -> {address}")
+        self.host = host
+        self.address = address
+
+
+def internal_address(text: str) -> bool:
+    """Is this IP address one a link must not reach (anything not globally routable)?
+
+    IPv6 forms that carry an IPv4 address (mapped, 6to4, Teredo, NAT64) are judged by it too.
+    Something that does not parse as an address counts as internal.
+    """
+    try:
+        ip = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return True
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if ip in NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None and internal_address(str(embedded)):
+            return True
+    return (
+        not ip.is_global
+        or ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+    )
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (blocking; run in a thread)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class BodyDecoder:
+    """Decode a response body incrementally without ever holding more than ``limit`` bytes.
+
+    Only identity, gzip and deflate are read, one at a time: stacked encodings (``gzip, gzip``,
+    1.8 KB on the wire for gigabytes decoded) and any other encoding raise :class:`Refused`.
+    """
+
+    def __init__(self, content_encoding: str, limit: int):
+        codings = [c.strip().lower() for c in content_encoding.split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        if len(codings) > 1:
+            raise Refused(f"stacked Content-Encoding: {', '.join(codings)}"[:80])
+        if codings and codings[0] not in ("gzip", "x-gzip", "deflate"):
+            raise Refused(f"Content-Encoding: {codings[0]}"[:80])
+        self.coding = codings[0] if codings else ""
+        self.limit = limit
+        self.size = 0
+        self._z: Any = None
+        self._members = 0
+
+    @property
+    def full(self) -> bool:
+        return self.size >= self.limit
+
+    def feed(self, raw: bytes) -> bytes:
+        out = bytearray()
+        data = raw
+        while data and self.size + len(out) < self.limit:
+            room = self.limit - self.size - len(out)
+            if not self.coding:
+                out += data[:room]
+                break
+            if self._z is None:
+                if self._members and self.coding == "deflate":
+                    break  # bytes after the end of a deflate stream: ignored
+                self._z = zlib.decompressobj(self._wbits(data))
+                self._members += 1
+            try:
+                out += self._z.decompress(data, room)
+            except zlib.error:
+                if self._members > 1:
+                    break  # garbage after a complete gzip member: ignored
+                raise Refused(f"{self.coding} data not readable") from None
+            if self._z.eof:
+                data, self._z = self._z.unused_data, None
+            else:
+                data = self._z.unconsumed_tail
+        self.size += len(out)
+        return bytes(out)
+
+    def _wbits(self, data: bytes) -> int:
+        if self.coding != "deflate":
+            return 16 + zlib.MAX_WBITS
+        header = int.from_bytes(data[:2], "big")
+        zlib_header = len(data) >= 2 and data[0] & 0x0F == 8 and header % 31 == 0
+        return zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS
+
+
+def _pinned_backend(inner: Any, allowed: Callable[[str], bool]) -> Any:
+    """A network backend that resolves each host itself, refuses internal addresses and connects
+    to the very address it checked (so a second DNS answer cannot point elsewhere: rebinding)."""
+    import httpcore
+
+    class PinnedBackend(httpcore.AsyncNetworkBackend):
+        async def connect_tcp(
+            self,
+            host: str,
+            port: int,
+            timeout: float | None = None,
+            local_address: str | None = None,
+            socket_options: Any = None,
+        ) -> Any:
+            kw = {"timeout": timeout, "local_address": local_address}
+            kw["socket_options"] = socket_options
+            if allowed(host):
+                return await inner.connect_tcp(host, port, **kw)
+            loop = asyncio.get_running_loop()
+            try:
+                addresses = await loop.run_in_executor(None, resolve, host, port)
+            except OSError as exc:
+                raise httpcore.ConnectError(str(exc)) from exc
+            for address in addresses:
+                if internal_address(address):
+                    raise InternalAddress(host, address)
+            last: Exception = httpcore.ConnectError(f"{host}: no address")
+            for address in addresses:
+                try:
+                    return await inner.connect_tcp(address, port, **kw)
+                except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                    last = exc
+            raise last
+
+        async def connect_unix_socket(self, *args: Any, **kw: Any) -> Any:
+            return await inner.connect_unix_socket(*args, **kw)
+
+        async def sleep(self, seconds: float) -> None:
+            await inner.sleep(seconds)
+
+    return PinnedBackend()
+
+
 @dataclass
 class LinkChecker:
-    """Fetch evidence URLs concurrently and classify each (see :func:`classify_response`)."""
+    """Fetch evidence URLs concurrently and classify each (see :func:`classify_response`).
+
+    ``timeout`` bounds each link as a whole (connecting, headers, body, redirects and retries);
+    ``run_timeout`` bounds the whole run: links not reached by then are "not checked". A host
+    resolving to an internal address (loopback, private, link-local, ...) is not fetched, at any
+    redirect hop, unless ``allow_internal`` or the host is in ``allow_hosts``: such a link is
+    "not checked" too and, like a link not checked at all, does not lower the score.
+    """
 
     cache_path: Path | None = None
     max_age: float = 24 * 3600
@@ -199,6 +444,9 @@ class LinkChecker:
     per_host: int = 4
     concurrency: int = 32
     progress: Callable[[int, int], None] | None = None
+    run_timeout: float = 600.0
+    allow_internal: bool = False
+    allow_hosts: Iterable[str] = ()
     fetched: int = 0  # how many URLs went to the network in the last run (cache misses)
 
     def check(self, urls: Iterable[str]) -> dict[str, Check]:
@@ -218,11 +466,16 @@ class LinkChecker:
             fetched = asyncio.run(self._fetch_all(todo, len(unique) - len(todo), len(unique)))
             for check in fetched:
                 results[check.target] = check
-                cache.put(check, now)
+                if check.status in CACHED_STATUSES:
+                    cache.put(check, now)
             cache.save()
         elif self.progress:
             self.progress(len(unique), len(unique))
         return results
+
+    def _allowed(self, host: str) -> bool:
+        names = {h.strip().lower().rstrip(".") for h in self.allow_hosts}
+        return self.allow_internal or host.lower().rstrip(".") in names
 
     async def _fetch_all(self, urls: list[str], done: int, total: int) -> list[Check]:
         import httpx
@@ -233,13 +486,16 @@ class LinkChecker:
         limits = httpx.Limits(
             max_connections=self.concurrency, max_keepalive_connections=self.concurrency
         )
+        transport = httpx.AsyncHTTPTransport(limits=limits, verify=True)
+        pool = getattr(transport, "_pool", None)
+        if not self.allow_internal and hasattr(pool, "_network_backend"):
+            # Pin each connection to the address that passed the check (DNS rebinding).
+            pool._network_backend = _pinned_backend(pool._network_backend, self._allowed)  # type: ignore[union-attr]
         async with httpx.AsyncClient(
-            follow_redirects=True,
-            max_redirects=10,
+            follow_redirects=False,
             timeout=httpx.Timeout(self.timeout),
-            limits=limits,
-            headers={"User-Agent": USER_AGENT},
-            verify=True,
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
+            transport=transport,
         ) as client:
 
             async def one(url: str) -> Check:
@@ -252,41 +508,106 @@ class LinkChecker:
                     self.progress(counter[0], total)
                 return result
 
-            return list(await asyncio.gather(*(one(u) for u in urls)))
+            tasks = [asyncio.ensure_future(one(u)) for u in urls]
+            _, pending = await asyncio.wait(tasks, timeout=self.run_timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if pending and self.progress:
+            self.progress(total, total)
+        return [
+            Check(u, NOT_CHECKED, RUN_LIMIT) if t in pending else t.result()
+            for u, t in zip(urls, tasks, strict=True)
+        ]
 
     async def _fetch(self, client: Any, url: str) -> Check:
+        """One link within its whole budget (``timeout``), retries included."""
+        last = [Check(url, UNREACHABLE, "timeout")]
+        try:
+            return await asyncio.wait_for(self._attempts(client, url, last), self.timeout)
+        except asyncio.TimeoutError:
+            if last[0].detail.startswith("HTTP 5"):
+                return last[0]
+            return Check(url, UNREACHABLE, "timeout")
+
+    async def _attempts(self, client: Any, url: str, last: list[Check]) -> Check:
         import httpx
 
-        last = Check(url, UNREACHABLE, "?")
         for attempt in range(self.retries + 1):
             if attempt:
                 await asyncio.sleep(0.2 * 2 ** (attempt - 1))
             try:
-                async with client.stream("GET", url) as r:
-                    body = b""
-                    ctype = r.headers.get("content-type", "")
-                    if not ctype.lower().startswith(DOCUMENT_TYPES):
-                        async for chunk in r.aiter_bytes():
-                            body += chunk
-                            if len(body) >= MAX_BODY_BYTES:
-                                break
-                    else:
-                        async for chunk in r.aiter_bytes():
-                            body = chunk[:16]
-                            break
-                    hops = [str(h.url) for h in r.history] + [str(r.url)]
-                    last = classify_response(url, r.status_code, ctype, body, hops)
-            except httpx.TooManyRedirects:
-                return Check(url, BROKEN, "redirect loop")
+                result = await self._follow(client, url)
+            except InternalAddress as exc:
+                return Check(url, NOT_CHECKED, exc.address)
+            except Refused as exc:
+                return Check(url, REFUSED, str(exc))
             except httpx.TimeoutException:
-                last = Check(url, UNREACHABLE, "timeout")
+                result = Check(url, UNREACHABLE, "timeout")
             except httpx.InvalidURL:
                 return Check(url, BROKEN, "invalid URL")
             except (httpx.HTTPError, OSError, ValueError) as exc:
-                last = Check(url, UNREACHABLE, type(exc).__name__)
-            if last.status != UNREACHABLE and not last.detail.startswith("HTTP 5"):
-                return last
-        return last
+                result = Check(url, UNREACHABLE, type(exc).__name__)
+            last[0] = result
+            if result.status != UNREACHABLE and not result.detail.startswith("HTTP 5"):
+                return result
+        return last[0]
+
+    async def _follow(self, client: Any, url: str) -> Check:
+        """GET ``url``, following redirects one hop at a time; every hop's host is checked."""
+        import httpx
+
+        hops: list[str] = []
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            await self._guard(current)
+            status, ctype, body, location = await self._get(client, current)
+            hops.append(current)
+            if location is None:
+                return classify_response(url, status, ctype, body, hops)
+            try:
+                current = str(httpx.URL(current).join(location))
+            except (httpx.InvalidURL, ValueError):
+                return Check(url, BROKEN, "invalid redirect")
+            if not is_url(current):
+                return Check(url, BROKEN, "redirect to a non-http link")
+            if current in hops:
+                return Check(url, BROKEN, "redirect loop")
+        return Check(url, BROKEN, "redirect loop")
+
+    async def _guard(self, url: str) -> None:
+        """Refuse a hop whose host resolves to an internal address (also when a proxy is used)."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if not host or self._allowed(host):
+            return  # no host: httpx refuses the URL itself
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+        try:
+            addresses = await asyncio.get_running_loop().run_in_executor(None, resolve, host, port)
+        except (OSError, UnicodeError):
+            return  # not resolvable here: the request fails, or a proxy resolves it
+        for address in addresses:
+            if internal_address(address):
+                raise InternalAddress(host, address)
+
+    async def _get(self, client: Any, url: str) -> tuple[int, str, bytes, str | None]:
+        """(status, content type, first bytes of the decoded body, redirect location)."""
+        async with client.stream("GET", url) as r:
+            if r.status_code in REDIRECT_CODES and r.headers.get("location"):
+                return r.status_code, "", b"", r.headers["location"]
+            ctype = r.headers.get("content-type", "")
+            if r.status_code >= 400:
+                return r.status_code, ctype, b"", None
+            limit = 16 if ctype.lower().startswith(DOCUMENT_TYPES) else MAX_BODY_BYTES
+            decoder = BodyDecoder(r.headers.get("content-encoding", ""), limit)
+            body = bytearray()
+            wire = 0
+            async for raw in r.aiter_raw():
+                wire += len(raw)
+                body += decoder.feed(raw)
+                if decoder.full or wire >= MAX_BODY_BYTES:
+                    break
+            return r.status_code, ctype, bytes(body), None
 
 
 def evidence_targets(q: Questionnaire) -> tuple[list[str], list[str]]:
@@ -319,7 +640,9 @@ def apply_checks(q: Questionnaire, folder: Path, links: dict[str, Check]) -> Que
             for p in parts
         ]
         for c in checks:
-            if not c.ok:
+            if c.status == NOT_CHECKED:
+                problems.append(_not_checked_problem(q.file, a.evidence_cell, code, c))
+            elif not c.ok:
                 problems.append(
                     Problem.make(
                         "MV304" if is_url(c.target) else "MV305",
@@ -332,8 +655,17 @@ def apply_checks(q: Questionnaire, folder: Path, links: dict[str, Check]) -> Que
                         detail=c.detail,
                     )
                 )
-        if not any(c.ok for c in checks):
+        if not any(c.counts for c in checks):
             answers[code] = dataclasses.replace(
                 a, evidence_failed=",".join(sorted({c.status for c in checks}))
             )
     return dataclasses.replace(q, answers=answers, problems=problems)
+
+
+def _not_checked_problem(file: str, cell: str, code: str, c: Check) -> Problem:
+    """MV307 when the run's time was up before the link, MV306 for an internal address."""
+    if c.detail == RUN_LIMIT:
+        return Problem.make("MV307", file, SHEET_QUESTIONS, cell, code=code, target=c.target[:80])
+    return Problem.make(
+        "MV306", file, SHEET_QUESTIONS, cell, code=code, target=c.target[:80], address=c.detail
+    )

@@ -52,6 +52,8 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV303": ("warning", "evidence-drive-sharing-link"),
     "MV304": ("warning", "evidence-link-failed"),
     "MV305": ("warning", "evidence-file-failed"),
+    "MV306": ("warning", "evidence-link-internal"),
+    "MV307": ("warning", "evidence-link-not-reached"),
     "MV310": ("warning", "evidence-unverifiable"),
     "MV311": ("warning", "evidence-local-path"),
     "MV312": ("warning", "evidence-link-without-scheme"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,11 +20,17 @@ from monev.evidence import (
     FILE_TOO_LARGE,
     FILE_TYPE,
     LOGIN,
+    NOT_CHECKED,
     NOT_DOCUMENT,
     OK,
+    REFUSED,
+    RUN_LIMIT,
     UNREACHABLE,
+    Check,
+    LinkCache,
     LinkChecker,
     check_file,
+    internal_address,
 )
 from monev.workbook import read_questionnaire
 
@@ -35,7 +42,9 @@ def server():
 
 
 def checker(tmp_path: Path, **kw) -> LinkChecker:
-    return LinkChecker(cache_path=tmp_path / "links.json", timeout=0.5, retries=1, **kw)
+    # The local server is on 127.0.0.1, an internal address: allowed here, refused by default.
+    options = {"cache_path": tmp_path / "links.json", "timeout": 0.5, "retries": 1}
+    return LinkChecker(**{**options, "allow_internal": True, **kw})
 
 
 @pytest.mark.parametrize(
@@ -200,6 +209,7 @@ def test_cli_check_links(server, tmp_path, rubric, capsys):
             "--check-links",
             "--link-cache",
             str(tmp_path / "c.json"),
+            "--allow-internal-links",
             "--lang",
             "en",
         ]
@@ -209,3 +219,280 @@ def test_cli_check_links(server, tmp_path, rubric, capsys):
     assert "MV304 The evidence link for JI-01 fails the check: broken (HTTP 404)" in out
     q = read_questionnaire(path, rubric)
     assert q.answers["JI-01"].evidence_failed == ""  # reading alone never touches the network
+
+
+# --- issue 9, item 4: a hostile server cannot hang, flood or steer the link check ---------------
+
+
+def test_a_server_dripping_bytes_cannot_outlast_the_link_budget(server, tmp_path):
+    # 40 bytes at one per 0.2 s: 8 s per answer, never 1 s idle, so a per-read timeout of 1 s
+    # never fires. The budget of 1 s covers the whole link (both attempts): a generous bound of
+    # 4 s for the two links, checked one at a time (per_host=1).
+    urls = [f"{server.base}/drip-headers/40", f"{server.base}/drip-body/40"]
+    lc = checker(tmp_path, per_host=1, timeout=1.0)
+    start = time.monotonic()
+    found = lc.check(urls)
+    elapsed = time.monotonic() - start
+    assert elapsed < 4, elapsed
+    assert {c.status for c in found.values()} == {UNREACHABLE}
+    assert all(c.detail == "timeout" for c in found.values())
+
+
+def test_the_run_deadline_leaves_links_not_reached_not_checked(server, tmp_path):
+    # Six links on one host, one at a time, each 3 bytes at 0.2 s = 0.6 s; the run has 1.5 s:
+    # two links finish (1.2 s), the third is cut off, the last three never start.
+    urls = [f"{server.base}/drip-body/3?n={k}" for k in range(6)]
+    lc = checker(tmp_path, per_host=1, run_timeout=1.5, timeout=5.0)
+    start = time.monotonic()
+    found = lc.check(urls)
+    assert time.monotonic() - start < 4
+    not_checked = [u for u, c in found.items() if c.status == NOT_CHECKED]
+    assert len(not_checked) >= 3 and len(found) == 6
+    assert all(found[u].detail == RUN_LIMIT for u in not_checked)
+    # Not cached: the next run fetches exactly those again.
+    again = checker(tmp_path, per_host=1, run_timeout=30, timeout=5.0)
+    again.check(urls)
+    assert again.fetched == len(not_checked)
+
+
+def _peak_mib(fn) -> float:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "detail"),
+    [
+        # 66 KB on the wire, 64 MiB decoded: read up to the 512 KB cap, then classified (as
+        # text: zero bytes are not white space, so the page is not empty).
+        ("/gzip-bomb", OK, "text/html"),
+        # 232 bytes on the wire, 64 MiB after two rounds of gzip: refused before decoding.
+        ("/stacked", REFUSED, "stacked Content-Encoding: gzip, gzip"),
+        ("/brotli", REFUSED, "Content-Encoding: br"),
+        ("/gzip-artikel", OK, "text/html"),
+        ("/deflate-artikel", OK, "text/html"),
+        ("/deflate-raw-artikel", OK, "text/html"),
+        ("/gzip-members-artikel", OK, "text/html"),  # two gzip members, both read
+        ("/gzip-corrupt", REFUSED, "gzip data not readable"),
+        ("/huge-headers", UNREACHABLE, "RemoteProtocolError"),  # h11 stops at its limit
+    ],
+)
+def test_decoded_bodies_are_capped_while_decoding(server, tmp_path, path, status, detail):
+    url = server.base + path
+    lc = checker(tmp_path, cache_path=None, timeout=10.0)
+    found: dict = {}
+    peak = _peak_mib(lambda: found.update(lc.check([url])))
+    assert (found[url].status, found[url].detail) == (status, detail)
+    # The cap is 512 KB of body; the old code held the whole 64 MiB at once. 16 MiB is generous
+    # for httpx, asyncio and the tracing itself.
+    assert peak < 16, f"{peak:.1f} MiB"
+
+
+def test_internal_addresses_are_not_fetched_by_default(server, tmp_path):
+    url = f"{server.base}/dok/intern-1.pdf"
+    found = checker(tmp_path, allow_internal=False).check([url])[url]
+    assert (found.status, found.detail) == (NOT_CHECKED, "127.0.0.1")
+    assert server.hits["/dok/intern-1.pdf"] == 0
+    assert not found.ok and found.counts
+    # Not cached either: allowed later, the link is fetched.
+    allowed = checker(tmp_path, allow_internal=True)
+    assert allowed.check([url])[url].status == OK and allowed.fetched == 1
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.9",
+        "192.168.1.1",
+        "169.254.169.254",  # cloud metadata
+        "100.64.0.1",  # carrier-grade NAT
+        "0.0.0.0",
+        "224.0.0.1",
+        "240.0.0.1",
+        "::1",
+        "::",
+        "fe80::1",
+        "fc00::1",
+        "ff02::1",
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",
+        "2002:7f00:1::1",  # 6to4 around 127.0.0.1
+        "64:ff9b::a00:1",  # NAT64 around 10.0.0.1
+        "fe80::1%eth0",
+        "not an address",
+    ],
+)
+def test_what_counts_as_internal(address):
+    assert internal_address(address)
+
+
+@pytest.mark.parametrize("address", ["8.8.8.8", "203.130.193.74", "2001:4860:4860::8888"])
+def test_public_addresses_are_not_internal(address):
+    assert not internal_address(address)
+
+
+def test_a_host_allowed_by_name_is_fetched_but_not_its_redirect_inside(server, tmp_path):
+    port = server.server_address[1]
+    lc = checker(tmp_path, allow_internal=False, allow_hosts=("LOCALHOST",))
+    ok_url = f"http://localhost:{port}/dok/by-name.pdf"
+    to_internal = f"http://localhost:{port}/to-internal"
+    found = lc.check([ok_url, to_internal])
+    assert found[ok_url].status == OK
+    # The allowed host redirects to 127.0.0.1, which is not allowed: refused at that hop.
+    assert (found[to_internal].status, found[to_internal].detail) == (NOT_CHECKED, "127.0.0.1")
+    assert server.hits["/to-internal"] == 1 and server.hits["/dok/internal.pdf"] == 0
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(server, tmp_path, monkeypatch):
+    """DNS rebinding: the name looks public when first asked, internal when connecting."""
+    import monev.evidence as ev
+
+    answers = iter([["8.8.8.8"]])  # never connected to: only the first (pre-request) look-up
+
+    def rebinding(host: str, port: int) -> list[str]:
+        assert host == "localhost"  # resolves via the hosts file; no DNS query leaves
+        return next(answers, ["127.0.0.1"])
+
+    monkeypatch.setattr(ev, "resolve", rebinding)
+    url = f"http://localhost:{server.server_address[1]}/dok/rebind.pdf"
+    found = checker(tmp_path, allow_internal=False).check([url])[url]
+    assert (found.status, found.detail) == (NOT_CHECKED, "127.0.0.1")
+    assert server.hits["/dok/rebind.pdf"] == 0
+
+
+def test_an_internal_link_counts_as_offline_with_a_warning(server, tmp_path, rubric):
+    b = server.base
+    rows = [
+        ("JI-01", "Ya", f"{b}/dok/intern-2.pdf"),  # internal: not checked, counts
+        ("JI-02", "Ya", f"http://localhost:{server.server_address[1]}/404"),  # allowed: broken
+    ]
+    path = write_workbook(tmp_path / "dinas.xlsx", rubric, rows)
+    lc = checker(tmp_path, allow_internal=False, allow_hosts=("localhost",))
+    run = score_paths([path], rubric, links=lc)
+    office = run.offices[0]
+    # Claimed 2 x 40/14 = 5.714... -> 5.71; JI-02 fails, JI-01 counts: 40/14 = 2.857 -> 2.86.
+    assert office.score.saq_claimed == Decimal("5.71")
+    assert office.score.saq_verifiable == Decimal("2.86")
+    codes = {(p.code, p.param("code"), p.cell) for p in office.problems if p.code >= "MV304"}
+    q = read_questionnaire(path, rubric)
+    cells = {code: q.answers[code].evidence_cell for code in ("JI-01", "JI-02")}
+    assert codes == {("MV306", "JI-01", cells["JI-01"]), ("MV304", "JI-02", cells["JI-02"])}
+    assert server.hits["/dok/intern-2.pdf"] == 0
+
+
+def test_cli_refuses_internal_links_unless_allowed(server, tmp_path, rubric, capsys):
+    url = f"{server.base}/dok/cli-intern.pdf"
+    path = write_workbook(tmp_path / "a.xlsx", rubric, [("JI-01", "Ya", url)])
+    base = ["check", str(path), "--check-links", "--link-cache", str(tmp_path / "c.json")]
+    assert main([*base, "--lang", "en"]) == 1
+    out = capsys.readouterr().out
+    assert "MV306 The evidence link for JI-01 was not checked" in out and "127.0.0.1" in out
+    assert server.hits["/dok/cli-intern.pdf"] == 0
+    # Exit 1 either way: the other answers of this small workbook are empty (MV202).
+    assert main([*base, "--link-allow-host", "127.0.0.1", "--link-run-timeout", "30"]) == 1
+    assert "MV306" not in capsys.readouterr().out
+    assert server.hits["/dok/cli-intern.pdf"] == 1
+
+
+# --- the cache: validated on load, merged under a lock on save -----------------------------------
+
+VALID = {"status": "ok", "detail": "application/pdf", "checked_at": 1_700_000_000.0}
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "[]",
+        "42",
+        "null",
+        '"links"',
+        json.dumps({"u": {"detail": "no status", "checked_at": 1}}),
+        json.dumps({"u": {"status": "bogus", "checked_at": 1}}),
+        json.dumps({"u": {"status": "not_checked", "checked_at": 1}}),  # never cached
+        json.dumps({"u": {"status": "ok", "checked_at": "yesterday"}}),
+        json.dumps({"u": {"status": "ok", "checked_at": True}}),
+        json.dumps({"u": {"status": "ok", "checked_at": 1, "detail": ["x"]}}),
+        '{"u": {"status": "ok", "checked_at": NaN}}',
+        '{"u": {"status": "ok", "checked_at": Infinity}}',
+        json.dumps({"u": "ok"}),
+        json.dumps({"u": [1, 2]}),
+        "[" * 100_000 + "]" * 100_000,
+        "\x00\xff garbage",
+    ],
+)
+def test_a_cache_of_the_wrong_shape_is_dropped_never_a_crash(server, tmp_path, content):
+    cache = tmp_path / "links.json"
+    cache.write_text(content, encoding="utf-8")
+    assert LinkCache(cache, 1e12).entries == {}
+    url = f"{server.base}/dok/shape.pdf"
+    lc = checker(tmp_path, max_age=1e12)
+    assert lc.check([url])[url].status == OK and lc.fetched == 1
+    assert set(json.loads(cache.read_text(encoding="utf-8"))) == {url}
+
+
+def test_valid_cache_entries_beside_bad_ones_are_kept(tmp_path):
+    cache = tmp_path / "links.json"
+    entries = {"https://a.example/ok": VALID, "https://a.example/bad": {"status": 7}}
+    cache.write_text(json.dumps(entries), encoding="utf-8")
+    assert LinkCache(cache, 1e12).entries == {"https://a.example/ok": VALID}
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from monev.evidence import Check, LinkCache
+path, tag, ready, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
+cache = LinkCache(path, 1e12)  # loaded before the other run saves anything
+ready.touch()
+while not go.exists():
+    time.sleep(0.005)
+for i in range(400):
+    cache.put(Check(f"https://{tag}.example/{i}", "ok", "application/pdf"), time.time())
+    if i % 20 == 19:
+        cache.save()
+"""
+
+
+def test_two_runs_sharing_a_cache_lose_nothing(tmp_path):
+    import subprocess
+    import sys
+
+    cache, go = tmp_path / "links.json", tmp_path / "go"
+    cache.write_text(json.dumps({"https://old.example/1": VALID}), encoding="utf-8")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(cache), tag, str(tmp_path / tag), str(go)]
+        )
+        for tag in ("a", "b")
+    ]
+    deadline = time.monotonic() + 60
+    while not all((tmp_path / t).exists() for t in ("a", "b")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.touch()
+    assert [p.wait(timeout=60) for p in procs] == [0, 0]
+    saved = json.loads(cache.read_text(encoding="utf-8"))
+    # 400 from each run, saved 20 times each in turns, plus the one entry that was there before.
+    assert len(saved) == 801
+    assert {f"https://{t}.example/{i}" for t in "ab" for i in range(400)} <= set(saved)
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".links.json.*"))
+
+
+def test_the_cache_file_gets_the_umask_permissions(tmp_path):
+    import os
+
+    old = os.umask(0o027)
+    try:
+        cache = LinkCache(tmp_path / "sub" / "links.json", 3600)
+        cache.put(Check("https://a.example/x", OK), 1.0)
+        cache.save()
+    finally:
+        os.umask(old)
+    assert (tmp_path / "sub" / "links.json").stat().st_mode & 0o777 == 0o640  # 0o666 & ~0o027
