@@ -386,9 +386,11 @@ def _read_answers(q: Questionnaire, sheet: Sheet, rubric: Rubric) -> None:
         indicator = specs[code]
         parsed: Parsed | None = None
         if raw_text == "":
-            if indicator.answer.type != "info":
-                problem_code = "MV206" if (r, acol) in sheet.pending_formulas else "MV202"
-                empty.append(Problem.make(problem_code, q.file, SHEET_QUESTIONS, where, code=code))
+            if (r, acol) in sheet.pending_formulas:  # something was put there: not "empty"
+                answered += 1
+                q.problems.append(Problem.make("MV206", q.file, SHEET_QUESTIONS, where, code=code))
+            elif indicator.answer.type != "info":
+                empty.append(Problem.make("MV202", q.file, SHEET_QUESTIONS, where, code=code))
         else:
             answered += 1
             parsed = _parse_answer(q, indicator, code, raw, (r, acol) in sheet.percent, where)

@@ -136,8 +136,10 @@ def test_template_round_trip_reads_every_row(tmp_path, rubric):
     assert q.office.name == "Dinas Kesehatan" and q.office.unit_type == "OPD"
     assert q.rubric_id == rubric.id and q.rubric_version == rubric.version
     assert set(q.answers) == set(answer_rows(rubric))
-    # Every scored row is empty: one MV202 each (the informational PI-05 may stay empty).
-    assert codes(q).count("MV202") == len(answer_rows(rubric)) - 1
+    # Every scored row is empty (the informational PI-05 may stay empty): one line that says so,
+    # not one MV202 per row (issue 8).
+    assert codes(q) == ["MV211"]
+    assert q.problems[0].param("count") == str(len(answer_rows(rubric)) - 1)
 
 
 # --- files that are not what they claim -------------------------------------------------------
