@@ -83,6 +83,8 @@ class RunResult:
     skipped: list[Rejected] = field(default_factory=list)
     as_of: dt.date = field(default_factory=dt.date.today)
     comparison: Any = None  # a monev.compare.Comparison when --previous was given
+    #: A monev.stages.StagesSource when stage scores came from a stages file or the workbooks.
+    stages_source: Any = None
 
     @property
     def received(self) -> int:
@@ -198,6 +200,11 @@ class RunResult:
                 for x in self.skipped
             ],
             **self._previous_run(),
+            **(
+                {"stages_source": self.stages_source.to_dict(lang)}
+                if self.stages_source is not None
+                else {}
+            ),
         }
 
     def _previous_run(self) -> dict[str, Any]:
