@@ -143,6 +143,8 @@ def score_paths(
     with ``stages_from_workbooks`` (and then the file wins), else they are ignored with a warning.
     """
     paths = collect(inputs)
+    if stages is not None and stages.path:  # the stages file may sit in an input folder
+        paths = [p for p in paths if str(p.resolve()) != stages.path]
     names = _display_names(paths)
     outcomes: list[OfficeResult | Rejected] = []
     total = len(paths)

@@ -94,6 +94,8 @@ class StagesTable:
     stages: tuple[str, ...]  # the later stages that have a column
     rows: dict[str, list[StagesRow]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    #: The file's resolved path, so that a run never reads it as a questionnaire.
+    path: str = ""
 
     def rows_for(self, name: str) -> list[StagesRow]:
         return self.rows.get(office_key(name), [])
@@ -220,7 +222,9 @@ def load_stages(path: str | Path, rubric: Rubric, display_name: str | None = Non
         grid, sheet = _read_csv(data, unusable), ""
     else:
         grid, sheet, special = _read_sheet(path, data, unusable)
-    return _table(grid, special, rubric, name, digest, sheet, unusable)
+    table = _table(grid, special, rubric, name, digest, sheet, unusable)
+    table.path = str(path.resolve())
+    return table
 
 
 def _read_csv(data: bytes, unusable: Any) -> list[list[Any]]:
@@ -518,6 +522,14 @@ def template_rows(questionnaires: Iterable[Questionnaire]) -> list[TemplateRow]:
     return sorted(rows.values(), key=lambda r: (r.name.casefold(), r.name))
 
 
+def _safe_name(name: str) -> str:
+    """An office name as a cell value: no control characters, never run as a formula (the quote
+    is punctuation, so the name still matches its office)."""
+    from monev.results import safe_cell
+
+    return str(safe_cell("".join(ch for ch in name if ch.isprintable())))
+
+
 def write_stages_template(
     path: str | Path,
     rubric: Rubric,
@@ -541,7 +553,7 @@ def write_stages_template(
         raise FileExistsError(str(path))
     later = [s.code for s in rubric.stages[1:]]
     header = [OFFICE_HEADERS[0], *later, NOTE_HEADERS[0]]
-    body = [[r.name, *[r.values.get(code) for code in later], None] for r in rows]
+    body = [[_safe_name(r.name), *[r.values.get(code) for code in later], None] for r in rows]
     if suffix == ".csv":
         out = io.StringIO()
         writer = csv.writer(out, delimiter=";", lineterminator="\r\n")

@@ -19,6 +19,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 from helpers import write_workbook
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monev.batch import score_paths
 from monev.cli import main
@@ -405,3 +407,59 @@ def test_csv_template_reads_back(tmp_path, rubric):
     )
     with pytest.raises(FileExistsError):
         write_stages_template(path, rubric, rows)
+
+
+def test_a_stages_file_inside_an_input_folder_is_not_read_as_a_questionnaire(
+    tmp_path, rubric, office_dir
+):
+    path = stages_xlsx(office_dir / "tahapan.xlsx", [[OFFICE, 84, 80]])
+    run = score_paths([office_dir], rubric, stages=load_stages(path, rubric))
+    assert run.received == 1 and not run.rejected
+    assert run.offices[0].score.final_exact == FINAL
+
+
+def test_the_table_travels_to_worker_processes(tmp_path, rubric, office_dir):
+    # With --jobs and 64+ files the table is pickled into spawned workers (batch._score_chunk).
+    import pickle
+
+    from monev.batch import _score_chunk
+
+    table = load_stages(stages_xlsx(tmp_path / "t.xlsx", [[OFFICE, 84, 80]]), rubric)
+    copy = pickle.loads(pickle.dumps(table))
+    [o] = _score_chunk(([(str(office_dir / "dlh.xlsx"), "dlh.xlsx")], rubric, copy, False))
+    assert o.score.final_exact == FINAL
+
+
+_CELL = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["NaN", "inf", "-1", "100,5", "84,5", "#N/A", "=A1", "1e308", "", ";", '"']),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(_CELL, min_size=1, max_size=5), min_size=1, max_size=6))
+def test_any_csv_cell_is_read_or_reported_never_raised(tmp_path_factory, rubric, cells):
+    path = tmp_path_factory.mktemp("csv") / "t.csv"
+    body = "\n".join(";".join(row) for row in cells)
+    path.write_text("kantor;visitasi;wawancara\n" + body, encoding="utf-8")
+    try:
+        table = load_stages(path, rubric)
+    except StagesError:
+        return
+    for rows in table.rows.values():
+        for row in rows:
+            for v in row.values.values():
+                assert v.value is None or 0 <= v.value <= 100
+            assert len(row.problems) == sum(v.value is None for v in row.values.values())
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_template_never_writes_a_formula_from_an_office_name(tmp_path, rubric, suffix):
+    path = write_stages_template(
+        tmp_path / f"t{suffix}", rubric, [TemplateRow("=HYPERLINK(1)\x0b Dinas", {})]
+    )
+    if suffix == ".xlsx":
+        cell = openpyxl.load_workbook(path)["Tahapan"]["A2"]
+        assert cell.data_type == "s" and cell.value == "'=HYPERLINK(1) Dinas"
+    table = load_stages(path, rubric)
+    assert list(table.rows) == ["hyperlink 1 dinas"]
