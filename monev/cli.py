@@ -439,9 +439,8 @@ def stages_template(
 ) -> None:
     """Write the stages file for the offices of a run, prefilled from stage scores found in
     their workbooks, with instructions. Exit 2 when the file exists (without --force)."""
-    from monev.batch import InputError, collect
-    from monev.stages import template_rows, write_stages_template
-    from monev.workbook import is_lock_file, read_questionnaire
+    from monev.batch import InputError
+    from monev.stages import rows_for_run, write_stages_template
 
     lang = _lang(lang)
     rb = _rubric(rubric, lang)
@@ -452,16 +451,17 @@ def stages_template(
         _echo(t("cli.stages_exists", lang, path=output), err=True)
         raise typer.Exit(EXIT_USAGE)
     try:
-        paths = collect(inputs or [])
+        rows, rejected = rows_for_run(inputs or [], rb, exclude=output)
     except InputError as exc:
         _echo(t("cli.missing_input", lang, path=exc), err=True)
         raise typer.Exit(EXIT_USAGE) from None
-    read = [read_questionnaire(p, rb) for p in paths if not is_lock_file(p)]
-    for q in read:
-        if q.rejected:
-            _echo(f"{t('cli.rejected', lang)} {q.problems[0].text(lang)}", err=True)
-    rows = template_rows(q for q in read if not q.rejected)
-    write_stages_template(output, rb, rows, lang=lang, overwrite=True)
+    for problem in rejected:
+        _echo(f"{t('cli.rejected', lang)} {problem.text(lang)}", err=True)
+    try:
+        write_stages_template(output, rb, rows, lang=lang, overwrite=force)
+    except FileExistsError:  # appeared while the workbooks were read
+        _echo(t("cli.stages_exists", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
     prefilled = sum(bool(r.values) for r in rows)
     _echo(t("cli.stages_written", lang, path=output, offices=len(rows), prefilled=prefilled))
 

@@ -271,7 +271,7 @@ def _read_sheet(
         raise
     except Exception as exc:  # calamine raises many types for broken files
         raise unusable("broken", f"{type(exc).__name__}: {str(exc)[:80]}") from None
-    special = _xlsx_special_cells(path, sheet) if data[:4096].find(b"xl/") >= 0 else {}
+    special = _xlsx_special_cells(path, sheet) if path.suffix.lower() != ".ods" else {}
     return grid, sheet, special
 
 
@@ -520,6 +520,25 @@ def template_rows(questionnaires: Iterable[Questionnaire]) -> list[TemplateRow]:
         else:
             rows[key] = TemplateRow(q.office.name, found)
     return sorted(rows.values(), key=lambda r: (r.name.casefold(), r.name))
+
+
+def rows_for_run(
+    inputs: Iterable[str | Path], rubric: Rubric, *, exclude: str | Path | None = None
+) -> tuple[list[TemplateRow], list[Problem]]:
+    """The template rows for the workbooks under ``inputs`` (``monev stages template``), and the
+    first problem of each file that could not be read. Raises ``monev.batch.InputError`` for an
+    input that does not exist."""
+    from monev.batch import collect
+    from monev.workbook import is_lock_file, read_questionnaire
+
+    skip = Path(exclude).resolve() if exclude is not None else None
+    read = [
+        read_questionnaire(p, rubric)
+        for p in collect(inputs)
+        if not is_lock_file(p) and p.resolve() != skip
+    ]
+    rejected = [q.problems[0] for q in read if q.rejected]
+    return template_rows(q for q in read if not q.rejected), rejected
 
 
 def _safe_name(name: str) -> str:
