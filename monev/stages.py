@@ -219,7 +219,8 @@ def load_stages(path: str | Path, rubric: Rubric, display_name: str | None = Non
     digest = hashlib.sha256(data).hexdigest()
     special: dict[str, str] = {}
     if suffix == ".csv":
-        grid, sheet = _read_csv(data, unusable), ""
+        # Excel and LibreOffice open a CSV as one sheet named after the file: cells are named so.
+        grid, sheet = _read_csv(data, unusable), path.stem
     else:
         grid, sheet, special = _read_sheet(path, data, unusable)
     table = _table(grid, special, rubric, name, digest, sheet, unusable)

@@ -234,6 +234,9 @@ def test_csv_with_bom_semicolons_and_decimal_commas(tmp_path, rubric, office_dir
     path.write_bytes("\ufeffKantor;Visitasi;Wawancara\nDINAS  lingkungan hidup.;84,0;80\n".encode())
     table = load_stages(path, rubric)
     assert table.problems == [] and table.stages == ("visitasi", "wawancara")
+    assert (
+        table.sheet == "tahapan"
+    )  # the sheet Excel shows for tahapan.csv: cells read "tahapan!B2"
     o = score_paths([office_dir], rubric, stages=table).offices[0]
     assert o.score.final_exact == FINAL  # matched by office_key: case, spaces, punctuation
 
