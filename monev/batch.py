@@ -19,6 +19,7 @@ from monev.problems import Problem
 from monev.results import OfficeResult, Rejected, RunResult, rank
 from monev.rubric import Rubric
 from monev.scoring import score
+from monev.stages import StagesSource, StagesTable, apply_stages
 from monev.workbook import Questionnaire, is_lock_file, read_questionnaire
 
 # Spreadsheet-like files found in a folder are inputs: the ones monev cannot score (.xls, .csv)
@@ -77,13 +78,20 @@ def _display_names(paths: list[Path]) -> list[str]:
     return [str(p.resolve().relative_to(common)) for p in paths]
 
 
-def read_one(path: Path, rubric: Rubric, display_name: str) -> Questionnaire | Rejected:
+def read_one(
+    path: Path,
+    rubric: Rubric,
+    display_name: str,
+    stages: StagesTable | None = None,
+    stages_from_workbooks: bool = False,
+) -> Questionnaire | Rejected:
+    """Read one workbook and set its stage scores (see :func:`monev.stages.apply_stages`)."""
     if is_lock_file(path):
         return Rejected(display_name, "", [Problem.make("MV109", display_name)], skipped=True)
     q = read_questionnaire(path, rubric, display_name=display_name)
     if q.rejected:
         return Rejected(q.file, q.sha256, q.problems)
-    return q
+    return apply_stages(q, rubric, stages, from_workbooks=stages_from_workbooks)
 
 
 def finish(q: Questionnaire | Rejected, rubric: Rubric) -> OfficeResult | Rejected:
@@ -98,13 +106,21 @@ def finish(q: Questionnaire | Rejected, rubric: Rubric) -> OfficeResult | Reject
     )
 
 
-def score_one(path: Path, rubric: Rubric, display_name: str) -> OfficeResult | Rejected:
-    return finish(read_one(path, rubric, display_name), rubric)
+def score_one(
+    path: Path,
+    rubric: Rubric,
+    display_name: str,
+    stages: StagesTable | None = None,
+    stages_from_workbooks: bool = False,
+) -> OfficeResult | Rejected:
+    return finish(read_one(path, rubric, display_name, stages, stages_from_workbooks), rubric)
 
 
-def _score_chunk(args: tuple[list[tuple[str, str]], Rubric]) -> list[OfficeResult | Rejected]:
-    items, rubric = args
-    return [score_one(Path(p), rubric, name) for p, name in items]
+def _score_chunk(
+    args: tuple[list[tuple[str, str]], Rubric, StagesTable | None, bool],
+) -> list[OfficeResult | Rejected]:
+    items, rubric, stages, from_workbooks = args
+    return [score_one(Path(p), rubric, name, stages, from_workbooks) for p, name in items]
 
 
 def set_aside_copies(
@@ -149,18 +165,29 @@ def score_paths(
     progress: Progress | None = None,
     as_of: dt.date | None = None,
     links: LinkChecker | None = None,
+    stages: StagesTable | None = None,
+    stages_from_workbooks: bool = False,
 ) -> RunResult:
     """Score every workbook under ``inputs`` with ``rubric`` and rank the offices.
 
     With ``links``, every evidence link is fetched (concurrently, cached) and every evidence
     file checked beside its workbook before scoring; evidence that fails counts as none.
+
+    Later-stage scores come from ``stages`` (the verifier's stages file, read with
+    :func:`monev.stages.load_stages`); stage scores typed in an office's own workbook count only
+    with ``stages_from_workbooks`` (and then the file wins), else they are ignored with a warning.
     """
     paths = collect(inputs)
+    if stages is not None and stages.path:  # the stages file may sit in an input folder
+        paths = [p for p in paths if str(p.resolve()) != stages.path]
     names = _display_names(paths)
     outcomes: list[OfficeResult | Rejected] = []
     total = len(paths)
     if links is not None:
-        read = [read_one(p, rubric, n) for p, n in zip(paths, names, strict=True)]
+        read = [
+            read_one(p, rubric, n, stages, stages_from_workbooks)
+            for p, n in zip(paths, names, strict=True)
+        ]
         urls = [u for q in read if isinstance(q, Questionnaire) for u in evidence_targets(q)[0]]
         checked = links.check(urls)
         outcomes = [
@@ -174,7 +201,10 @@ def score_paths(
 
         items = [(str(p), n) for p, n in zip(paths, names, strict=True)]
         size = max(16, total // (jobs * 8))
-        chunks = [(items[i : i + size], rubric) for i in range(0, total, size)]
+        chunks = [
+            (items[i : i + size], rubric, stages, stages_from_workbooks)
+            for i in range(0, total, size)
+        ]
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             for chunk in pool.map(_score_chunk, chunks):
                 outcomes.extend(chunk)
@@ -183,7 +213,7 @@ def score_paths(
     else:
         last = time.monotonic()
         for k, (p, n) in enumerate(zip(paths, names, strict=True), start=1):
-            outcomes.append(score_one(p, rubric, n))
+            outcomes.append(score_one(p, rubric, n, stages, stages_from_workbooks))
             if progress and (time.monotonic() - last > 0.1 or k == total):
                 progress(k, total)
                 last = time.monotonic()
@@ -191,10 +221,20 @@ def score_paths(
     offices = [o for o in outcomes if isinstance(o, OfficeResult)]
     rejected = [o for o in outcomes if isinstance(o, Rejected) and not o.skipped]
     skipped = [o for o in outcomes if isinstance(o, Rejected) and o.skipped]
+    source = None
+    if stages is not None or stages_from_workbooks:
+        problems = [*stages.problems, *stages.unmatched(o.name for o in offices)] if stages else []
+        source = StagesSource(
+            file=stages.file if stages else None,
+            sha256=stages.sha256 if stages else None,
+            from_workbooks=stages_from_workbooks,
+            problems=tuple(problems),
+        )
     return RunResult(
         rubric=rubric,
         offices=rank(offices),
         rejected=rejected,
         skipped=skipped,
         as_of=as_of or as_of_date(),
+        stages_source=source,
     )

@@ -32,6 +32,11 @@ rubric_app = typer.Typer(
     help="List, show and check rubric files (scoring rules).", no_args_is_help=True
 )
 app.add_typer(rubric_app, name="rubric")
+stages_app = typer.Typer(
+    help="The verifier's stages file: later-stage scores (visitasi, wawancara) per office.",
+    no_args_is_help=True,
+)
+app.add_typer(stages_app, name="stages")
 
 CheckLinksOpt = Annotated[
     bool,
@@ -297,6 +302,22 @@ def score(
             "--rename-map", help="YAML mapping 'old office name: new name' for renamed offices."
         ),
     ] = None,
+    stages: Annotated[
+        Path | None,
+        typer.Option(
+            "--stages",
+            help="The verifier's stages file (.xlsx or .csv): office name and one column per "
+            "later stage (see 'monev stages template').",
+        ),
+    ] = None,
+    stages_from_workbooks: Annotated[
+        bool,
+        typer.Option(
+            "--stages-from-workbooks",
+            help="Also take stage scores typed on the offices' Identitas sheets (the stages file "
+            "wins). Without it they are ignored with a warning.",
+        ),
+    ] = False,
 ) -> None:
     """Score every questionnaire and write results.json, ranking.csv, rekap.xlsx and PDF reports.
 
@@ -314,6 +335,7 @@ def score(
     if _inside(out, list(inputs)) and not allow_out_inside:
         _echo(t("cli.out_inside_input", lang, out=out), err=True)
         raise typer.Exit(EXIT_USAGE)
+    table = _stages_table(stages, rb, lang) if stages is not None else None
     workers = jobs or os.cpu_count() or 1
     links, close_links = _link_checker(
         check_links,
@@ -327,7 +349,16 @@ def score(
     )
     update, close = _progress(t("cli.scoring", lang), not quiet)
     try:
-        run = score_paths(inputs, rb, jobs=workers, progress=update, as_of=day, links=links)
+        run = score_paths(
+            inputs,
+            rb,
+            jobs=workers,
+            progress=update,
+            as_of=day,
+            links=links,
+            stages=table,
+            stages_from_workbooks=stages_from_workbooks,
+        )
     except InputError as exc:
         _echo(t("cli.missing_input", lang, path=exc), err=True)
         raise typer.Exit(EXIT_USAGE) from None
@@ -357,8 +388,23 @@ def score(
     if not quiet:
         _print_ranking(run, lang)
     _print_summary(run, lang)
+    stage_problems = run.stages_source.problems if run.stages_source else ()
+    for p in stage_problems:
+        _echo(f"{t('cli.stages_problems', lang)}: {p.severity.upper()} {p.text(lang)}", err=True)
     _echo(t("cli.written", lang, path=out))
     raise typer.Exit(EXIT_PROBLEMS if run.needs_attention else EXIT_OK)
+
+
+def _stages_table(path: Path, rb, lang: str):
+    """The stages file, read and checked; exit 2 when it cannot be used at all."""
+    from monev.stages import StagesError, load_stages
+
+    try:
+        return load_stages(path, rb)
+    except StagesError as exc:
+        for p in exc.problems:
+            _echo(f"--stages: {p.text(lang)}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def _parse_date(text: str, lang: str) -> dt.date:
@@ -456,6 +502,48 @@ def template(
         raise typer.Exit(EXIT_USAGE)
     path = write_template(rb, output, office=office, unit_type=unit_type, source=source)
     _echo(t("cli.template_written", lang, office=office or "-", path=path))
+
+
+@stages_app.command("template")
+def stages_template(
+    inputs: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Workbooks or folders of the run: one row per office."),
+    ] = None,
+    rubric: RubricOpt = "ki-jatim-2024",
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Stages file to write (.xlsx or .csv).")
+    ] = Path("tahapan.xlsx"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Write the stages file for the offices of a run, prefilled from stage scores found in
+    their workbooks, with instructions. Exit 2 when the file exists (without --force)."""
+    from monev.batch import InputError
+    from monev.stages import rows_for_run, write_stages_template
+
+    lang = _lang(lang)
+    rb = _rubric(rubric, lang)
+    if output.suffix.lower() not in (".xlsx", ".csv"):
+        _echo(t("cli.stages_suffix", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    if output.exists() and not force:
+        _echo(t("cli.stages_exists", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        rows, rejected = rows_for_run(inputs or [], rb, exclude=output)
+    except InputError as exc:
+        _echo(t("cli.missing_input", lang, path=exc), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    for problem in rejected:
+        _echo(f"{t('cli.rejected', lang)} {problem.text(lang)}", err=True)
+    try:
+        write_stages_template(output, rb, rows, lang=lang, overwrite=force)
+    except FileExistsError:  # appeared while the workbooks were read
+        _echo(t("cli.stages_exists", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    prefilled = sum(bool(r.values) for r in rows)
+    _echo(t("cli.stages_written", lang, path=output, offices=len(rows), prefilled=prefilled))
 
 
 @rubric_app.command("list")

@@ -66,6 +66,17 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV406": ("warning", "unit-type-unknown"),
     # Identity: one office, one rank.
     "MV430": ("warning", "office-copy-skipped"),
+    # The verifier's stages file (monev score --stages) and stage scores typed in workbooks.
+    "MV410": ("warning", "stage-in-workbook-ignored"),
+    "MV411": ("warning", "stage-in-workbook-differs"),
+    "MV412": ("warning", "stages-row-missing"),
+    "MV413": ("warning", "stages-row-unknown-office"),
+    "MV414": ("error", "stages-row-duplicated"),
+    "MV415": ("error", "stages-column-unknown"),
+    "MV416": ("warning", "stages-column-missing"),
+    "MV417": ("fatal", "stages-file-unusable"),
+    "MV418": ("error", "stages-column-duplicated"),
+    "MV419": ("warning", "stages-row-without-office"),
 }
 
 

@@ -87,6 +87,8 @@ class RunResult:
     skipped: list[Rejected] = field(default_factory=list)
     as_of: dt.date = field(default_factory=dt.date.today)
     comparison: Any = None  # a monev.compare.Comparison when --previous was given
+    #: A monev.stages.StagesSource when stage scores came from a stages file or the workbooks.
+    stages_source: Any = None
 
     @property
     def received(self) -> int:
@@ -99,8 +101,12 @@ class RunResult:
 
     @property
     def needs_attention(self) -> bool:
-        """Files rejected, or copies of one office: a person should look (exit code 1)."""
-        return bool(self.rejected) or self.copies > 0
+        """Files rejected, copies of one office, or errors in the stages file: a person should
+        look (exit code 1)."""
+        stages_bad = self.stages_source is not None and any(
+            p.severity in ("error", "fatal") for p in self.stages_source.problems
+        )
+        return bool(self.rejected) or self.copies > 0 or stages_bad
 
     def predicate_counts(self) -> dict[str, int]:
         counts = Counter(o.score.predicate for o in self.offices)
@@ -214,6 +220,11 @@ class RunResult:
                 for x in self.skipped
             ],
             **self._previous_run(),
+            **(
+                {"stages_source": self.stages_source.to_dict(lang)}
+                if self.stages_source is not None
+                else {}
+            ),
         }
 
     def _previous_run(self) -> dict[str, Any]:

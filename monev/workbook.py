@@ -14,7 +14,7 @@ import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +140,9 @@ class Questionnaire:
     answers: dict[str, Answer] = field(default_factory=dict)
     stage_scores: dict[str, Decimal] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    #: Stage scores typed on the Identitas sheet: stage code -> (value as typed, cell). Not used
+    #: for scoring unless the run allows it (``monev.stages.apply_stages``).
+    workbook_stages: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def rejected(self) -> bool:
@@ -297,27 +300,12 @@ def _read_identity(q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path
                 used=rubric.version,
             )
         )
-    missing = []
+    # Later-stage scores belong to the verifier (monev.stages): here they are only recorded, as
+    # typed and with their cell; monev.stages.apply_stages decides whether they count.
     for stage in rubric.stages[1:]:
         raw, cell = get(stage_label(stage.code))
-        if not raw:
-            missing.append(stage.code)
-            continue
-        try:
-            value = Decimal(raw.replace(",", "."))
-        except InvalidOperation:
-            value = Decimal(-1)
-        if not (0 <= value <= 100) or not value.is_finite():
-            q.problems.append(
-                Problem.make("MV404", q.file, SHEET_IDENTITY, cell, stage=stage.code, value=raw)
-            )
-            missing.append(stage.code)
-            continue
-        q.stage_scores[stage.code] = value
-    if q.stage_scores and missing:
-        q.problems.append(
-            Problem.make("MV405", q.file, SHEET_IDENTITY, "", missing=", ".join(missing))
-        )
+        if raw:
+            q.workbook_stages[stage.code] = (raw, cell)
 
 
 def _older(found: str, used: str) -> bool:

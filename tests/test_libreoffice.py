@@ -86,7 +86,11 @@ def test_libreoffice_copy_scores_the_same(converted, rubric, fmt):
         a.final_exact,
     )
     assert copy.office.name == "Dinas Uji LibreOffice"
-    assert copy.stage_scores == original.stage_scores
+    assert copy.workbook_stages == original.workbook_stages
+    assert {k: v for k, (v, _) in original.workbook_stages.items()} == {
+        "visitasi": "85",
+        "wawancara": "80.5",
+    }
     assert sorted((p.code, p.cell) for p in copy.problems) == sorted(
         (p.code, p.cell) for p in original.problems
     )

@@ -26,6 +26,7 @@ from monev.report import (
 )
 from monev.rubric import parse_rubric
 from monev.scoring import score
+from monev.stages import load_stages
 
 EV = "https://ppid.contoh.go.id/bukti"
 GOLDEN = Path(__file__).parent / "golden"
@@ -128,14 +129,19 @@ def small_run(tmp_path_factory, rubric):
         if row[0].value == "JI-02":
             row[6].value = "<script>alert('x')</script>"
     wb.save(p)
-    return score_paths([folder], rubric, as_of=AS_OF)
+    return score_paths([folder], rubric, as_of=AS_OF, stages=demo_stages(rubric))
 
 
 @pytest.fixture(scope="module")
 def demo_run(rubric):
     """Three committed demo workbooks: stable bytes, so stable golden files."""
     files = [DEMO / n for n in ("diskominfotik.xlsx", "dinkes.xlsx", "kel-pohjentrek.xlsx")]
-    return score_paths(files, rubric, as_of=AS_OF)
+    return score_paths(files, rubric, as_of=AS_OF, stages=demo_stages(rubric))
+
+
+def demo_stages(rubric):
+    """The demo's stages file (visitasi / wawancara of the offices past the gate)."""
+    return load_stages(DEMO.parent / "contoh-tahapan.xlsx", rubric)
 
 
 def _golden(name: str, text: str, update: bool) -> None:
