@@ -72,11 +72,6 @@ def inside(child: Path, parent: Path) -> bool:
     return c == p or p in c.parents
 
 
-def is_output_folder(path: Path) -> bool:
-    """A folder monev wrote (it carries a manifest); folder collection skips these."""
-    return (Path(path) / MANIFEST).is_file()
-
-
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -158,12 +153,19 @@ class _Owned:
         for rel in _files(folder):
             path = folder / rel
             entry = listed.get(rel)
-            if entry is None or path.is_symlink():
+            if entry is None or path.is_symlink() or not path.is_file():  # a FIFO is not hashed
                 self.user.append(rel)
             elif _sha256(path) != entry["sha256"]:
                 self.changed.append(rel)
             else:
                 self.listed.append(rel)
+        #: Empty folders (a user's, say ``arsip/``): carried over, not pruned with the old set.
+        self.empty = sorted(
+            rel.as_posix()
+            for d, dirs, files in os.walk(folder)
+            for rel in [Path(d).relative_to(folder)]
+            if not dirs and not files and rel.parts and rel.parts[0] != CACHE
+        )
 
 
 def _lock(path: Path) -> IO[bytes]:
@@ -226,6 +228,8 @@ def _retire(old: Path, new: Path) -> None:
     """Carry the cache and the user's files from ``old`` into ``new``, then remove monev's files."""
     owned = _Owned(old)
     _carry(old, new, [CACHE, *owned.user, *owned.changed])
+    for rel in owned.empty:
+        (new / rel).mkdir(parents=True, exist_ok=True)
     for rel in owned.listed:
         (old / rel).unlink()
     (old / MANIFEST).unlink(missing_ok=True)
@@ -238,8 +242,11 @@ class OutputFolder:
     new set and keeps the previous one.
     """
 
-    def __init__(self, path: Path, staging: Path, run_id: str, lock: IO[bytes]) -> None:
+    def __init__(
+        self, path: Path, staging: Path, run_id: str, lock: IO[bytes], shown: str = ""
+    ) -> None:
         self.path = path
+        self.shown = shown or str(path)
         self.staging = staging
         self.run_id = run_id
         self._lock: IO[bytes] | None = lock
@@ -308,7 +315,7 @@ class OutputFolder:
         except BaseException:
             _unlock(lock)
             raise
-        return cls(real, staging, run_id, lock)
+        return cls(real, staging, run_id, lock, shown)
 
     @property
     def cache(self) -> Path:
@@ -321,7 +328,7 @@ class OutputFolder:
         """Write the manifest of the staging folder and switch it in as ``out`` (see module doc)."""
         if self.committed or self._lock is None:
             raise RuntimeError("the output folder is already committed or aborted")
-        shown = str(self.path)
+        shown = self.shown
         files = {
             rel: {"sha256": _sha256(p), "size": p.stat().st_size}
             for rel in _files(self.staging)
@@ -427,4 +434,5 @@ def _recover(real: Path) -> None:
             if not os.path.lexists(real):
                 os.rename(p, real)  # killed between the two renames: the previous set comes back
             else:
-                _retire(p, real)
+                with contextlib.suppress(ValueError):  # a damaged manifest: leave that folder be
+                    _retire(p, real)

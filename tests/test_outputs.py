@@ -123,6 +123,27 @@ def test_a_kill_between_the_two_renames_brings_the_previous_set_back(tmp_path):
     assert _leftovers(tmp_path) == []
 
 
+def test_a_kill_while_carrying_user_files_loses_none_of_them(tmp_path):
+    out = tmp_path / "hasil"
+    _run(out, SET1)
+    (out / "catatan.txt").write_text("mine")
+    os.rename(out, tmp_path / ".hasil.monev-old-1-abcd")  # steps 1 and 2 done, killed in 3
+    _run(tmp_path / "baru", {"results.json": b"2"})
+    os.rename(tmp_path / "baru", out)
+    OutputFolder.open(out).abort()
+    assert sorted(_tree(out)) == [MANIFEST, "catatan.txt", "results.json"]
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_damaged_manifest_is_refused(tmp_path):
+    out = tmp_path / "hasil"
+    _run(out, SET1)
+    (out / MANIFEST).write_text("{not json")
+    with pytest.raises(OutputError) as err:
+        OutputFolder.open(out)
+    assert err.value.key == "cli.out.bad_manifest"
+
+
 def test_switch_failure_keeps_the_previous_set(tmp_path, monkeypatch):
     """Windows cannot rename a folder holding an open file: the old set must stay."""
     out = tmp_path / "hasil"
@@ -170,7 +191,9 @@ def test_files_a_user_added_are_kept_and_carried_into_the_new_set(tmp_path):
     _run(out, SET1)
     (out / "catatan.docx").write_bytes(b"user notes")
     (out / "kantor" / "surat.txt").write_bytes(b"letter")
+    (out / "arsip" / "2023").mkdir(parents=True)
     _run(out, {"results.json": b"2", "kantor/a.pdf": b"a2"})
+    assert (out / "arsip" / "2023").is_dir()
     tree = _tree(out)
     assert tree["catatan.docx"] == b"user notes" and tree["kantor/surat.txt"] == b"letter"
     assert "kantor/b.pdf" not in tree
