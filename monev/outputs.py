@@ -224,9 +224,12 @@ def _carry(old: Path, new: Path, rels: Iterable[str]) -> None:
         os.rename(src, dest)
 
 
-def _retire(old: Path, new: Path) -> None:
-    """Carry the cache and the user's files from ``old`` into ``new``, then remove monev's files."""
-    owned = _Owned(old)
+def _retire(old: Path, new: Path, owned: _Owned | None = None) -> None:
+    """Carry the cache and the user's files from ``old`` into ``new``, then remove monev's files.
+
+    ``owned`` is what :class:`_Owned` found in ``old`` (computed here when not given).
+    """
+    owned = owned or _Owned(old)
     _carry(old, new, [CACHE, *owned.user, *owned.changed])
     for rel in owned.empty:
         (new / rel).mkdir(parents=True, exist_ok=True)
@@ -335,7 +338,7 @@ class OutputFolder:
             for p in [self.staging / rel]
         }
         _write_manifest(self.staging, "complete", files)
-        old = None
+        old, owned = None, None
         if self.path.is_dir():
             owned = _Owned(self.path)
             if owned.changed:  # changed while this run was going on
@@ -360,7 +363,7 @@ class OutputFolder:
             raise OutputError("cli.out.switch_failed", out=shown, reason=_reason(exc)) from None
         self.committed = True
         if old is not None:
-            _retire(old, self.path)
+            _retire(old, self.path, owned)
         self.release()
 
     def abort(self) -> None:
