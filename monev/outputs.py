@@ -363,7 +363,8 @@ class OutputFolder:
             raise OutputError("cli.out.switch_failed", out=shown, reason=_reason(exc)) from None
         self.committed = True
         if old is not None:
-            _retire(old, self.path, owned)
+            with contextlib.suppress(OSError):  # the new set is in place; the next run retries
+                _retire(old, self.path, owned)
         self.release()
 
     def abort(self) -> None:

@@ -393,15 +393,21 @@ def test_a_read_only_out_is_refused_logic(tmp_path, monkeypatch):
 def test_a_folder_that_cannot_be_written_is_a_usage_error(tmp_path, monkeypatch):
     """Creating the staging folder fails (read-only parent, full disk): refused before work."""
 
+    real_mkdir = Path.mkdir
+
     def mkdir(self, *a, **k):
-        raise PermissionError(13, "Permission denied")
+        if ".monev-new-" in self.name:
+            raise PermissionError(13, "Permission denied")
+        return real_mkdir(self, *a, **k)
 
     out = tmp_path / "hasil"
     monkeypatch.setattr(Path, "mkdir", mkdir)
     with pytest.raises(OutputError) as err:
         OutputFolder.open(out)
-    assert err.value.key in {"cli.out.not_creatable", "cli.out.not_writable"}
-    assert "Permission denied" in err.value.params["reason"]
+    assert err.value.key == "cli.out.not_writable" and err.value.params["reason"] == (
+        "Permission denied"
+    )
+    assert os.listdir(tmp_path) == []  # nothing left behind, the lock file included
 
 
 def test_a_mount_point_is_refused():
@@ -556,3 +562,31 @@ def test_kill_9_while_rendering_leaves_the_previous_set(tmp_path):
     subprocess.run([*cmd, "--no-pdf", str(inputs / "kel-sebani.xlsx")], check=True, cwd=ROOT)
     assert _leftovers(tmp_path) == []
     assert sorted(_tree(out)) == [MANIFEST, "ranking.csv", "rekap.xlsx", "results.json"]
+
+
+@pytest.mark.pdf
+def test_two_monev_runs_at_once_the_second_exits_2_and_the_first_finishes_whole(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in sorted(p.name for p in DEMO.glob("*.xlsx"))[:5]:
+        shutil.copy(DEMO / name, inputs)
+    out = tmp_path / "hasil"
+    cmd = [sys.executable, "-m", "monev", "score", str(inputs), "--out", str(out), "-j", "1", "-q"]
+    first = subprocess.Popen(cmd, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and first.poll() is None:
+            if list(tmp_path.glob(".hasil.monev-new-*/kantor/*.pdf")):
+                break  # the first run is rendering: four office PDFs and kota.pdf still to go
+            time.sleep(0.05)
+        second = subprocess.run(
+            [*cmd, "--no-pdf"], capture_output=True, text=True, cwd=ROOT, env=os.environ
+        )
+    finally:
+        first.wait()
+    assert second.returncode == 2, second.stderr
+    assert "Proses monev lain sedang menulis ke folder hasil" in second.stderr
+    assert first.returncode == 0
+    tree = _tree(out)
+    assert len([k for k in tree if k.startswith("kantor/")]) == 5 and "kota.pdf" in tree
+    assert json.loads(tree["results.json"])["summary"]["received"] == 5
