@@ -340,7 +340,11 @@ class OutputFolder:
         _write_manifest(self.staging, "complete", files)
         old, owned = None, None
         if self.path.is_dir():
-            owned = _Owned(self.path)
+            try:
+                owned = _Owned(self.path)
+            except (ValueError, UnicodeDecodeError) as exc:  # the manifest damaged during the run
+                self.abort()
+                raise OutputError("cli.out.bad_manifest", out=shown, reason=str(exc)) from None
             if owned.changed:  # changed while this run was going on
                 self.abort()
                 raise OutputError("cli.out.changed", out=shown, files=_some(owned.changed))
@@ -395,8 +399,9 @@ def _some(rels: list[str]) -> str:
 
 
 def _clashes(rel: str, new: dict[str, Any]) -> bool:
-    """A user's file at a path the new set writes, or at a folder of it (``kantor`` as a file)."""
-    return rel in new or any(n.startswith(rel + "/") for n in new)
+    """A user's file at a path the new set writes, at a folder of it (``kantor`` as a file), or
+    under a path the new set writes as a file."""
+    return rel in new or any(n.startswith(rel + "/") or rel.startswith(n + "/") for n in new)
 
 
 def _check_existing(real: Path, shown: str) -> None:
