@@ -361,8 +361,8 @@ def safe_name(name: str, taken: set[str] | None = None, limit: int = 60) -> str:
     when that spells the identity exactly (only ``a-z``, ``0-9`` and single spaces, within
     ``limit`` and not a Windows device name): ``"Dinas Kesehatan"`` -> ``dinas-kesehatan``. Any
     other identity (accents, other scripts, too long, ``CON``) gets an ASCII slug plus ``_`` and
-    the first 8 hex digits of the identity's sha256: ``"Dinas Pendidikan é"`` ->
-    ``dinas-pendidikan-e_1a2b3c4d``. So the name never depends on which other offices are in the
+    the first 8 hex digits of the identity's sha256: ``"Dinas Péndidikan"`` ->
+    ``dinas-pendidikan_fcd7f49e``. So the name never depends on which other offices are in the
     run, two identities never share it (an exact name has no ``_``), and an office keeps it from
     year to year. ``taken`` (names given so far in this run) only matters for two copies of one
     office in a run, which get ``_2``, ``_3``.
@@ -418,7 +418,8 @@ def render_reports(
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Path]:
-    """Write ``out/kantor/<name>.pdf`` for every office and ``out/kota.pdf``."""
+    """Write ``out/kantor/<name>.pdf`` for every office (names: :func:`safe_name`) and
+    ``out/kota.pdf``. ``monev score`` passes the staging folder of an ``OutputFolder``."""
     out = Path(out)
     taken: set[str] = set()
     names = [safe_name(o.name, taken) for o in run.offices]
