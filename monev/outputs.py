@@ -414,6 +414,8 @@ def _check_existing(real: Path, shown: str) -> None:
         raise OutputError("cli.out.bad_manifest", out=shown, reason=str(exc)) from None
     if manifest is None:
         present = sorted(p.name for p in real.iterdir() if p.name != CACHE)
+        if present and _legacy(real):
+            raise OutputError("cli.out.legacy", out=shown, manifest=MANIFEST)
         if present:
             raise OutputError("cli.out.not_monev", out=shown, files=_some(present))
         return
@@ -423,6 +425,16 @@ def _check_existing(real: Path, shown: str) -> None:
     clash = [rel for rel in owned.user if rel in FIXED]
     if clash:
         raise OutputError("cli.out.conflict", out=shown, files=_some(clash))
+
+
+def _legacy(real: Path) -> bool:
+    """An output folder of a release before the manifest: its results.json names monev."""
+    try:
+        with open(real / "results.json", "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return b'"monev_version"' in head
 
 
 def _recover(real: Path) -> None:

@@ -179,6 +179,17 @@ def test_a_non_empty_folder_monev_did_not_write_is_refused_untouched(tmp_path, n
     assert _tree(out) == {name: b"mine"} and _leftovers(tmp_path) == []
 
 
+def test_an_output_folder_of_an_earlier_release_gets_its_own_message(tmp_path):
+    out = tmp_path / "hasil"
+    out.mkdir()
+    (out / "results.json").write_text('{\n  "monev_version": "0.1.0",\n  "offices": []\n}\n')
+    (out / "kota.pdf").write_bytes(b"%PDF")
+    with pytest.raises(OutputError) as err:
+        OutputFolder.open(out)
+    assert err.value.key == "cli.out.legacy"
+    assert sorted(_tree(out)) == ["kota.pdf", "results.json"]
+
+
 def test_an_empty_existing_folder_is_fine(tmp_path):
     out = tmp_path / "kosong"
     out.mkdir()
