@@ -15,6 +15,7 @@ from pathlib import Path
 
 from monev.evidence import LinkChecker, apply_checks, evidence_targets
 from monev.identity import Copy, newest_copies, office_key
+from monev.outputs import MANIFEST
 from monev.problems import Problem
 from monev.results import OfficeResult, Rejected, RunResult, rank
 from monev.rubric import Rubric
@@ -49,11 +50,15 @@ def collect(inputs: Iterable[str | Path]) -> list[Path]:
     for raw in inputs:
         path = Path(raw)
         if path.is_dir():
+            # Folders monev wrote (they carry its manifest) hold outputs, not inputs.
+            outputs = {m.parent for m in path.rglob(MANIFEST)}
             candidates = sorted(
                 (
                     p
                     for p in path.rglob("*")
-                    if p.is_file() and (p.suffix.lower() in WORKBOOK_SUFFIXES or is_lock_file(p))
+                    if p.is_file()
+                    and (p.suffix.lower() in WORKBOOK_SUFFIXES or is_lock_file(p))
+                    and not outputs.intersection(p.parents)
                 ),
                 key=lambda p: str(p.relative_to(path)).casefold(),
             )

@@ -241,13 +241,9 @@ def _link_checker(
     return checker, close
 
 
-def _inside(child: Path, parents: list[Path]) -> bool:
-    c = child.resolve()
-    return any(p.is_dir() and (c == p.resolve() or p.resolve() in c.parents) for p in parents)
-
-
 @app.command()
 def score(
+    ctx: typer.Context,
     inputs: Annotated[
         list[Path], typer.Argument(help="Workbooks (.xlsx, .ods) or folders to search.")
     ],
@@ -327,15 +323,19 @@ def score(
     import os
 
     from monev.batch import InputError, as_of_date, score_paths
+    from monev.outputs import OutputError, OutputFolder
     from monev.results import write_outputs
 
     lang = _lang(lang)
     day = _parse_date(as_of, lang) if as_of else as_of_date()
     rb = _rubric(rubric, lang)
-    if _inside(out, list(inputs)) and not allow_out_inside:
-        _echo(t("cli.out_inside_input", lang, out=out), err=True)
-        raise typer.Exit(EXIT_USAGE)
     table = _stages_table(stages, rb, lang) if stages is not None else None
+    try:
+        folder = OutputFolder.open(out, inputs, allow_inside_input=allow_out_inside)
+    except OutputError as exc:
+        _echo(t(exc.key, lang, **exc.params), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    ctx.call_on_close(folder.abort)  # any exit before commit() discards the new set
     workers = jobs or os.cpu_count() or 1
     links, close_links = _link_checker(
         check_links,
@@ -376,15 +376,20 @@ def score(
         except PreviousError as exc:
             _echo(f"--previous: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
-    write_outputs(run, out, lang)
+    write_outputs(run, folder.staging, lang)
     if not no_pdf:
         from monev.report import render_reports
 
         update, close = _progress(t("cli.rendering", lang), not quiet)
         try:
-            render_reports(run, out, lang=lang, jobs=workers, progress=update)
+            render_reports(run, folder.staging, lang=lang, jobs=workers, progress=update)
         finally:
             close()
+    try:
+        folder.commit()
+    except OutputError as exc:
+        _echo(t(exc.key, lang, **exc.params), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
     if not quiet:
         _print_ranking(run, lang)
     _print_summary(run, lang)

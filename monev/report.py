@@ -26,9 +26,11 @@ from typing import Any
 
 from monev import __version__
 from monev.i18n import fmt_date, fmt_number, t
+from monev.identity import office_key
+from monev.outputs import write_atomic
 from monev.plan import Plan, build_plan
 from monev.resources import data_dir
-from monev.results import OfficeResult, RunResult, dumps, write_atomic
+from monev.results import OfficeResult, RunResult, dumps
 from monev.scoring import round2
 
 ATTACHMENT_NAME = "monev-kantor.json"
@@ -346,16 +348,46 @@ def html_to_pdf(html: str, as_of: dt.date, attachment: tuple[str, str] | None = 
     )
 
 
-def safe_name(name: str, taken: set[str], limit: int = 60) -> str:
-    """An office name as a file name that stays inside the output folder and is unique."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:limit].strip("-") or "kantor"
-    candidate, k = slug, 2
-    while candidate in taken:
-        candidate = f"{slug}-{k}"
+#: Names Windows reserves for devices, with or without an extension (``con.pdf`` cannot be opened).
+WINDOWS_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul"] + [f"{d}{k}" for d in ("com", "lpt") for k in range(1, 10)]
+)
+
+
+def safe_name(name: str, taken: set[str] | None = None, limit: int = 60) -> str:
+    """The report file name (without ``.pdf``) of an office: a function of its identity alone.
+
+    The name is the office's identity (:func:`monev.identity.office_key`) with spaces as ``-``
+    when that spells the identity exactly (only ``a-z``, ``0-9`` and single spaces, within
+    ``limit`` and not a Windows device name): ``"Dinas Kesehatan"`` -> ``dinas-kesehatan``. Any
+    other identity (accents, other scripts, too long, ``CON``) gets an ASCII slug plus ``_`` and
+    the first 8 hex digits of the identity's sha256: ``"Dinas Péndidikan"`` ->
+    ``dinas-pendidikan_fcd7f49e``. So the name never depends on which other offices are in the
+    run, two identities never share it (an exact name has no ``_``), and an office keeps it from
+    year to year. ``taken`` (names given so far in this run) only matters for two copies of one
+    office in a run, which get ``_2``, ``_3``.
+    """
+    key = office_key(name)
+    exact = key.replace(" ", "-")
+    if (
+        re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", exact)
+        and len(exact) <= limit
+        and exact not in WINDOWS_RESERVED
+    ):
+        candidate = exact
+    else:
+        ascii_key = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode()
+        slug = re.sub(r"[^a-z0-9]+", "-", ascii_key).strip("-")[: limit - 9].strip("-")
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
+        candidate = f"{slug or 'kantor'}_{digest}"
+    if taken is None:
+        return candidate
+    unique, k = candidate, 2
+    while unique in taken:
+        unique = f"{candidate}_{k}"
         k += 1
-    taken.add(candidate)
-    return candidate
+    taken.add(unique)
+    return unique
 
 
 def office_attachment(run: RunResult, o: OfficeResult, lang: str) -> str:
@@ -386,7 +418,8 @@ def render_reports(
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Path]:
-    """Write ``out/kantor/<name>.pdf`` for every office and ``out/kota.pdf``."""
+    """Write ``out/kantor/<name>.pdf`` for every office (names: :func:`safe_name`) and
+    ``out/kota.pdf``. ``monev score`` passes the staging folder of an ``OutputFolder``."""
     out = Path(out)
     taken: set[str] = set()
     names = [safe_name(o.name, taken) for o in run.offices]

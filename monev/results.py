@@ -11,9 +11,7 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import re
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -22,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from monev import __version__
+from monev.outputs import write_atomic
 from monev.problems import Problem, sort_key
 from monev.rubric import Rubric
 from monev.scoring import OfficeScore, round2
@@ -283,19 +282,6 @@ def safe_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_DANGEROUS):
         return "'" + value
     return value
-
-
-def write_atomic(dest: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``dest``, then rename it into place."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".monev-", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 RANKING_COLUMNS = [
