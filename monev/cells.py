@@ -6,8 +6,8 @@ cell, comes from one streaming pass over the sheet's XML:
 * the number format: ``95%`` typed in Excel is stored as ``0.95`` with a percent format;
 * the hyperlink target behind display text (``Lihat dokumen`` -> ``https://…/sk.pdf``), from the
   sheet's ``<hyperlinks>`` and relationships (xlsx), ``text:a`` (ods) or a ``HYPERLINK()`` formula;
-* formulas without a cached value (a generated file never opened in Excel), which calamine reads
-  as empty.
+* formulas without a cached value (a generated file never opened in Excel), and Excel errors
+  (``#N/A``, ``#DIV/0!``), both of which calamine reads as empty.
 
 Nothing here judges the content: :mod:`monev.workbook` turns cells into answers and problems.
 Reading never raises on bad input: a file that cannot be read gives a ``fatal`` :class:`Problem`.
@@ -45,6 +45,8 @@ class Sheet:
     percent: set[Pos] = field(default_factory=set)
     links: dict[Pos, str] = field(default_factory=dict)
     pending_formulas: set[Pos] = field(default_factory=set)
+    #: Cells holding an Excel error (``#N/A``, ``#DIV/0!``), which calamine reads as empty.
+    errors: dict[Pos, str] = field(default_factory=dict)
 
     def value(self, pos: Pos) -> Any:
         r, c = pos
@@ -189,6 +191,8 @@ _BUILTIN_PERCENT_ID = re.compile(rb'numFmtId="(?:9|10)"')
 _STYLE_ATTR = re.compile(rb'\ss="(\d+)"')
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _HYPERLINK_TAG = re.compile(rb"<(?:\w+:)?hyperlink[\s>/]")
+_ERROR_CELL = re.compile(rb'\st="e"')
+_NS_CALCEXT = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}"
 _HYPERLINK_FORMULA = re.compile(r'^\s*=?\s*HYPERLINK\(\s*"((?:[^"]|"")*)"', re.I)
 
 
@@ -308,6 +312,7 @@ def _xlsx_extras(zf: zipfile.ZipFile, names: set[str], sheet: Sheet) -> None:
         (percent_styles and any(int(m) in percent_styles for m in _STYLE_ATTR.findall(data)))
         or _FORMULA_TAG.search(data)
         or _HYPERLINK_TAG.search(data)
+        or _ERROR_CELL.search(data)
     ):
         return
     link_ids: list[tuple[str, str]] = []  # (ref, relationship id)
@@ -332,10 +337,14 @@ def _xlsx_extras(zf: zipfile.ZipFile, names: set[str], sheet: Sheet) -> None:
                 style = elem.get("s")
                 if style and style.isdigit() and int(style) in percent_styles:
                     sheet.percent.add(pos)
+                value = elem.find(f"{_NS_MAIN}v")
+                if elem.get("t") == "e":
+                    sheet.errors[pos] = (value.text or "").strip() if value is not None else ""
                 formula = elem.find(f"{_NS_MAIN}f")
                 if formula is not None:
-                    value = elem.find(f"{_NS_MAIN}v")
-                    if value is None or not (value.text or "").strip():
+                    if pos not in sheet.errors and (
+                        value is None or not (value.text or "").strip()
+                    ):
                         sheet.pending_formulas.add(pos)
                     m = _HYPERLINK_FORMULA.match(formula.text or "")
                     if m:
@@ -391,7 +400,9 @@ def _ods_extras(zf: zipfile.ZipFile, sheet: Sheet) -> None:
                 kind = elem.get(f"{_NS_OFFICE}value-type")
                 if kind == "percentage":
                     sheet.percent.add(pos)
-                if elem.get(f"{_NS_TABLE}formula") and kind is None:
+                if elem.get(f"{_NS_CALCEXT}value-type") == "error":
+                    sheet.errors[pos] = "".join(elem.itertext()).strip()
+                elif elem.get(f"{_NS_TABLE}formula") and kind is None:
                     sheet.pending_formulas.add(pos)
                 for a in elem.iter(f"{_NS_TEXT}a"):
                     href = a.get(f"{_NS_XLINK}href")

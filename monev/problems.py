@@ -46,6 +46,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV211": ("error", "questionnaire-empty"),
     "MV212": ("error", "answer-near-miss"),
     "MV213": ("error", "verifier-decision-unknown"),
+    "MV214": ("error", "answer-excel-error"),
     # Evidence.
     "MV301": ("warning", "claim-without-evidence"),
     "MV302": ("warning", "evidence-not-link-or-file"),  # retired in 0.2: see MV310

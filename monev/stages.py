@@ -30,13 +30,13 @@ import hashlib
 import io
 import itertools
 import re
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from monev.cells import TooLarge, open_book, sniff
 from monev.identity import office_key
 from monev.problems import Key, Problem
 from monev.rubric import Rubric
@@ -50,7 +50,6 @@ SUFFIXES_SHEET = (".xlsx", ".xlsm", ".ods")
 SUFFIXES = (*SUFFIXES_SHEET, ".csv")
 #: A stages file lists a city's offices: a few hundred rows at most.
 MAX_BYTES = 5 * 1024 * 1024
-MAX_UNCOMPRESSED = 32 * 1024 * 1024
 MAX_ROWS = 10_000
 MAX_COLUMNS = 200
 HEADER_SEARCH_ROWS = 20
@@ -249,78 +248,30 @@ def _read_csv(data: bytes, unusable: Any) -> list[list[Any]]:
 def _read_sheet(
     path: Path, data: bytes, unusable: Any
 ) -> tuple[list[list[Any]], str, dict[str, str]]:
-    if not data.startswith(b"PK"):
-        raise unusable("broken", "not a zip archive")
+    """The ``Tahapan`` sheet (else the first), and its cells that calamine reads as empty but are
+    not: Excel errors (``#DIV/0!``) and formulas without a value (``=``), by A1 reference."""
+    bad = sniff(path.name, data)
+    if bad is not None:
+        detail = bad.param("detail") or bad.param("reason")
+        raise unusable("too_large" if bad.code == "MV107" else "broken", detail[:80])
     try:
-        with zipfile.ZipFile(path) as zf:
-            if sum(i.file_size for i in zf.infolist()) > MAX_UNCOMPRESSED:
-                raise unusable("too_large", "uncompressed")
-    except zipfile.BadZipFile as exc:
-        raise unusable("broken", str(exc)[:80]) from None
-    try:
-        from python_calamine import CalamineWorkbook
-
-        wb = CalamineWorkbook.from_path(str(path))
-        names = list(wb.sheet_names)
-        sheet = next((n for n in names if n.strip().casefold() == SHEET.casefold()), names[0])
-        ws = wb.get_sheet_by_name(sheet)
-        if ws.total_height > MAX_ROWS or ws.total_width > MAX_COLUMNS:
-            raise unusable("too_large", f"{ws.total_height} x {ws.total_width}")
-        grid = ws.to_python(skip_empty_area=False)
-        wb.close()
-    except StagesError:
-        raise
+        book = open_book(path, data, [SHEET], rich=SHEET)
+        ws = book.sheets.get(SHEET)
+        if ws is None and book.sheet_names:
+            first = book.sheet_names[0]
+            ws = open_book(path, data, [first], rich=first).sheets.get(first)
+    except TooLarge as exc:
+        raise unusable("too_large", exc.detail) from None
     except Exception as exc:  # calamine raises many types for broken files
         raise unusable("broken", f"{type(exc).__name__}: {str(exc)[:80]}") from None
-    special = _xlsx_special_cells(path, sheet) if path.suffix.lower() != ".ods" else {}
-    return grid, sheet, special
-
-
-_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_NS_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-
-
-def _xlsx_special_cells(path: Path, sheet: str) -> dict[str, str]:
-    """Cells that calamine reads as empty but are not: Excel errors (``#DIV/0!``) and formulas
-    without a cached value (``=``). A1 reference -> what the cell holds."""
-    import xml.etree.ElementTree as ET
-
-    found: dict[str, str] = {}
-    try:
-        with zipfile.ZipFile(path) as zf:
-            wb = ET.fromstring(zf.read("xl/workbook.xml"))
-            rid = next(
-                (
-                    s.get(f"{_NS_REL}id")
-                    for s in wb.iter(f"{_NS_MAIN}sheet")
-                    if s.get("name") == sheet
-                ),
-                None,
-            )
-            rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-            target = next(
-                (
-                    r.get("Target", "")
-                    for r in rels.iter(f"{_NS_PKG}Relationship")
-                    if r.get("Id") == rid
-                ),
-                "",
-            )
-            part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-            with zf.open(part) as fh:
-                for _, elem in ET.iterparse(fh):
-                    if elem.tag == f"{_NS_MAIN}c":
-                        v = elem.find(f"{_NS_MAIN}v")
-                        text = (v.text or "").strip() if v is not None else ""
-                        if elem.get("t") == "e":
-                            found[elem.get("r", "")] = text or "#ERROR"
-                        elif elem.find(f"{_NS_MAIN}f") is not None and not text:
-                            found[elem.get("r", "")] = "="
-                        elem.clear()
-    except (KeyError, zipfile.BadZipFile, ET.ParseError, OSError):
-        return found
-    return found
+    if ws is None:
+        raise unusable("broken", "no sheet")
+    grid = ws.rows
+    if len(grid) > MAX_ROWS or any(len(row) > MAX_COLUMNS for row in grid[:1]):
+        raise unusable("too_large", f"{len(grid)} x {len(grid[0]) if grid else 0}")
+    special = {cell_ref(*pos): "=" for pos in ws.pending_formulas}
+    special.update({cell_ref(*pos): text or "#ERROR" for pos, text in ws.errors.items()})
+    return grid, ws.name, special
 
 
 def _stage_for_header(key: str, rubric: Rubric) -> str | None:

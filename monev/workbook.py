@@ -374,7 +374,19 @@ def _read_answers(q: Questionnaire, sheet: Sheet, rubric: Rubric) -> None:
         indicator = specs[code]
         parsed: Parsed | None = None
         if raw_text == "":
-            if (r, acol) in sheet.pending_formulas:  # something was put there: not "empty"
+            if (r, acol) in sheet.errors:  # #N/A, #DIV/0!: calamine reads them as empty
+                answered += 1
+                q.problems.append(
+                    Problem.make(
+                        "MV214",
+                        q.file,
+                        SHEET_QUESTIONS,
+                        where,
+                        code=code,
+                        value=sheet.errors[(r, acol)] or "#ERROR",
+                    )
+                )
+            elif (r, acol) in sheet.pending_formulas:  # something was put there: not "empty"
                 answered += 1
                 q.problems.append(Problem.make("MV206", q.file, SHEET_QUESTIONS, where, code=code))
             elif indicator.answer.type != "info":

@@ -271,3 +271,11 @@ def test_excel_values_of_every_kind_never_stop_the_read(tmp_path, rubric):
     q = read(tmp_path, rubric, rows)
     s = score(rubric, q)
     assert Decimal(0) <= s.saq_claimed <= Decimal(100)
+
+
+@pytest.mark.parametrize("error", ["#N/A", "#DIV/0!", "#REF!"])
+def test_excel_error_in_an_answer_cell_is_named_not_called_empty(tmp_path, rubric, error):
+    """calamine reads an Excel error as an empty cell: the officer would be told 'empty'."""
+    q = read(tmp_path, rubric, [("JI-01", error, EV), ("JI-02", "Ya", EV)])
+    (p,) = [p for p in q.problems if p.param("code") == "JI-01"]
+    assert p.code == "MV214" and p.param("value") == error and p.cell == "E8"
