@@ -154,7 +154,7 @@ def office_context(run: RunResult, o: OfficeResult, lang: str = "id") -> OfficeC
         audit=_audit(run, o),
         aspect_chart=chart,
         stage_weights=o.score.stage_weights,
-        problems=sorted(o.problems, key=lambda p: (p.sheet, _row(p.cell), p.code)),
+        problems=sorted(o.problems),
     )
 
 
@@ -175,11 +175,6 @@ def verifier_counts(o: OfficeResult) -> tuple[int, int]:
     marks = [i.verification for i in o.score.indicators]
     marks += [it.verification for i in o.score.indicators for it in i.items]
     return marks.count("Sesuai"), marks.count("Tidak Sesuai")
-
-
-def _row(cell: str) -> int:
-    digits = "".join(ch for ch in cell if ch.isdigit())
-    return int(digits) if digits else 0
 
 
 def city_context(

@@ -281,3 +281,16 @@ def test_text_starting_with_at_sign_is_data_not_a_catalogue_key(tmp_path, rubric
     texts = [p.text() for p in office.problems]
     assert any("@ppid_kota" in x for x in texts)
     assert any("@Ya" in x for x in texts)
+
+
+def test_problems_have_typed_places_and_one_reading_order():
+    from monev.problems import Problem
+
+    a = Problem.make("MV202", "a.xlsx", "Kuesioner", "E10", code="JI-03")
+    b = Problem.make("MV202", "a.xlsx", "Kuesioner", "E9", code="JI-02")
+    c = Problem.make("MV201", "a.xlsx", "Kuesioner", "AA9", code="JI-02")
+    d = Problem.make("MV401", "a.xlsx", "Identitas", "B5")
+    assert (a.row, a.column, a.indicator) == (10, 5, "JI-03")
+    assert (c.row, c.column) == (9, 27) and (d.row, d.indicator) == (5, "")
+    # Row 9 before row 10 (a string order put "E10" first), column E before AA.
+    assert sorted([a, c, b, d]) == [d, b, c, a]
