@@ -32,7 +32,13 @@ Progress = Callable[[int, int], None]
 
 
 class InputError(Exception):
-    """An input path that does not exist (a usage error, not a bad workbook)."""
+    """An input path that does not exist, or is neither a file nor a folder (a FIFO, a device):
+    a usage error, not a bad workbook. ``key`` is the message's catalogue key."""
+
+    def __init__(self, path: str, key: str = "cli.missing_input"):
+        self.path = path
+        self.key = key
+        super().__init__(path)
 
 
 def as_of_date() -> dt.date:
@@ -64,6 +70,8 @@ def collect(inputs: Iterable[str | Path]) -> list[Path]:
             )
         elif path.is_file():
             candidates = [path]
+        elif path.exists():
+            raise InputError(str(raw), "cli.input_not_regular")
         else:
             raise InputError(str(raw))
         for p in candidates:

@@ -360,7 +360,7 @@ def score(
             stages_from_workbooks=stages_from_workbooks,
         )
     except InputError as exc:
-        _echo(t("cli.missing_input", lang, path=exc), err=True)
+        _echo(t(exc.key, lang, path=exc.path), err=True)
         raise typer.Exit(EXIT_USAGE) from None
     finally:
         close()
@@ -448,7 +448,7 @@ def check(
     try:
         paths = collect(files)
     except InputError as exc:
-        _echo(t("cli.missing_input", lang, path=exc), err=True)
+        _echo(t(exc.key, lang, path=exc.path), err=True)
         raise typer.Exit(EXIT_USAGE) from None
     if not paths:
         _echo(t("cli.no_inputs", lang), err=True)
@@ -538,7 +538,7 @@ def stages_template(
     try:
         rows, rejected = rows_for_run(inputs or [], rb, exclude=output)
     except InputError as exc:
-        _echo(t("cli.missing_input", lang, path=exc), err=True)
+        _echo(t(exc.key, lang, path=exc.path), err=True)
         raise typer.Exit(EXIT_USAGE) from None
     for problem in rejected:
         _echo(f"{t('cli.rejected', lang)} {problem.text(lang)}", err=True)
