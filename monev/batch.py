@@ -16,7 +16,7 @@ from pathlib import Path
 from monev.evidence import LinkChecker, apply_checks, evidence_targets
 from monev.identity import Copy, newest_copies, office_key
 from monev.outputs import MANIFEST
-from monev.problems import Problem
+from monev.problems import Key, Problem
 from monev.results import OfficeResult, Rejected, RunResult, rank
 from monev.rubric import Rubric
 from monev.scoring import score
@@ -145,22 +145,34 @@ def set_aside_copies(
     """
     scored = [(i, o) for i, o in enumerate(outcomes) if isinstance(o, OfficeResult)]
     copies = [
-        Copy(office_key(o.name), o.office.filled_on, _mtime(paths[i]), o.file) for i, o in scored
+        Copy(_identity_of(o), o.office.filled_on, _mtime(paths[i]), o.file) for i, o in scored
     ]
     older = newest_copies(copies)
     if not older:
         return outcomes
     out = list(outcomes)
-    for k, used in older.items():
+    for k, (used, why) in older.items():
         i, o = scored[k]
         kept = scored[used][1]
         out[i] = Rejected(
             o.file,
             o.sha256,
-            [Problem.make("MV430", o.file, office=o.name, used=kept.file)],
+            [
+                Problem.make(
+                    "MV430", o.file, office=o.name, used=kept.file, why=Key(f"copy.why.{why}")
+                )
+            ],
             skipped=True,
         )
     return out
+
+
+def _identity_of(o: OfficeResult) -> str:
+    """The office's identity, or "" when its workbook names no office (the name then comes from
+    the file name, and two such workbooks are different offices, never copies)."""
+    if any(p.code == "MV401" for p in o.problems):
+        return ""
+    return office_key(o.name)
 
 
 def _mtime(path: Path) -> float:

@@ -30,8 +30,8 @@ from monev.problems import Key, Problem
 MAX_UNCOMPRESSED = 64 * 1024 * 1024
 MAX_ZIP_ENTRIES = 2_000
 MAX_CELLS = 500_000
-#: A hyperlink over a range (``F2:F9``) is applied to at most this many cells.
-MAX_LINK_RANGE = 10_000
+#: Hyperlinks over ranges (``F2:F9``) are applied to at most this many cells in all.
+MAX_LINK_CELLS = 10_000
 
 Pos = tuple[int, int]  # zero-based (row, column)
 
@@ -193,7 +193,8 @@ _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _HYPERLINK_TAG = re.compile(rb"<(?:\w+:)?hyperlink[\s>/]")
 _ERROR_CELL = re.compile(rb'\st="e"')
 _NS_CALCEXT = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}"
-_HYPERLINK_FORMULA = re.compile(r'^\s*=?\s*HYPERLINK\(\s*"((?:[^"]|"")*)"', re.I)
+# Only a literal first argument: HYPERLINK("https://site/"&A8&".pdf") is not a known link.
+_HYPERLINK_FORMULA = re.compile(r'^\s*(?:of:)?=?\s*HYPERLINK\(\s*"((?:[^"]|"")*)"\s*[,;)]', re.I)
 
 
 def _add_extras(data: bytes, sheet: Sheet) -> None:
@@ -284,19 +285,19 @@ def _relationships(zf: zipfile.ZipFile, names: set[str], part: str) -> dict[str,
     return out
 
 
-def _range(ref: str) -> list[Pos]:
-    """``F2`` or ``F2:G4`` -> the cells, at most :data:`MAX_LINK_RANGE`."""
+def _range(ref: str, budget: int) -> list[Pos]:
+    """``F2`` or ``F2:G4`` -> the cells, at most ``budget`` of them."""
     first, _, last = ref.partition(":")
     a = parse_ref(first)
     b = parse_ref(last) if last else a
     if a is None or b is None:
         return []
-    out = []
+    out: list[Pos] = []
     for r in range(min(a[0], b[0]), max(a[0], b[0]) + 1):
         for c in range(min(a[1], b[1]), max(a[1], b[1]) + 1):
-            out.append((r, c))
-            if len(out) >= MAX_LINK_RANGE:
+            if len(out) >= budget:
                 return out
+            out.append((r, c))
     return out
 
 
@@ -358,10 +359,13 @@ def _xlsx_extras(zf: zipfile.ZipFile, names: set[str], sheet: Sheet) -> None:
                     link_ids.append((elem.get("ref", ""), rid))
     if link_ids:
         rels = _relationships(zf, names, part)
+        budget = MAX_LINK_CELLS
         for ref, rid in link_ids:
             target = rels.get(rid, "")
-            if target:
-                for pos in _range(ref):
+            if target and budget > 0:
+                cells = _range(ref, budget)
+                budget -= len(cells)
+                for pos in cells:
                     sheet.links.setdefault(pos, target)
 
 
@@ -407,7 +411,12 @@ def _ods_extras(zf: zipfile.ZipFile, sheet: Sheet) -> None:
                 for a in elem.iter(f"{_NS_TEXT}a"):
                     href = a.get(f"{_NS_XLINK}href")
                     if href:
+                        # ODF links are relative to the package: "../x.pdf" is beside the file.
+                        href = href[3:] if href.startswith("../") else href
                         sheet.links.setdefault(pos, href)
                         break
+                m = _HYPERLINK_FORMULA.match(elem.get(f"{_NS_TABLE}formula") or "")
+                if m:
+                    sheet.links.setdefault(pos, m.group(1).replace('""', '"'))
                 col += _repeat(elem, "number-columns-repeated")
                 elem.clear()

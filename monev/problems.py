@@ -60,6 +60,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV310": ("warning", "evidence-unverifiable"),
     "MV311": ("warning", "evidence-local-path"),
     "MV312": ("warning", "evidence-link-without-scheme"),
+    "MV313": ("warning", "evidence-link-mistyped"),
     # Identity and stages.
     "MV401": ("warning", "office-name-missing"),
     "MV402": ("warning", "rubric-id-mismatch"),
