@@ -53,6 +53,9 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV404": ("error", "stage-score-invalid"),
     "MV405": ("warning", "stage-incomplete"),
     "MV406": ("warning", "unit-type-unknown"),
+    # Output: values as they are written (wp-rounding).
+    "MV501": ("warning", "text-cut-in-xlsx"),
+    "MV502": ("warning", "problems-not-listed"),
 }
 
 

@@ -106,3 +106,24 @@ def test_to_frame_has_one_row_per_office_and_indicator(tmp_path, rubric):
     assert len(frame) == len(rubric.indicators)
     row = frame[frame.code == "JI-01"].iloc[0]
     assert (row.office, row.status, round(row.points, 4)) == ("Dinas A", "ok", 2.8571)
+
+
+def test_results_json_bytes_unchanged_on_the_demo(rubric, update_golden):
+    """to_dict() now holds Decimals; results.json must still be byte for byte what 0.1.0 wrote
+    (golden file written by 0.1.0 on three demo offices; only the version line differs)."""
+    import datetime as dt
+    from pathlib import Path
+
+    from conftest import DEMO
+
+    from monev import __version__
+
+    files = [DEMO / n for n in ("diskominfotik.xlsx", "dinkes.xlsx", "kel-pohjentrek.xlsx")]
+    run = score_paths(files, rubric, as_of=dt.date(2024, 11, 13))
+    text = run.to_json().replace(
+        f'"monev_version": "{__version__}"', '"monev_version": "VERSION"', 1
+    )
+    golden = Path(__file__).parent / "golden" / "results-demo.json"
+    if update_golden:
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
