@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from monev import __version__
+from monev.i18n import fmt_number
 from monev.problems import Problem, sort_key
 from monev.rounding import round_half_up
 from monev.rubric import Rubric
@@ -368,7 +369,11 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
                     c.data_type = "s"
                 if cut:
                     where = f"{get_column_letter(k + 1)}{rows_written[ws.title]}"
-                    notes.append(Problem.make("MV501", "rekap.xlsx", ws.title, where, length=cut))
+                    notes.append(
+                        Problem.make(
+                            "MV501", "rekap.xlsx", ws.title, where, length=fmt_number(cut, lang, 0)
+                        )
+                    )
             cells.append(c)
         ws.append(cells)
 

@@ -93,9 +93,9 @@ def for_csv(value: Any) -> Any:
 
 
 def truncation_marker(length: int, lang: str = "id") -> str:
-    from monev.i18n import t
+    from monev.i18n import fmt_number, t
 
-    return t("text.truncated", lang, length=f"{length:,}".replace(",", "."))
+    return t("text.truncated", lang, length=fmt_number(length, lang, 0))
 
 
 def for_xlsx(value: Any, lang: str = "id") -> tuple[Any, int]:
@@ -124,9 +124,8 @@ def for_pdf(text: str) -> str:
     """Text for a report page: control characters removed, long runs and long fields shortened."""
     text = _PDF_BREAKS.sub("\n", str(text))
     text = _PDF_BAD.sub(lambda m: "\ufffd" if "\ud800" <= m.group() <= "\udfff" else "", text)
-    if len(text) > PDF_TEXT_LIMIT:
-        text = text[:PDF_TEXT_LIMIT] + "…"
-    return _LONG_RUN.sub(_shorten_run, text)
+    text = _LONG_RUN.sub(_shorten_run, text)
+    return text[:PDF_TEXT_LIMIT] + "…" if len(text) > PDF_TEXT_LIMIT else text
 
 
 def for_pdf_full(text: str) -> str:
