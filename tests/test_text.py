@@ -20,7 +20,7 @@ from monev.check import check_file
 from monev.cli import main
 from monev.problems import Problem
 from monev.report import office_context, render_office_html
-from monev.results import OfficeResult, RunResult, to_xlsx
+from monev.results import OfficeResult, RunResult, to_csv, to_xlsx
 from monev.scoring import score
 from monev.text import (
     PDF_RUN_LIMIT,
@@ -253,3 +253,17 @@ def test_a_workbook_with_10000_problems_gives_a_bounded_pdf(tmp_path, rubric):
     elapsed = time.monotonic() - start
     assert _pages(pdf) <= 25
     assert elapsed < 30, f"{elapsed:.1f} s"  # generous bound on a hostile case
+
+
+def test_reports_and_outputs_take_a_file_name_that_is_not_utf8(rubric):
+    """Lone surrogates cannot be encoded as UTF-8: every output shows or escapes them."""
+    from monev.report import render_city_html
+
+    name = b"dinas-\xe9.xlsx".decode("utf-8", "surrogateescape")
+    run = _run_of(rubric, [("JI-01", "Ya", EV)], name=f"Dinas {name}", file=name)
+    render_office_html(run, run.offices[0]).encode("utf-8")
+    render_city_html(run).encode("utf-8")
+    run.to_json().encode("utf-8")
+    to_csv(run).encode("utf-8")
+    wb = openpyxl.load_workbook(io.BytesIO(to_xlsx(run)))
+    assert wb["Peringkat"]["L2"].value == "dinas-\\udce9.xlsx"
