@@ -63,6 +63,10 @@ def test_xlsx_text_has_no_character_openpyxl_refuses():
     assert cut == 0 and not ILLEGAL_CHARACTERS_RE.search(value)
     assert value == "a\nb\nc\\x01d\\x00e\\udce9"  # a Word line break stays a line break
     assert for_xlsx("=1+1") == ("'=1+1", 0) and for_xlsx(5) == (5, 0)
+    # Every character of the Basic Multilingual Plane comes out writable.
+    every = "".join(chr(c) for c in range(0x10000))
+    assert not ILLEGAL_CHARACTERS_RE.search(for_xlsx(every)[0])
+    openpyxl.Workbook().active.cell(row=1, column=1).value = for_xlsx(every[:32_000])[0]
 
 
 def test_xlsx_cuts_long_text_with_a_visible_marker():
