@@ -8,7 +8,6 @@ documented code: 0 all good; 1 some inputs rejected or problems found; 2 usage o
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -109,13 +108,14 @@ def _lang(lang: str) -> str:
 
 def _rubric(ref: str, lang: str):
     from monev.rubric import RubricError, load_rubric
+    from monev.text import for_terminal
 
     try:
         return load_rubric(ref)
     except RubricError as exc:
         _echo(f"{t('cli.rubric_error', lang)}:", err=True)
         for path, msg in exc.errors:
-            _echo(f"  {exc.file}: {path or '(root)'}: {msg}", err=True)
+            _echo(for_terminal(f"  {exc.file}: {path or '(root)'}: {msg}"), err=True)
         raise typer.Exit(EXIT_USAGE) from None
 
 
@@ -164,6 +164,9 @@ def _progress(label: str, enabled: bool):
 def _print_ranking(run, lang: str) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from monev.text import for_terminal
 
     table = Table(show_lines=False, header_style="bold")
     for key, justify in (
@@ -179,15 +182,21 @@ def _print_ranking(run, lang: str) -> None:
         table.add_column(t(f"cli.col.{key}", lang), justify=justify)  # type: ignore[arg-type]
     for o in run.offices:
         s = o.score
+        # Text objects: an office name is shown as typed, never read as rich markup or escapes.
         table.add_row(
-            str(o.rank),
-            o.name,
-            o.office.unit_type,
-            fmt_number(s.score, lang),
-            s.predicate,
-            fmt_number(s.saq_claimed, lang),
-            fmt_number(s.saq_verifiable, lang),
-            str(len(o.problems)),
+            *(
+                Text(for_terminal(v))
+                for v in (
+                    str(o.rank),
+                    o.name,
+                    o.office.unit_type,
+                    fmt_number(s.score, lang),
+                    s.predicate,
+                    fmt_number(s.saq_claimed, lang),
+                    fmt_number(s.saq_verifiable, lang),
+                    str(len(o.problems)),
+                )
+            )
         )
     console = Console(highlight=False)
     if not console.is_terminal:
@@ -197,10 +206,12 @@ def _print_ranking(run, lang: str) -> None:
 
 def _print_summary(run, lang: str) -> None:
     """Rejected and skipped files and the summary line: always shown (stderr), even --quiet."""
+    from monev.text import for_terminal
+
     for x in run.rejected:
-        _echo(f"{t('cli.rejected', lang)} {x.problems[0].text(lang)}", err=True)
+        _echo(for_terminal(f"{t('cli.rejected', lang)} {x.problems[0].text(lang)}"), err=True)
     for x in run.skipped:
-        _echo(f"{x.problems[0].text(lang)}", err=True)
+        _echo(for_terminal(x.problems[0].text(lang)), err=True)
     _echo(
         t(
             "cli.summary",
@@ -468,7 +479,10 @@ def check(
     finally:
         close_links()
     if as_json:
-        _echo(json.dumps([r.to_dict(lang) for r in reports], ensure_ascii=False, indent=2))
+        from monev.results import dumps
+
+        # dumps: a file name that is not UTF-8 is written as \\udcXX escapes, never a crash.
+        _echo(dumps([r.to_dict(lang) for r in reports]))
     else:
         for r in reports:
             _echo(r.text(lang))

@@ -81,6 +81,9 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV417": ("fatal", "stages-file-unusable"),
     "MV418": ("error", "stages-column-duplicated"),
     "MV419": ("warning", "stages-row-without-office"),
+    # Output: values as they are written (wp-rounding).
+    "MV501": ("warning", "text-cut-in-xlsx"),
+    "MV502": ("warning", "problems-not-listed"),
 }
 
 
