@@ -27,6 +27,10 @@ from monev.rubric import Rubric
 from monev.scoring import OfficeScore, round2
 from monev.workbook import Office
 
+# The layout of results.json: raised when a field changes meaning or is removed (adding one does
+# not). ``--previous`` reads this version and files without it (monev 0.1).
+SCHEMA_VERSION = 1
+
 _NUM = "\x00N:"
 _NUM_RE = re.compile(r'"\\u0000N:(-?\d+(?:\.\d+)?)"')
 
@@ -168,6 +172,7 @@ class RunResult:
         """The whole run as plain data; :func:`dumps` turns it into ``results.json``."""
         r = self.rubric
         return {
+            "schema_version": SCHEMA_VERSION,
             "monev_version": __version__,
             "as_of": self.as_of.isoformat(),
             "rubric": {
