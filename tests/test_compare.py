@@ -271,7 +271,10 @@ def _set(path: str, value):
         (_legacy_with(_set("offices.0.name", "   ")), "offices[0].name"),
         (_legacy_with(_set("as_of", {"tahun": 2023})), "as_of"),
         (_legacy_with(_set("as_of", "kemarin")), "as_of"),
-        (_legacy_with(_set("offices.1.score", "1e999999999")), "offices[1].score (kantor 'Dinas A')"),
+        (
+            _legacy_with(_set("offices.1.score", "1e999999999")),
+            "offices[1].score (kantor 'Dinas A')",
+        ),
         (_legacy_with(_set("offices.1.score", 101)), "offices[1].score (kantor 'Dinas A')"),
         (_legacy_with(_set("offices.0.rank", 0)), "offices[0].rank (kantor 'Dinas Naik')"),
         (_legacy_with(_set("offices.0.rank", True)), "offices[0].rank"),
@@ -393,8 +396,10 @@ def test_rename_map_never_merges_two_offices_of_this_run(rubric, tmp_path, capsy
     mapping = tmp_path / "ganti.yaml"
     mapping.write_text("Dinas Lama: Dinas Baru\n", encoding="utf-8")
     rc = main(
-        ["score", str(now), "--out", str(tmp_path / "hasil"), "--no-pdf", "-q"]
-        + ["--previous", str(last), "--rename-map", str(mapping)]
+        [
+            *("score", str(now), "--out", str(tmp_path / "hasil"), "--no-pdf", "-q"),
+            *("--previous", str(last), "--rename-map", str(mapping)),
+        ]
     )
     assert rc == 2
     err = capsys.readouterr().err
