@@ -323,7 +323,12 @@ def load_mapping(path: Path | None) -> dict[str, str]:
 def compare(
     run: RunResult, previous: PreviousRun, renamed: dict[str, str] | None = None
 ) -> Comparison:
-    """Match this run's offices with last year's and compute every change."""
+    """Match this run's offices with last year's and compute every change.
+
+    Raises :class:`PreviousError` (``rename.merges``) when two offices of this run, with
+    different identities, would be matched with one office of last year: matching across years
+    never merges two offices.
+    """
     renamed = renamed or {}
     bands = [b.name for b in run.rubric.predicates]
     cmp = Comparison(

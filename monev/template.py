@@ -351,6 +351,7 @@ def write_template(
     os.close(fd)
     try:
         wb.save(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # as any file the user creates, not mkstemp's 0600
         if overwrite:
             os.replace(tmp, dest)
         else:
@@ -359,6 +360,12 @@ def write_template(
         if os.path.exists(tmp):
             os.unlink(tmp)
     return dest
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _place_new(tmp: str, dest: Path) -> None:

@@ -228,3 +228,15 @@ def test_help_does_not_import_heavy_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_template_is_created_with_the_umask(tmp_path):
+    """The template was created 0600 (mkstemp's mode) whatever the umask."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        assert main(["template", "-o", str(tmp_path / "k.xlsx")]) == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "k.xlsx").stat().st_mode & 0o777 == 0o644
