@@ -286,8 +286,8 @@ def load_mapping(path: Path | None) -> dict[str, str]:
     from monev.rubric import DuplicateKeyError, YamlLimitError, load_yaml_limited
 
     path = Path(path)
-    if path.is_dir():
-        raise PreviousError("rename.not_mapping", path=path)
+    if not path.is_file():  # missing, a folder, a FIFO or a device
+        raise PreviousError("rename.not_found", path=path)
     text = _read_limited(path, MAX_MAPPING_BYTES, "rename.too_large")
     try:
         data = load_yaml_limited(text, max_nodes=100_000, allow_aliases=False)

@@ -566,6 +566,8 @@ def load_rubric(ref: str | Path = DEFAULT_RUBRIC) -> Rubric:
         )
     if path.is_dir():
         raise RubricError(str(ref), [("", "this is a folder, not a rubric file")])
+    if path.exists() and not path.is_file():  # a FIFO or a device: reading could never end
+        raise RubricError(str(ref), [("", f"{NOT_A_RUBRIC}: not a regular file")])
     try:
         with path.open("rb") as fh:
             raw = fh.read(MAX_RUBRIC_BYTES + 1)

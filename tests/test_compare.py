@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from decimal import Decimal
 from importlib import resources
@@ -367,6 +368,15 @@ def test_bad_rename_map_is_a_usage_error_before_scoring(
     err = capsys.readouterr().err
     assert err.startswith("--rename-map: ") and words in err, err
     assert not (tmp_path / "hasil").exists()
+
+
+def test_rename_map_that_is_not_a_file(this_year, tmp_path, capsys):
+    fifo = tmp_path / "peta"
+    os.mkfifo(fifo)  # reading it would wait for a writer for ever
+    for path in (fifo, tmp_path, tmp_path / "tidak-ada.yaml"):
+        rc = _score(this_year, tmp_path, "--previous", str(LEGACY), "--rename-map", str(path))
+        assert rc == 2
+        assert "tidak ditemukan atau bukan berkas biasa" in capsys.readouterr().err
 
 
 def test_rename_map_alias_bomb_is_refused_fast(tmp_path):

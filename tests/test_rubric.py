@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from decimal import Decimal
 from fractions import Fraction
@@ -242,6 +243,10 @@ def test_a_file_that_is_not_a_rubric_says_so(tmp_path):
         with pytest.raises(RubricError) as info:
             load_rubric(str(ref))
         assert "not a rubric file" in info.value.errors[0][1]
+    fifo = tmp_path / "pipa"
+    os.mkfifo(fifo)  # reading it would wait for a writer for ever
+    with pytest.raises(RubricError, match="not a regular file"):
+        load_rubric(fifo)
     binary = tmp_path / "gambar.png"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
     with pytest.raises(RubricError, match="not a rubric file"):
