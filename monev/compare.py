@@ -283,7 +283,7 @@ def load_mapping(path: Path | None) -> dict[str, str]:
     """
     if path is None:
         return {}
-    from monev.rubric import DuplicateKeyError, YamlLimitError, load_yaml_limited
+    from monev.rubric import AliasError, DuplicateKeyError, YamlLimitError, load_yaml_limited
 
     path = Path(path)
     if not path.is_file():  # missing, a folder, a FIFO or a device
@@ -293,6 +293,8 @@ def load_mapping(path: Path | None) -> dict[str, str]:
         data = load_yaml_limited(text, max_nodes=100_000, allow_aliases=False)
     except DuplicateKeyError as exc:
         raise PreviousError("rename.twice", path=path, old=exc.key, line=exc.line) from None
+    except AliasError:
+        raise PreviousError("rename.aliases", path=path) from None
     except (yaml.YAMLError, YamlLimitError) as exc:
         raise PreviousError("rename.not_yaml", path=path, error=str(exc)) from None
     if data is None:

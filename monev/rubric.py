@@ -51,6 +51,10 @@ class YamlLimitError(ValueError):
     """A YAML document beyond the limits of :func:`load_yaml_limited`."""
 
 
+class AliasError(YamlLimitError):
+    """An alias (``*name``) in a file that is read without aliases."""
+
+
 class DuplicateKeyError(YamlLimitError):
     """One mapping with the same key twice (YAML would silently keep the last)."""
 
@@ -115,7 +119,7 @@ def load_yaml_limited(
                 raise YamlLimitError(f"the document has more than {max_nodes} values")
             if id(n) in seen:
                 if not allow_aliases:
-                    raise YamlLimitError("aliases (*name) are not allowed in this file")
+                    raise AliasError("aliases (*name) are not allowed in this file")
             elif isinstance(n, yaml.MappingNode):
                 keys: set[str] = set()
                 for k, _ in n.value:
