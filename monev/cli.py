@@ -333,14 +333,15 @@ def score(
     """
     import os
 
-    from monev.batch import InputError, as_of_date, score_paths
+    from monev.batch import InputError, score_paths
     from monev.outputs import OutputError, OutputFolder
     from monev.results import write_outputs
 
     lang = _lang(lang)
-    day = _parse_date(as_of, lang) if as_of else as_of_date()
+    day = _run_date(as_of, lang)
     rb = _rubric(rubric, lang)
     table = _stages_table(stages, rb, lang) if stages is not None else None
+    last_year, renamed = _previous(previous, rename_map, rb, lang)
     try:
         folder = OutputFolder.open(out, inputs, allow_inside_input=allow_out_inside)
     except OutputError as exc:
@@ -379,13 +380,13 @@ def score(
     if run.received == 0:
         _echo(t("cli.no_inputs", lang), err=True)
         raise typer.Exit(EXIT_USAGE)
-    if previous is not None:
-        from monev.compare import PreviousError, compare, load_mapping, load_previous
+    if last_year is not None:
+        from monev.compare import PreviousError, compare
 
         try:
-            run.comparison = compare(run, load_previous(previous, rb), load_mapping(rename_map))
+            run.comparison = compare(run, last_year, renamed)
         except PreviousError as exc:
-            _echo(f"--previous: {exc}", err=True)
+            _echo(f"--rename-map: {exc.text(lang)}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
     write_outputs(run, folder.staging, lang)
     if not no_pdf:
@@ -423,11 +424,31 @@ def _stages_table(path: Path, rb, lang: str):
         raise typer.Exit(EXIT_USAGE) from None
 
 
-def _parse_date(text: str, lang: str) -> dt.date:
+def _run_date(as_of: str | None, lang: str) -> dt.date:
+    """--as-of, else SOURCE_DATE_EPOCH, else today; a bad value is a usage error."""
+    from monev.batch import DateError, as_of_date, parse_day
+
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        _echo(f"--as-of: {text!r} (YYYY-MM-DD)", err=True)
+        return parse_day(as_of) if as_of is not None else as_of_date()
+    except DateError as exc:
+        key = "cli.bad_as_of" if exc.source == "--as-of" else "cli.bad_epoch"
+        _echo(t(key, lang, value=exc.value), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _previous(previous: Path | None, rename_map: Path | None, rb, lang: str):
+    """Last year's run and the rename map, both checked before any scoring."""
+    from monev.compare import PreviousError, load_mapping, load_previous
+
+    if previous is None and rename_map is None:
+        return None, {}
+    option = "--rename-map"
+    try:
+        renamed = load_mapping(rename_map)
+        option = "--previous"
+        return (load_previous(previous, rb) if previous is not None else None), renamed
+    except PreviousError as exc:
+        _echo(f"{option}: {exc.text(lang)}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
 
 
@@ -506,20 +527,43 @@ def template(
             "--from", help="A filled workbook whose answers and verifier columns to carry over."
         ),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite the output file if it exists.")
+    ] = False,
 ) -> None:
     """Write the blank questionnaire workbook for one office.
 
     With --from, answers, evidence, notes and the verifier's columns of a filled workbook are
-    carried over into the new template (e.g. for a new rubric version).
+    carried over into the new template (e.g. for a new rubric version). An existing file is
+    never overwritten without --force.
+
+    Exit codes: 0 written; 1 the --from workbook is rejected (nothing written); 2 usage error.
     """
-    from monev.template import write_template
+    from monev.template import SourceRejected, write_template
 
     lang = _lang(lang)
+    if output.suffix.lower() != ".xlsx":
+        _echo(t("cli.template_suffix", lang, suffix=output.suffix or output.name), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    if not force and (output.exists() or output.is_symlink()):
+        _echo(t("cli.template_exists", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE)
     rb = _rubric(rubric, lang)
     if source is not None and not source.is_file():
         _echo(t("cli.missing_input", lang, path=source), err=True)
         raise typer.Exit(EXIT_USAGE)
-    path = write_template(rb, output, office=office, unit_type=unit_type, source=source)
+    try:
+        path = write_template(
+            rb, output, office=office, unit_type=unit_type, source=source, overwrite=force
+        )
+    except FileExistsError:
+        _echo(t("cli.template_exists", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except SourceRejected as exc:
+        _echo(t("cli.template_source_rejected", lang, path=source), err=True)
+        for problem in exc.problems:
+            _echo(f"  {problem.text(lang)}", err=True)
+        raise typer.Exit(EXIT_PROBLEMS) from None
     _echo(t("cli.template_written", lang, office=office or "-", path=path))
 
 

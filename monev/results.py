@@ -30,6 +30,10 @@ from monev.scoring import OfficeScore, round2
 from monev.text import for_csv, for_xlsx, formula_safe
 from monev.workbook import Office
 
+# The layout of results.json: raised when a field changes meaning or is removed (adding one does
+# not). ``--previous`` reads this version and files without it (monev 0.1).
+SCHEMA_VERSION = 1
+
 
 def num(value: Decimal | Fraction | int, places: int = 2) -> Decimal:
     """An exact value rounded half up to ``places`` decimals, kept as a Decimal with those places.
@@ -204,6 +208,7 @@ class RunResult:
         """The whole run as plain data; :func:`dumps` turns it into ``results.json``."""
         r = self.rubric
         return {
+            "schema_version": SCHEMA_VERSION,
             "monev_version": __version__,
             "as_of": self.as_of.isoformat(),
             "rubric": {

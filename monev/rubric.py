@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from monev.resources import data_dir
 
@@ -31,6 +31,132 @@ class RubricError(Exception):
         self.errors = errors
         lines = [f"{file}: {path or '(root)'}: {msg}" for path, msg in errors]
         super().__init__("\n".join(lines))
+
+
+# Limits on a rubric file, checked before any validation work (the README's "Limits and safety").
+MAX_RUBRIC_BYTES = 2_000_000
+MAX_YAML_NODES = 500_000  # values in the document, aliases counted as often as they are used
+MAX_COUNTS = {
+    "aspects": 200,
+    "indicators": 2_000,
+    "predicates": 20,
+    "stages": 10,
+    "options": 50,  # per indicator
+    "items": 100,  # checklist items per indicator
+}
+MAX_INTEGER_DIGITS = 10
+MAX_DECIMAL_PLACES = 10
+
+
+class YamlLimitError(ValueError):
+    """A YAML document beyond the limits of :func:`load_yaml_limited`."""
+
+
+class AliasError(YamlLimitError):
+    """An alias (``*name``) in a file that is read without aliases."""
+
+
+class DuplicateKeyError(YamlLimitError):
+    """One mapping with the same key twice (YAML would silently keep the last)."""
+
+    def __init__(self, key: str, line: int):
+        self.key, self.line = key, line
+        super().__init__(f"line {line}: the key {key!r} appears twice in one mapping")
+
+
+def _nesting_bound(text: str) -> int:
+    """An upper bound on the document's nesting depth, from the characters that can open a level.
+
+    A flow level needs a ``[`` or ``{``; a block level needs more indentation or an indicator
+    (``-``, ``?``, ``:``) on its line. Quoted text only makes the bound larger, never smaller.
+    """
+    block = max(
+        (
+            2 * (len(line) - len(line.lstrip(" ")) + sum(line.count(c) for c in "-?:"))
+            for line in text.splitlines()
+        ),
+        default=0,
+    )
+    return text.count("[") + text.count("{") + block + 2
+
+
+def _loader(text: str) -> yaml.SafeLoader:
+    """libyaml's loader when the nesting is known to be shallow, else the pure-Python one.
+
+    libyaml composes ten times faster, but its composer recurses in C: a deeply nested document
+    (``[[[[...``) crashes the process. The Python composer stops at the recursion limit instead.
+    """
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None and _nesting_bound(text) <= 500:
+        return fast(text)
+    return yaml.SafeLoader(text)
+
+
+def load_yaml_limited(
+    text: str, *, max_nodes: int = MAX_YAML_NODES, allow_aliases: bool = True
+) -> Any:
+    """``yaml.safe_load`` with a bound on the document's expanded size.
+
+    PyYAML shares the object behind an alias, so an alias bomb loads fast but explodes for every
+    consumer that walks it. The composed node graph is walked first, counting every use of an
+    alias, and refused beyond ``max_nodes``; ``allow_aliases=False`` refuses any alias at all
+    (a file that never needs them). Raises :class:`yaml.YAMLError` or :class:`YamlLimitError`.
+    """
+    loader = _loader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except RecursionError:
+            raise YamlLimitError("the document is nested too deeply") from None
+        if node is None:
+            return None
+        seen: set[int] = set()
+        count = 0
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            count += 1
+            if count > max_nodes:
+                raise YamlLimitError(f"the document has more than {max_nodes} values")
+            if id(n) in seen:
+                if not allow_aliases:
+                    raise AliasError("aliases (*name) are not allowed in this file")
+            elif isinstance(n, yaml.MappingNode):
+                keys: set[str] = set()
+                for k, _ in n.value:
+                    if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
+                        if k.value in keys:
+                            raise DuplicateKeyError(k.value, k.start_mark.line + 1)
+                        keys.add(k.value)
+            seen.add(id(n))
+            if isinstance(n, yaml.SequenceNode):
+                stack.extend(n.value)
+            elif isinstance(n, yaml.MappingNode):
+                for k, v in n.value:
+                    stack.extend((k, v))
+        try:
+            return loader.construct_document(node)
+        except RecursionError:
+            raise YamlLimitError("the document is nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def _bounded(d: Decimal) -> Decimal:
+    """Refuse numbers no rubric needs and that make exact arithmetic slow (``1e999999999``)."""
+    if not d.is_finite():
+        raise ValueError("must be a finite number")
+    _, digits, exp = d.as_tuple()
+    assert isinstance(exp, int)
+    if exp + len(digits) > MAX_INTEGER_DIGITS or exp < -MAX_DECIMAL_PLACES:
+        raise ValueError(
+            f"a number with at most {MAX_INTEGER_DIGITS} digits before and "
+            f"{MAX_DECIMAL_PLACES} after the decimal point"
+        )
+    return d
+
+
+Num = Annotated[Decimal, AfterValidator(_bounded)]
 
 
 class AnswerError(ValueError):
@@ -108,7 +234,7 @@ class YaTidak(_Model):
 
 class Option(_Model):
     label: str = Field(min_length=1)
-    value: Decimal = Field(ge=0, le=1)
+    value: Num = Field(ge=0, le=1)
 
 
 class Options(_Model):
@@ -132,7 +258,7 @@ class Threshold(_Model):
     """A number (count, frequency) that scores 1 when it reaches ``min``, else 0."""
 
     type: Literal["threshold"]
-    min: Decimal = Field(gt=0)
+    min: Num = Field(gt=0)
     unit: str = ""
 
     def choices(self) -> list[str]:
@@ -204,7 +330,7 @@ AnswerSpec = Annotated[
 class Aspect(_Model):
     code: str = Field(min_length=1)
     name: str = Field(min_length=1)
-    weight: Decimal = Field(gt=0, le=100)
+    weight: Num = Field(gt=0, le=100)
 
 
 class Indicator(_Model):
@@ -212,7 +338,7 @@ class Indicator(_Model):
     aspect: str
     question: str = Field(min_length=1)
     answer: AnswerSpec
-    weight: Decimal = Field(default=Decimal(1), gt=0)
+    weight: Num = Field(default=Decimal(1), gt=0, le=1_000_000)
     evidence_required: bool = True
     evidence_hint: str = ""
     legal_basis: str | None = None
@@ -225,18 +351,18 @@ class Indicator(_Model):
 
 class Band(_Model):
     name: str = Field(min_length=1)
-    min: Decimal = Field(ge=0, le=100)
+    min: Num = Field(ge=0, le=100)
 
 
 class Gate(_Model):
     stage: str
-    min: Decimal = Field(ge=0, le=100)
+    min: Num = Field(ge=0, le=100)
 
 
 class Stage(_Model):
     code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str = Field(min_length=1)
-    weight: Decimal = Field(gt=0, le=100)
+    weight: Num = Field(gt=0, le=100)
     gate: Gate | None = None
 
 
@@ -255,6 +381,8 @@ class Rubric(_Model):
 
     _path: str = PrivateAttr(default="")
     _sha256: str = PrivateAttr(default="")
+    _by_aspect: dict[str, list[Indicator]] | None = PrivateAttr(default=None)
+    _aspects: dict[str, Aspect] | None = PrivateAttr(default=None)
 
     @property
     def path(self) -> str:
@@ -265,10 +393,19 @@ class Rubric(_Model):
         return self._sha256
 
     def aspect(self, code: str) -> Aspect:
-        return next(a for a in self.aspects if a.code == code)
+        if self._aspects is None:
+            self._aspects = {}
+            for a in self.aspects:
+                self._aspects.setdefault(a.code, a)
+        return self._aspects[code]
 
     def indicators_of(self, aspect_code: str) -> list[Indicator]:
-        return [i for i in self.indicators if i.aspect == aspect_code]
+        """The aspect's indicators in rubric order (an index built once: linear, not A x I)."""
+        if self._by_aspect is None:
+            self._by_aspect = {}
+            for i in self.indicators:
+                self._by_aspect.setdefault(i.aspect, []).append(i)
+        return list(self._by_aspect.get(aspect_code, ()))
 
     def predicate(self, score: Decimal) -> str:
         """The band whose lower bound the (rounded) score reaches."""
@@ -321,6 +458,21 @@ def _cross_checks(r: Rubric) -> list[tuple[str, str]]:
     dupes([a.code for a in r.aspects], "aspects")
     row_codes = [item.code if item else ind.code for ind, item in r.rows()]
     dupes(row_codes, "indicators")
+    # The reader takes a workbook's codes in upper case with spaces collapsed; a code written
+    # otherwise here could never match a row, so it is refused rather than silently unanswered.
+    for i, ind in enumerate(r.indicators):
+        codes = [(f"indicators[{i}].code", ind.code)]
+        if isinstance(ind.answer, Checklist):
+            codes += [
+                (f"indicators[{i}].answer.items[{k}].code", item.code)
+                for k, item in enumerate(ind.answer.items)
+            ]
+        for path, code in codes:
+            as_read = " ".join(code.split()).upper()
+            if code != as_read:
+                errors.append(
+                    (path, f"code {code!r} must be written as workbooks are read: {as_read!r}")
+                )
     total = sum((a.weight for a in r.aspects), Decimal(0))
     if total != 100:
         errors.append(("aspects", f"aspect weights add up to {total}, not 100"))
@@ -358,18 +510,49 @@ def _cross_checks(r: Rubric) -> list[tuple[str, str]]:
     return errors
 
 
+def _count_errors(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """Lists longer than any rubric needs, found before the (per-item) validation starts."""
+    errors: list[tuple[str, str]] = []
+
+    def check(value: Any, path: str, key: str) -> None:
+        if isinstance(value, list) and len(value) > MAX_COUNTS[key]:
+            errors.append((path, f"{len(value)} entries, more than the limit of {MAX_COUNTS[key]}"))
+
+    for key in ("aspects", "indicators", "predicates", "stages"):
+        check(data.get(key), key, key)
+    indicators = data.get("indicators")
+    if isinstance(indicators, list) and len(indicators) <= MAX_COUNTS["indicators"]:
+        for i, ind in enumerate(indicators):
+            answer = ind.get("answer") if isinstance(ind, dict) else None
+            if isinstance(answer, dict):
+                for key in ("options", "items"):
+                    check(answer.get(key), f"indicators[{i}].answer.{key}", key)
+    return errors
+
+
+NOT_A_RUBRIC = (
+    "this is not a rubric file (a rubric is a YAML mapping with id, title, aspects, "
+    "indicators, predicates and stages)"
+)
+
+
 def parse_rubric(text: str, file: str = "<string>") -> Rubric:
     """Validate rubric YAML text; raise :class:`RubricError` naming every bad value."""
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml_limited(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else ""
         raise RubricError(
             file, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]
         ) from None
+    except YamlLimitError as exc:
+        raise RubricError(file, [("", str(exc))]) from None
     if not isinstance(data, dict):
-        raise RubricError(file, [("", "a rubric must be a mapping of keys to values")])
+        raise RubricError(file, [("", NOT_A_RUBRIC)])
+    errors = _count_errors(data)
+    if errors:
+        raise RubricError(file, errors)
     try:
         rubric = Rubric.model_validate(data)
     except ValidationError as exc:
@@ -392,24 +575,33 @@ DEFAULT_RUBRIC = "ki-jatim-2024"
 
 
 def load_rubric(ref: str | Path = DEFAULT_RUBRIC) -> Rubric:
-    """Load a shipped rubric by id, or any rubric file by path."""
+    """Load a shipped rubric by id, or any rubric file by path (at most ``MAX_RUBRIC_BYTES``)."""
     path = Path(ref)
-    if not path.suffix:
-        known = shipped()
-        if str(ref) not in known:
-            raise RubricError(
-                str(ref), [("", f"no shipped rubric with this id (known: {', '.join(known)})")]
-            )
+    known = shipped()
+    if str(ref) in known and not path.exists():
         path = known[str(ref)]
+    elif not path.exists() and not path.suffix and len(path.parts) == 1:
+        raise RubricError(
+            str(ref), [("", f"no shipped rubric with this id (known: {', '.join(known)})")]
+        )
+    if path.is_dir():
+        raise RubricError(str(ref), [("", "this is a folder, not a rubric file")])
+    if path.exists() and not path.is_file():  # a FIFO or a device: reading could never end
+        raise RubricError(str(ref), [("", f"{NOT_A_RUBRIC}: not a regular file")])
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_RUBRIC_BYTES + 1)
     except OSError as exc:
         raise RubricError(
             str(ref), [("", f"cannot read the file: {exc.strerror or exc}")]
         ) from None
+    if len(raw) > MAX_RUBRIC_BYTES:
+        raise RubricError(
+            str(path), [("", f"the file is larger than {MAX_RUBRIC_BYTES // 1_000_000} MB")]
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise RubricError(str(path), [("", "the file is not UTF-8 text")]) from None
+        raise RubricError(str(path), [("", f"{NOT_A_RUBRIC}: not UTF-8 text")]) from None
     shipped_file = path.resolve().parent == data_dir("scoring_rules").resolve()
     return parse_rubric(text, file=path.name if shipped_file else str(path))
