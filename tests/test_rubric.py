@@ -131,7 +131,11 @@ def test_answer_types_parse_and_normalise():
     ("change", "path", "words"),
     [
         # A weight of 10**999999999 passed `rubric check` and then hung scoring; 1e5000 exited 3.
-        (lambda d: d["indicators"][0].update(weight="1e999999999"), "indicators[0].weight", "1000000"),
+        (
+            lambda d: d["indicators"][0].update(weight="1e999999999"),
+            "indicators[0].weight",
+            "1000000",
+        ),
         (lambda d: d["indicators"][0].update(weight="1e5000"), "indicators[0].weight", "1000000"),
         (
             lambda d: d["indicators"][3]["answer"]["options"][1].update(value="1e-999999999"),
