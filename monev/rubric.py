@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from monev.resources import data_dir
 
@@ -82,6 +82,70 @@ def _plain(d: Decimal) -> str:
     return text
 
 
+_EXACT_TEXT = re.compile(r"\s*(\d{1,30}(?:\.\d{1,30})?)\s*(?:/\s*(\d{1,30}(?:\.\d{1,30})?)\s*)?")
+
+
+class Exact(Fraction):
+    """An exact rubric number: ``1``, ``0.75``, ``"2/3"`` or ``"2.2/3"`` (a decimal over a decimal).
+
+    Stored as a fraction, so 5/6 is 5/6 and not a 28-digit decimal. It prints like a decimal when
+    it is one (``normalize()`` gives a :class:`~decimal.Decimal`, so ``f"{v.normalize():f}"`` shows
+    ``0.75``) and as ``n/d`` otherwise (``2/3``).
+    """
+
+    @classmethod
+    def parse(cls, raw: object) -> Exact:
+        if isinstance(raw, bool):
+            raise ValueError("expected a number or a fraction like '2/3'")
+        if isinstance(raw, Fraction):
+            return cls(raw)
+        if isinstance(raw, int | float | Decimal):
+            d = Decimal(str(raw))
+            if not d.is_finite():
+                raise ValueError("expected a finite number")
+            return cls(d)
+        match = _EXACT_TEXT.fullmatch(str(raw)) if isinstance(raw, str) else None
+        if match is None:
+            raise ValueError(
+                "expected a number (0.75) or a fraction of two numbers ('2/3', '2.2/3')"
+            )
+        top, bottom = match.groups()
+        den = Fraction(Decimal(bottom)) if bottom else Fraction(1)
+        if den == 0:
+            raise ValueError("a fraction cannot divide by 0")
+        return cls(Fraction(Decimal(top)) / den)
+
+    def normalize(self) -> Decimal | Exact:
+        """A Decimal when the value has a finite decimal form, else the fraction itself."""
+        d = self.denominator
+        for p in (2, 5):
+            while d % p == 0:
+                d //= p
+        if d != 1:
+            return self
+        return (Decimal(self.numerator) / Decimal(self.denominator)).normalize()
+
+    def __format__(self, spec: str) -> str:
+        value = self.normalize()
+        if isinstance(value, Decimal):
+            return format(value, spec)
+        return f"{self.numerator}/{self.denominator}"
+
+    def __str__(self) -> str:
+        return format(self, "f")
+
+    def __repr__(self) -> str:
+        return f"Exact('{self}')"
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_plain_validator_function(
+            cls.parse, serialization=core_schema.plain_serializer_function_ser_schema(str)
+        )
+
+
 class YaTidak(_Model):
     """Ya = 1, Tidak = 0."""
 
@@ -101,7 +165,16 @@ class YaTidak(_Model):
 
 class Option(_Model):
     label: str = Field(min_length=1)
-    value: Decimal = Field(ge=0, le=1)
+    value: Exact
+
+    @field_validator("value")
+    @classmethod
+    def _zero_to_one(cls, v: Exact) -> Exact:
+        if not 0 <= v <= 1:
+            raise ValueError(
+                "an option value must be greater than or equal to 0 and less than or equal to 1"
+            )
+        return v
 
 
 class Options(_Model):
@@ -205,11 +278,18 @@ class Indicator(_Model):
     aspect: str
     question: str = Field(min_length=1)
     answer: AnswerSpec
-    weight: Decimal = Field(default=Decimal(1), gt=0)
+    weight: Exact = Exact(1)
     evidence_required: bool = True
     evidence_hint: str = ""
     legal_basis: str | None = None
     source: str | None = None
+
+    @field_validator("weight")
+    @classmethod
+    def _positive(cls, v: Exact) -> Exact:
+        if v <= 0:
+            raise ValueError("a weight must be greater than 0")
+        return v
 
     @property
     def scored(self) -> bool:
@@ -243,7 +323,7 @@ class Rubric(_Model):
     source_notes: str = ""
     aspects: list[Aspect] = Field(min_length=1)
     indicators: list[Indicator] = Field(min_length=1)
-    predicates: list[Band] = Field(min_length=1)
+    predicates: list[Band] = Field(default_factory=list)  # none: an instrument that only ranks
     stages: list[Stage] = Field(min_length=1)
 
     _path: str = PrivateAttr(default="")
@@ -264,11 +344,11 @@ class Rubric(_Model):
         return [i for i in self.indicators if i.aspect == aspect_code]
 
     def predicate(self, score: Decimal) -> str:
-        """The band whose lower bound the (rounded) score reaches."""
+        """The band whose lower bound the (rounded) score reaches; ``""`` without bands."""
         for band in self.predicates:
             if score >= band.min:
                 return band.name
-        return self.predicates[-1].name
+        return self.predicates[-1].name if self.predicates else ""
 
     def next_band(self, score: Decimal) -> Band | None:
         """The lowest band above the one ``score`` is in, or None at the top."""

@@ -14,7 +14,7 @@ Definitions (all from the rubric):
   verifiers do), unless a verifier marked it ``Sesuai``; ``Tidak Sesuai`` counts 0;
 * final score: when every later stage has a score and its gate is passed, the stage-weighted sum
   (SAQ verifiable x its weight + each stage x its weight) / 100; otherwise the verifiable SAQ;
-* predicate: from the rounded final score, lower-bound cut-offs.
+* predicate: from the rounded final score, lower-bound cut-offs (none when the rubric has no bands).
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ class OfficeScore:
     gate_passed: bool
     staged: bool  # final score includes later stages
     final_exact: Fraction
-    predicate: str
+    predicate: str  # "": the rubric has no bands (ranking only); results.json says null
     stage_weights: dict[str, Decimal] = field(default_factory=dict)
 
     @property
