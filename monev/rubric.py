@@ -313,6 +313,19 @@ class Stage(_Model):
     gate: Gate | None = None
 
 
+#: Unit types of a rubric that names none (KI Jatim's): the city's lead PPID and its units.
+DEFAULT_UNIT_TYPES = ("PPID Utama", "OPD", "Kecamatan", "Kelurahan")
+DEFAULT_LEAD_UNIT = "PPID Utama"
+
+
+class Titles(_Model):
+    """Titles of the documents monev makes for this instrument; None: monev's own wording."""
+
+    questionnaire: str | None = Field(default=None, min_length=1)
+    office_report: str | None = Field(default=None, min_length=1)
+    city_report: str | None = Field(default=None, min_length=1)
+
+
 class Rubric(_Model):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
     title: str = Field(min_length=1)
@@ -325,6 +338,13 @@ class Rubric(_Model):
     indicators: list[Indicator] = Field(min_length=1)
     predicates: list[Band] = Field(default_factory=list)  # none: an instrument that only ranks
     stages: list[Stage] = Field(min_length=1)
+    #: What a later stage without a score counts: ``fallback_to_saq`` (the final score is the
+    #: verifiable SAQ, KI Jatim) or ``zero`` (the stage counts 0, KI Bali's desa appreciation).
+    missing_stage: Literal["fallback_to_saq", "zero"] = "fallback_to_saq"
+    unit_types: list[str] = Field(default_factory=lambda: list(DEFAULT_UNIT_TYPES), min_length=1)
+    #: The unit that leads the others (its own report section); None: every unit is alike.
+    lead_unit: str | None = DEFAULT_LEAD_UNIT
+    titles: Titles = Titles()
 
     _path: str = PrivateAttr(default="")
     _sha256: str = PrivateAttr(default="")
@@ -428,6 +448,28 @@ def _cross_checks(r: Rubric) -> list[tuple[str, str]]:
             errors.append(
                 (f"stages[{k}].gate.stage", f"gate names {s.gate.stage!r}, not an earlier stage")
             )
+    errors.extend(_instrument_checks(r))
+    return errors
+
+
+def _instrument_checks(r: Rubric) -> list[tuple[str, str]]:
+    """Checks of the fields that describe an instrument other than KI Jatim's (issue 12)."""
+    errors: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for i, unit in enumerate(r.unit_types):
+        key = _norm(unit)
+        if not key:
+            errors.append((f"unit_types[{i}]", "a unit type cannot be empty"))
+        elif key in seen:
+            errors.append((f"unit_types[{i}]", f"duplicate unit type {unit!r}"))
+        seen.add(key)
+    if r.lead_unit is not None and _norm(r.lead_unit) not in seen:
+        errors.append(
+            (
+                "lead_unit",
+                f"{r.lead_unit!r} is not one of the unit_types ({', '.join(r.unit_types)})",
+            )
+        )
     return errors
 
 

@@ -13,7 +13,9 @@ Definitions (all from the rubric):
   evidence has no item a verifier can open (a URL or a document's file name), counts 0 (as KI
   verifiers do), unless a verifier marked it ``Sesuai``; ``Tidak Sesuai`` counts 0;
 * final score: when every later stage has a score and its gate is passed, the stage-weighted sum
-  (SAQ verifiable x its weight + each stage x its weight) / 100; otherwise the verifiable SAQ;
+  (SAQ verifiable x its weight + each stage x its weight) / 100; otherwise the verifiable SAQ
+  (``missing_stage: fallback_to_saq``), or the same sum with a missing stage counted 0
+  (``missing_stage: zero``);
 * predicate: from the rounded final score, lower-bound cut-offs (none when the rubric has no bands).
 """
 
@@ -244,11 +246,13 @@ def final_score(
             rounded[stage.code] = stage_scores[stage.code]
     later = rubric.stages[1:]
     complete = bool(later) and all(s.code in stage_scores for s in later)
-    if not (gate_passed and complete):
+    # A missing stage counts 0 under ``missing_stage: zero``; a failed gate still gives the SAQ.
+    zero = rubric.missing_stage == "zero" and bool(later)
+    if not (gate_passed and (complete or zero)):
         return saq_verifiable, gate_passed, False
     total = saq_verifiable * Fraction(rubric.stages[0].weight)
     for s in later:
-        total += Fraction(stage_scores[s.code]) * Fraction(s.weight)
+        total += Fraction(stage_scores.get(s.code, 0)) * Fraction(s.weight)
     return total / 100, True, True
 
 

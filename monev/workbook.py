@@ -29,7 +29,7 @@ from monev.cells import (
 )
 from monev.evidence_items import LOCAL_PATH, EvidenceItem, parse_evidence
 from monev.problems import Problem
-from monev.rubric import AnswerError, Checklist, Indicator, Parsed, Rubric
+from monev.rubric import DEFAULT_UNIT_TYPES, AnswerError, Checklist, Indicator, Parsed, Rubric
 
 __all__ = ["cell_ref", "col_letter", "is_lock_file", "read_questionnaire"]
 
@@ -77,7 +77,7 @@ IDENTITY = {
     "rubric_id": "ID Rubrik",
     "rubric_version": "Versi Rubrik",
 }
-UNIT_TYPES = ["PPID Utama", "OPD", "Kecamatan", "Kelurahan"]
+UNIT_TYPES = list(DEFAULT_UNIT_TYPES)  # the default rubric's; a rubric may name its own
 VERDICTS = {"sesuai": "Sesuai", "tidak sesuai": "Tidak Sesuai"}
 
 DRIVE_SHARING = re.compile(r"(drive|docs)\.google\.com/.*(usp=sharing|/edit|/view|open\?id=)", re.I)
@@ -264,7 +264,7 @@ def _read_identity(q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path
         )
     unit, unit_cell = get(IDENTITY["unit_type"])
     if unit:
-        match = next((u for u in UNIT_TYPES if u.casefold() == unit.casefold()), None)
+        match = next((u for u in rubric.unit_types if u.casefold() == unit.casefold()), None)
         if match is None:
             q.problems.append(
                 Problem.make(
@@ -273,7 +273,7 @@ def _read_identity(q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path
                     SHEET_IDENTITY,
                     unit_cell,
                     value=unit,
-                    allowed=", ".join(UNIT_TYPES),
+                    allowed=", ".join(rubric.unit_types),
                 )
             )
         office.unit_type = match or unit

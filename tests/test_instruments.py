@@ -12,7 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from helpers import questionnaire, write_workbook
+from helpers import SMALL_RUBRIC, questionnaire, write_workbook
 from typer.testing import CliRunner
 
 from monev.cli import app
@@ -146,3 +146,103 @@ def test_cli_results_json_without_predicates(tmp_path):
     got = {o["name"]: (o["rank"], o["score"], o["predicate"]) for o in data["offices"]}
     assert got == {"Unit A": (1, 8.0, None), "Unit B": (2, 4.0, None)}
     assert data["summary"]["predicates"] == {}
+
+
+# --- (c) a missing later stage: fall back to the SAQ, or count 0 ----------------------------
+
+BALI_ALL_80 = [(f"Q{n:02d}", "80", EV) for n in range(1, 21)]
+
+
+def test_bali_missing_visitation_counts_zero():
+    r = rubric("ki-bali-desa-2026")
+    assert r.missing_stage == "zero"
+    # Every question scored 80 of 100: each aspect gives 80 % of its weight, SAQ = 80.
+    visited = score(r, questionnaire(r, BALI_ALL_80, stages={"visitasi": D("90")}))
+    assert visited.saq_verifiable_exact == 80
+    # Visited: 0.6 x 80 + 0.4 x 90 = 48 + 36 = 84
+    assert visited.score == D("84.00")
+    assert visited.staged
+    # Not visited: 0.6 x 80 + 0.4 x 0 = 48 (KI Bali), not 80 (the SAQ)
+    not_visited = score(r, questionnaire(r, BALI_ALL_80))
+    assert not_visited.final_exact == 48
+    assert not_visited.score == D("48.00")
+    assert not_visited.staged
+
+
+def test_missing_stage_default_falls_back_to_saq():
+    text = (RUBRICS / "ki-bali-desa-2026.yaml").read_text(encoding="utf-8")
+    r = parse_rubric(text.replace("missing_stage: zero\n", ""), "bali-default.yaml")
+    assert r.missing_stage == "fallback_to_saq"
+    s = score(r, questionnaire(r, BALI_ALL_80))
+    assert s.score == D("80.00")  # the verifiable SAQ, as KI Jatim does
+    assert not s.staged
+    assert load_rubric().missing_stage == "fallback_to_saq"
+
+
+def test_missing_stage_zero_keeps_the_gate():
+    # The small test rubric (stages 80/10/10, gate SAQ >= 80) with missing stages counted 0.
+    r = parse_rubric(SMALL_RUBRIC + "missing_stage: zero\n", "klein-zero.yaml")
+    best = [(c, "Ya", EV) for c in ("A-01", "A-02", "A-03")] + [("B-01", "A", EV)]
+    best += [(f"B-02.{k}", "Ya", EV) for k in range(1, 5)]
+    s = score(r, questionnaire(r, best, stages={"visitasi": D("70")}))
+    # SAQ 100 passes the gate; wawancara missing counts 0: (100 x 80 + 70 x 10 + 0 x 10) / 100 = 87
+    assert s.saq_verifiable_exact == 100
+    assert s.score == D("87.00")
+    low = score(r, questionnaire(r, best[:1], stages={"visitasi": D("70")}))
+    # SAQ 60 x 1/4 = 15, below the gate (80): the final is the SAQ, whatever the policy
+    assert not low.gate_passed
+    assert low.final_exact == 15
+
+
+def test_missing_stage_refuses_other_policies():
+    text = (RUBRICS / "ki-bali-desa-2026.yaml").read_text(encoding="utf-8")
+    with pytest.raises(RubricError) as err:
+        parse_rubric(text.replace("missing_stage: zero", "missing_stage: nol"), "b.yaml")
+    assert "missing_stage" in str(err.value)
+
+
+# --- (d) unit types, lead unit and titles as rubric data -------------------------------------
+
+
+def test_default_rubric_keeps_its_unit_types_and_lead_unit():
+    r = load_rubric()
+    assert r.unit_types == ["PPID Utama", "OPD", "Kecamatan", "Kelurahan"]
+    assert r.lead_unit == "PPID Utama"
+    assert r.titles.questionnaire is None  # monev's own wording
+
+
+def test_desa_is_a_unit_type_for_the_bali_rubric(tmp_path):
+    from monev.workbook import read_questionnaire
+
+    r = rubric("ki-bali-desa-2026")
+    assert r.lead_unit is None
+    assert r.titles.questionnaire == "Kuesioner Apresiasi Keterbukaan Informasi Publik Desa"
+    path = write_workbook(
+        tmp_path / "desa.xlsx", r, BALI_ALL_80[:2], office="Desa Uji", unit_type="desa"
+    )
+    q = read_questionnaire(path, r)
+    assert not [p for p in q.problems if p.code == "MV406"]
+    assert q.office.unit_type == "Desa"  # the rubric's spelling
+    # The same unit type under KI Jatim's rubric is still refused, naming KI Jatim's types.
+    jatim = load_rubric()
+    path = write_workbook(
+        tmp_path / "desa-jatim.xlsx", jatim, [], office="Desa Uji", unit_type="Desa"
+    )
+    mv406 = [p for p in read_questionnaire(path, jatim).problems if p.code == "MV406"]
+    assert len(mv406) == 1
+    assert "Kelurahan" in mv406[0].text("id")
+
+
+@pytest.mark.parametrize(
+    ("extra", "path"),
+    [
+        ("unit_types: [Desa, desa]\n", "unit_types[1]"),
+        ("unit_types: [Desa]\n", "lead_unit"),  # the default lead unit PPID Utama is not a Desa
+        ("unit_types: []\n", "unit_types"),
+    ],
+)
+def test_unit_type_mistakes_name_their_path(extra, path):
+    base = (Path(__file__).parents[1] / "scoring_rules" / "ki-jatim-2024.yaml").read_text("utf-8")
+    with pytest.raises(RubricError) as err:
+        parse_rubric(base + extra, "u.yaml")
+    assert any(p == path for p, _ in err.value.errors), err.value.errors
