@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -299,6 +299,9 @@ class Indicator(_Model):
 class Band(_Model):
     name: str = Field(min_length=1)
     min: Decimal = Field(ge=0, le=100)
+    #: Minimum (rounded) verifiable points per aspect or group, all needed for this band, on top
+    #: of ``min`` (Zona Integritas: WBK needs each pillar at its own minimum).
+    requires: dict[str, Decimal] = Field(default_factory=dict)
 
 
 class Gate(_Model):
@@ -367,6 +370,16 @@ class Rubric(_Model):
         """The band whose lower bound the (rounded) score reaches; ``""`` without bands."""
         for band in self.predicates:
             if score >= band.min:
+                return band.name
+        return self.predicates[-1].name if self.predicates else ""
+
+    def band_for(self, score: Decimal, points: Mapping[str, Decimal]) -> str:
+        """The highest band whose ``min`` the rounded ``score`` reaches and whose ``requires`` the
+        rounded verifiable ``points`` per aspect or group all reach; ``""`` without bands."""
+        for band in self.predicates:
+            if score >= band.min and all(
+                points.get(code, Decimal(0)) >= need for code, need in band.requires.items()
+            ):
                 return band.name
         return self.predicates[-1].name if self.predicates else ""
 
@@ -463,6 +476,21 @@ def _instrument_checks(r: Rubric) -> list[tuple[str, str]]:
         elif key in seen:
             errors.append((f"unit_types[{i}]", f"duplicate unit type {unit!r}"))
         seen.add(key)
+    known = {a.code: a.weight for a in r.aspects}
+    for k, band in enumerate(r.predicates):
+        for code, need in band.requires.items():
+            where = f"predicates[{k}].requires.{code}"
+            if code not in known:
+                errors.append((where, f"unknown aspect {code!r} (known: {', '.join(known)})"))
+            elif not 0 <= need <= known[code]:
+                errors.append((where, f"must be from 0 to the weight of {code!r} ({known[code]})"))
+    if r.predicates and r.predicates[-1].requires:
+        errors.append(
+            (
+                f"predicates[{len(r.predicates) - 1}].requires",
+                "the lowest band cannot require minimums",
+            )
+        )
     if r.lead_unit is not None and _norm(r.lead_unit) not in seen:
         errors.append(
             (

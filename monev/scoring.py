@@ -16,7 +16,8 @@ Definitions (all from the rubric):
   (SAQ verifiable x its weight + each stage x its weight) / 100; otherwise the verifiable SAQ
   (``missing_stage: fallback_to_saq``), or the same sum with a missing stage counted 0
   (``missing_stage: zero``);
-* predicate: from the rounded final score, lower-bound cut-offs (none when the rubric has no bands).
+* predicate: from the rounded final score, lower-bound cut-offs (none when the rubric has no bands);
+  a band may also require minimum (rounded) verifiable points per aspect or group.
 """
 
 from __future__ import annotations
@@ -291,6 +292,6 @@ def score(rubric: Rubric, q: Questionnaire) -> OfficeScore:
         gate_passed=gate_passed,
         staged=staged,
         final_exact=final,
-        predicate=rubric.predicate(round2(final)),
+        predicate=rubric.band_for(round2(final), {a.code: round2(a.verifiable) for a in aspects}),
         stage_weights={s.code: s.weight for s in rubric.stages},
     )

@@ -246,3 +246,58 @@ def test_unit_type_mistakes_name_their_path(extra, path):
     with pytest.raises(RubricError) as err:
         parse_rubric(base + extra, "u.yaml")
     assert any(p == path for p, _ in err.value.errors), err.value.errors
+
+
+# --- (e) bands that require per-group minimums (Zona Integritas) ----------------------------
+
+ZI_PENGUNGKIT = ["PPA", "PPB", "PPC", "PPD", "PPE", "PPF", "PRA", "PRB", "PRC", "PRD", "PRE", "PRF"]
+
+
+def zi_rows(ppe: str, hbb: str):
+    rows = [(f"{p}-1", "A", EV) for p in ZI_PENGUNGKIT if p != "PPE"]
+    rows += [("PPE-1", ppe, EV), ("HBA-1", "100", EV), ("HBB-1", hbb, EV), ("HPA-1", "100", EV)]
+    return rows
+
+
+def test_zi_total_above_75_with_one_pillar_short_is_not_wbk():
+    r = rubric("zi-lke-wbk")
+    s = score(r, questionnaire(r, zi_rows(ppe="D", hbb="81.3")))
+    # Every pillar full except:
+    #   PPE (weight 7.5) answered D = 0.25  ->  1.875 points, under its minimum 4.50 (lost 5.625)
+    #   HBB (weight 5) at 81.3 %            ->  4.065 points, above its minimum 2.50 (lost 0.935)
+    # total = 100 - 5.625 - 0.935 = 93.44: above WBK's 75, but PPE is short -> not WBK
+    assert s.score == D("93.44")
+    assert dict((a.code, a.verifiable) for a in s.aspects)["PPE"] == Fraction(15, 8)
+    assert s.predicate == "Belum WBK"
+
+
+def test_zi_every_pillar_at_its_minimum_is_wbk():
+    r = rubric("zi-lke-wbk")
+    s = score(r, questionnaire(r, zi_rows(ppe="B", hbb="81.3")))
+    # PPE B = 0.75 -> 5.625 >= 4.50 (lost 1.875); HBB lost 0.935; total = 100 - 2.81 = 97.19
+    assert s.score == D("97.19")
+    assert s.predicate == "WBK"
+    # The same figures under a band without minimums would give WBK for 93.44 too.
+    assert r.band_for(D("93.44"), {}) == "Belum WBK"  # a pillar not scored counts 0
+    assert r.predicate(D("93.44")) == "WBK"  # the total alone (no minimums)
+
+
+@pytest.mark.parametrize(
+    ("edit", "path"),
+    [
+        ("PPA: 2.40", "predicates[0].requires.XXX"),
+        ("PPB: 2.10", "predicates[0].requires.PPB"),
+        ("{name: Belum WBK, min: 0}", "predicates[1].requires"),
+    ],
+)
+def test_band_minimum_mistakes_name_their_path(edit, path):
+    text = (RUBRICS / "zi-lke-wbk.yaml").read_text(encoding="utf-8")
+    bad = {
+        "PPA: 2.40": "XXX: 2.40",  # not an aspect
+        "PPB: 2.10": "PPB: 9.5",  # above the pillar's weight 3.5
+        "{name: Belum WBK, min: 0}": "{name: Belum WBK, min: 0, requires: {PPA: 1}}",
+    }[edit]
+    assert edit in text
+    with pytest.raises(RubricError) as err:
+        parse_rubric(text.replace(edit, bad), "zi.yaml")
+    assert any(p == path for p, _ in err.value.errors), err.value.errors
