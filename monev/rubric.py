@@ -273,9 +273,31 @@ class Aspect(_Model):
     weight: Decimal = Field(gt=0, le=100)
 
 
+class Group(_Model):
+    """A sub-group of an aspect or of another group (SAKIP: component -> sub-component).
+
+    A node (aspect or group) shares its points among its children (sub-groups and the indicators
+    placed directly in it) in proportion to their weights; only children with a scored indicator
+    count. Without groups, an aspect shares its weight among its indicators, as before.
+    """
+
+    code: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    parent: str = Field(min_length=1)
+    weight: Exact = Exact(1)
+
+    @field_validator("weight")
+    @classmethod
+    def _positive(cls, v: Exact) -> Exact:
+        if v <= 0:
+            raise ValueError("a weight must be greater than 0")
+        return v
+
+
 class Indicator(_Model):
     code: str = Field(min_length=1)
     aspect: str
+    group: str | None = None  # a group under ``aspect`` (at any depth); None: the aspect itself
     question: str = Field(min_length=1)
     answer: AnswerSpec
     weight: Exact = Exact(1)
@@ -338,6 +360,7 @@ class Rubric(_Model):
     reconstructed: bool = False
     source_notes: str = ""
     aspects: list[Aspect] = Field(min_length=1)
+    groups: list[Group] = Field(default_factory=list)
     indicators: list[Indicator] = Field(min_length=1)
     predicates: list[Band] = Field(default_factory=list)  # none: an instrument that only ranks
     stages: list[Stage] = Field(min_length=1)
@@ -362,6 +385,46 @@ class Rubric(_Model):
 
     def aspect(self, code: str) -> Aspect:
         return next(a for a in self.aspects if a.code == code)
+
+    def root_of(self, group_code: str) -> str | None:
+        """The aspect a group belongs to (None: unknown code or a cycle)."""
+        parents = {g.code: g.parent for g in self.groups}
+        aspects = {a.code for a in self.aspects}
+        code = group_code
+        for _ in range(len(self.groups) + 1):
+            if code in aspects:
+                return code
+            if code not in parents:
+                return None
+            code = parents[code]
+        return None
+
+    def max_points(self) -> dict[str, Fraction]:
+        """Maximum points of every scored indicator and every group, by code (exact).
+
+        Each aspect's weight is shared down the tree: a node gives each child (sub-group or
+        indicator placed directly in it) node points x child weight / sum of its children's weights.
+        """
+        out: dict[str, Fraction] = {}
+        sub: dict[str, list[Group]] = {}
+        for g in self.groups:
+            sub.setdefault(g.parent, []).append(g)
+        direct: dict[str, list[Indicator]] = {}
+        for i in self.indicators:
+            if i.scored:
+                direct.setdefault(i.group or i.aspect, []).append(i)
+        todo: list[tuple[str, Fraction]] = [(a.code, Fraction(a.weight)) for a in self.aspects]
+        while todo:
+            node, points = todo.pop()
+            parts: list[tuple[str, Fraction, bool]] = [
+                (g.code, Fraction(g.weight), True) for g in sub.get(node, [])
+            ] + [(i.code, Fraction(i.weight), False) for i in direct.get(node, [])]
+            total = sum((w for _, w, _ in parts), Fraction(0))
+            for code, w, is_group in parts:
+                out[code] = points * w / total
+                if is_group:
+                    todo.append((code, out[code]))
+        return out
 
     def indicators_of(self, aspect_code: str) -> list[Indicator]:
         return [i for i in self.indicators if i.aspect == aspect_code]
@@ -476,14 +539,20 @@ def _instrument_checks(r: Rubric) -> list[tuple[str, str]]:
         elif key in seen:
             errors.append((f"unit_types[{i}]", f"duplicate unit type {unit!r}"))
         seen.add(key)
-    known = {a.code: a.weight for a in r.aspects}
+    errors.extend(_group_checks(r))
+    known: dict[str, Decimal | Fraction] = {a.code: a.weight for a in r.aspects}
+    if r.groups and not any(e[0].startswith(("groups", "indicators")) for e in errors):
+        shares = r.max_points()
+        known.update({g.code: shares[g.code] for g in r.groups if g.code in shares})
     for k, band in enumerate(r.predicates):
         for code, need in band.requires.items():
             where = f"predicates[{k}].requires.{code}"
             if code not in known:
-                errors.append((where, f"unknown aspect {code!r} (known: {', '.join(known)})"))
+                errors.append((where, f"unknown aspect or group {code!r}"))
             elif not 0 <= need <= known[code]:
-                errors.append((where, f"must be from 0 to the weight of {code!r} ({known[code]})"))
+                top = known[code]
+                shown = f"{top:f}" if isinstance(top, Decimal) else f"{float(top):.4g}"
+                errors.append((where, f"must be from 0 to the points of {code!r} ({shown})"))
     if r.predicates and r.predicates[-1].requires:
         errors.append(
             (
@@ -498,6 +567,48 @@ def _instrument_checks(r: Rubric) -> list[tuple[str, str]]:
                 f"{r.lead_unit!r} is not one of the unit_types ({', '.join(r.unit_types)})",
             )
         )
+    return errors
+
+
+def _group_checks(r: Rubric) -> list[tuple[str, str]]:
+    """Groups: unique codes, known parents, no cycles; indicators placed in their aspect's tree."""
+    errors: list[tuple[str, str]] = []
+    aspects = {a.code for a in r.aspects}
+    seen: set[str] = set()
+    for k, g in enumerate(r.groups):
+        if g.code in aspects or g.code in seen:
+            errors.append((f"groups[{k}].code", f"duplicate code {g.code!r}"))
+        seen.add(g.code)
+    for k, g in enumerate(r.groups):
+        if g.parent not in aspects and g.parent not in seen:
+            errors.append((f"groups[{k}].parent", f"unknown aspect or group {g.parent!r}"))
+        elif r.root_of(g.code) is None:
+            errors.append((f"groups[{k}].parent", f"group {g.code!r} is its own ancestor"))
+    if errors:
+        return errors
+    for i, ind in enumerate(r.indicators):
+        if ind.group is None:
+            continue
+        if ind.group not in seen:
+            errors.append((f"indicators[{i}].group", f"unknown group {ind.group!r}"))
+        elif r.root_of(ind.group) != ind.aspect:
+            errors.append(
+                (
+                    f"indicators[{i}].group",
+                    f"group {ind.group!r} is not under aspect {ind.aspect!r}",
+                )
+            )
+    if errors:
+        return errors
+    has_scored = {i.group for i in r.indicators if i.scored and i.group}
+    parents = {g.code: g.parent for g in r.groups}
+    for code in list(has_scored):
+        while code in parents:
+            code = parents[code]
+            has_scored.add(code)
+    for k, g in enumerate(r.groups):
+        if g.code not in has_scored:
+            errors.append((f"groups[{k}]", f"group {g.code!r} has no scored indicator"))
     return errors
 
 

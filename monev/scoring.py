@@ -7,7 +7,8 @@ same figure on any machine, and an auditor can recompute it from the indicator p
 Definitions (all from the rubric):
 
 * indicator value ``v`` in 0..1 (Ya = 1, Tidak = 0, an option's value, a checklist's fraction ...);
-* ``max_points`` of an indicator = aspect weight x indicator weight / sum of the aspect's weights;
+* ``max_points`` of an indicator = aspect weight x indicator weight / sum of the aspect's weights
+  (with nested groups, the same share is taken at each level: see ``Rubric.max_points``);
 * ``points`` = ``max_points`` x ``v``; aspect score = sum of its points; SAQ = sum of aspect scores;
 * **claimed**: the answers as given; **verifiable**: a positive answer without evidence, or whose
   evidence has no item a verifier can open (a URL or a document's file name), counts 0 (as KI
@@ -111,6 +112,18 @@ class AspectScore:
 
 
 @dataclass(frozen=True)
+class GroupScore:
+    """A group under an aspect (nested groups): its share of the aspect and the points it got."""
+
+    code: str
+    name: str
+    parent: str
+    max_points: Fraction
+    claimed: Fraction
+    verifiable: Fraction
+
+
+@dataclass(frozen=True)
 class OfficeScore:
     """Everything the scorer computed for one office. Exact values plus rounded figures."""
 
@@ -124,6 +137,7 @@ class OfficeScore:
     final_exact: Fraction
     predicate: str  # "": the rubric has no bands (ranking only); results.json says null
     stage_weights: dict[str, Decimal] = field(default_factory=dict)
+    groups: tuple[GroupScore, ...] = ()  # nested groups, when the rubric has any
 
     @property
     def saq_claimed(self) -> Decimal:
@@ -261,15 +275,10 @@ def score(rubric: Rubric, q: Questionnaire) -> OfficeScore:
     """Score a questionnaire that was read (and checked) against ``rubric``."""
     indicators: list[IndicatorScore] = []
     aspects: list[AspectScore] = []
+    shares = rubric.max_points()
     for aspect in rubric.aspects:
         members = rubric.indicators_of(aspect.code)
-        total_weight = sum((Fraction(i.weight) for i in members if i.scored), Fraction(0))
-        scored = [
-            score_indicator(
-                i, q.answers, Fraction(aspect.weight) * Fraction(i.weight) / total_weight
-            )
-            for i in members
-        ]
+        scored = [score_indicator(i, q.answers, shares.get(i.code, Fraction(0))) for i in members]
         indicators.extend(scored)
         aspects.append(
             AspectScore(
@@ -283,6 +292,9 @@ def score(rubric: Rubric, q: Questionnaire) -> OfficeScore:
     saq_claimed = sum((a.claimed for a in aspects), Fraction(0))
     saq_verifiable = sum((a.verifiable for a in aspects), Fraction(0))
     final, gate_passed, staged = final_score(rubric, saq_verifiable, q.stage_scores)
+    groups = _group_scores(rubric, indicators, shares)
+    points = {a.code: round2(a.verifiable) for a in aspects}
+    points.update({g.code: round2(g.verifiable) for g in groups})
     return OfficeScore(
         aspects=tuple(aspects),
         indicators=tuple(indicators),
@@ -292,6 +304,36 @@ def score(rubric: Rubric, q: Questionnaire) -> OfficeScore:
         gate_passed=gate_passed,
         staged=staged,
         final_exact=final,
-        predicate=rubric.band_for(round2(final), {a.code: round2(a.verifiable) for a in aspects}),
+        predicate=rubric.band_for(round2(final), points),
         stage_weights={s.code: s.weight for s in rubric.stages},
+        groups=groups,
+    )
+
+
+def _group_scores(
+    rubric: Rubric, indicators: list[IndicatorScore], shares: dict[str, Fraction]
+) -> tuple[GroupScore, ...]:
+    """Claimed and verifiable points of each group: the sum over the indicators under it."""
+    if not rubric.groups:
+        return ()
+    parents = {g.code: g.parent for g in rubric.groups}
+    where = {i.code: i.group for i in rubric.indicators}
+    claimed = {g.code: Fraction(0) for g in rubric.groups}
+    verifiable = dict(claimed)
+    for s in indicators:
+        node = where.get(s.code)
+        while node in parents:
+            claimed[node] += s.points_claimed
+            verifiable[node] += s.points
+            node = parents[node]
+    return tuple(
+        GroupScore(
+            code=g.code,
+            name=g.name,
+            parent=g.parent,
+            max_points=shares[g.code],
+            claimed=claimed[g.code],
+            verifiable=verifiable[g.code],
+        )
+        for g in rubric.groups
     )

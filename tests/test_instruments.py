@@ -301,3 +301,80 @@ def test_band_minimum_mistakes_name_their_path(edit, path):
     with pytest.raises(RubricError) as err:
         parse_rubric(text.replace(edit, bad), "zi.yaml")
     assert any(p == path for p, _ in err.value.errors), err.value.errors
+
+
+# --- (f) nested groups with weights at each level (SAKIP KKE) -------------------------------
+
+
+def sakip_best(r):
+    return [(i.code, "Y" if i.code.endswith((".1.1", ".1.2")) else "A", EV) for i in r.indicators]
+
+
+def test_sakip_nested_weights_by_hand():
+    r = rubric("sakip-kke")
+    rows = {code: (code, ans, ev) for code, ans, ev in sakip_best(r)}
+    rows["PK.2.1"] = ("PK.2.1", "B", EV)  # Perencanaan / Kualitas, criterion 1
+    rows["LK.3.2"] = ("LK.3.2", "C", EV)  # Pelaporan / Pemanfaatan, criterion 2
+    rows["EV.1.1"] = ("EV.1.1", "T", EV)  # Evaluasi / Keberadaan, criterion 1
+    s = score(r, questionnaire(r, rows.values()))
+    # Criterion points = component weight x sub-component share x criterion share:
+    #   PK.2.1: sub-component 9 of 30, criterion 1 of 2 -> 4.5;  B = 0.66 -> 2.97 (lost 1.53)
+    #   LK.3.2: sub-component 7.5 of 15, criterion 1 of 2 -> 3.75; C = 0.33 -> 1.2375 (lost 2.5125)
+    #   EV.1.1: sub-component 5 of 25, criterion 1 of 2 -> 2.5;  T = 0 (lost 2.5)
+    # total = 100 - 1.53 - 2.5125 - 2.5 = 93.4575 -> 93.46 (half up) -> AA
+    assert s.final_exact == Fraction("93.4575")
+    assert s.score == D("93.46")
+    assert s.predicate == "AA"
+    groups = {g.code: g for g in s.groups}
+    assert groups["PK.2"].max_points == 9
+    assert groups["PK.2"].verifiable == Fraction("7.47")  # 4.5 + 2.97
+    assert groups["LK.3"].verifiable == Fraction("4.9875")  # 3.75 + 1.2375
+    assert [a.verifiable for a in s.aspects] == [
+        Fraction("28.47"),  # 30 - 1.53
+        30,
+        Fraction("12.4875"),  # 15 - 2.5125
+        Fraction("22.5"),  # 25 - 2.5
+    ]
+
+
+def test_flat_rubric_shares_are_unchanged_by_groups():
+    # Today's flat aspects are the case without groups: an aspect shares its weight directly.
+    r = load_rubric()
+    shares = r.max_points()
+    ji = [i for i in r.indicators_of("JI") if i.scored]
+    assert all(shares[i.code] == Fraction(40, len(ji)) for i in ji)
+
+
+def test_group_mistakes_name_their_path():
+    text = (RUBRICS / "sakip-kke.yaml").read_text(encoding="utf-8")
+    cases = [
+        ("{code: PK.1, parent: PK,", "{code: PK.1, parent: XX,", "groups[0].parent"),
+        ("{code: PK.1, parent: PK,", "{code: PK.1, parent: PK.2,", None),  # fine: deeper
+        ("{code: PK.2, parent: PK,", "{code: PK.2, parent: PK.2,", "groups[1].parent"),
+        ("aspect: PK, group: PK.1,", "aspect: UK, group: PK.1,", "indicators[0].group"),
+        ("aspect: PK, group: PK.1,", "aspect: PK, group: PK.9,", "indicators[0].group"),
+        ("{code: PK.1, parent: PK,", "{code: PK, parent: PK,", "groups[0].code"),
+    ]
+    for old, new, path in cases:
+        assert old in text
+        bad = text.replace(old, new, 1)
+        if path is None:
+            parse_rubric(bad, "s.yaml")
+            continue
+        with pytest.raises(RubricError) as err:
+            parse_rubric(bad, "s.yaml")
+        assert any(p == path for p, _ in err.value.errors), (new, err.value.errors)
+
+
+def test_band_minimums_may_name_a_group():
+    text = (RUBRICS / "sakip-kke.yaml").read_text(encoding="utf-8")
+    r = parse_rubric(
+        text.replace("- {name: AA, min: 90}", "- {name: AA, min: 90, requires: {PK.2: 8}}"),
+        "s.yaml",
+    )
+    rows = {code: (code, ans, ev) for code, ans, ev in sakip_best(r)}
+    rows["PK.2.1"] = ("PK.2.1", "B", EV)
+    s = score(r, questionnaire(r, rows.values()))
+    # total 100 - 1.53 = 98.47 >= 90, but PK.2 has 7.47 < 8 -> the next band, A
+    assert s.score == D("98.47")
+    assert s.predicate == "A"
