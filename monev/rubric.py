@@ -273,6 +273,44 @@ class Aspect(_Model):
     weight: Decimal = Field(gt=0, le=100)
 
 
+class Level(_Model):
+    """One graded verification level (Kemenhub: Kurang / Cukup / Hampir sesuai / Sesuai)."""
+
+    name: str = Field(min_length=1)
+    value: Exact  # the share of the answer's value the level keeps, 0..1
+
+    @field_validator("value")
+    @classmethod
+    def _zero_to_one(cls, v: Exact) -> Exact:
+        if not 0 <= v <= 1:
+            raise ValueError(
+                "a level value must be greater than or equal to 0 and less than or equal to 1"
+            )
+        return v
+
+
+class Verification(_Model):
+    """Graded verifier decisions defined by the rubric.
+
+    The ``Verifikasi`` column then takes these level names; a graded answer keeps its value x the
+    level's value (an indicator may give its own values in ``levels``). ``ungraded``: the level a
+    positive answer without a decision gets (after the evidence rules); None: its own value.
+    """
+
+    levels: list[Level] = Field(min_length=1)
+    ungraded: str | None = None
+
+
+#: The verifier decisions of a rubric without ``verification``: Sesuai keeps the answer's value
+#: (whatever the evidence), Tidak Sesuai makes it 0.
+DEFAULT_VERDICTS = ("Sesuai", "Tidak Sesuai")
+
+
+def verdict_key(text: str) -> str:
+    """A verifier's decision compared in any case and spacing, with -, _ and . as spaces."""
+    return " ".join(re.sub(r"[-_.]+", " ", text).split()).casefold()
+
+
 class Group(_Model):
     """A sub-group of an aspect or of another group (SAKIP: component -> sub-component).
 
@@ -298,6 +336,8 @@ class Indicator(_Model):
     code: str = Field(min_length=1)
     aspect: str
     group: str | None = None  # a group under ``aspect`` (at any depth); None: the aspect itself
+    #: This indicator's own values for some verification levels (Kemenhub: each item's points).
+    levels: dict[str, Exact] = Field(default_factory=dict)
     question: str = Field(min_length=1)
     answer: AnswerSpec
     weight: Exact = Exact(1)
@@ -371,6 +411,7 @@ class Rubric(_Model):
     #: The unit that leads the others (its own report section); None: every unit is alike.
     lead_unit: str | None = DEFAULT_LEAD_UNIT
     titles: Titles = Titles()
+    verification: Verification | None = None  # None: Sesuai / Tidak Sesuai, as KI Jatim
 
     _path: str = PrivateAttr(default="")
     _sha256: str = PrivateAttr(default="")
@@ -385,6 +426,20 @@ class Rubric(_Model):
 
     def aspect(self, code: str) -> Aspect:
         return next(a for a in self.aspects if a.code == code)
+
+    def verdicts(self) -> dict[str, str]:
+        """The decisions the ``Verifikasi`` column accepts: comparison key -> the rubric's name."""
+        names = (
+            [lv.name for lv in self.verification.levels] if self.verification else DEFAULT_VERDICTS
+        )
+        return {verdict_key(n): n for n in names}
+
+    def level_value(self, ind: Indicator, level: str) -> Fraction:
+        """The share of ``ind``'s answer value that a graded ``level`` keeps."""
+        if level in ind.levels:
+            return Fraction(ind.levels[level])
+        assert self.verification is not None
+        return Fraction(next(lv.value for lv in self.verification.levels if lv.name == level))
 
     def root_of(self, group_code: str) -> str | None:
         """The aspect a group belongs to (None: unknown code or a cycle)."""
@@ -540,6 +595,7 @@ def _instrument_checks(r: Rubric) -> list[tuple[str, str]]:
             errors.append((f"unit_types[{i}]", f"duplicate unit type {unit!r}"))
         seen.add(key)
     errors.extend(_group_checks(r))
+    errors.extend(_level_checks(r))
     known: dict[str, Decimal | Fraction] = {a.code: a.weight for a in r.aspects}
     if r.groups and not any(e[0].startswith(("groups", "indicators")) for e in errors):
         shares = r.max_points()
@@ -567,6 +623,32 @@ def _instrument_checks(r: Rubric) -> list[tuple[str, str]]:
                 f"{r.lead_unit!r} is not one of the unit_types ({', '.join(r.unit_types)})",
             )
         )
+    return errors
+
+
+def _level_checks(r: Rubric) -> list[tuple[str, str]]:
+    """Verification levels: unique names, a known ``ungraded`` level, indicators' own values."""
+    errors: list[tuple[str, str]] = []
+    names: set[str] = set()
+    if r.verification:
+        seen: set[str] = set()
+        for k, lv in enumerate(r.verification.levels):
+            key = verdict_key(lv.name)
+            if not key or key in seen:
+                errors.append((f"verification.levels[{k}].name", f"duplicate level {lv.name!r}"))
+            seen.add(key)
+            names.add(lv.name)
+        if r.verification.ungraded is not None and r.verification.ungraded not in names:
+            errors.append(
+                ("verification.ungraded", f"{r.verification.ungraded!r} is not one of the levels")
+            )
+    for i, ind in enumerate(r.indicators):
+        for name, value in ind.levels.items():
+            where = f"indicators[{i}].levels.{name}"
+            if name not in names:
+                errors.append((where, "not a level of the rubric's verification"))
+            elif not 0 <= value <= 1:
+                errors.append((where, "must be from 0 to 1"))
     return errors
 
 

@@ -12,7 +12,9 @@ Definitions (all from the rubric):
 * ``points`` = ``max_points`` x ``v``; aspect score = sum of its points; SAQ = sum of aspect scores;
 * **claimed**: the answers as given; **verifiable**: a positive answer without evidence, or whose
   evidence has no item a verifier can open (a URL or a document's file name), counts 0 (as KI
-  verifiers do), unless a verifier marked it ``Sesuai``; ``Tidak Sesuai`` counts 0;
+  verifiers do), unless a verifier marked it ``Sesuai``; ``Tidak Sesuai`` counts 0; a rubric with
+  graded ``verification`` levels keeps the answer's value x the level's value instead, and an
+  ungraded positive answer that passes the evidence rules gets the ``ungraded`` level;
 * final score: when every later stage has a score and its gate is passed, the stage-weighted sum
   (SAQ verifiable x its weight + each stage x its weight) / 100; otherwise the verifiable SAQ
   (``missing_stage: fallback_to_saq``), or the same sum with a missing stage counted 0
@@ -157,7 +159,9 @@ class OfficeScore:
         return round2(self.saq_claimed_exact - self.saq_verifiable_exact)
 
 
-def _value_and_status(ind: Indicator, ans: Answer | None) -> tuple[Fraction, Fraction, str]:
+def _value_and_status(
+    ind: Indicator, ans: Answer | None, rubric: Rubric | None = None
+) -> tuple[Fraction, Fraction, str]:
     if not ind.scored:
         return Fraction(0), Fraction(0), STATUS_INFO
     if ans is None:
@@ -165,6 +169,8 @@ def _value_and_status(ind: Indicator, ans: Answer | None) -> tuple[Fraction, Fra
     if ans.parsed is None or ans.parsed.value is None:
         return Fraction(0), Fraction(0), STATUS_INVALID if ans.raw else STATUS_MISSING
     claimed = ans.parsed.value
+    if rubric is not None and rubric.verification is not None:
+        return _graded(ind, ans, claimed, rubric)
     if ans.verification == "Tidak Sesuai":
         return claimed, Fraction(0), STATUS_REJECTED if claimed else STATUS_OK
     if ans.verification == "Sesuai":
@@ -178,17 +184,38 @@ def _value_and_status(ind: Indicator, ans: Answer | None) -> tuple[Fraction, Fra
     return claimed, claimed, STATUS_OK
 
 
+def _graded(
+    ind: Indicator, ans: Answer, claimed: Fraction, rubric: Rubric
+) -> tuple[Fraction, Fraction, str]:
+    """A rubric with graded levels: the answer's value x the level's value."""
+    assert rubric.verification is not None
+    level = ans.verification
+    if level is not None:
+        kept = claimed * rubric.level_value(ind, level)
+        return claimed, kept, STATUS_REJECTED if claimed and not kept else STATUS_OK
+    claimed, verifiable, status = _value_and_status(ind, ans)  # the evidence rules
+    if verifiable and rubric.verification.ungraded is not None:
+        verifiable *= rubric.level_value(ind, rubric.verification.ungraded)
+    return claimed, verifiable, status
+
+
 def score_indicator(
-    ind: Indicator, answers: dict[str, Answer], max_points: Fraction
+    ind: Indicator,
+    answers: dict[str, Answer],
+    max_points: Fraction,
+    rubric: Rubric | None = None,
 ) -> IndicatorScore:
+    """One indicator's values; ``rubric`` is needed only for graded verification levels."""
     ans = answers.get(ind.code)
     if isinstance(ind.answer, Checklist):
         items = []
         statuses = []
+        kept: list[Fraction] = []
         for item in ind.answer.items:
             a = answers.get(item.code)
-            claimed, verifiable, item_status = _value_and_status(ind, a)
+            claimed, verifiable, item_status = _value_and_status(ind, a, rubric)
             statuses.append(item_status)
+            kept.append(verifiable)
             items.append(
                 ItemScore(
                     code=item.code,
@@ -204,7 +231,7 @@ def score_indicator(
             )
         n = len(items)
         claimed_v = Fraction(sum(i.claimed for i in items), n)
-        verifiable_v = Fraction(sum(i.verified for i in items), n)
+        verifiable_v = sum(kept, Fraction(0)) / n  # a graded item may keep part of its value
         worst = (
             STATUS_INVALID,
             STATUS_MISSING,
@@ -226,7 +253,7 @@ def score_indicator(
             status=status,
             items=tuple(items),
         )
-    claimed, verifiable, status = _value_and_status(ind, ans)
+    claimed, verifiable, status = _value_and_status(ind, ans, rubric)
     return IndicatorScore(
         code=ind.code,
         aspect=ind.aspect,
@@ -278,7 +305,9 @@ def score(rubric: Rubric, q: Questionnaire) -> OfficeScore:
     shares = rubric.max_points()
     for aspect in rubric.aspects:
         members = rubric.indicators_of(aspect.code)
-        scored = [score_indicator(i, q.answers, shares.get(i.code, Fraction(0))) for i in members]
+        scored = [
+            score_indicator(i, q.answers, shares.get(i.code, Fraction(0)), rubric) for i in members
+        ]
         indicators.extend(scored)
         aspects.append(
             AspectScore(

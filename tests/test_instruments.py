@@ -60,13 +60,18 @@ def test_exact_numbers_refuse_what_is_not_one(bad):
 
 
 def test_option_value_above_one_names_its_path():
-    text = (RUBRICS / "kemenhub-2024.yaml").read_text(encoding="utf-8")
-    text = text.replace(
-        '{label: Hampir sesuai, value: "2.8/3"}', '{label: Hampir sesuai, value: "4/3"}', 1
-    )
+    text = SMALL_RUBRIC.replace("{label: B, value: 0.75}", '{label: B, value: "4/3"}')
     with pytest.raises(RubricError) as err:
         parse_rubric(text, "k.yaml")
-    assert "indicators[0].answer.options[1].value" in str(err.value)
+    assert "indicators[3].answer.options[1].value" in str(err.value)
+
+
+def test_fraction_option_scores_exactly():
+    r = parse_rubric(SMALL_RUBRIC.replace("{label: B, value: 0.75}", '{label: B, value: "2/3"}'))
+    s = score(r, questionnaire(r, [("B-01", "B", EV)]))
+    # B-01 is one of two scored indicators of aspect B (40): 40 / 2 x 2/3 = 40/3 exactly
+    assert s.aspects[1].verifiable == Fraction(40, 3)
+    assert s.score == D("13.33")
 
 
 KEMENHUB_GRADES = {
@@ -84,7 +89,10 @@ def test_kemenhub_exact_total_is_80():
     # The 35 items' points add up to 100 (aspects I = 55, II = 41, III = 4), so each item's
     # max_points is its own points: aspect weight x item points / aspect points = item points.
     assert sum(Fraction(i.weight) for i in r.indicators) == 100
-    rows = [(f"K-{n:02d}", KEMENHUB_GRADES.get(f"K-{n:02d}", "Sesuai"), EV) for n in range(1, 36)]
+    # Every item answered Ya with evidence; the jury's grade in the Verifikasi column.
+    rows = [
+        (f"K-{n:02d}", "Ya", EV, KEMENHUB_GRADES.get(f"K-{n:02d}", "Sesuai")) for n in range(1, 36)
+    ]
     s = score(r, questionnaire(r, rows))
     # Points lost against 100:
     #   ten 3-point items at Cukup (2.2):  10 x 0.8 = 8
@@ -94,7 +102,7 @@ def test_kemenhub_exact_total_is_80():
     #   K-08 (4 points) at Cukup (3.2):     0.8
     #   total lost 20  ->  100 - 20 = 80, exactly (a 28-digit decimal 2.2/3 gave 79.99...97)
     assert s.saq_verifiable_exact == Fraction(80)
-    assert s.saq_claimed_exact == Fraction(80)
+    assert s.saq_claimed_exact == 100  # the unit's own Ya answers
     assert s.score == D("80.00")
     # Per aspect:
     #   I lost 3-pt (1,4,11,12,13,20,21) 7 x 0.8 = 5.6, 2-pt (2,3,5,6,7) 5 x 0.8 = 4,
@@ -111,7 +119,7 @@ def test_kemenhub_exact_total_is_80():
 def test_rubric_without_predicates_scores_with_predicate_none():
     r = rubric("kemenhub-2024")
     assert r.predicates == []
-    s = score(r, questionnaire(r, [("K-01", "Sesuai", EV)]))
+    s = score(r, questionnaire(r, [("K-01", "Ya", EV, "Sesuai")]))
     assert s.predicate == ""  # results.json writes null
     assert s.score == D("3.00")  # one 3-point item, full
 
@@ -124,10 +132,10 @@ def test_cli_results_json_without_predicates(tmp_path):
     write_workbook(
         folder / "a.xlsx",
         r,
-        [("K-01", "Sesuai", EV), ("K-09", "Hampir sesuai", EV)],
+        [("K-01", "Ya", EV, "Sesuai"), ("K-09", "Ya", EV, "hampir  SESUAI")],
         office="Unit A",
     )
-    write_workbook(folder / "b.xlsx", r, [("K-35", "Sesuai", EV)], office="Unit B")
+    write_workbook(folder / "b.xlsx", r, [("K-35", "Ya", EV, "Sesuai")], office="Unit B")
     out = tmp_path / "out"
     res = CliRunner().invoke(
         app,
@@ -378,3 +386,76 @@ def test_band_minimums_may_name_a_group():
     # total 100 - 1.53 = 98.47 >= 90, but PK.2 has 7.47 < 8 -> the next band, A
     assert s.score == D("98.47")
     assert s.predicate == "A"
+
+
+# --- (g) graded verification levels defined by the rubric (Kemenhub) ----------------------
+
+
+def test_kemenhub_ungraded_ya_counts_as_cukup():
+    r = rubric("kemenhub-2024")
+    s = score(
+        r,
+        questionnaire(
+            r,
+            [
+                ("K-01", "Ya", EV),  # 3-point item, ungraded -> Cukup = 2.2
+                ("K-09", "Ya", EV),  # 6-point item, ungraded -> its own Cukup = 3
+                ("K-10", "Ya"),  # 4-point item, ungraded, NO evidence -> 0 (evidence rules)
+                ("K-35", "Ya", EV, "Kurang"),  # 4-point item graded Kurang -> 2.8
+                ("K-14", "Tidak", EV, "Sesuai"),  # Tidak stays 0 whatever the grade
+            ],
+        ),
+    )
+    # claimed: 3 + 6 + 4 + 4 = 17;  verifiable: 2.2 + 3 + 0 + 2.8 = 8
+    assert s.saq_claimed_exact == 17
+    assert s.saq_verifiable_exact == 8
+    points = {i.code: i.points for i in s.indicators}
+    assert points["K-01"] == Fraction("2.2")
+    assert points["K-09"] == 3
+    assert points["K-10"] == 0
+    assert points["K-35"] == Fraction("2.8")
+
+
+def test_verifikasi_column_takes_the_rubric_levels(tmp_path):
+    from monev.workbook import read_questionnaire
+
+    r = rubric("kemenhub-2024")
+    rows = [("K-01", "Ya", EV, "hampir-sesuai"), ("K-02", "Ya", EV, "Tidak Sesuai")]
+    q = read_questionnaire(write_workbook(tmp_path / "k.xlsx", r, rows), r)
+    assert q.answers["K-01"].verification == "Hampir sesuai"
+    # "Tidak Sesuai" is KI Jatim's decision, not one of this rubric's levels: MV213, listing them
+    mv213 = [p for p in q.problems if p.code == "MV213"]
+    assert len(mv213) == 1
+    assert "Hampir sesuai" in mv213[0].text("id")
+    s = score(r, q)
+    # K-01 Hampir sesuai = 2.8; K-02 with a decision not read counts as ungraded: Cukup = 1.2
+    assert s.saq_verifiable_exact == 4
+
+
+def test_default_rubric_keeps_sesuai_and_tidak_sesuai():
+    assert load_rubric().verdicts() == {"sesuai": "Sesuai", "tidak sesuai": "Tidak Sesuai"}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path"),
+    [
+        ("  ungraded: Cukup", "  ungraded: Lumayan", "verification.ungraded"),
+        ('{Hampir sesuai: "1.8/2",', '{Baik: "1.8/2",', "indicators[1].levels.Baik"),
+        (
+            '{Hampir sesuai: "1.8/2",',
+            '{Hampir sesuai: "3/2",',
+            "indicators[1].levels.Hampir sesuai",
+        ),
+        (
+            '- {name: Kurang, value: "1.8/3"}',
+            "- {name: cukup, value: 0}",
+            "verification.levels[3].name",
+        ),
+    ],
+)
+def test_level_mistakes_name_their_path(old, new, path):
+    text = (RUBRICS / "kemenhub-2024.yaml").read_text(encoding="utf-8")
+    assert old in text
+    with pytest.raises(RubricError) as err:
+        parse_rubric(text.replace(old, new, 1), "k.yaml")
+    assert any(p == path for p, _ in err.value.errors), err.value.errors
