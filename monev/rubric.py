@@ -361,6 +361,8 @@ class Indicator(_Model):
 class Band(_Model):
     name: str = Field(min_length=1)
     min: Decimal = Field(ge=0, le=100)
+    colour: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")  # None: monev's colours
+    colour_name: str | None = Field(default=None, min_length=1)  # the instrument's zone name
     #: Minimum (rounded) verifiable points per aspect or group, all needed for this band, on top
     #: of ``min`` (Zona Integritas: WBK needs each pillar at its own minimum).
     requires: dict[str, Decimal] = Field(default_factory=dict)
@@ -371,11 +373,55 @@ class Gate(_Model):
     min: Decimal = Field(ge=0, le=100)
 
 
+class StagePart(_Model):
+    """A part of a later stage's score (KI Kalbar's presentation: the leader, the programme)."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1)
+    max: Decimal = Field(gt=0, le=100)
+
+
+class StageVariant(_Model):
+    """One way an office takes a stage (in person, by video), with parts whose maxima add to 100."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1)
+    parts: list[StagePart] = Field(min_length=1)
+
+
 class Stage(_Model):
     code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str = Field(min_length=1)
     weight: Decimal = Field(gt=0, le=100)
     gate: Gate | None = None
+    #: How the stage's 0-100 score is made up, by variant (one chosen per office); empty: a whole.
+    variants: list[StageVariant] = Field(default_factory=list)
+
+    def score_from_parts(self, variant: str, parts: Mapping[str, Decimal]) -> Decimal:
+        """The stage score (0-100, exact) from one office's part scores under ``variant``.
+
+        Every part of the variant must be given, each from 0 to its maximum; raises ValueError
+        naming what is wrong otherwise.
+        """
+        chosen = next((v for v in self.variants if v.code == variant), None)
+        if chosen is None:
+            known = ", ".join(v.code for v in self.variants) or "none"
+            raise ValueError(f"stage {self.code!r} has no variant {variant!r} (known: {known})")
+        codes = [p.code for p in chosen.parts]
+        extra = sorted(set(parts) - set(codes))
+        if extra:
+            raise ValueError(
+                f"variant {variant!r} has no part {extra[0]!r} (parts: {', '.join(codes)})"
+            )
+        total = Decimal(0)
+        for part in chosen.parts:
+            if part.code not in parts:
+                raise ValueError(f"part {part.code!r} of variant {variant!r} has no score")
+            value = parts[part.code]
+            if not 0 <= value <= part.max:
+                raise ValueError(f"part {part.code!r} must be from 0 to {part.max}, not {value}")
+            total += value
+        return total
 
 
 #: Unit types of a rubric that names none (KI Jatim's): the city's lead PPID and its units.
@@ -616,6 +662,20 @@ def _instrument_checks(r: Rubric) -> list[tuple[str, str]]:
                 "the lowest band cannot require minimums",
             )
         )
+    for k, stage in enumerate(r.stages):
+        if stage.variants and k == 0:
+            errors.append(("stages[0].variants", "the SAQ stage is scored from its indicators"))
+        codes = [v.code for v in stage.variants]
+        for j, v in enumerate(stage.variants):
+            where = f"stages[{k}].variants[{j}]"
+            if v.code in codes[:j]:
+                errors.append((f"{where}.code", f"duplicate variant {v.code!r}"))
+            parts = [p.code for p in v.parts]
+            if len(set(parts)) != len(parts):
+                errors.append((f"{where}.parts", "duplicate part codes"))
+            total = sum((p.max for p in v.parts), Decimal(0))
+            if total != 100:
+                errors.append((f"{where}.parts", f"part maxima add up to {total}, not 100"))
     if r.lead_unit is not None and _norm(r.lead_unit) not in seen:
         errors.append(
             (

@@ -459,3 +459,64 @@ def test_level_mistakes_name_their_path(old, new, path):
     with pytest.raises(RubricError) as err:
         parse_rubric(text.replace(old, new, 1), "k.yaml")
     assert any(p == path for p, _ in err.value.errors), err.value.errors
+
+
+# --- (h) the shipped ki-kalbar-2025 rubric, its presentation variants -----------------------
+
+
+def test_kalbar_is_shipped_with_the_guideline_weights():
+    r = load_rubric("ki-kalbar-2025")
+    assert [(a.code, a.weight) for a in r.aspects] == [
+        ("SD", 30),
+        ("KQ", 25),
+        ("JN", 20),
+        ("KO", 25),
+    ]
+    assert [(s.code, s.weight) for s in r.stages] == [("saq", 70), ("presentasi", 30)]
+    assert [(b.name, b.min, b.colour_name) for b in r.predicates] == [
+        ("Informatif", 90, "Hijau"),
+        ("Menuju Informatif", 80, "Biru"),
+        ("Cukup Informatif", 60, "Kuning"),
+        ("Kurang Informatif", 40, "Merah"),
+        ("Tidak Informatif", 0, "Hitam"),
+    ]
+    assert r.reconstructed
+    assert all(i.source and i.source.startswith("rekonstruksi") for i in r.indicators)
+    assert load_rubric().id == "ki-jatim-2024"  # still the default
+
+
+def test_kalbar_video_presentation_variant_by_hand():
+    r = load_rubric("ki-kalbar-2025")
+    presentasi = r.stages[1]
+    # By video: leader as presenter up to 40, programme up to 60
+    video = presentasi.score_from_parts("video", {"pimpinan": D("32"), "program": D("51")})
+    assert video == D("83")  # 32 + 51
+    # In person: leader's presence up to 50, programme up to 50
+    assert presentasi.score_from_parts("langsung", {"pimpinan": D("50"), "program": D("40")}) == 90
+    with pytest.raises(ValueError, match="from 0 to 40"):
+        presentasi.score_from_parts("video", {"pimpinan": D("45"), "program": D("50")})
+    with pytest.raises(ValueError, match="no variant"):
+        presentasi.score_from_parts("daring", {})
+    with pytest.raises(ValueError, match="has no score"):
+        presentasi.score_from_parts("video", {"pimpinan": D("40")})
+    # An office that answers only the Sarana Prasarana dan Digitalisasi aspect (30), all proven:
+    sd = [(i.code, "Ya", EV) for i in r.indicators_of("SD")]
+    s = score(r, questionnaire(r, sd, stages={"presentasi": video}))
+    # final = SAQ 30 x 70 % + presentation 83 x 30 % = 21 + 24.9 = 45.9 -> Kurang Informatif
+    assert s.saq_verifiable_exact == 30
+    assert s.score == D("45.90")
+    assert s.predicate == "Kurang Informatif"
+    # Without a presentation score it counts 0: 30 x 70 % = 21 -> Tidak Informatif
+    absent = score(r, questionnaire(r, sd))
+    assert absent.score == D("21.00")
+    assert absent.predicate == "Tidak Informatif"
+
+
+def test_variant_mistakes_name_their_path():
+    text = load_rubric("ki-kalbar-2025").path
+    raw = (Path(__file__).parents[1] / "scoring_rules" / "ki-kalbar-2025.yaml").read_text("utf-8")
+    assert text == "ki-kalbar-2025.yaml"
+    bad = raw.replace("name: Program (Inovasi dan Strategi), max: 60}", "name: Program, max: 50}")
+    with pytest.raises(RubricError) as err:
+        parse_rubric(bad, "k.yaml")
+    assert ("stages[1].variants[1].parts", "part maxima add up to 90, not 100") in err.value.errors
