@@ -145,6 +145,10 @@ class Exact(Fraction):
             cls.parse, serialization=core_schema.plain_serializer_function_ser_schema(str)
         )
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:
+        return {"anyOf": [{"type": "number"}, {"type": "string", "pattern": _EXACT_TEXT.pattern}]}
+
 
 class YaTidak(_Model):
     """Ya = 1, Tidak = 0."""

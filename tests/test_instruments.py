@@ -520,3 +520,19 @@ def test_variant_mistakes_name_their_path():
     with pytest.raises(RubricError) as err:
         parse_rubric(bad, "k.yaml")
     assert ("stages[1].variants[1].parts", "part maxima add up to 90, not 100") in err.value.errors
+
+
+# --- every instrument: a JSON round trip keeps the exact values -----------------------------
+
+
+@pytest.mark.parametrize(
+    "ref",
+    ["ki-jatim-2024", "ki-kalbar-2025", *(str(p) for p in sorted(RUBRICS.glob("*.yaml")))],
+)
+def test_rubric_round_trips_through_json_exactly(ref):
+    from monev.rubric import Rubric
+
+    r = load_rubric(ref)
+    data = json.loads(json.dumps(r.model_dump(mode="json")))
+    again = Rubric.model_validate(data)
+    assert dict(again) == dict(r)  # "2.2/3" comes back as 11/15, not as a rounded decimal
