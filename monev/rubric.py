@@ -488,8 +488,10 @@ class Rubric(_Model):
         """The share of ``ind``'s answer value that a graded ``level`` keeps."""
         if level in ind.levels:
             return Fraction(ind.levels[level])
-        assert self.verification is not None
-        return Fraction(next(lv.value for lv in self.verification.levels if lv.name == level))
+        for lv in self.verification.levels if self.verification else ():
+            if lv.name == level:
+                return Fraction(lv.value)
+        raise ValueError(f"{level!r} is not a verification level of rubric {self.id!r}")
 
     def root_of(self, group_code: str) -> str | None:
         """The aspect a group belongs to (None: unknown code or a cycle)."""
@@ -535,7 +537,10 @@ class Rubric(_Model):
         return [i for i in self.indicators if i.aspect == aspect_code]
 
     def predicate(self, score: Decimal) -> str:
-        """The band whose lower bound the (rounded) score reaches; ``""`` without bands."""
+        """The band whose lower bound the (rounded) score reaches; ``""`` without bands.
+
+        Looks at the total only; the scorer uses :meth:`band_for`, which also checks ``requires``.
+        """
         for band in self.predicates:
             if score >= band.min:
                 return band.name
