@@ -191,7 +191,7 @@ def _print_ranking(run, lang: str) -> None:
                     o.name,
                     o.office.unit_type,
                     fmt_number(s.score, lang),
-                    s.predicate,
+                    s.predicate or "–",  # a rubric without bands
                     fmt_number(s.saq_claimed, lang),
                     fmt_number(s.saq_verifiable, lang),
                     str(len(o.problems)),

@@ -141,7 +141,7 @@ class RunResult:
             "sha256": o.sha256,
             "rank": o.rank,
             "score": num(s.final_exact),
-            "predicate": s.predicate,
+            "predicate": s.predicate or None,  # null: a rubric without bands
             "saq": {
                 "claimed": num(s.saq_claimed_exact),
                 "verifiable": num(s.saq_verifiable_exact),

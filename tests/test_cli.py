@@ -130,7 +130,9 @@ def test_template_and_rubric_commands(tmp_path, rubric, capsys):
     listed = capsys.readouterr().out.splitlines()
     assert listed == [
         "ki-jatim-2024\t1.0.0\t51 indikator\t"
-        "SAQ Monev Keterbukaan Informasi Publik KI Jawa Timur 2024 (rekonstruksi) [rekonstruksi]"
+        "SAQ Monev Keterbukaan Informasi Publik KI Jawa Timur 2024 (rekonstruksi) [rekonstruksi]",
+        "ki-kalbar-2025\t1.0.0\t45 indikator\tMonev Keterbukaan Informasi Publik KI Kalimantan "
+        "Barat 2025 (rekonstruksi pertanyaan) [rekonstruksi]",
     ]
     assert main(["rubric", "show", "ki-jatim-2024"]) == 0
     text = capsys.readouterr().out

@@ -134,11 +134,21 @@ def test_answer_types_parse_and_normalise():
         (
             lambda d: d["indicators"][0].update(weight="1e999999999"),
             "indicators[0].weight",
-            "1000000",
+            "expected a number",  # exponents are not rubric numbers
         ),
-        (lambda d: d["indicators"][0].update(weight="1e5000"), "indicators[0].weight", "1000000"),
+        (lambda d: d["indicators"][0].update(weight=1e300), "indicators[0].weight", "10 digits"),
+        (
+            lambda d: d["indicators"][0].update(weight=2_000_000),
+            "indicators[0].weight",
+            "at most 1000000",
+        ),
         (
             lambda d: d["indicators"][3]["answer"]["options"][1].update(value="1e-999999999"),
+            "indicators[3].answer.options[1].value",
+            "expected a number",
+        ),
+        (
+            lambda d: d["indicators"][3]["answer"]["options"][1].update(value=1e-300),
             "indicators[3].answer.options[1].value",
             "10 digits",
         ),
