@@ -89,6 +89,16 @@ LinkAllowHostOpt = Annotated[
     ),
 ]
 
+VerifierOpt = Annotated[
+    bool,
+    typer.Option(
+        "--verifier-from-workbooks",
+        help="The workbooks carry the verifier's pass: a 'Sesuai' (or a graded level) in their "
+        "Verifikasi column counts. Without it such a decision, which an office could write "
+        "itself, can only lower an item (a warning says so).",
+    ),
+]
+
 LangOpt = Annotated[str, typer.Option("--lang", help="Language of messages and reports: id or en.")]
 RubricOpt = Annotated[
     str, typer.Option("--rubric", "-r", help="Shipped rubric id or path to a rubric YAML file.")
@@ -325,6 +335,7 @@ def score(
             "wins). Without it they are ignored with a warning.",
         ),
     ] = False,
+    verifier_from_workbooks: VerifierOpt = False,
 ) -> None:
     """Score every questionnaire and write results.json, ranking.csv, rekap.xlsx and PDF reports.
 
@@ -370,6 +381,7 @@ def score(
             links=links,
             stages=table,
             stages_from_workbooks=stages_from_workbooks,
+            verifier_from_workbooks=verifier_from_workbooks,
         )
     except InputError as exc:
         _echo(t(exc.key, lang, path=exc.path), err=True)
@@ -464,6 +476,7 @@ def check(
     link_cache: LinkCacheOpt = None,
     link_max_age: LinkAgeOpt = 24.0,
     link_timeout: LinkTimeoutOpt = 10.0,
+    verifier_from_workbooks: VerifierOpt = False,
     link_run_timeout: LinkRunTimeoutOpt = 600.0,
     allow_internal_links: AllowInternalOpt = False,
     link_allow_host: LinkAllowHostOpt = None,
@@ -496,7 +509,9 @@ def check(
         link_allow_host,
     )
     try:
-        reports = [check_file(p, rb, links) for p in paths]
+        reports = [
+            check_file(p, rb, links, verifier_from_workbooks=verifier_from_workbooks) for p in paths
+        ]
     finally:
         close_links()
     if as_json:
