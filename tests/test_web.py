@@ -15,9 +15,14 @@ import pytest
 pytest.importorskip("starlette", reason='the web extra is not installed: pip install ".[web]"')
 pytest.importorskip("sqlalchemy", reason='the web extra is not installed: pip install ".[web]"')
 
+import warnings
+
 from helpers import write_workbook
 from sqlalchemy import select
-from starlette.testclient import TestClient
+
+with warnings.catch_warnings():  # newer Starlette suggests httpx2; httpx is what we have
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from starlette.testclient import TestClient
 
 from monev.check import check_file
 from monev.web.app import create_app
@@ -336,3 +341,82 @@ def test_cli_create_admin_and_invite(tmp_path, capsys):
     blob = b"".join(p.read_bytes() for p in data.rglob("*") if p.is_file())
     assert b"sandi-yang-panjang-1" not in blob
     assert lines[0].split("/invite/")[1].encode() not in blob
+
+
+def test_uploads_after_the_deadline_are_refused(site, rubric, tmp_path):
+    settings, store, app = site
+    admin = client(app)
+    login(admin, ADMIN, ADMIN_PW)
+    assert open_period(admin, deadline="2020-01-31T23:59").status_code == 200
+    a = office_account(store, settings, app, "Dinas Kesehatan", "dinkes@kota.go.id")
+    page = a.get("/office").text
+    assert "sudah lewat" in page and 'type="file"' not in page
+    wb = write_workbook(tmp_path / "a.xlsx", rubric, [("JI-01", "Ya", EV)])
+    r = upload_with_token(a, csrf(a, "/"), wb.read_bytes())
+    assert r.status_code == 409
+    with store.session() as db:
+        assert db.scalars(select(Upload)).all() == []
+
+
+def upload_with_token(c: TestClient, token: str, data: bytes):
+    return c.post("/office/uploads", data={"csrf": token}, files={"file": ("a.xlsx", data)})
+
+
+def test_deadline_is_kept_in_utc_from_wib(site):
+    _, store, app = site
+    admin = client(app)
+    login(admin, ADMIN, ADMIN_PW)
+    open_period(admin, deadline="2026-12-15T23:59")  # WIB = UTC+7
+    from monev.web.db import Period
+
+    with store.session() as db:
+        p = db.scalars(select(Period)).one()
+        assert p.deadline_utc.isoformat() == "2026-12-15T16:59:00"  # 23:59 - 7 h
+        entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "period.open")).one()
+        assert entry.actor == ADMIN and entry.after["rubric"] == "ki-jatim-2024"
+    assert "2026-12-15 23:59 WIB" in admin.get("/admin").text
+
+
+def test_migrations_build_exactly_the_models(tmp_path):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from monev.web.db import Base, make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.sqlite3'}")
+    migrate(engine)
+    migrate(engine)  # applying twice is a no-op
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_monev_serve_starts_on_loopback_and_stops(tmp_path):
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = tmp_path / "data"
+    cmd = [sys.executable, "-m", "monev", "serve", "--data", str(data), "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                url = f"http://127.0.0.1:{port}/admin"
+                r = httpx.get(url, timeout=2, follow_redirects=True)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.2)
+        assert r.status_code == 200 and 'action="/login"' in r.text  # redirected to the login
+        assert r.history[0].status_code == 303
+        assert (data / "monev.sqlite3").exists() and (
+            data / "secret.key"
+        ).stat().st_mode & 0o077 == 0
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -376,6 +376,7 @@ class App:
             deadline=local_time(period.deadline_utc, period.zone) if period else "",
             closed=period is not None and period.deadline_utc < utcnow(),
             uploads=uploads,
+            local=lambda when: local_time(when, period.zone if period else "WIB"),
             error=error,
             mb=self.settings.max_upload // (1024 * 1024),
         )
@@ -571,17 +572,6 @@ class App:
         )
         return FileResponse(path, filename=up.original_name, media_type="application/octet-stream")
 
-    def set_lang(self, request: Request, db: Session, user: User, form: FormData) -> Response:
-        lang = str(form.get("lang") or "")
-        if lang in LANGS:
-            audit(db, user, "user.lang", "user", user.id, {"lang": user.lang}, {"lang": lang})
-            user.lang = lang
-            request.session["lang"] = lang
-        nxt = str(form.get("next") or "/")
-        return RedirectResponse(
-            nxt if nxt.startswith("/") and not nxt.startswith("//") else "/", 303
-        )
-
 
 # --- the application -------------------------------------------------------------------------
 
@@ -630,7 +620,6 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         Route("/office/uploads", a.upload, methods=["POST"]),
         Route("/uploads/{id:int}", a.page(a.result, anyone)),
         Route("/uploads/{id:int}/file", a.page(a.download, anyone)),
-        Route("/settings/lang", a.page(a.set_lang, anyone, form=True), methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     return Starlette(
