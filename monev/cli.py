@@ -634,13 +634,23 @@ def serve(
     max_upload_mb: Annotated[
         int, typer.Option("--max-upload-mb", min=1, help="Largest upload accepted, in MB.")
     ] = 10,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url", help="Public address (behind a proxy); default http://HOST:PORT."
+        ),
+    ] = None,
 ) -> None:
     """Start the web application (pip install "monev[web]"); migrations are applied on start."""
     from monev.web.app import serve as run
     from monev.web.settings import Settings
 
     settings = Settings.for_data_dir(
-        data, db, max_upload=max_upload_mb * 1024 * 1024, base_url=f"http://{host}:{port}"
+        data,
+        db,
+        max_upload=max_upload_mb * 1024 * 1024,
+        base_url=base_url or f"http://{host}:{port}",
+        secure_cookies=(base_url or "").startswith("https://"),
     )
     run(settings, host, port)
 

@@ -21,7 +21,7 @@ from helpers import write_workbook
 from sqlalchemy import select
 
 with warnings.catch_warnings():  # newer Starlette suggests httpx2; httpx is what we have
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
 from monev.check import check_file
@@ -420,3 +420,21 @@ def test_monev_serve_starts_on_loopback_and_stops(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_invitation_tokens_are_not_written_to_the_access_log():
+    import logging
+
+    from monev.web.app import RedactInvitations
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        "",
+        0,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", "/invite/Abc-123_xyz?lang=en", "1.1", 200),
+        None,
+    )
+    assert RedactInvitations().filter(record)
+    assert "Abc-123" not in record.getMessage() and "/invite/…?lang=en" in record.getMessage()

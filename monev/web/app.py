@@ -8,6 +8,7 @@ any other id answers 404, exactly as an id that does not exist.
 from __future__ import annotations
 
 import io
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -639,7 +640,22 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     )
 
 
+class RedactInvitations:
+    """A logging filter: invitation tokens in request lines are logged as ``/invite/…``."""
+
+    def filter(self, record: Any) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                re.sub(r"/invite/[^/?\s]+", "/invite/…", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        return True
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
+    import logging
+
     import uvicorn
 
+    logging.getLogger("uvicorn.access").addFilter(RedactInvitations())
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", server_header=False)
