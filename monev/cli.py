@@ -641,7 +641,7 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Start the web application (pip install "monev[web]"); migrations are applied on start."""
+    """Start the web application (needs the web extra); migrations are applied on start."""
     from monev.web.app import serve as run
     from monev.web.settings import Settings
 
