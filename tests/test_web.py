@@ -143,6 +143,26 @@ def test_login_attempts_are_limited_per_account(site):
     assert r.status_code == 429 and "Terlalu banyak" in r.text
 
 
+def test_login_attempts_are_limited_per_address(site):
+    settings, _, app = site
+    c = client(app)
+    for n in range(settings.login_limit):  # 5 different unknown accounts from one address
+        assert login(c, f"tamu{n}@kota.go.id", "salah-sekali-123").status_code == 401
+    assert login(c, ADMIN, ADMIN_PW).status_code == 429
+
+
+def test_a_copied_session_cookie_stops_working_after_logout(site):
+    _, _, app = site
+    c = client(app)
+    login(c, ADMIN, ADMIN_PW)
+    stolen = c.cookies.get("monev_session")
+    assert c.get("/admin").url.path == "/admin"
+    c.post("/logout", data={"csrf": csrf(c, "/admin")})
+    replay = client(app)
+    replay.cookies.set("monev_session", stolen)
+    assert replay.get("/admin").url.path == "/login"
+
+
 def test_post_without_or_with_another_sessions_csrf_token_is_refused(cycle):
     _, store, _, admin, a, b = cycle
     r = admin.post("/admin/invitations", data={"offices": "Dinas Baru"})

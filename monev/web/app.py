@@ -231,8 +231,11 @@ class App:
         return RedirectResponse("/", 303)
 
     def logout(self, request: Request, db: Session, user: User | None, form: FormData) -> Response:
-        if user is not None:
-            audit(db, user, "session.logout", "user", user.id, ip=client_ip(request))
+        if user is not None:  # a copy of the old cookie stops working too
+            before = {"session_gen": user.session_gen}
+            user.session_gen += 1
+            after = {"session_gen": user.session_gen}
+            audit(db, user, "session.logout", "user", user.id, before, after, client_ip(request))
         request.session.clear()
         return RedirectResponse("/login", 303)
 
