@@ -458,3 +458,28 @@ def test_invitation_tokens_are_not_written_to_the_access_log():
     )
     assert RedactInvitations().filter(record)
     assert "Abc-123" not in record.getMessage() and "/invite/…?lang=en" in record.getMessage()
+
+
+def test_cli_refuses_a_short_password_and_a_missing_office(tmp_path, capsys):
+    from monev.cli import main
+
+    pw = tmp_path / "pw"
+    pw.write_text("pendek\n")  # 6 characters, the minimum is 10
+    data = tmp_path / "data"
+    assert (
+        main(
+            [
+                "web",
+                "create-admin",
+                "--email",
+                "a@kota.go.id",
+                "--password-file",
+                str(pw),
+                "--data",
+                str(data),
+            ]
+        )
+        == 1
+    )
+    assert "paling sedikit 10 karakter" in capsys.readouterr().err
+    assert main(["web", "invite", "--data", str(data)]) == 2
