@@ -147,10 +147,14 @@ def _main(
     """monev: readiness for the KI monev of public information openness."""
 
 
-def _progress(label: str, enabled: bool):
-    """A progress callback drawing a bar on stderr (only on a terminal), and its closer."""
+def _progress(label: str, enabled: bool, *more: str):
+    """Progress callbacks drawing one bar on stderr (only on a terminal), and its closer.
+
+    One callback per label: the bar shows the phase whose callback was called last (scoring,
+    then rendering), so two phases never draw two live bars at once.
+    """
     if not enabled or not sys.stderr.isatty():
-        return None, lambda: None
+        return (*(None for _ in (label, *more)), lambda: None)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -164,11 +168,18 @@ def _progress(label: str, enabled: bool):
     )
     task = bar.add_task(label, total=None)
     bar.start()
+    current = [label]
 
-    def update(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
+    def phase(name: str):
+        def update(done: int, total: int) -> None:
+            if current[0] != name:
+                current[0] = name
+                bar.reset(task, description=name, total=total)
+            bar.update(task, completed=done, total=total)
 
-    return update, bar.stop
+        return update
+
+    return (*(phase(n) for n in (label, *more)), bar.stop)
 
 
 def _print_ranking(run, lang: str) -> None:
@@ -264,7 +275,6 @@ def _link_checker(
 
 @app.command()
 def score(
-    ctx: typer.Context,
     inputs: Annotated[
         list[Path], typer.Argument(help="Workbooks (.xlsx, .ods) or folders to search.")
     ],
@@ -344,21 +354,13 @@ def score(
     """
     import os
 
-    from monev.batch import InputError, score_paths
-    from monev.outputs import OutputError, OutputFolder
-    from monev.results import write_outputs
+    from monev.run import USAGE_ERRORS, RunSettings, run_score, usage_message
 
     lang = _lang(lang)
     day = _run_date(as_of, lang)
     rb = _rubric(rubric, lang)
     table = _stages_table(stages, rb, lang) if stages is not None else None
     last_year, renamed = _previous(previous, rename_map, rb, lang)
-    try:
-        folder = OutputFolder.open(out, inputs, allow_inside_input=allow_out_inside)
-    except OutputError as exc:
-        _echo(t(exc.key, lang, **exc.params), err=True)
-        raise typer.Exit(EXIT_USAGE) from None
-    ctx.call_on_close(folder.abort)  # any exit before commit() discards the new set
     workers = jobs or os.cpu_count() or 1
     links, close_links = _link_checker(
         check_links,
@@ -370,50 +372,33 @@ def score(
         allow_internal_links,
         link_allow_host,
     )
-    update, close = _progress(t("cli.scoring", lang), not quiet)
+    scoring, rendering, close_progress = _progress(
+        t("cli.scoring", lang), not quiet, t("cli.rendering", lang)
+    )
+    settings = RunSettings(
+        out=out,
+        lang=lang,
+        jobs=workers,
+        pdf=not no_pdf,
+        as_of=day,
+        allow_out_inside_input=allow_out_inside,
+        links=links,
+        stages=table,
+        stages_from_workbooks=stages_from_workbooks,
+        verifier_from_workbooks=verifier_from_workbooks,
+        previous=last_year,
+        renamed=renamed,
+        scoring_progress=scoring,
+        rendering_progress=rendering,
+    )
     try:
-        run = score_paths(
-            inputs,
-            rb,
-            jobs=workers,
-            progress=update,
-            as_of=day,
-            links=links,
-            stages=table,
-            stages_from_workbooks=stages_from_workbooks,
-            verifier_from_workbooks=verifier_from_workbooks,
-        )
-    except InputError as exc:
-        _echo(t(exc.key, lang, path=exc.path), err=True)
+        run = run_score(inputs, rb, settings)
+    except USAGE_ERRORS as exc:
+        _echo(usage_message(exc, lang), err=True)
         raise typer.Exit(EXIT_USAGE) from None
     finally:
-        close()
+        close_progress()
         close_links()
-    if run.received == 0:
-        _echo(t("cli.no_inputs", lang), err=True)
-        raise typer.Exit(EXIT_USAGE)
-    if last_year is not None:
-        from monev.compare import PreviousError, compare
-
-        try:
-            run.comparison = compare(run, last_year, renamed)
-        except PreviousError as exc:
-            _echo(f"--rename-map: {exc.text(lang)}", err=True)
-            raise typer.Exit(EXIT_USAGE) from None
-    write_outputs(run, folder.staging, lang)
-    if not no_pdf:
-        from monev.report import render_reports
-
-        update, close = _progress(t("cli.rendering", lang), not quiet)
-        try:
-            render_reports(run, folder.staging, lang=lang, jobs=workers, progress=update)
-        finally:
-            close()
-    try:
-        folder.commit()
-    except OutputError as exc:
-        _echo(t(exc.key, lang, **exc.params), err=True)
-        raise typer.Exit(EXIT_USAGE) from None
     if not quiet:
         _print_ranking(run, lang)
     _print_summary(run, lang)
