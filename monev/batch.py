@@ -10,13 +10,15 @@ import datetime as dt
 import os
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
+from monev import limits
 from monev.evidence import LinkChecker, apply_checks, evidence_targets
-from monev.problems import Problem
+from monev.problems import Key, Problem
 from monev.results import OfficeResult, Rejected, RunResult, rank
 from monev.rubric import Rubric
+from monev.sandbox import ProcessLimits, Stopped, run_isolated
 from monev.scoring import score
 from monev.workbook import Questionnaire, is_lock_file, read_questionnaire
 
@@ -101,9 +103,60 @@ def score_one(path: Path, rubric: Rubric, display_name: str) -> OfficeResult | R
     return finish(read_one(path, rubric, display_name), rubric)
 
 
-def _score_chunk(args: tuple[list[tuple[str, str]], Rubric]) -> list[OfficeResult | Rejected]:
-    items, rubric = args
-    return [score_one(Path(p), rubric, name) for p, name in items]
+_RUBRIC: list[Rubric] = []
+
+
+def _init_worker(rubric: Rubric) -> None:
+    """Each worker process receives the rubric once, not with every file."""
+    _RUBRIC[:] = [rubric]
+
+
+def _score_task(item: tuple[str, str]) -> OfficeResult | Rejected:
+    return score_one(Path(item[0]), _RUBRIC[0], item[1])
+
+
+def _read_task(item: tuple[str, str]) -> Questionnaire | Rejected:
+    return read_one(Path(item[0]), _RUBRIC[0], item[1])
+
+
+def _isolated(
+    task: Callable[[tuple[str, str]], Any],
+    paths: list[Path],
+    names: list[str],
+    rubric: Rubric,
+    jobs: int,
+    progress: Progress | None,
+) -> list[Any]:
+    """``task`` over every file, each in a worker process with resource limits (monev.sandbox).
+
+    A file that kills its worker (a native abort, a segfault, memory or CPU time beyond the
+    limits) is rejected with MV110; the other files get their results.
+    """
+    total = len(paths)
+    count = [0, time.monotonic()]
+
+    def tick(_index: int, _result: object) -> None:
+        count[0] += 1
+        if progress and (time.monotonic() - count[1] > 0.1 or count[0] == total):
+            progress(int(count[0]), total)
+            count[1] = time.monotonic()
+
+    items = [(str(p), n) for p, n in zip(paths, names, strict=True)]
+    results = run_isolated(
+        task,
+        items,
+        limits=ProcessLimits(limits.READ_MEMORY_BYTES, limits.READ_CPU_SECONDS),
+        jobs=jobs,
+        initializer=_init_worker,
+        initargs=(rubric,),
+        on_result=tick,
+    )
+    return [
+        Rejected(n, "", [Problem.make("MV110", n, reason=Key(f"reader.{r.reason}"))])
+        if isinstance(r, Stopped)
+        else r
+        for r, n in zip(results, names, strict=True)
+    ]
 
 
 def score_paths(
@@ -122,10 +175,11 @@ def score_paths(
     """
     paths = collect(inputs)
     names = _display_names(paths)
-    outcomes: list[OfficeResult | Rejected] = []
-    total = len(paths)
-    if links is not None:
-        read = [read_one(p, rubric, n) for p, n in zip(paths, names, strict=True)]
+    outcomes: list[OfficeResult | Rejected]
+    if not paths:
+        outcomes = []
+    elif links is not None:
+        read = _isolated(_read_task, paths, names, rubric, jobs, progress)
         urls = [u for q in read if isinstance(q, Questionnaire) for u in evidence_targets(q)[0]]
         checked = links.check(urls)
         outcomes = [
@@ -134,24 +188,8 @@ def score_paths(
             )
             for q, p in zip(read, paths, strict=True)
         ]
-    elif jobs > 1 and total >= 64:
-        import multiprocessing
-
-        items = [(str(p), n) for p, n in zip(paths, names, strict=True)]
-        size = max(16, total // (jobs * 8))
-        chunks = [(items[i : i + size], rubric) for i in range(0, total, size)]
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for chunk in pool.map(_score_chunk, chunks):
-                outcomes.extend(chunk)
-                if progress:
-                    progress(len(outcomes), total)
     else:
-        last = time.monotonic()
-        for k, (p, n) in enumerate(zip(paths, names, strict=True), start=1):
-            outcomes.append(score_one(p, rubric, n))
-            if progress and (time.monotonic() - last > 0.1 or k == total):
-                progress(k, total)
-                last = time.monotonic()
+        outcomes = _isolated(_score_task, paths, names, rubric, jobs, progress)
     offices = [o for o in outcomes if isinstance(o, OfficeResult)]
     rejected = [o for o in outcomes if isinstance(o, Rejected) and o.problems[0].code != "MV109"]
     skipped = [o for o in outcomes if isinstance(o, Rejected) and o.problems[0].code == "MV109"]

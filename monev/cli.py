@@ -278,18 +278,23 @@ def score(
             _echo(f"--previous: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
     write_outputs(run, out, lang)
+    pdf_failed: list[str] = []
     if not no_pdf:
-        from monev.report import render_reports
+        from monev.report import RenderError, render_reports
 
         update, close = _progress(t("cli.rendering", lang), True)
         try:
             render_reports(run, out, lang=lang, jobs=workers, progress=update)
+        except RenderError as exc:  # a renderer died on some reports; the others are written
+            pdf_failed = exc.failed
         finally:
             close()
     if not quiet:
         _print_ranking(run, lang)
     _echo(t("cli.written", lang, path=out))
-    raise typer.Exit(EXIT_PROBLEMS if run.rejected else EXIT_OK)
+    if pdf_failed:
+        _echo(t("report.pdf_failed", lang, files=", ".join(pdf_failed)), err=True)
+    raise typer.Exit(EXIT_PROBLEMS if run.rejected or pdf_failed else EXIT_OK)
 
 
 def _parse_date(text: str, lang: str) -> dt.date:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import hashlib
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -18,8 +17,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from monev.problems import Key, Problem
+from monev.problems import Problem
 from monev.rubric import AnswerError, Checklist, Parsed, Rubric
+from monev.scan import scan_workbook
 
 SHEET_IDENTITY = "Identitas"
 SHEET_QUESTIONS = "Kuesioner"
@@ -68,10 +68,6 @@ IDENTITY = {
 UNIT_TYPES = ["PPID Utama", "OPD", "Kecamatan", "Kelurahan"]
 VERDICTS = {"sesuai": "Sesuai", "tidak sesuai": "Tidak Sesuai"}
 
-# Limits that stop a zip bomb before anything is decompressed.
-MAX_UNCOMPRESSED = 64 * 1024 * 1024
-MAX_ZIP_ENTRIES = 2_000
-MAX_CELLS = 500_000
 
 EVIDENCE_FILE = re.compile(
     r"^[^/\\:*?\"<>|]+\.(pdf|jpe?g|png|gif|webp|docx?|xlsx?|odt|ods|pptx?)$", re.I
@@ -161,35 +157,6 @@ def _key(value: Any) -> str:
     return _text(value).casefold().rstrip(":*").strip()
 
 
-def _sniff(path: Path, data: bytes) -> Problem | None:
-    """Reject what is not a workbook, before handing it to the reader."""
-    name = path.name
-    data_head = data[:8192]
-    if not data:
-        return Problem.make("MV102", name)
-    if data_head.startswith(b"\xd0\xcf\x11\xe0"):
-        if "EncryptedPackage".encode("utf-16-le") in data:
-            return Problem.make("MV104", name)
-        return Problem.make("MV103", name)
-    if not data_head.startswith(b"PK"):
-        kind = Key("kind.text") if _looks_like_text(data_head) else Key("kind.unknown")
-        return Problem.make("MV108", name, kind=kind)
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        return Problem.make("MV101", name, reason=str(exc) or "zip")
-    if len(infos) > MAX_ZIP_ENTRIES:
-        return Problem.make("MV107", name, detail=f"{len(infos)} zip entries")
-    total = sum(i.file_size for i in infos)
-    if total > MAX_UNCOMPRESSED:
-        return Problem.make("MV107", name, detail=f"{total // (1024 * 1024)} MiB uncompressed")
-    names = {i.filename for i in infos}
-    if "xl/workbook.xml" not in names and "content.xml" not in names:
-        return Problem.make("MV108", name, kind=Key("kind.zip"))
-    return None
-
-
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _NS_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -236,14 +203,6 @@ def formula_cells_without_value(path: Path, sheet: str) -> set[str]:
             return found
     except (KeyError, zipfile.BadZipFile, ET.ParseError, OSError):
         return set()
-
-
-def _looks_like_text(head: bytes) -> bool:
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def is_lock_file(path: Path) -> bool:
@@ -312,18 +271,10 @@ def read_questionnaire(
     """Read one filled workbook and check it against ``rubric``. Never raises on bad input."""
     path = Path(path)
     name = display_name or path.name
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        q = Questionnaire(file=name, sha256="", office=Office(name=path.stem))
-        q.problems.append(Problem.make("MV101", name, reason=exc.strerror or str(exc)))
-        return q
-    q = Questionnaire(
-        file=name, sha256=hashlib.sha256(data).hexdigest(), office=Office(name=path.stem)
-    )
-    bad = _sniff(path, data)
-    if bad:
-        q.problems.append(bad)
+    pre = scan_workbook(path, name, (SHEET_QUESTIONS, SHEET_IDENTITY))  # limits before work
+    q = Questionnaire(file=name, sha256=pre.sha256, office=Office(name=path.stem))
+    if pre.problem:
+        q.problems.append(pre.problem)
         return q
     try:
         from python_calamine import CalamineWorkbook
@@ -345,11 +296,7 @@ def read_questionnaire(
                 )
             )
             return q
-        qsheet = wb.get_sheet_by_name(qname)
-        if qsheet.total_height * max(qsheet.total_width, 1) > MAX_CELLS:
-            q.problems.append(Problem.make("MV107", name, detail=f"{qsheet.total_height} rows"))
-            return q
-        rows = qsheet.to_python(skip_empty_area=False)
+        rows = wb.get_sheet_by_name(qname).to_python(skip_empty_area=False)
         iname = _find_sheet(sheet_names, SHEET_IDENTITY)
         id_rows = wb.get_sheet_by_name(iname).to_python(skip_empty_area=False) if iname else []
         wb.close()
@@ -363,7 +310,7 @@ def read_questionnaire(
         return q
     _read_identity(q, id_rows, rubric, path)
     _read_answers(q, rows, rubric)
-    if any(p.code == "MV202" for p in q.problems) and data[:2] == b"PK" and b"xl/" in data[:4096]:
+    if any(p.code == "MV202" for p in q.problems) and pre.kind == "xlsx":
         _formulas_without_values(q, path, qname)
     return q
 
