@@ -242,7 +242,8 @@ def score(
     """Score every questionnaire and write results.json, ranking.csv, rekap.xlsx and PDF reports.
 
     Exit codes: 0 all inputs scored; 1 some inputs rejected (the rest are still scored and
-    written); 2 usage or rubric error.
+    written) or some PDFs could not be rendered (named; the rest are written); 2 usage or rubric
+    error.
     """
     import os
 

@@ -8,8 +8,9 @@ kills it, and the items that had not started go back to a fresh pool. The item t
 worker comes back as :class:`Stopped`; every other item gets its result. The batch never sees
 ``BrokenProcessPool``.
 
-Workers start from a fork server (on Linux) that has imported ``monev.batch`` once, so a small
-pool costs a fraction of a second; elsewhere they are spawned.
+On Linux, workers are forked from the calling process when it runs no other thread, so a small
+pool costs almost nothing, else from a fork server that has imported monev once; elsewhere they
+are spawned (see :func:`_context`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -119,7 +121,13 @@ def _call(fn: Callable[[T], R], index: int, value: T) -> R | Stopped:
 
 
 def _context() -> Any:
+    """How workers start: forked from this process when it runs no other thread (no start-up
+    cost: the modules are already imported); from a fork server that has imported monev once
+    when threads run here (a progress bar, link checks: forking those is unsafe); spawned
+    where neither exists (Windows, macOS)."""
     if sys.platform.startswith("linux"):
+        if threading.active_count() == 1:
+            return multiprocessing.get_context("fork")
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["__main__", "monev.batch"])
         return ctx
