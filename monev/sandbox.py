@@ -224,6 +224,7 @@ def _run_pool(
     """Run ``items`` in one pool; return the items to try again when a worker died."""
     pool, started = _pool(ctx, max(1, min(jobs, len(items))), limits, initializer, initargs)
     futures: dict[Future[R | Stopped], _Item[T]] = {}
+    recorded: set[int] = set()
     broken = False
     try:
         futures = {pool.submit(_call, fn, it.index, it.value): it for it in items}
@@ -237,6 +238,7 @@ def _run_pool(
                     broken = True
                     continue
                 done(futures[fut], result)
+                recorded.add(futures[fut].index)
             if broken:
                 break
     finally:
@@ -247,6 +249,8 @@ def _run_pool(
     retry = []
     for fut, it in futures.items():
         if fut.done() and not fut.cancelled() and fut.exception() is None:
+            if it.index not in recorded:  # finished, but not yet handed over when it broke
+                done(it, fut.result())
             continue
         if it.index in ran:
             it.tries += 1  # it was running when the worker died: a suspect

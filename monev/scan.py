@@ -39,8 +39,15 @@ __all__ = ["Scan", "SheetExtent", "scan_workbook"]
 
 _CHUNK = 64 * 1024
 _REF = re.compile(r"^\$?([A-Za-z]{1,7})\$?([0-9]{1,15})$")
-_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+# Transitional and Strict OOXML name the same elements in different namespaces.
+_MAINS = (
+    "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "http://purl.oclc.org/ooxml/spreadsheetml/main",
+)
+_RELS = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "http://purl.oclc.org/ooxml/officeDocument/relationships",
+)
 _PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 _TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 _OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
@@ -340,9 +347,13 @@ def _xlsx_sheets(
     sheets: list[tuple[str, str]] = []
     targets: dict[str, str] = {}
 
+    sheet_tags = {f"{ns}{_SEP}sheet" for ns in _MAINS}
+    id_attrs = [f"{ns}{_SEP}id" for ns in _RELS]
+
     def on_sheet(tag: str, attrs: dict[str, str], _depth: int) -> None:
-        if tag == f"{_MAIN}{_SEP}sheet":
-            sheets.append((attrs.get("name", ""), attrs.get(f"{_REL}{_SEP}id", "")))
+        if tag in sheet_tags:
+            rid = next((attrs[a] for a in id_attrs if a in attrs), "")
+            sheets.append((attrs.get("name", ""), rid))
 
     def on_rel(tag: str, attrs: dict[str, str], _depth: int) -> None:
         if tag == f"{_PKG}{_SEP}Relationship":
@@ -387,11 +398,11 @@ def _scan_xlsx(
 def _scan_shared_strings(zf: zipfile.ZipFile, name: str, budget: _Budget) -> None:
     count = 0
     length = 0
-    si = f"{_MAIN}{_SEP}si"
+    si = {f"{ns}{_SEP}si" for ns in _MAINS}
 
     def start(tag: str, _attrs: dict[str, str], _depth: int) -> None:
         nonlocal count, length
-        if tag == si:
+        if tag in si:
             count += 1
             length = 0
             if count > limits.MAX_SHARED_STRINGS:
@@ -419,7 +430,7 @@ class _SheetWalk:
         self.elements += 1
         if self.depth > limits.MAX_XML_DEPTH or self.elements > limits.MAX_XML_ELEMENTS:
             _over(self.extent, self.depth, self.elements)
-        if tag == _C:
+        if tag in _C:
             ref = attrs.get("r")
             m = _REF.match(ref) if ref else None
             if m:
@@ -428,10 +439,10 @@ class _SheetWalk:
             else:
                 self.col += 1
             self.in_cell, self.value, self.chars = self.depth, False, 0
-        elif tag == _ROW:
+        elif tag in _ROW:
             self.row = _int(attrs.get("r"), self.row + 1)
             self.col = 0
-        elif self.in_cell and tag in (_V, _IS):
+        elif self.in_cell and tag in _VALUE:
             self.value = True
 
     def end(self, tag: str) -> None:
@@ -448,7 +459,9 @@ class _SheetWalk:
                 self.extent.chars(self.chars, self.row, self.col)
 
 
-_C, _ROW, _V, _IS = (f"{_MAIN}{_SEP}{t}" for t in ("c", "row", "v", "is"))
+_C = frozenset(f"{ns}{_SEP}c" for ns in _MAINS)
+_ROW = frozenset(f"{ns}{_SEP}row" for ns in _MAINS)
+_VALUE = frozenset(f"{ns}{_SEP}{t}" for ns in _MAINS for t in ("v", "is"))
 
 
 def _over(extent: _Extent, depth: int, elements: int) -> None:

@@ -247,6 +247,27 @@ def test_far_cell_problem_names_limit_value_and_cell(good, tmp_path):
     assert "jumlah kolom lembar: 16384 (batas 500)" in p.message()
 
 
+def test_strict_ooxml_namespaces_are_scanned_too(good, tmp_path):
+    """Strict OOXML names the same elements in other namespaces; the limits still apply."""
+    src = far_cell(good, tmp_path / "jauh.xlsx", "Identitas", "XFD5000")
+    strict = {
+        MAIN: "http://purl.oclc.org/ooxml/spreadsheetml/main",
+        "http://schemas.openxmlformats.org/officeDocument/2006/relationships": (
+            "http://purl.oclc.org/ooxml/officeDocument/relationships"
+        ),
+    }
+
+    def to_strict(text: str) -> str:
+        for old, new in strict.items():
+            text = text.replace(f'"{old}"', f'"{new}"')
+        return text
+
+    parts = ["xl/workbook.xml", *sheet_parts(src).values()]
+    dst = rewrite(src, tmp_path / "strict.xlsx", {part: to_strict for part in parts})
+    p = scan_workbook(dst).problem
+    assert p is not None and (p.code, p.sheet, p.cell) == ("MV111", "Identitas", "XFD5000")
+
+
 def test_cell_limit_counts_the_whole_grid_from_a1(good, tmp_path, rubric):
     """The old check multiplied calamine's total_height/total_width, one short each way.
 
