@@ -285,7 +285,13 @@ def _count(zf: zipfile.ZipFile, part: str, budget: _Budget) -> None:
             budget.take(len(chunk))
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=65536)
+def _position(ref: str) -> tuple[int, int] | None:
+    """``"B3"`` -> (3, 2): 1-based row and column; None when ``ref`` is not a cell reference."""
+    m = _REF.match(ref)
+    return (int(m.group(2)), _col_number(m.group(1))) if m else None
+
+
 def _col_number(letters: str) -> int:
     n = 0
     for ch in letters.upper():
@@ -317,13 +323,18 @@ class _Extent:
 
     def hit(self, last_row: int, last_col: int) -> None:
         """A value reaches row ``last_row`` and column ``last_col`` (1-based)."""
+        grew = False
+        if last_row > self.rows:
+            self.rows, grew = last_row, True
+        if last_col > self.columns:
+            self.columns, grew = last_col, True
+        if not grew:
+            return
         cell = f"{_col_letters(min(last_col, 16384 * 1024))}{last_row}"
         if last_row > limits.MAX_ROWS:
             raise _limit(self.file, "rows", last_row, limits.MAX_ROWS, self.sheet, cell)
         if last_col > limits.MAX_COLUMNS:
             raise _limit(self.file, "columns", last_col, limits.MAX_COLUMNS, self.sheet, cell)
-        self.rows = max(self.rows, last_row)
-        self.columns = max(self.columns, last_col)
         if self.rows * self.columns > limits.MAX_CELLS:
             cells = self.rows * self.columns
             raise _limit(self.file, "cells", cells, limits.MAX_CELLS, self.sheet, cell)
@@ -418,42 +429,40 @@ def _scan_shared_strings(zf: zipfile.ZipFile, name: str, budget: _Budget) -> Non
 
 
 class _SheetWalk:
-    """Streams one .xlsx sheet: two Python calls per element (the hot path of the scan)."""
+    """Streams one .xlsx sheet: the hot path of the scan, one Python call per element.
+
+    The end of an element is counted by ``ends.append`` (C code, no Python frame), so the depth
+    is ``elements - len(ends)``. A cell counts once a ``<v>`` or ``<is>`` opens right inside it;
+    text is counted for the cell last opened (text between cells only makes the count larger).
+    """
 
     def __init__(self, extent: _Extent) -> None:
         self.extent = extent
-        self.depth = self.elements = self.row = self.col = self.in_cell = self.chars = 0
-        self.value = False
+        self.elements = self.row = self.col = self.cell_depth = self.chars = 0
+        self.ends: list[str] = []
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
-        self.depth += 1
         self.elements += 1
-        if self.depth > limits.MAX_XML_DEPTH or self.elements > limits.MAX_XML_ELEMENTS:
-            _over(self.extent, self.depth, self.elements)
+        depth = self.elements - len(self.ends)
+        if depth > limits.MAX_XML_DEPTH or self.elements > limits.MAX_XML_ELEMENTS:
+            _over(self.extent, depth, self.elements)
         if tag in _C:
             ref = attrs.get("r")
-            m = _REF.match(ref) if ref else None
-            if m:
-                self.col = _col_number(m.group(1))
-                self.row = int(m.group(2))
+            pos = _position(ref) if ref else None
+            if pos:
+                self.row, self.col = pos
             else:
                 self.col += 1
-            self.in_cell, self.value, self.chars = self.depth, False, 0
+            self.cell_depth, self.chars = depth, 0
         elif tag in _ROW:
             self.row = _int(attrs.get("r"), self.row + 1)
             self.col = 0
-        elif self.in_cell and tag in _VALUE:
-            self.value = True
-
-    def end(self, tag: str) -> None:
-        if self.depth == self.in_cell:
-            self.in_cell = 0
-            if self.value:
-                self.extent.hit(self.row, self.col)
-        self.depth -= 1
+            self.cell_depth = 0
+        elif tag in _VALUE and depth == self.cell_depth + 1 and self.cell_depth:
+            self.extent.hit(self.row, self.col)
 
     def text(self, data: str) -> None:
-        if self.in_cell:
+        if self.cell_depth:
             self.chars += len(data)
             if self.chars > limits.MAX_CELL_CHARS:
                 self.extent.chars(self.chars, self.row, self.col)
@@ -475,7 +484,7 @@ def _scan_xlsx_sheet(
 ) -> SheetExtent:
     extent = _Extent(name, sheet)
     walk = _SheetWalk(extent)
-    _parse(zf, part, name, budget, handlers=(walk.start, walk.end, walk.text))
+    _parse(zf, part, name, budget, handlers=(walk.start, walk.ends.append, walk.text))
     return extent.done()
 
 
