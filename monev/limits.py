@@ -52,14 +52,16 @@ the time of the pre-scan (a few seconds per million elements)."""
 # --- worker processes --------------------------------------------------------------------------
 
 READ_MEMORY_BYTES = 1024 * MIB
-"""Address space (``RLIMIT_AS``) of a worker that reads and scores workbooks. A file that needs
-more stops only its worker and is rejected with MV110."""
+"""Address space (``RLIMIT_AS``) a worker that reads and scores workbooks may add to what it starts
+with (a forked worker starts with its parent's). A file that needs more stops only its worker and
+is rejected with MV110."""
 
 READ_CPU_SECONDS = 30
 """CPU seconds one workbook may take to read and score (``RLIMIT_CPU``, per file) (MV110)."""
 
 RENDER_MEMORY_BYTES = 3 * 1024 * MIB
-"""Address space (``RLIMIT_AS``) of a worker that renders PDF reports."""
+"""Address space (``RLIMIT_AS``) a worker that renders PDF reports may add to what it starts
+with."""
 
 RENDER_CPU_SECONDS = 120
 """CPU seconds one PDF report may take to render (``RLIMIT_CPU``, per report)."""

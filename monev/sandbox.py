@@ -16,6 +16,7 @@ are spawned (see :func:`_context`).
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import sys
 import threading
@@ -33,7 +34,8 @@ R = TypeVar("R")
 
 @dataclass(frozen=True)
 class ProcessLimits:
-    """Limits applied inside each worker: address space (bytes) and CPU seconds per item."""
+    """Limits applied inside each worker: address space (bytes) it may add to what it starts
+    with, and CPU seconds per item."""
 
     memory_bytes: int
     cpu_seconds: int
@@ -76,7 +78,8 @@ def _init(
         import resource
 
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
-        soft = limits.memory_bytes
+        # A forked worker starts with its parent's address space: the limit is on what it adds.
+        soft = _address_space() + limits.memory_bytes
         if hard != resource.RLIM_INFINITY:
             soft = min(soft, hard)
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
@@ -84,6 +87,15 @@ def _init(
         pass
     if initializer is not None:
         initializer(*initargs)
+
+
+def _address_space() -> int:
+    """This process's current address space in bytes (0 where /proc is not available)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _cpu_budget(seconds: int) -> None:
