@@ -172,6 +172,9 @@ def score_paths(
 
     With ``links``, every evidence link is fetched (concurrently, cached) and every evidence
     file checked beside its workbook before scoring; evidence that fails counts as none.
+
+    Files are read (and scored) in ``jobs`` worker processes with resource limits: a file that
+    kills its worker is rejected with MV110 and costs nothing else (see :mod:`monev.sandbox`).
     """
     paths = collect(inputs)
     names = _display_names(paths)
