@@ -11,16 +11,18 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from monev import limits
 from monev.evidence import LinkChecker, apply_checks, evidence_targets
 from monev.identity import Copy, newest_copies, office_key
 from monev.outputs import MANIFEST
 from monev.problems import Key, Problem
 from monev.results import OfficeResult, Rejected, RunResult, rank
 from monev.rubric import Rubric
+from monev.sandbox import ProcessLimits, Stopped, run_isolated
 from monev.scoring import score
 from monev.stages import StagesSource, StagesTable, apply_stages
 from monev.workbook import (
@@ -182,11 +184,63 @@ def score_one(
     return finish(read_one(path, rubric, display_name, options), rubric)
 
 
-def _score_chunk(
-    args: tuple[list[tuple[str, str]], Rubric, ReadOptions],
-) -> list[OfficeResult | Rejected]:
-    items, rubric, options = args
-    return [score_one(Path(p), rubric, name, options) for p, name in items]
+_WORKER: list[tuple[Rubric, ReadOptions]] = []
+
+
+def _init_worker(rubric: Rubric, options: ReadOptions) -> None:
+    """Each worker process receives the rubric and the read options once, not with every file."""
+    _WORKER[:] = [(rubric, options)]
+
+
+def _score_task(item: tuple[str, str]) -> OfficeResult | Rejected:
+    rubric, options = _WORKER[0]
+    return score_one(Path(item[0]), rubric, item[1], options)
+
+
+def _read_task(item: tuple[str, str]) -> Questionnaire | Rejected:
+    rubric, options = _WORKER[0]
+    return read_one(Path(item[0]), rubric, item[1], options)
+
+
+def _isolated(
+    task: Callable[[tuple[str, str]], Any],
+    paths: list[Path],
+    names: list[str],
+    rubric: Rubric,
+    options: ReadOptions,
+    jobs: int,
+    progress: Progress | None,
+) -> list[Any]:
+    """``task`` over every file, each in a worker process with resource limits (monev.sandbox).
+
+    A file that kills its worker (a native abort, a segfault, memory or CPU time beyond the
+    limits) is rejected with MV110; the other files get their results.
+    """
+    total = len(paths)
+    count = [0, time.monotonic()]
+
+    def tick(_index: int, _result: object) -> None:
+        count[0] += 1
+        if progress and (time.monotonic() - count[1] > 0.1 or count[0] == total):
+            progress(int(count[0]), total)
+            count[1] = time.monotonic()
+
+    items = [(str(p), n) for p, n in zip(paths, names, strict=True)]
+    results = run_isolated(
+        task,
+        items,
+        limits=ProcessLimits(limits.READ_MEMORY_BYTES, limits.READ_CPU_SECONDS),
+        jobs=jobs,
+        initializer=_init_worker,
+        initargs=(rubric, options),
+        on_result=tick,
+    )
+    return [
+        Rejected(n, "", [Problem.make("MV110", n, reason=Key(f"reader.{r.reason}"))])
+        if isinstance(r, Stopped)
+        else r
+        for r, n in zip(results, names, strict=True)
+    ]
 
 
 def set_aside_copies(
@@ -257,16 +311,20 @@ def score_paths(
     with ``stages_from_workbooks`` (and then the file wins), else they are ignored with a warning.
     A verifier's ``Sesuai`` in a workbook counts only with ``verifier_from_workbooks`` (see
     :class:`ReadOptions`).
+
+    Files are read (and scored) in ``jobs`` worker processes with resource limits: a file that
+    kills its worker is rejected with MV110 and costs nothing else (see :mod:`monev.sandbox`).
     """
     options = ReadOptions(stages, stages_from_workbooks, verifier_from_workbooks)
     paths = collect(inputs)
     if stages is not None and stages.path:  # the stages file may sit in an input folder
         paths = [p for p in paths if str(p.resolve()) != stages.path]
     names = _display_names(paths)
-    outcomes: list[OfficeResult | Rejected] = []
-    total = len(paths)
-    if links is not None:
-        read = [read_one(p, rubric, n, options) for p, n in zip(paths, names, strict=True)]
+    outcomes: list[OfficeResult | Rejected]
+    if not paths:
+        outcomes = []
+    elif links is not None:
+        read = _isolated(_read_task, paths, names, rubric, options, jobs, progress)
         urls = [u for q in read if isinstance(q, Questionnaire) for u in evidence_targets(q)[0]]
         checked = links.check(urls)
         outcomes = [
@@ -275,24 +333,8 @@ def score_paths(
             )
             for q, p in zip(read, paths, strict=True)
         ]
-    elif jobs > 1 and total >= 64:
-        import multiprocessing
-
-        items = [(str(p), n) for p, n in zip(paths, names, strict=True)]
-        size = max(16, total // (jobs * 8))
-        chunks = [(items[i : i + size], rubric, options) for i in range(0, total, size)]
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for chunk in pool.map(_score_chunk, chunks):
-                outcomes.extend(chunk)
-                if progress:
-                    progress(len(outcomes), total)
     else:
-        last = time.monotonic()
-        for k, (p, n) in enumerate(zip(paths, names, strict=True), start=1):
-            outcomes.append(score_one(p, rubric, n, options))
-            if progress and (time.monotonic() - last > 0.1 or k == total):
-                progress(k, total)
-                last = time.monotonic()
+        outcomes = _isolated(_score_task, paths, names, rubric, options, jobs, progress)
     outcomes = set_aside_copies(outcomes, paths)
     offices = [o for o in outcomes if isinstance(o, OfficeResult)]
     rejected = [o for o in outcomes if isinstance(o, Rejected) and not o.skipped]

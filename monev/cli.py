@@ -350,7 +350,8 @@ def score(
     """Score every questionnaire and write results.json, ranking.csv, rekap.xlsx and PDF reports.
 
     Exit codes: 0 all inputs scored; 1 some inputs rejected (the rest are still scored and
-    written); 2 usage or rubric error.
+    written) or some PDFs could not be rendered (named; the rest are written); 2 usage or rubric
+    error.
     """
     import os
 
@@ -406,6 +407,8 @@ def score(
     for p in stage_problems:
         _echo(f"{t('cli.stages_problems', lang)}: {p.severity.upper()} {p.text(lang)}", err=True)
     _echo(t("cli.written", lang, path=out))
+    if run.pdf_failed:
+        _echo(t("report.pdf_failed", lang, files=", ".join(run.pdf_failed)), err=True)
     raise typer.Exit(EXIT_PROBLEMS if run.needs_attention else EXIT_OK)
 
 

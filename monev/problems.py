@@ -34,6 +34,9 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV107": ("fatal", "file-too-large"),
     "MV108": ("fatal", "not-a-workbook"),
     "MV109": ("warning", "lock-file-skipped"),
+    # Hostile input (issue 9): limits and isolation.
+    "MV110": ("fatal", "file-stopped-reader"),
+    "MV111": ("fatal", "limit-exceeded"),
     # Answers.
     "MV201": ("error", "answer-invalid"),
     "MV202": ("error", "answer-missing"),

@@ -105,6 +105,8 @@ class RunResult:
     skipped: list[Rejected] = field(default_factory=list)
     as_of: dt.date = field(default_factory=dt.date.today)
     comparison: Any = None  # a monev.compare.Comparison when --previous was given
+    #: Report files a renderer could not make (it died on them); the other outputs are whole.
+    pdf_failed: list[str] = field(default_factory=list)
     #: A monev.stages.StagesSource when stage scores came from a stages file or the workbooks.
     stages_source: Any = None
 
@@ -119,12 +121,12 @@ class RunResult:
 
     @property
     def needs_attention(self) -> bool:
-        """Files rejected, copies of one office, or errors in the stages file: a person should
-        look (exit code 1)."""
+        """Files rejected, copies of one office, errors in the stages file, or PDFs that could not
+        be rendered: a person should look (exit code 1)."""
         stages_bad = self.stages_source is not None and any(
             p.severity in ("error", "fatal") for p in self.stages_source.problems
         )
-        return bool(self.rejected) or self.copies > 0 or stages_bad
+        return bool(self.rejected) or self.copies > 0 or stages_bad or bool(self.pdf_failed)
 
     def predicate_counts(self) -> dict[str, int]:
         counts = Counter(o.score.predicate for o in self.offices)

@@ -101,15 +101,18 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
             run.comparison = compare(run, settings.previous, settings.renamed)
         write_outputs(run, folder.staging, settings.lang)
         if settings.pdf:
-            from monev.report import render_reports
+            from monev.report import RenderError, render_reports
 
-            render_reports(
-                run,
-                folder.staging,
-                lang=settings.lang,
-                jobs=settings.jobs,
-                progress=settings.rendering_progress,
-            )
+            try:
+                render_reports(
+                    run,
+                    folder.staging,
+                    lang=settings.lang,
+                    jobs=settings.jobs,
+                    progress=settings.rendering_progress,
+                )
+            except RenderError as exc:  # a renderer died on some PDFs; the others are written
+                run.pdf_failed = list(exc.failed)
         folder.commit()
     finally:
         folder.abort()  # after commit() only releases the lock
