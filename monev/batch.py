@@ -16,6 +16,7 @@ from pathlib import Path
 from monev.evidence import LinkChecker, apply_checks, evidence_targets
 from monev.identity import Copy, newest_copies, office_key
 from monev.problems import Problem
+from monev.registry import Registry, identify
 from monev.results import OfficeResult, Rejected, RunResult, rank
 from monev.rubric import Rubric
 from monev.scoring import score
@@ -134,6 +135,34 @@ def set_aside_copies(
     return out
 
 
+def apply_registry(
+    outcomes: list[OfficeResult | Rejected], registry: Registry
+) -> list[OfficeResult | Rejected]:
+    """The registry entry is the office's identity: its name, unit type and kecamatan.
+
+    A workbook whose office is not in the registry is rejected (not ranked), with the closest
+    registry names; where the workbook disagrees with its entry, the entry wins, with a warning.
+    """
+    out = list(outcomes)
+    for i, o in enumerate(outcomes):
+        if not isinstance(o, OfficeResult):
+            continue
+        office = o.office
+        entry, problems = identify(
+            registry, o.file, office.name, office.unit_type, office.kecamatan
+        )
+        if entry is None:
+            out[i] = Rejected(o.file, o.sha256, problems + o.problems)
+            continue
+        office.name, office.unit_type, office.kecamatan = (
+            entry.name,
+            entry.unit_type,
+            entry.kecamatan,
+        )
+        o.problems = o.problems + problems
+    return out
+
+
 def _mtime(path: Path) -> float:
     try:
         return path.stat().st_mtime
@@ -149,11 +178,15 @@ def score_paths(
     progress: Progress | None = None,
     as_of: dt.date | None = None,
     links: LinkChecker | None = None,
+    registry: Registry | None = None,
 ) -> RunResult:
     """Score every workbook under ``inputs`` with ``rubric`` and rank the offices.
 
     With ``links``, every evidence link is fetched (concurrently, cached) and every evidence
     file checked beside its workbook before scoring; evidence that fails counts as none.
+
+    With ``registry``, each workbook is matched to its entry (see :func:`apply_registry`); copies
+    are then found by entry, and the entries without a workbook are the run's ``missing``.
     """
     paths = collect(inputs)
     names = _display_names(paths)
@@ -187,14 +220,20 @@ def score_paths(
             if progress and (time.monotonic() - last > 0.1 or k == total):
                 progress(k, total)
                 last = time.monotonic()
+    if registry is not None:
+        outcomes = apply_registry(outcomes, registry)
     outcomes = set_aside_copies(outcomes, paths)
     offices = [o for o in outcomes if isinstance(o, OfficeResult)]
     rejected = [o for o in outcomes if isinstance(o, Rejected) and not o.skipped]
     skipped = [o for o in outcomes if isinstance(o, Rejected) and o.skipped]
-    return RunResult(
+    run = RunResult(
         rubric=rubric,
         offices=rank(offices),
         rejected=rejected,
         skipped=skipped,
         as_of=as_of or as_of_date(),
     )
+    if registry is not None:
+        run.registry = registry
+        run.missing = registry.missing({office_key(o.name) for o in offices})
+    return run

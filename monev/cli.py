@@ -32,6 +32,11 @@ rubric_app = typer.Typer(
     help="List, show and check rubric files (scoring rules).", no_args_is_help=True
 )
 app.add_typer(rubric_app, name="rubric")
+offices_app = typer.Typer(
+    help="The city's registry of offices: a blank one, or a draft from the workbooks received.",
+    no_args_is_help=True,
+)
+app.add_typer(offices_app, name="offices")
 
 CheckLinksOpt = Annotated[
     bool,
@@ -297,6 +302,14 @@ def score(
             "--rename-map", help="YAML mapping 'old office name: new name' for renamed offices."
         ),
     ] = None,
+    offices: Annotated[
+        Path | None,
+        typer.Option(
+            "--offices",
+            help="The city's registry of offices (.xlsx or .csv): workbooks are matched to it, "
+            "offices not in it are rejected, offices that sent nothing are listed.",
+        ),
+    ] = None,
 ) -> None:
     """Score every questionnaire and write results.json, ranking.csv, rekap.xlsx and PDF reports.
 
@@ -314,6 +327,7 @@ def score(
     if _inside(out, list(inputs)) and not allow_out_inside:
         _echo(t("cli.out_inside_input", lang, out=out), err=True)
         raise typer.Exit(EXIT_USAGE)
+    registry = _registry(offices, lang) if offices is not None else None
     workers = jobs or os.cpu_count() or 1
     links, close_links = _link_checker(
         check_links,
@@ -327,7 +341,9 @@ def score(
     )
     update, close = _progress(t("cli.scoring", lang), not quiet)
     try:
-        run = score_paths(inputs, rb, jobs=workers, progress=update, as_of=day, links=links)
+        run = score_paths(
+            inputs, rb, jobs=workers, progress=update, as_of=day, links=links, registry=registry
+        )
     except InputError as exc:
         _echo(t("cli.missing_input", lang, path=exc), err=True)
         raise typer.Exit(EXIT_USAGE) from None
@@ -341,7 +357,8 @@ def score(
         from monev.compare import PreviousError, compare, load_mapping, load_previous
 
         try:
-            run.comparison = compare(run, load_previous(previous, rb), load_mapping(rename_map))
+            renames = {**(registry.renames() if registry else {}), **load_mapping(rename_map)}
+            run.comparison = compare(run, load_previous(previous, rb), renames)
         except PreviousError as exc:
             _echo(f"--previous: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
@@ -357,6 +374,9 @@ def score(
     if not quiet:
         _print_ranking(run, lang)
     _print_summary(run, lang)
+    if run.coverage is not None:
+        for line in run.coverage.lines(run.missing, lang):
+            _echo(line, err=True)
     _echo(t("cli.written", lang, path=out))
     raise typer.Exit(EXIT_PROBLEMS if run.needs_attention else EXIT_OK)
 
@@ -456,6 +476,91 @@ def template(
         raise typer.Exit(EXIT_USAGE)
     path = write_template(rb, output, office=office, unit_type=unit_type, source=source)
     _echo(t("cli.template_written", lang, office=office or "-", path=path))
+
+
+def _registry(path: Path, lang: str):
+    """Load the --offices registry; any bad row stops the run (exit 2), every one shown."""
+    from monev.problems import sort_key
+    from monev.registry import load_registry
+
+    reg = load_registry(path)
+    if not reg.usable:
+        _echo(f"{t('registry.unusable', lang)}:", err=True)
+        for p in sorted(reg.problems, key=sort_key):
+            _echo(f"  {p.text(lang)}", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    return reg
+
+
+def _write_registry(output: Path, entries: list, force: bool, lang: str) -> None:
+    from monev.registry import write_registry
+
+    try:
+        write_registry(output, entries, force=force, lang=lang)
+    except FileExistsError:
+        _echo(t("registry.exists", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except ValueError:
+        _echo(t("registry.bad_output", lang, suffix=output.suffix or output.name), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")]
+
+
+@offices_app.command("template")
+def offices_template(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Registry to write (.xlsx or .csv).")
+    ] = Path("daftar.xlsx"),
+    force: ForceOpt = False,
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Write a blank registry of offices, with instructions and a Jenis Unit drop-down."""
+    lang = _lang(lang)
+    _write_registry(output, [], force, lang)
+    _echo(t("registry.template_written", lang, path=output))
+
+
+@offices_app.command("from")
+def offices_from(
+    inputs: Annotated[list[Path], typer.Argument(help="Workbooks or folders received.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Registry to write (.xlsx or .csv).")
+    ] = Path("daftar.xlsx"),
+    force: ForceOpt = False,
+    rubric: RubricOpt = "ki-jatim-2024",
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Draft a registry from the workbooks received: each one's name, unit type and kecamatan
+    (one row per office: workbooks of one office are merged)."""
+    from monev.batch import InputError
+    from monev.registry import draft_from_folder
+
+    lang = _lang(lang)
+    rb = _rubric(rubric, lang)
+    if output.exists() and not force:
+        _echo(t("registry.exists", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        draft = draft_from_folder(inputs, rb)
+    except InputError as exc:
+        _echo(t("cli.missing_input", lang, path=exc), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    _write_registry(output, draft.entries, force, lang)
+    if draft.unused:
+        _echo(t("registry.draft_unused", lang), err=True)
+        for p in draft.unused:
+            _echo(f"  {p.text(lang)}", err=True)
+    _echo(
+        t(
+            "registry.draft_written",
+            lang,
+            offices=len(draft.entries),
+            workbooks=draft.workbooks,
+            path=output,
+        )
+    )
 
 
 @rubric_app.command("list")

@@ -66,6 +66,17 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV406": ("warning", "unit-type-unknown"),
     # Identity: one office, one rank.
     "MV430": ("warning", "office-copy-skipped"),
+    # The city's office registry (--offices).
+    "MV440": ("fatal", "registry-unreadable"),
+    "MV441": ("fatal", "registry-header-missing"),
+    "MV442": ("error", "registry-name-missing"),
+    "MV443": ("error", "registry-unit-type-invalid"),
+    "MV444": ("error", "registry-kecamatan-missing"),
+    "MV445": ("error", "registry-name-duplicated"),
+    "MV446": ("fatal", "office-not-in-registry"),
+    "MV447": ("warning", "registry-identity-differs"),
+    "MV448": ("warning", "registry-old-name-used"),
+    "MV449": ("fatal", "registry-empty"),
 }
 
 

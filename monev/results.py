@@ -23,6 +23,7 @@ from typing import Any
 
 from monev import __version__
 from monev.problems import Problem, sort_key
+from monev.registry import Coverage, Entry, Registry
 from monev.rubric import Rubric
 from monev.scoring import OfficeScore, round2
 from monev.workbook import Office
@@ -87,6 +88,9 @@ class RunResult:
     skipped: list[Rejected] = field(default_factory=list)
     as_of: dt.date = field(default_factory=dt.date.today)
     comparison: Any = None  # a monev.compare.Comparison when --previous was given
+    #: The city's office registry (--offices), and its offices that sent no workbook.
+    registry: Registry | None = None
+    missing: list[Entry] = field(default_factory=list)
 
     @property
     def received(self) -> int:
@@ -101,6 +105,37 @@ class RunResult:
     def needs_attention(self) -> bool:
         """Files rejected, or copies of one office: a person should look (exit code 1)."""
         return bool(self.rejected) or self.copies > 0
+
+    @property
+    def coverage(self) -> Coverage | None:
+        """Registry offices that sent a workbook, of those expected (None without a registry)."""
+        if self.registry is None:
+            return None
+        from monev.identity import office_key
+
+        return self.registry.coverage({office_key(o.name) for o in self.offices})
+
+    def kecamatan_groups(self) -> list[KecamatanGroup]:
+        """Per kecamatan: the kecamatan office, its kelurahan ranked, and who has not sent."""
+        return kecamatan_groups(self)
+
+    def _registry_part(self) -> dict[str, Any]:
+        """``missing`` and ``coverage`` for results.json (only with a registry)."""
+        cov = self.coverage
+        if cov is None:
+            return {}
+        return {
+            "missing": [
+                {
+                    "name": e.name,
+                    "unit_type": e.unit_type,
+                    "kecamatan": e.kecamatan,
+                    "contact": e.contact,
+                }
+                for e in self.missing
+            ],
+            "coverage": cov.to_dict(),
+        }
 
     def predicate_counts(self) -> dict[str, int]:
         counts = Counter(o.score.predicate for o in self.offices)
@@ -214,6 +249,7 @@ class RunResult:
                 for x in self.skipped
             ],
             **self._previous_run(),
+            **self._registry_part(),
         }
 
     def _previous_run(self) -> dict[str, Any]:
@@ -248,6 +284,44 @@ class RunResult:
             for i in o.score.indicators
         ]
         return pd.DataFrame(rows)
+
+
+@dataclass
+class KecamatanGroup:
+    """One kecamatan as its camat sees it."""
+
+    name: str
+    #: The kecamatan office's own result (None when it sent nothing or is not a scored office).
+    office: OfficeResult | None
+    #: Its kelurahan, in rank order.
+    kelurahan: list[OfficeResult]
+    #: Its registry offices (the kecamatan office or kelurahan) with no workbook.
+    missing: list[Entry]
+
+
+def kecamatan_groups(run: RunResult) -> list[KecamatanGroup]:
+    """Kecamatan by name (from the registry when there is one, else from the workbooks)."""
+    from monev.identity import office_key
+
+    names: dict[str, str] = {}
+    for e in run.registry.entries if run.registry else []:
+        if e.kecamatan:
+            names.setdefault(office_key(e.kecamatan), e.kecamatan)
+    for o in run.offices:
+        if o.office.kecamatan and o.office.unit_type in ("Kecamatan", "Kelurahan"):
+            names.setdefault(office_key(o.office.kecamatan), o.office.kecamatan)
+    groups = []
+    for key, name in sorted(names.items(), key=lambda kv: kv[1].casefold()):
+        mine = [o for o in run.offices if office_key(o.office.kecamatan) == key]
+        groups.append(
+            KecamatanGroup(
+                name=name,
+                office=next((o for o in mine if o.office.unit_type == "Kecamatan"), None),
+                kelurahan=[o for o in mine if o.office.unit_type == "Kelurahan"],
+                missing=[e for e in run.missing if office_key(e.kecamatan) == key],
+            )
+        )
+    return groups
 
 
 def rank(offices: list[OfficeResult]) -> list[OfficeResult]:
@@ -410,9 +484,36 @@ def to_xlsx(run: RunResult) -> bytes:
     for x in run.rejected + run.skipped:
         for p in x.problems:
             row(rej, [x.file, p.code, p.message()], decimals=set())
+    if run.registry is not None:
+        _missing_sheet(wb, run, header, row)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _missing_sheet(wb: Any, run: RunResult, header: Any, row: Any) -> None:
+    """``Belum Mengirim``: the registry offices with no workbook, with contacts, for the calls;
+    then the coverage counts."""
+    from monev.registry import COLUMNS
+
+    ws = wb.create_sheet("Belum Mengirim")
+    for col, width in zip("ABCD", (44, 14, 18, 60), strict=True):
+        ws.column_dimensions[col].width = width
+    header(ws, [COLUMNS["name"], COLUMNS["unit_type"], COLUMNS["kecamatan"], COLUMNS["contact"]])
+    ws.freeze_panes = "A2"
+    for e in run.missing:
+        row(ws, [e.name, e.unit_type, e.kecamatan, e.contact], decimals=set())
+    cov = run.coverage
+    if cov is None:
+        return
+    cs = wb.create_sheet("Cakupan")
+    cs.column_dimensions["A"].width = 30
+    header(cs, ["Kelompok", "Mengirim", "Diharapkan"])
+    row(cs, ["Semua kantor", cov.total.sent, cov.total.expected], decimals=set())
+    for name, c in cov.by_unit_type.items():
+        row(cs, [name, c.sent, c.expected], decimals=set())
+    for name, c in cov.by_kecamatan.items():
+        row(cs, [f"Kecamatan {name}", c.sent, c.expected], decimals=set())
 
 
 def write_outputs(run: RunResult, out: Path, lang: str = "id") -> list[Path]:
