@@ -1,0 +1,178 @@
+"""Generate the full-size demo city: every PPID Pelaksana of Kota Lestari, with its office registry.
+
+    python scripts/make_demo_city.py   # writes questionnaires/kota-lengkap/*.xlsx
+                                       # and questionnaires/kota-lengkap-daftar.xlsx
+
+70 offices are expected: the PPID Utama, 31 OPD, 4 kecamatan and 34 kelurahan. Four kelurahan have
+not sent their workbook yet (they are in the registry, not in the folder); Kelurahan Bugul Lor
+typed its name as "Kel. Bugul Lor" (a Nama Lain in the registry); Kelurahan Bukir typed its
+kecamatan as "Gading Rejo" (the registry's "Gadingrejo" is used, with a warning); Dinas
+Perpustakaan dan Kearsipan was merged from two offices (two Nama Lama). Most kelurahan are new to
+the questionnaire, so their answers are weaker. Deterministic (fixed seed): the same script gives
+the same answers. ``questionnaires/contoh`` (the 30-office test fixture) is not touched.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from make_demo import OFFICES as CONTOH  # noqa: E402
+from make_demo import fill  # noqa: E402
+
+from monev.registry import Entry, registry_bytes  # noqa: E402
+from monev.rubric import load_rubric  # noqa: E402
+
+OUT = ROOT / "questionnaires" / "kota-lengkap"
+REGISTRY = ROOT / "questionnaires" / "kota-lengkap-daftar.xlsx"
+DOMAIN = "kotalestari.go.id"
+
+#: OPD beyond the 21 of the small demo (stem, name).
+MORE_OPD = [
+    ("disperkim", "Dinas Perumahan dan Kawasan Permukiman"),
+    ("dispusip", "Dinas Perpustakaan dan Kearsipan"),
+    ("disnaker", "Dinas Tenaga Kerja"),
+    ("bakesbangpol", "Badan Kesatuan Bangsa dan Politik"),
+    ("diskan", "Dinas Perikanan"),
+    ("damkar", "Dinas Pemadam Kebakaran dan Penyelamatan"),
+    ("dispertanahan", "Dinas Pertanahan"),
+    ("bag-hukum", "Bagian Hukum Sekretariat Daerah"),
+    ("bag-pbj", "Bagian Pengadaan Barang dan Jasa"),
+    ("rsud-kota", "Rumah Sakit Umum Daerah Kota"),
+]
+KECAMATAN = {
+    "Gadingrejo": [
+        "Karanganyar",
+        "Sebani",
+        "Bukir",
+        "Gentong",
+        "Gadingrejo",
+        "Karangketug",
+        "Krapyakrejo",
+        "Petahunan",
+    ],
+    "Purworejo": [
+        "Pohjentrek",
+        "Purutrejo",
+        "Purworejo",
+        "Sekargadung",
+        "Tembokrejo",
+        "Wirogunan",
+        "Kebonagung",
+        "Bugulrejo",
+    ],
+    "Bugul Kidul": [
+        "Tapaan",
+        "Kepel",
+        "Bakalan",
+        "Blandongan",
+        "Bugul Kidul",
+        "Krampyangan",
+        "Sumberejo",
+        "Mandaranrejo",
+    ],
+    "Panggungrejo": [
+        "Bugul Lor",
+        "Kebonsari",
+        "Kandangsapi",
+        "Mayangan",
+        "Ngemplakrejo",
+        "Pekuncen",
+        "Petamanan",
+        "Tambaan",
+        "Trajeng",
+        "Bangilan",
+    ],
+}
+NOT_SENT = {"Krapyakrejo", "Sekargadung", "Mandaranrejo", "Trajeng"}
+TYPED_NAME = {"Bugul Lor": "Kel. Bugul Lor"}  # the name as typed in the workbook
+TYPED_KECAMATAN = {"Bukir": "Gading Rejo"}
+OTHER_NAMES = {
+    "Dinas Komunikasi, Informatika dan Statistik": ["Diskominfotik"],
+    "Kelurahan Bugul Lor": ["Kel. Bugul Lor"],
+    "Dinas Perpustakaan dan Kearsipan": ["Dispusip"],
+}
+OLD_NAMES = {
+    "Dinas Komunikasi, Informatika dan Statistik": ["Dinas Komunikasi dan Informatika"],
+    "Dinas Perpustakaan dan Kearsipan": ["Kantor Perpustakaan Daerah", "Kantor Arsip Daerah"],
+}
+
+
+def slug(text: str) -> str:
+    return "-".join(text.lower().replace(".", "").replace(",", "").split())
+
+
+def offices(rng: random.Random) -> list[tuple]:
+    """(stem, name as typed, unit, kecamatan as typed, rate, evidence rate, stages, registry
+    name, registry kecamatan, sent)."""
+    out: list[tuple] = []
+    for stem, name, unit, _kec, rate, ev_rate, stages in CONTOH:
+        if unit in ("PPID Utama", "OPD"):
+            out.append((stem, name, unit, "", rate, ev_rate, stages, name, "", True))
+    for stem, name in MORE_OPD:
+        rate, ev = rng.uniform(0.45, 0.95), rng.uniform(0.5, 0.95)
+        out.append((stem, name, "OPD", "", rate, ev, None, name, "", True))
+    for kec, kelurahan in KECAMATAN.items():
+        name = f"Kecamatan {kec}"
+        rate, ev = rng.uniform(0.5, 0.85), rng.uniform(0.45, 0.8)
+        out.append((f"kec-{slug(kec)}", name, "Kecamatan", kec, rate, ev, None, name, kec, True))
+        for kel in kelurahan:
+            name = f"Kelurahan {kel}"
+            rate, ev = rng.uniform(0.15, 0.85), rng.uniform(0.25, 0.85)
+            out.append(
+                (
+                    f"kel-{slug(kel)}",
+                    TYPED_NAME.get(kel, name),
+                    "Kelurahan",
+                    TYPED_KECAMATAN.get(kel, kec),
+                    rate,
+                    ev,
+                    None,
+                    name,
+                    kec,
+                    kel not in NOT_SENT,
+                )
+            )
+    return out
+
+
+def contact(stem: str, rng: random.Random) -> str:
+    return f"Admin PPID, 0343-4{rng.randint(10000, 99999)}, ppid.{stem}@{DOMAIN}"
+
+
+def main() -> int:
+    rubric = load_rubric("ki-jatim-2024")
+    rng = random.Random(20250301)
+    rows = offices(rng)
+    OUT.mkdir(parents=True, exist_ok=True)
+    for old in OUT.glob("*.xlsx"):
+        old.unlink()
+    entries = []
+    for stem, typed, unit, typed_kec, rate, ev, stages, name, kec, sent in rows:
+        entries.append(
+            Entry(
+                name=name,
+                unit_type=unit,
+                kecamatan=kec,
+                other_names=tuple(OTHER_NAMES.get(name, ())),
+                old_names=tuple(OLD_NAMES.get(name, ())),
+                contact=contact(stem, rng),
+            )
+        )
+        if sent:
+            wb = fill(stem, typed, unit, typed_kec, rate, ev, stages, rubric, rng)
+            wb.save(OUT / f"{stem}.xlsx")
+    REGISTRY.write_bytes(registry_bytes(entries, ".xlsx"))
+    sent_count = sum(r[-1] for r in rows)
+    print(f"wrote {sent_count} workbooks to {OUT.relative_to(ROOT)}")
+    print(f"wrote {len(entries)} offices to {REGISTRY.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
