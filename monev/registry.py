@@ -516,7 +516,7 @@ def registry_bytes(entries: list[Entry], suffix: str, lang: str = DEFAULT_LANG) 
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET
-    widths = {"name": 44, "unit_type": 14, "kecamatan": 20, "other_names": 36, "old_names": 36}
+    widths = {"name": 52, "unit_type": 12, "kecamatan": 16, "other_names": 30, "old_names": 30}
     for c, (key, title) in enumerate(COLUMNS.items(), start=1):
         cell = ws.cell(row=1, column=c, value=title)
         cell.font = Font(bold=True, color="FFFFFF")
@@ -528,7 +528,10 @@ def registry_bytes(entries: list[Entry], suffix: str, lang: str = DEFAULT_LANG) 
             if v:
                 cell = ws.cell(row=r, column=c, value=v)
                 cell.data_type = "s"  # a name like "=..." stays text, never a formula
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
     dv = DataValidation(
         type="list",
         formula1='"' + ",".join(UNIT_TYPES) + '"',

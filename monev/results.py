@@ -491,14 +491,23 @@ def to_xlsx(run: RunResult) -> bytes:
     return buf.getvalue()
 
 
+def _print_to_width(ws: Any) -> None:
+    """Landscape, every column on one page width (a list printed for phone calls)."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
 def _missing_sheet(wb: Any, run: RunResult, header: Any, row: Any) -> None:
     """``Belum Mengirim``: the registry offices with no workbook, with contacts, for the calls;
     then the coverage counts."""
     from monev.registry import COLUMNS
 
     ws = wb.create_sheet("Belum Mengirim")
-    for col, width in zip("ABCD", (44, 14, 18, 60), strict=True):
+    for col, width in zip("ABCD", (40, 12, 16, 56), strict=True):
         ws.column_dimensions[col].width = width
+    _print_to_width(ws)
     header(ws, [COLUMNS["name"], COLUMNS["unit_type"], COLUMNS["kecamatan"], COLUMNS["contact"]])
     ws.freeze_panes = "A2"
     for e in run.missing:
@@ -507,7 +516,8 @@ def _missing_sheet(wb: Any, run: RunResult, header: Any, row: Any) -> None:
     if cov is None:
         return
     cs = wb.create_sheet("Cakupan")
-    cs.column_dimensions["A"].width = 30
+    for col, width in zip("ABC", (30, 12, 12), strict=True):
+        cs.column_dimensions[col].width = width
     header(cs, ["Kelompok", "Mengirim", "Diharapkan"])
     row(cs, ["Semua kantor", cov.total.sent, cov.total.expected], decimals=set())
     for name, c in cov.by_unit_type.items():

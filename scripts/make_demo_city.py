@@ -8,14 +8,17 @@ not sent their workbook yet (they are in the registry, not in the folder); Kelur
 typed its name as "Kel. Bugul Lor" (a Nama Lain in the registry); Kelurahan Bukir typed its
 kecamatan as "Gading Rejo" (the registry's "Gadingrejo" is used, with a warning); Dinas
 Perpustakaan dan Kearsipan was merged from two offices (two Nama Lama). Most kelurahan are new to
-the questionnaire, so their answers are weaker. Deterministic (fixed seed): the same script gives
-the same answers. ``questionnaires/contoh`` (the 30-office test fixture) is not touched.
+the questionnaire, so their answers are weaker. Deterministic (fixed seed, fixed dates): the same
+script gives the same bytes. ``questionnaires/contoh`` (the 30-office test fixture) is not touched.
 """
 
 from __future__ import annotations
 
+import io
 import random
+import re
 import sys
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,6 +148,23 @@ def contact(stem: str, rng: random.Random) -> str:
     return f"Admin PPID, 0343-4{rng.randint(10000, 99999)}, ppid.{stem}@{DOMAIN}"
 
 
+FIXED = (2025, 3, 1, 0, 0, 0)
+
+
+def stable(data: bytes) -> bytes:
+    """The same workbook gives the same bytes: fixed zip entry times and document dates."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                body = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", b"2025-03-01T00:00:00Z", body)
+            entry = zipfile.ZipInfo(info.filename, date_time=FIXED)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(entry, body)
+    return out.getvalue()
+
+
 def main() -> int:
     rubric = load_rubric("ki-jatim-2024")
     rng = random.Random(20250301)
@@ -166,8 +186,10 @@ def main() -> int:
         )
         if sent:
             wb = fill(stem, typed, unit, typed_kec, rate, ev, stages, rubric, rng)
-            wb.save(OUT / f"{stem}.xlsx")
-    REGISTRY.write_bytes(registry_bytes(entries, ".xlsx"))
+            buf = io.BytesIO()
+            wb.save(buf)
+            (OUT / f"{stem}.xlsx").write_bytes(stable(buf.getvalue()))
+    REGISTRY.write_bytes(stable(registry_bytes(entries, ".xlsx")))
     sent_count = sum(r[-1] for r in rows)
     print(f"wrote {sent_count} workbooks to {OUT.relative_to(ROOT)}")
     print(f"wrote {len(entries)} offices to {REGISTRY.relative_to(ROOT)}")
