@@ -357,8 +357,9 @@ def score(
         from monev.compare import PreviousError, compare, load_mapping, load_previous
 
         try:
-            renames = {**(registry.renames() if registry else {}), **load_mapping(rename_map)}
-            run.comparison = compare(run, load_previous(previous, rb), renames)
+            last = load_previous(previous, rb)
+            renames = registry.renames(set(last.offices)) if registry else {}
+            run.comparison = compare(run, last, {**renames, **load_mapping(rename_map)})
         except PreviousError as exc:
             _echo(f"--previous: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None

@@ -196,9 +196,24 @@ class Registry:
         """Entries with no workbook, in registry order."""
         return [e for e in self.entries if e.key not in sent]
 
-    def renames(self) -> dict[str, str]:
-        """For year-over-year matching: office key -> the key of its first old name."""
-        return {e.key: office_key(e.old_names[0]) for e in self.entries if e.old_names}
+    def renames(self, known: set[str] | None = None) -> dict[str, str]:
+        """For year-over-year matching: office key -> the key it had last year.
+
+        With ``known`` (last year's office keys), the first of the entry's name, other names and
+        old names that last year knew; without, the first old name.
+        """
+        out: dict[str, str] = {}
+        for e in self.entries:
+            names = [e.name, *e.other_names, *e.old_names]
+            keys = [office_key(n) for n in names]
+            if known is None:
+                if e.old_names:
+                    out[e.key] = office_key(e.old_names[0])
+                continue
+            hit = next((k for k in keys if k in known), None)
+            if hit is not None and hit != e.key:
+                out[e.key] = hit
+        return out
 
     def _add(self, entry: Entry, sheet: str, cells: dict[str, str]) -> None:
         """Index the entry's names; a name already taken by another entry is an error."""

@@ -251,27 +251,37 @@ def test_english_headers_and_names_on_several_lines(tmp_path):
 def test_old_name_matches_with_a_warning_and_carries_year_over_year(tmp_path, rubric, capsys):
     daftar = registry_csv(
         tmp_path / "daftar.csv",
-        "Dinas Perpustakaan dan Kearsipan,OPD,,,Kantor Perpustakaan; Kantor Arsip,\n",
+        "Dinas Perpustakaan dan Kearsipan,OPD,,,Kantor Perpustakaan; Kantor Arsip,\n"
+        "Dinas Sosial,OPD,,,Dinas Sosial dan PPPA,\n",
     )
     last, now = tmp_path / "2023", tmp_path / "2024"
     last.mkdir()
     now.mkdir()
-    workbook(last / "perpus.xlsx", rubric, "Kantor Perpustakaan", answer="Tidak")
+    # Last year: the second old name of the merged office, and Dinas Sosial under its own name
+    # (its Nama Lama is from an earlier year).
+    workbook(last / "arsip.xlsx", rubric, "Kantor Arsip", answer="Tidak")
+    workbook(last / "dinsos.xlsx", rubric, "Dinas Sosial", answer="Tidak")
     workbook(now / "dispusip.xlsx", rubric, "Dinas Perpustakaan dan Kearsipan")
-    workbook(now / "arsip.xlsx", rubric, "Kantor Arsip")
+    workbook(now / "dinsos.xlsx", rubric, "Dinas Sosial")
+    workbook(now / "perpus.xlsx", rubric, "Kantor Perpustakaan")
     run = score_paths([now], rubric, registry=load_registry(daftar))
     # Two workbooks of one registered office (the new name and an old one): one ranked, one copy.
-    assert [o.name for o in run.offices] == ["Dinas Perpustakaan dan Kearsipan"]
+    assert sorted(o.name for o in run.offices) == [
+        "Dinas Perpustakaan dan Kearsipan",
+        "Dinas Sosial",
+    ]
     assert len(run.skipped) == 1
     out = tmp_path / "out"
-    args = ["score", str(now / "dispusip.xlsx"), "--offices", str(daftar), "--out", str(out)]
-    rc = main([*args, "--no-pdf", "--previous", str(last)])
-    assert rc == 0
+    inputs = [str(now / "dispusip.xlsx"), str(now / "dinsos.xlsx")]
+    args = ["score", *inputs, "--offices", str(daftar), "--out", str(out), "--no-pdf"]
+    assert main([*args, "--previous", str(last)]) == 0
     data = json.loads((out / "results.json").read_text())
-    # Matched to last year's "Kantor Perpustakaan" through the registry's first Nama Lama.
-    assert data["previous"]["new"] == [] and data["previous"]["matched"] == 1
-    run = score_paths([now / "arsip.xlsx"], rubric, registry=load_registry(daftar))
+    # Both matched: Dispusip through the old name last year knew, Dinas Sosial by its own name.
+    assert data["previous"]["new"] == [] and data["previous"]["gone"] == []
+    assert data["previous"]["matched"] == 2
+    run = score_paths([now / "perpus.xlsx"], rubric, registry=load_registry(daftar))
     assert [p.code for p in run.offices[0].problems if p.code == "MV448"] == ["MV448"]
+    assert run.offices[0].name == "Dinas Perpustakaan dan Kearsipan"
 
 
 def test_offices_template_then_offices_from_round_trip(tmp_path, rubric, capsys):
