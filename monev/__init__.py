@@ -8,7 +8,10 @@ The pipeline, one module per step::
     results  -> RunResult                 ranked; JSON / CSV / XLSX
     report   -> render_reports()          HTML and PDF readiness reports
 
+Every figure is rounded by one rule (:mod:`monev.rounding`); every text is made safe for where
+it is written (:mod:`monev.text`).
+
 ``score_paths()`` (in :mod:`monev.batch`) runs the first four over files and folders.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

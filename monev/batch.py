@@ -6,6 +6,7 @@ ends up in exactly one of ``offices``, ``rejected`` or ``skipped`` (lock files).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import time
@@ -15,11 +16,13 @@ from pathlib import Path
 
 from monev.evidence import LinkChecker, apply_checks, evidence_targets
 from monev.identity import Copy, newest_copies, office_key
-from monev.problems import Problem
+from monev.outputs import MANIFEST
+from monev.problems import Key, Problem
 from monev.registry import Registry, identify
 from monev.results import OfficeResult, Rejected, RunResult, rank
 from monev.rubric import Rubric
 from monev.scoring import score
+from monev.stages import StagesRow, StagesSource, StagesTable, apply_stages
 from monev.workbook import Questionnaire, is_lock_file, read_questionnaire
 
 # Spreadsheet-like files found in a folder are inputs: the ones monev cannot score (.xls, .csv)
@@ -31,7 +34,13 @@ Progress = Callable[[int, int], None]
 
 
 class InputError(Exception):
-    """An input path that does not exist (a usage error, not a bad workbook)."""
+    """An input path that does not exist, or is neither a file nor a folder (a FIFO, a device):
+    a usage error, not a bad workbook. ``key`` is the message's catalogue key."""
+
+    def __init__(self, path: str, key: str = "cli.missing_input"):
+        self.path = path
+        self.key = key
+        super().__init__(path)
 
 
 def as_of_date() -> dt.date:
@@ -49,16 +58,22 @@ def collect(inputs: Iterable[str | Path]) -> list[Path]:
     for raw in inputs:
         path = Path(raw)
         if path.is_dir():
+            # Folders monev wrote (they carry its manifest) hold outputs, not inputs.
+            outputs = {m.parent for m in path.rglob(MANIFEST)}
             candidates = sorted(
                 (
                     p
                     for p in path.rglob("*")
-                    if p.is_file() and (p.suffix.lower() in WORKBOOK_SUFFIXES or is_lock_file(p))
+                    if p.is_file()
+                    and (p.suffix.lower() in WORKBOOK_SUFFIXES or is_lock_file(p))
+                    and not outputs.intersection(p.parents)
                 ),
                 key=lambda p: str(p.relative_to(path)).casefold(),
             )
         elif path.is_file():
             candidates = [path]
+        elif path.exists():
+            raise InputError(str(raw), "cli.input_not_regular")
         else:
             raise InputError(str(raw))
         for p in candidates:
@@ -78,13 +93,52 @@ def _display_names(paths: list[Path]) -> list[str]:
     return [str(p.resolve().relative_to(common)) for p in paths]
 
 
-def read_one(path: Path, rubric: Rubric, display_name: str) -> Questionnaire | Rejected:
+def read_one(
+    path: Path,
+    rubric: Rubric,
+    display_name: str,
+    stages: StagesTable | None = None,
+    stages_from_workbooks: bool = False,
+    registry: Registry | None = None,
+) -> Questionnaire | Rejected:
+    """Read one workbook, match it to its registry entry (see :func:`match_registry`) and set its
+    stage scores (see :func:`monev.stages.apply_stages`)."""
     if is_lock_file(path):
         return Rejected(display_name, "", [Problem.make("MV109", display_name)], skipped=True)
     q = read_questionnaire(path, rubric, display_name=display_name)
     if q.rejected:
         return Rejected(q.file, q.sha256, q.problems)
+    if registry is not None:
+        matched = match_registry(q, registry)
+        if isinstance(matched, Rejected):
+            return matched
+    return apply_stages(q, rubric, stages, from_workbooks=stages_from_workbooks)
+
+
+def match_registry(q: Questionnaire, registry: Registry) -> Questionnaire | Rejected:
+    """The registry entry is the office's identity: its name, unit type and kecamatan (before the
+    stages file is looked up, so that it is looked up by the registry name).
+
+    A workbook whose office is not in the registry is rejected (not ranked), with the closest
+    registry names; where the workbook disagrees with its entry, the entry wins, with a warning.
+    """
+    office = q.office
+    entry, problems = identify(registry, q.file, office.name, office.unit_type, office.kecamatan)
+    if entry is None:
+        return Rejected(q.file, q.sha256, problems + q.problems)
+    office.name, office.unit_type, office.kecamatan = entry.name, entry.unit_type, entry.kecamatan
+    q.problems.extend(problems)
     return q
+
+
+def stages_by_registry(stages: StagesTable, registry: Registry) -> StagesTable:
+    """The stages file's rows keyed by registry entry: a row under any registered name of an
+    office (``Kel. Bugul Lor``) is that office's row."""
+    rows: dict[str, list[StagesRow]] = {}
+    for key, found in stages.rows.items():
+        m = registry.match(key)
+        rows.setdefault(m.entry.key if m else key, []).extend(found)
+    return dataclasses.replace(stages, rows=rows)
 
 
 def finish(q: Questionnaire | Rejected, rubric: Rubric) -> OfficeResult | Rejected:
@@ -99,13 +153,26 @@ def finish(q: Questionnaire | Rejected, rubric: Rubric) -> OfficeResult | Reject
     )
 
 
-def score_one(path: Path, rubric: Rubric, display_name: str) -> OfficeResult | Rejected:
-    return finish(read_one(path, rubric, display_name), rubric)
+def score_one(
+    path: Path,
+    rubric: Rubric,
+    display_name: str,
+    stages: StagesTable | None = None,
+    stages_from_workbooks: bool = False,
+    registry: Registry | None = None,
+) -> OfficeResult | Rejected:
+    return finish(
+        read_one(path, rubric, display_name, stages, stages_from_workbooks, registry), rubric
+    )
 
 
-def _score_chunk(args: tuple[list[tuple[str, str]], Rubric]) -> list[OfficeResult | Rejected]:
-    items, rubric = args
-    return [score_one(Path(p), rubric, name) for p, name in items]
+def _score_chunk(
+    args: tuple[list[tuple[str, str]], Rubric, StagesTable | None, bool]
+    | tuple[list[tuple[str, str]], Rubric, StagesTable | None, bool, Registry | None],
+) -> list[OfficeResult | Rejected]:
+    items, rubric, stages, from_workbooks, *rest = args
+    registry = rest[0] if rest else None
+    return [score_one(Path(p), rubric, name, stages, from_workbooks, registry) for p, name in items]
 
 
 def set_aside_copies(
@@ -117,50 +184,34 @@ def set_aside_copies(
     """
     scored = [(i, o) for i, o in enumerate(outcomes) if isinstance(o, OfficeResult)]
     copies = [
-        Copy(office_key(o.name), o.office.filled_on, _mtime(paths[i]), o.file) for i, o in scored
+        Copy(_identity_of(o), o.office.filled_on, _mtime(paths[i]), o.file) for i, o in scored
     ]
     older = newest_copies(copies)
     if not older:
         return outcomes
     out = list(outcomes)
-    for k, used in older.items():
+    for k, (used, why) in older.items():
         i, o = scored[k]
         kept = scored[used][1]
         out[i] = Rejected(
             o.file,
             o.sha256,
-            [Problem.make("MV430", o.file, office=o.name, used=kept.file)],
+            [
+                Problem.make(
+                    "MV430", o.file, office=o.name, used=kept.file, why=Key(f"copy.why.{why}")
+                )
+            ],
             skipped=True,
         )
     return out
 
 
-def apply_registry(
-    outcomes: list[OfficeResult | Rejected], registry: Registry
-) -> list[OfficeResult | Rejected]:
-    """The registry entry is the office's identity: its name, unit type and kecamatan.
-
-    A workbook whose office is not in the registry is rejected (not ranked), with the closest
-    registry names; where the workbook disagrees with its entry, the entry wins, with a warning.
-    """
-    out = list(outcomes)
-    for i, o in enumerate(outcomes):
-        if not isinstance(o, OfficeResult):
-            continue
-        office = o.office
-        entry, problems = identify(
-            registry, o.file, office.name, office.unit_type, office.kecamatan
-        )
-        if entry is None:
-            out[i] = Rejected(o.file, o.sha256, problems + o.problems)
-            continue
-        office.name, office.unit_type, office.kecamatan = (
-            entry.name,
-            entry.unit_type,
-            entry.kecamatan,
-        )
-        o.problems = o.problems + problems
-    return out
+def _identity_of(o: OfficeResult) -> str:
+    """The office's identity, or "" when its workbook names no office (the name then comes from
+    the file name, and two such workbooks are different offices, never copies)."""
+    if any(p.code == "MV401" for p in o.problems):
+        return ""
+    return office_key(o.name)
 
 
 def _mtime(path: Path) -> float:
@@ -178,6 +229,8 @@ def score_paths(
     progress: Progress | None = None,
     as_of: dt.date | None = None,
     links: LinkChecker | None = None,
+    stages: StagesTable | None = None,
+    stages_from_workbooks: bool = False,
     registry: Registry | None = None,
 ) -> RunResult:
     """Score every workbook under ``inputs`` with ``rubric`` and rank the offices.
@@ -185,15 +238,26 @@ def score_paths(
     With ``links``, every evidence link is fetched (concurrently, cached) and every evidence
     file checked beside its workbook before scoring; evidence that fails counts as none.
 
-    With ``registry``, each workbook is matched to its entry (see :func:`apply_registry`); copies
+    Later-stage scores come from ``stages`` (the verifier's stages file, read with
+    :func:`monev.stages.load_stages`); stage scores typed in an office's own workbook count only
+    with ``stages_from_workbooks`` (and then the file wins), else they are ignored with a warning.
+
+    With ``registry``, each workbook is matched to its entry (see :func:`match_registry`); copies
     are then found by entry, and the entries without a workbook are the run's ``missing``.
     """
     paths = collect(inputs)
+    if stages is not None and stages.path:  # the stages file may sit in an input folder
+        paths = [p for p in paths if str(p.resolve()) != stages.path]
+    if stages is not None and registry is not None:
+        stages = stages_by_registry(stages, registry)
     names = _display_names(paths)
     outcomes: list[OfficeResult | Rejected] = []
     total = len(paths)
     if links is not None:
-        read = [read_one(p, rubric, n) for p, n in zip(paths, names, strict=True)]
+        read = [
+            read_one(p, rubric, n, stages, stages_from_workbooks, registry)
+            for p, n in zip(paths, names, strict=True)
+        ]
         urls = [u for q in read if isinstance(q, Questionnaire) for u in evidence_targets(q)[0]]
         checked = links.check(urls)
         outcomes = [
@@ -207,7 +271,10 @@ def score_paths(
 
         items = [(str(p), n) for p, n in zip(paths, names, strict=True)]
         size = max(16, total // (jobs * 8))
-        chunks = [(items[i : i + size], rubric) for i in range(0, total, size)]
+        chunks = [
+            (items[i : i + size], rubric, stages, stages_from_workbooks, registry)
+            for i in range(0, total, size)
+        ]
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             for chunk in pool.map(_score_chunk, chunks):
                 outcomes.extend(chunk)
@@ -216,22 +283,30 @@ def score_paths(
     else:
         last = time.monotonic()
         for k, (p, n) in enumerate(zip(paths, names, strict=True), start=1):
-            outcomes.append(score_one(p, rubric, n))
+            outcomes.append(score_one(p, rubric, n, stages, stages_from_workbooks, registry))
             if progress and (time.monotonic() - last > 0.1 or k == total):
                 progress(k, total)
                 last = time.monotonic()
-    if registry is not None:
-        outcomes = apply_registry(outcomes, registry)
     outcomes = set_aside_copies(outcomes, paths)
     offices = [o for o in outcomes if isinstance(o, OfficeResult)]
     rejected = [o for o in outcomes if isinstance(o, Rejected) and not o.skipped]
     skipped = [o for o in outcomes if isinstance(o, Rejected) and o.skipped]
+    source = None
+    if stages is not None or stages_from_workbooks:
+        problems = [*stages.problems, *stages.unmatched(o.name for o in offices)] if stages else []
+        source = StagesSource(
+            file=stages.file if stages else None,
+            sha256=stages.sha256 if stages else None,
+            from_workbooks=stages_from_workbooks,
+            problems=tuple(problems),
+        )
     run = RunResult(
         rubric=rubric,
         offices=rank(offices),
         rejected=rejected,
         skipped=skipped,
         as_of=as_of or as_of_date(),
+        stages_source=source,
     )
     if registry is not None:
         run.registry = registry

@@ -6,8 +6,8 @@ cell, comes from one streaming pass over the sheet's XML:
 * the number format: ``95%`` typed in Excel is stored as ``0.95`` with a percent format;
 * the hyperlink target behind display text (``Lihat dokumen`` -> ``https://…/sk.pdf``), from the
   sheet's ``<hyperlinks>`` and relationships (xlsx), ``text:a`` (ods) or a ``HYPERLINK()`` formula;
-* formulas without a cached value (a generated file never opened in Excel), which calamine reads
-  as empty.
+* formulas without a cached value (a generated file never opened in Excel), and Excel errors
+  (``#N/A``, ``#DIV/0!``), both of which calamine reads as empty.
 
 Nothing here judges the content: :mod:`monev.workbook` turns cells into answers and problems.
 Reading never raises on bad input: a file that cannot be read gives a ``fatal`` :class:`Problem`.
@@ -30,8 +30,8 @@ from monev.problems import Key, Problem
 MAX_UNCOMPRESSED = 64 * 1024 * 1024
 MAX_ZIP_ENTRIES = 2_000
 MAX_CELLS = 500_000
-#: A hyperlink over a range (``F2:F9``) is applied to at most this many cells.
-MAX_LINK_RANGE = 10_000
+#: Hyperlinks over ranges (``F2:F9``) are applied to at most this many cells in all.
+MAX_LINK_CELLS = 10_000
 
 Pos = tuple[int, int]  # zero-based (row, column)
 
@@ -45,6 +45,8 @@ class Sheet:
     percent: set[Pos] = field(default_factory=set)
     links: dict[Pos, str] = field(default_factory=dict)
     pending_formulas: set[Pos] = field(default_factory=set)
+    #: Cells holding an Excel error (``#N/A``, ``#DIV/0!``), which calamine reads as empty.
+    errors: dict[Pos, str] = field(default_factory=dict)
 
     def value(self, pos: Pos) -> Any:
         r, c = pos
@@ -185,7 +187,14 @@ _NS_XLINK = "{http://www.w3.org/1999/xlink}"
 
 #: Built-in number formats that show a percent (0% and 0.00%).
 _PERCENT_BUILTIN = {9, 10}
-_HYPERLINK_FORMULA = re.compile(r'^\s*=?\s*HYPERLINK\(\s*"((?:[^"]|"")*)"', re.I)
+_BUILTIN_PERCENT_ID = re.compile(rb'numFmtId="(?:9|10)"')
+_STYLE_ATTR = re.compile(rb'\ss="(\d+)"')
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_HYPERLINK_TAG = re.compile(rb"<(?:\w+:)?hyperlink[\s>/]")
+_ERROR_CELL = re.compile(rb'\st="e"')
+_NS_CALCEXT = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0}"
+# Only a literal first argument: HYPERLINK("https://site/"&A8&".pdf") is not a known link.
+_HYPERLINK_FORMULA = re.compile(r'^\s*(?:of:)?=?\s*HYPERLINK\(\s*"((?:[^"]|"")*)"\s*[,;)]', re.I)
 
 
 def _add_extras(data: bytes, sheet: Sheet) -> None:
@@ -212,11 +221,14 @@ def _percent_styles(zf: zipfile.ZipFile, names: set[str]) -> set[int]:
     """Indexes of the cell formats (``s`` attribute) that show a percent."""
     if "xl/styles.xml" not in names:
         return set()
+    data = zf.read("xl/styles.xml")
+    if b"%" not in data and not _BUILTIN_PERCENT_ID.search(data):
+        return set()  # the common case: no percent format at all, nothing to parse
     custom: dict[int, bool] = {}
     found: set[int] = set()
     in_xfs = False
     index = 0
-    with zf.open("xl/styles.xml") as fh:
+    with io.BytesIO(data) as fh:
         for event, elem in iterparse(fh, events=("start", "end")):
             tag = elem.tag
             if event == "start":
@@ -273,19 +285,19 @@ def _relationships(zf: zipfile.ZipFile, names: set[str], part: str) -> dict[str,
     return out
 
 
-def _range(ref: str) -> list[Pos]:
-    """``F2`` or ``F2:G4`` -> the cells, at most :data:`MAX_LINK_RANGE`."""
+def _range(ref: str, budget: int) -> list[Pos]:
+    """``F2`` or ``F2:G4`` -> the cells, at most ``budget`` of them."""
     first, _, last = ref.partition(":")
     a = parse_ref(first)
     b = parse_ref(last) if last else a
     if a is None or b is None:
         return []
-    out = []
+    out: list[Pos] = []
     for r in range(min(a[0], b[0]), max(a[0], b[0]) + 1):
         for c in range(min(a[1], b[1]), max(a[1], b[1]) + 1):
-            out.append((r, c))
-            if len(out) >= MAX_LINK_RANGE:
+            if len(out) >= budget:
                 return out
+            out.append((r, c))
     return out
 
 
@@ -294,10 +306,20 @@ def _xlsx_extras(zf: zipfile.ZipFile, names: set[str], sheet: Sheet) -> None:
     if part is None or part not in names:
         return
     percent_styles = _percent_styles(zf, names)
+    data = zf.read(part)
+    # Walking every cell in Python costs ~4x the whole calamine read: do it only when a cell
+    # can carry a percent format, a formula or a hyperlink (most filled workbooks have none).
+    if not (
+        (percent_styles and any(int(m) in percent_styles for m in _STYLE_ATTR.findall(data)))
+        or _FORMULA_TAG.search(data)
+        or _HYPERLINK_TAG.search(data)
+        or _ERROR_CELL.search(data)
+    ):
+        return
     link_ids: list[tuple[str, str]] = []  # (ref, relationship id)
     row = -1
     col = -1
-    with zf.open(part) as fh:
+    with io.BytesIO(data) as fh:
         for event, elem in iterparse(fh, events=("start", "end")):
             tag = elem.tag
             if event == "start":
@@ -316,10 +338,14 @@ def _xlsx_extras(zf: zipfile.ZipFile, names: set[str], sheet: Sheet) -> None:
                 style = elem.get("s")
                 if style and style.isdigit() and int(style) in percent_styles:
                     sheet.percent.add(pos)
+                value = elem.find(f"{_NS_MAIN}v")
+                if elem.get("t") == "e":
+                    sheet.errors[pos] = (value.text or "").strip() if value is not None else ""
                 formula = elem.find(f"{_NS_MAIN}f")
                 if formula is not None:
-                    value = elem.find(f"{_NS_MAIN}v")
-                    if value is None or not (value.text or "").strip():
+                    if pos not in sheet.errors and (
+                        value is None or not (value.text or "").strip()
+                    ):
                         sheet.pending_formulas.add(pos)
                     m = _HYPERLINK_FORMULA.match(formula.text or "")
                     if m:
@@ -333,10 +359,13 @@ def _xlsx_extras(zf: zipfile.ZipFile, names: set[str], sheet: Sheet) -> None:
                     link_ids.append((elem.get("ref", ""), rid))
     if link_ids:
         rels = _relationships(zf, names, part)
+        budget = MAX_LINK_CELLS
         for ref, rid in link_ids:
             target = rels.get(rid, "")
-            if target:
-                for pos in _range(ref):
+            if target and budget > 0:
+                cells = _range(ref, budget)
+                budget -= len(cells)
+                for pos in cells:
                     sheet.links.setdefault(pos, target)
 
 
@@ -375,12 +404,19 @@ def _ods_extras(zf: zipfile.ZipFile, sheet: Sheet) -> None:
                 kind = elem.get(f"{_NS_OFFICE}value-type")
                 if kind == "percentage":
                     sheet.percent.add(pos)
-                if elem.get(f"{_NS_TABLE}formula") and kind is None:
+                if elem.get(f"{_NS_CALCEXT}value-type") == "error":
+                    sheet.errors[pos] = "".join(elem.itertext()).strip()
+                elif elem.get(f"{_NS_TABLE}formula") and kind is None:
                     sheet.pending_formulas.add(pos)
                 for a in elem.iter(f"{_NS_TEXT}a"):
                     href = a.get(f"{_NS_XLINK}href")
                     if href:
+                        # ODF links are relative to the package: "../x.pdf" is beside the file.
+                        href = href[3:] if href.startswith("../") else href
                         sheet.links.setdefault(pos, href)
                         break
+                m = _HYPERLINK_FORMULA.match(elem.get(f"{_NS_TABLE}formula") or "")
+                if m:
+                    sheet.links.setdefault(pos, m.group(1).replace('""', '"'))
                 col += _repeat(elem, "number-columns-repeated")
                 elem.clear()

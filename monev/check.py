@@ -17,6 +17,7 @@ from monev.problems import Problem, sort_key
 from monev.results import Rejected
 from monev.rubric import Rubric
 from monev.scoring import OfficeScore, score
+from monev.text import capped, for_terminal
 
 
 @dataclass
@@ -47,6 +48,8 @@ class CheckReport:
         }
 
     def text(self, lang: str = DEFAULT_LANG) -> str:
+        """Plain text for a terminal: control characters shown as escapes, at most
+        :data:`monev.text.PROBLEMS_SHOWN` problems, then how many more (``--json`` has all)."""
         head = f"{self.file} ({self.office})" if self.office else self.file
         if not self.problems:
             lines = [f"{head}: {t('cli.check.clean', lang)}"]
@@ -54,7 +57,10 @@ class CheckReport:
             lines = [
                 f"{head}: {t('cli.check.count', lang, errors=self.errors, warnings=self.warnings)}"
             ]
-            lines += [f"  {p.severity.upper():7} {p.text(lang)}" for p in self.problems]
+            shown, more = capped(self.problems)
+            if more:
+                shown.append(Problem.make("MV502", self.file, count=more))
+            lines += [f"  {p.severity.upper():7} {p.text(lang)}" for p in shown]
         if self.score:
             lines.append(
                 "  "
@@ -66,7 +72,8 @@ class CheckReport:
                     predicate=self.score.predicate,
                 )
             )
-        return "\n".join(lines)
+        # One value, one line: a newline or escape sequence in a cell never reaches the terminal.
+        return "\n".join(for_terminal(line) for line in lines)
 
 
 def check_file(path: str | Path, rubric: Rubric, links: LinkChecker | None = None) -> CheckReport:

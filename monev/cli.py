@@ -8,7 +8,6 @@ documented code: 0 all good; 1 some inputs rejected or problems found; 2 usage o
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -37,6 +36,11 @@ offices_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(offices_app, name="offices")
+stages_app = typer.Typer(
+    help="The verifier's stages file: later-stage scores (visitasi, wawancara) per office.",
+    no_args_is_help=True,
+)
+app.add_typer(stages_app, name="stages")
 
 CheckLinksOpt = Annotated[
     bool,
@@ -109,13 +113,14 @@ def _lang(lang: str) -> str:
 
 def _rubric(ref: str, lang: str):
     from monev.rubric import RubricError, load_rubric
+    from monev.text import for_terminal
 
     try:
         return load_rubric(ref)
     except RubricError as exc:
         _echo(f"{t('cli.rubric_error', lang)}:", err=True)
         for path, msg in exc.errors:
-            _echo(f"  {exc.file}: {path or '(root)'}: {msg}", err=True)
+            _echo(for_terminal(f"  {exc.file}: {path or '(root)'}: {msg}"), err=True)
         raise typer.Exit(EXIT_USAGE) from None
 
 
@@ -164,6 +169,9 @@ def _progress(label: str, enabled: bool):
 def _print_ranking(run, lang: str) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from monev.text import for_terminal
 
     table = Table(show_lines=False, header_style="bold")
     for key, justify in (
@@ -179,15 +187,21 @@ def _print_ranking(run, lang: str) -> None:
         table.add_column(t(f"cli.col.{key}", lang), justify=justify)  # type: ignore[arg-type]
     for o in run.offices:
         s = o.score
+        # Text objects: an office name is shown as typed, never read as rich markup or escapes.
         table.add_row(
-            str(o.rank),
-            o.name,
-            o.office.unit_type,
-            fmt_number(s.score, lang),
-            s.predicate,
-            fmt_number(s.saq_claimed, lang),
-            fmt_number(s.saq_verifiable, lang),
-            str(len(o.problems)),
+            *(
+                Text(for_terminal(v))
+                for v in (
+                    str(o.rank),
+                    o.name,
+                    o.office.unit_type,
+                    fmt_number(s.score, lang),
+                    s.predicate,
+                    fmt_number(s.saq_claimed, lang),
+                    fmt_number(s.saq_verifiable, lang),
+                    str(len(o.problems)),
+                )
+            )
         )
     console = Console(highlight=False)
     if not console.is_terminal:
@@ -197,10 +211,12 @@ def _print_ranking(run, lang: str) -> None:
 
 def _print_summary(run, lang: str) -> None:
     """Rejected and skipped files and the summary line: always shown (stderr), even --quiet."""
+    from monev.text import for_terminal
+
     for x in run.rejected:
-        _echo(f"{t('cli.rejected', lang)} {x.problems[0].text(lang)}", err=True)
+        _echo(for_terminal(f"{t('cli.rejected', lang)} {x.problems[0].text(lang)}"), err=True)
     for x in run.skipped:
-        _echo(f"{x.problems[0].text(lang)}", err=True)
+        _echo(for_terminal(x.problems[0].text(lang)), err=True)
     _echo(
         t(
             "cli.summary",
@@ -241,13 +257,9 @@ def _link_checker(
     return checker, close
 
 
-def _inside(child: Path, parents: list[Path]) -> bool:
-    c = child.resolve()
-    return any(p.is_dir() and (c == p.resolve() or p.resolve() in c.parents) for p in parents)
-
-
 @app.command()
 def score(
+    ctx: typer.Context,
     inputs: Annotated[
         list[Path], typer.Argument(help="Workbooks (.xlsx, .ods) or folders to search.")
     ],
@@ -310,6 +322,22 @@ def score(
             "offices not in it are rejected, offices that sent nothing are listed.",
         ),
     ] = None,
+    stages: Annotated[
+        Path | None,
+        typer.Option(
+            "--stages",
+            help="The verifier's stages file (.xlsx or .csv): office name and one column per "
+            "later stage (see 'monev stages template').",
+        ),
+    ] = None,
+    stages_from_workbooks: Annotated[
+        bool,
+        typer.Option(
+            "--stages-from-workbooks",
+            help="Also take stage scores typed on the offices' Identitas sheets (the stages file "
+            "wins). Without it they are ignored with a warning.",
+        ),
+    ] = False,
 ) -> None:
     """Score every questionnaire and write results.json, ranking.csv, rekap.xlsx and PDF reports.
 
@@ -319,15 +347,20 @@ def score(
     import os
 
     from monev.batch import InputError, as_of_date, score_paths
+    from monev.outputs import OutputError, OutputFolder
     from monev.results import write_outputs
 
     lang = _lang(lang)
     day = _parse_date(as_of, lang) if as_of else as_of_date()
     rb = _rubric(rubric, lang)
-    if _inside(out, list(inputs)) and not allow_out_inside:
-        _echo(t("cli.out_inside_input", lang, out=out), err=True)
-        raise typer.Exit(EXIT_USAGE)
+    table = _stages_table(stages, rb, lang) if stages is not None else None
     registry = _registry(offices, lang) if offices is not None else None
+    try:
+        folder = OutputFolder.open(out, inputs, allow_inside_input=allow_out_inside)
+    except OutputError as exc:
+        _echo(t(exc.key, lang, **exc.params), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    ctx.call_on_close(folder.abort)  # any exit before commit() discards the new set
     workers = jobs or os.cpu_count() or 1
     links, close_links = _link_checker(
         check_links,
@@ -342,10 +375,18 @@ def score(
     update, close = _progress(t("cli.scoring", lang), not quiet)
     try:
         run = score_paths(
-            inputs, rb, jobs=workers, progress=update, as_of=day, links=links, registry=registry
+            inputs,
+            rb,
+            jobs=workers,
+            progress=update,
+            as_of=day,
+            links=links,
+            stages=table,
+            stages_from_workbooks=stages_from_workbooks,
+            registry=registry,
         )
     except InputError as exc:
-        _echo(t("cli.missing_input", lang, path=exc), err=True)
+        _echo(t(exc.key, lang, path=exc.path), err=True)
         raise typer.Exit(EXIT_USAGE) from None
     finally:
         close()
@@ -363,23 +404,43 @@ def score(
         except PreviousError as exc:
             _echo(f"--previous: {exc}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
-    write_outputs(run, out, lang)
+    write_outputs(run, folder.staging, lang)
     if not no_pdf:
         from monev.report import render_reports
 
         update, close = _progress(t("cli.rendering", lang), not quiet)
         try:
-            render_reports(run, out, lang=lang, jobs=workers, progress=update)
+            render_reports(run, folder.staging, lang=lang, jobs=workers, progress=update)
         finally:
             close()
+    try:
+        folder.commit()
+    except OutputError as exc:
+        _echo(t(exc.key, lang, **exc.params), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
     if not quiet:
         _print_ranking(run, lang)
     _print_summary(run, lang)
+    stage_problems = run.stages_source.problems if run.stages_source else ()
+    for p in stage_problems:
+        _echo(f"{t('cli.stages_problems', lang)}: {p.severity.upper()} {p.text(lang)}", err=True)
     if run.coverage is not None:
         for line in run.coverage.lines(run.missing, lang):
             _echo(line, err=True)
     _echo(t("cli.written", lang, path=out))
     raise typer.Exit(EXIT_PROBLEMS if run.needs_attention else EXIT_OK)
+
+
+def _stages_table(path: Path, rb, lang: str):
+    """The stages file, read and checked; exit 2 when it cannot be used at all."""
+    from monev.stages import StagesError, load_stages
+
+    try:
+        return load_stages(path, rb)
+    except StagesError as exc:
+        for p in exc.problems:
+            _echo(f"--stages: {p.text(lang)}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def _parse_date(text: str, lang: str) -> dt.date:
@@ -418,7 +479,7 @@ def check(
     try:
         paths = collect(files)
     except InputError as exc:
-        _echo(t("cli.missing_input", lang, path=exc), err=True)
+        _echo(t(exc.key, lang, path=exc.path), err=True)
         raise typer.Exit(EXIT_USAGE) from None
     if not paths:
         _echo(t("cli.no_inputs", lang), err=True)
@@ -438,7 +499,10 @@ def check(
     finally:
         close_links()
     if as_json:
-        _echo(json.dumps([r.to_dict(lang) for r in reports], ensure_ascii=False, indent=2))
+        from monev.results import dumps
+
+        # dumps: a file name that is not UTF-8 is written as \\udcXX escapes, never a crash.
+        _echo(dumps([r.to_dict(lang) for r in reports]))
     else:
         for r in reports:
             _echo(r.text(lang))
@@ -546,7 +610,7 @@ def offices_from(
     try:
         draft = draft_from_folder(inputs, rb)
     except InputError as exc:
-        _echo(t("cli.missing_input", lang, path=exc), err=True)
+        _echo(t(exc.key, lang, path=exc.path), err=True)
         raise typer.Exit(EXIT_USAGE) from None
     _write_registry(output, draft.entries, force, lang)
     if draft.unused:
@@ -562,6 +626,48 @@ def offices_from(
             path=output,
         )
     )
+
+
+@stages_app.command("template")
+def stages_template(
+    inputs: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Workbooks or folders of the run: one row per office."),
+    ] = None,
+    rubric: RubricOpt = "ki-jatim-2024",
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Stages file to write (.xlsx or .csv).")
+    ] = Path("tahapan.xlsx"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Write the stages file for the offices of a run, prefilled from stage scores found in
+    their workbooks, with instructions. Exit 2 when the file exists (without --force)."""
+    from monev.batch import InputError
+    from monev.stages import rows_for_run, write_stages_template
+
+    lang = _lang(lang)
+    rb = _rubric(rubric, lang)
+    if output.suffix.lower() not in (".xlsx", ".csv"):
+        _echo(t("cli.stages_suffix", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    if output.exists() and not force:
+        _echo(t("cli.stages_exists", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        rows, rejected = rows_for_run(inputs or [], rb, exclude=output)
+    except InputError as exc:
+        _echo(t(exc.key, lang, path=exc.path), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    for problem in rejected:
+        _echo(f"{t('cli.rejected', lang)} {problem.text(lang)}", err=True)
+    try:
+        write_stages_template(output, rb, rows, lang=lang, overwrite=force)
+    except FileExistsError:  # appeared while the workbooks were read
+        _echo(t("cli.stages_exists", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    prefilled = sum(bool(r.values) for r in rows)
+    _echo(t("cli.stages_written", lang, path=output, offices=len(rows), prefilled=prefilled))
 
 
 @rubric_app.command("list")

@@ -7,7 +7,7 @@ All strings a user reads (problems, CLI lines, report labels) live in one catalo
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from functools import cache
 from importlib import resources
@@ -36,18 +36,20 @@ def t(key: str, lang: str = DEFAULT_LANG, /, **params: Any) -> str:
 def fmt_number(
     value: Decimal | Fraction | float | int | None, lang: str = DEFAULT_LANG, places: int = 2
 ) -> str:
-    """``Decimal('94.74')`` -> ``94,74`` (id) or ``94.74`` (en); None -> an en dash."""
+    """An exact value shown with ``places`` decimals, rounded half up (:mod:`monev.rounding`).
+
+    ``Fraction(7333, 77)`` -> ``95,23`` (id) or ``95.23`` (en); None -> an en dash.
+    """
     if value is None:
         return "–"
-    if isinstance(value, Fraction):
-        value = Decimal(value.numerator) / Decimal(value.denominator)
     from babel.numbers import format_decimal
 
-    exp = Decimal(1).scaleb(-places)
-    value = Decimal(value).quantize(exp, rounding=ROUND_HALF_UP)
+    from monev.rounding import round_half_up
+
+    rounded = round_half_up(value, places)
     locale = "id_ID" if lang == "id" else "en_US"
     pattern = "#,##0." + "0" * places if places else "#,##0"
-    return format_decimal(Decimal(value), format=pattern, locale=locale, decimal_quantization=True)
+    return format_decimal(rounded, format=pattern, locale=locale, decimal_quantization=True)
 
 
 def fmt_date(day: dt.date, lang: str = DEFAULT_LANG) -> str:

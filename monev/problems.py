@@ -13,12 +13,14 @@ Severities:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from monev.i18n import DEFAULT_LANG, t
 
 Severity = Literal["fatal", "error", "warning"]
+_CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
 
 #: code -> (severity, short English name). The README's catalogue is generated from this table.
 CATALOGUE: dict[str, tuple[Severity, str]] = {
@@ -46,6 +48,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV211": ("error", "questionnaire-empty"),
     "MV212": ("error", "answer-near-miss"),
     "MV213": ("error", "verifier-decision-unknown"),
+    "MV214": ("error", "answer-excel-error"),
     # Evidence.
     "MV301": ("warning", "claim-without-evidence"),
     "MV302": ("warning", "evidence-not-link-or-file"),  # retired in 0.2: see MV310
@@ -57,6 +60,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV310": ("warning", "evidence-unverifiable"),
     "MV311": ("warning", "evidence-local-path"),
     "MV312": ("warning", "evidence-link-without-scheme"),
+    "MV313": ("warning", "evidence-link-mistyped"),
     # Identity and stages.
     "MV401": ("warning", "office-name-missing"),
     "MV402": ("warning", "rubric-id-mismatch"),
@@ -66,6 +70,20 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV406": ("warning", "unit-type-unknown"),
     # Identity: one office, one rank.
     "MV430": ("warning", "office-copy-skipped"),
+    # The verifier's stages file (monev score --stages) and stage scores typed in workbooks.
+    "MV410": ("warning", "stage-in-workbook-ignored"),
+    "MV411": ("warning", "stage-in-workbook-differs"),
+    "MV412": ("warning", "stages-row-missing"),
+    "MV413": ("warning", "stages-row-unknown-office"),
+    "MV414": ("error", "stages-row-duplicated"),
+    "MV415": ("error", "stages-column-unknown"),
+    "MV416": ("warning", "stages-column-missing"),
+    "MV417": ("fatal", "stages-file-unusable"),
+    "MV418": ("error", "stages-column-duplicated"),
+    "MV419": ("warning", "stages-row-without-office"),
+    # Output: values as they are written (wp-rounding).
+    "MV501": ("warning", "text-cut-in-xlsx"),
+    "MV502": ("warning", "problems-not-listed"),
     # The city's office registry (--offices).
     "MV440": ("fatal", "registry-unreadable"),
     "MV441": ("fatal", "registry-header-missing"),
@@ -88,12 +106,14 @@ class Key(str):
     """
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Problem:
     """Something wrong in one input, with its place and what to do.
 
-    Problems sort by file, sheet, row and column of their cell, then code, so that a list of them
-    reads top to bottom like the workbook.
+    The place is typed: ``file``, ``sheet``, ``cell`` (A1 form) and, derived from it, ``row`` and
+    ``column`` (1-based, as Excel numbers them; 0 when the problem has no cell), plus the
+    ``indicator`` it concerns. Problems have one ordering (:meth:`sort_key`): by file, sheet, row,
+    column, then code, so that a list of them reads top to bottom like the workbook.
     """
 
     file: str
@@ -102,10 +122,30 @@ class Problem:
     code: str = ""
     #: (name, value, is_key): ``is_key`` marks a value that is a catalogue key (:class:`Key`).
     params: tuple[tuple[str, str, bool], ...] = field(default=(), compare=False)
+    row: int = field(default=0, init=False, compare=False)
+    column: int = field(default=0, init=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.code not in CATALOGUE:
             raise ValueError(f"unknown problem code {self.code!r}")
+        m = _CELL.match(self.cell)
+        if m:
+            column = 0
+            for ch in m.group(1).upper():
+                column = column * 26 + ord(ch) - 64
+            object.__setattr__(self, "row", int(m.group(2)))
+            object.__setattr__(self, "column", column)
+
+    @property
+    def indicator(self) -> str:
+        """The indicator (or checklist item) code the problem concerns, "" when none."""
+        return self.param("code")
+
+    def sort_key(self) -> tuple[str, str, int, int, str]:
+        return (self.file, self.sheet, self.row, self.column, self.code)
+
+    def __lt__(self, other: Problem) -> bool:
+        return self.sort_key() < other.sort_key()
 
     @classmethod
     def make(
@@ -163,11 +203,9 @@ class Problem:
         }
 
 
-def sort_key(p: Problem) -> tuple[int, str, str, int, str, str]:
-    """Reading order inside one file: sheet, then row, then column."""
-    row = int("".join(ch for ch in p.cell if ch.isdigit()) or 0)
-    col = "".join(ch for ch in p.cell if ch.isalpha())
-    return (0, p.file, p.sheet, row, col.rjust(3), p.code)
+def sort_key(p: Problem) -> tuple[str, str, int, int, str]:
+    """The one reading order of problems (:meth:`Problem.sort_key`)."""
+    return p.sort_key()
 
 
 def catalogue_markdown(lang: str = "en") -> str:

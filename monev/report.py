@@ -26,10 +26,15 @@ from typing import Any
 
 from monev import __version__
 from monev.i18n import fmt_date, fmt_number, t
+from monev.identity import office_key
+from monev.outputs import write_atomic
 from monev.plan import Plan, build_plan
+from monev.problems import Problem
 from monev.resources import data_dir
-from monev.results import OfficeResult, RunResult, dumps, write_atomic
-from monev.scoring import round2
+from monev.results import OfficeResult, RunResult, dumps
+from monev.rounding import leading_digits
+from monev.scoring import OfficeScore, round2
+from monev.text import capped, for_pdf, for_pdf_full
 
 ATTACHMENT_NAME = "monev-kantor.json"
 #: Colours of the predicate bands, from the top band down (the rubric names the bands).
@@ -51,6 +56,20 @@ class Audit:
 
 
 @dataclass
+class Arithmetic:
+    """The final-score sum as the office report prints it, with the SAQ digits actually used.
+
+    ``terms`` are (value shown, weight in percent); ``result`` is the exact sum shown with the
+    same digits; ``score`` the published figure. Values ending in ``…`` are cut, not rounded.
+    """
+
+    terms: list[tuple[str, str]]
+    result: str
+    score: str
+    saq_shown: str
+
+
+@dataclass
 class OfficeContext:
     lang: str
     title: str
@@ -68,6 +87,7 @@ class OfficeContext:
     stage_weights: dict[str, Decimal]
     problems: list[Any]
     rejected_by_verifier: list[dict[str, str]] = field(default_factory=list)
+    arithmetic: Arithmetic | None = None
     delta: Any = None  # monev.compare.OfficeDelta when compared with last year
     comparison: Any = None  # monev.compare.Comparison
 
@@ -123,7 +143,7 @@ def office_context(run: RunResult, o: OfficeResult, lang: str = "id") -> OfficeC
             "weight": a.weight,
             "score": round2(a.verifiable),
             "claimed": round2(a.claimed),
-            "pct": float(a.verifiable / Fraction(a.weight)),
+            "pct": float(a.verifiable / Fraction(a.weight)),  # bar lengths only
             "pct_claimed": float(a.claimed / Fraction(a.weight)),
         }
         for a in o.score.aspects
@@ -152,7 +172,53 @@ def office_context(run: RunResult, o: OfficeResult, lang: str = "id") -> OfficeC
         audit=_audit(run, o),
         aspect_chart=chart,
         stage_weights=o.score.stage_weights,
-        problems=sorted(o.problems, key=lambda p: (p.sheet, _row(p.cell), p.code)),
+        problems=shown_problems(o.file, sorted(o.problems)),
+        arithmetic=final_arithmetic(o.score, lang),
+    )
+
+
+def shown_problems(file: str, problems: list[Problem]) -> list[Problem]:
+    """The first :data:`monev.text.PROBLEMS_SHOWN` problems, then one line counting the rest."""
+    shown, more = capped(problems)
+    if more:
+        shown.append(Problem.make("MV502", file, count=more))
+    return shown
+
+
+def _digits(value: Fraction, places: int, lang: str) -> str:
+    cut, whole = leading_digits(value, places)
+    if whole:  # exact at ``places`` decimals: shown without trailing zeros (84, 92,5)
+        cut = cut.normalize()
+        return fmt_number(cut, lang, max(0, -int(cut.as_tuple().exponent)))
+    return fmt_number(cut, lang, places) + "…"
+
+
+def final_arithmetic(s: OfficeScore, lang: str = "id") -> Arithmetic | None:
+    """The stage-weighted sum with enough digits that recomputing it gives the same figure.
+
+    Starting at 4 decimals, one more digit is shown until the sum of the values *as shown* (cut
+    after the last digit), rounded half up, equals the published score.
+    """
+    if not s.staged:
+        return None
+    weights = {code: Fraction(w) for code, w in s.stage_weights.items()}
+    values = [("saq", s.saq_verifiable_exact)]
+    values += [(code, Fraction(v)) for code, v in s.stage_scores.items() if code in weights]
+    places = 4
+    while places < 60:
+        shown = sum(
+            (Fraction(leading_digits(v, places)[0]) * weights[code] for code, v in values),
+            Fraction(0),
+        )
+        if round2(shown / 100) == s.score:
+            break
+        places += 1
+    terms = [(_digits(v, places, lang), fmt_number(weights[code], lang, 0)) for code, v in values]
+    return Arithmetic(
+        terms=terms,
+        result=_digits(s.final_exact, places, lang),
+        score=fmt_number(s.score, lang),
+        saq_shown=fmt_number(s.saq_verifiable, lang),
     )
 
 
@@ -173,11 +239,6 @@ def verifier_counts(o: OfficeResult) -> tuple[int, int]:
     marks = [i.verification for i in o.score.indicators]
     marks += [it.verification for i in o.score.indicators for it in i.items]
     return marks.count("Sesuai"), marks.count("Tidak Sesuai")
-
-
-def _row(cell: str) -> int:
-    digits = "".join(ch for ch in cell if ch.isdigit())
-    return int(digits) if digits else 0
 
 
 def city_context(
@@ -203,7 +264,7 @@ def city_context(
         {
             "office": o,
             "cells": [
-                {"pct": float(a.verifiable / Fraction(a.weight)), "score": round2(a.verifiable)}
+                {"share": a.verifiable / Fraction(a.weight), "score": round2(a.verifiable)}
                 for a in o.score.aspects
             ],
         }
@@ -229,12 +290,14 @@ def city_context(
     for o in run.offices:
         by_unit.setdefault(o.office.unit_type or "-", []).append(o)
     for unit, members in sorted(by_unit.items(), key=lambda kv: kv[0]):
-        total = sum((m.score.score for m in members), Decimal(0))
+        # The mean of the published (rounded) scores, exact, then rounded half up like every
+        # figure: 80.12 and 80.13 give 80.125 -> 80.13.
+        total = sum((Fraction(m.score.score) for m in members), Fraction(0))
         groups.append(
             {
                 "unit": unit,
                 "count": len(members),
-                "mean": (total / len(members)).quantize(Decimal("0.01")),
+                "mean": round2(total / len(members)),
                 "best": members[0],
                 "bands": Counter(m.score.predicate for m in members),
             }
@@ -285,6 +348,7 @@ def _env(lang: str):
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(data_dir("reports"))),
+        finalize=_shown,
         autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -292,16 +356,37 @@ def _env(lang: str):
     )
     env.globals["_"] = lambda key, **kw: t(key, lang, **kw)
     env.filters["num"] = lambda v, places=2: fmt_number(v, lang, places)
-    env.filters["pct"] = lambda v: f"{float(v) * 100:.0f}%"
+    env.filters["pct"] = lambda share: fmt_number(share * 100, lang, 0) + "%"
+    env.filters["full"] = Full
+    env.filters["listed"] = lambda problems, file: shown_problems(file, list(problems))
     env.filters["date"] = lambda iso: fmt_date(dt.date.fromisoformat(iso), lang) if iso else "–"
     env.filters["is_link"] = lambda s: bool(re.match(r"^https?://[^\s<>\"']+$", s or ""))
     env.filters["heat"] = heat_colour
     return env
 
 
-def heat_colour(pct: float) -> str:
+class Full(str):
+    """Text a template needs whole (a link's target), not shortened for display."""
+
+
+def _shown(value: Any) -> Any:
+    """Every ``{{ ... }}`` of a report passes here: user text is made safe for the page.
+
+    Markup (the output of a macro, already built from shown values) is left alone; :class:`Full`
+    text only loses control characters; any other text goes through :func:`monev.text.for_pdf`.
+    """
+    from markupsafe import Markup
+
+    if isinstance(value, Markup) or not isinstance(value, str):
+        return value
+    if isinstance(value, Full):
+        return for_pdf_full(value)
+    return for_pdf(value)
+
+
+def heat_colour(pct: float | Fraction) -> str:
     """Red (0) through amber to green (1), as a CSS colour for the heat map."""
-    pct = max(0.0, min(1.0, pct))
+    pct = max(0.0, min(1.0, float(pct)))
     if pct < 0.5:
         r, g = 230, int(90 + 250 * pct)
     else:
@@ -346,16 +431,46 @@ def html_to_pdf(html: str, as_of: dt.date, attachment: tuple[str, str] | None = 
     )
 
 
-def safe_name(name: str, taken: set[str], limit: int = 60) -> str:
-    """An office name as a file name that stays inside the output folder and is unique."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:limit].strip("-") or "kantor"
-    candidate, k = slug, 2
-    while candidate in taken:
-        candidate = f"{slug}-{k}"
+#: Names Windows reserves for devices, with or without an extension (``con.pdf`` cannot be opened).
+WINDOWS_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul"] + [f"{d}{k}" for d in ("com", "lpt") for k in range(1, 10)]
+)
+
+
+def safe_name(name: str, taken: set[str] | None = None, limit: int = 60) -> str:
+    """The report file name (without ``.pdf``) of an office: a function of its identity alone.
+
+    The name is the office's identity (:func:`monev.identity.office_key`) with spaces as ``-``
+    when that spells the identity exactly (only ``a-z``, ``0-9`` and single spaces, within
+    ``limit`` and not a Windows device name): ``"Dinas Kesehatan"`` -> ``dinas-kesehatan``. Any
+    other identity (accents, other scripts, too long, ``CON``) gets an ASCII slug plus ``_`` and
+    the first 8 hex digits of the identity's sha256: ``"Dinas Péndidikan"`` ->
+    ``dinas-pendidikan_fcd7f49e``. So the name never depends on which other offices are in the
+    run, two identities never share it (an exact name has no ``_``), and an office keeps it from
+    year to year. ``taken`` (names given so far in this run) only matters for two copies of one
+    office in a run, which get ``_2``, ``_3``.
+    """
+    key = office_key(name)
+    exact = key.replace(" ", "-")
+    if (
+        re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", exact)
+        and len(exact) <= limit
+        and exact not in WINDOWS_RESERVED
+    ):
+        candidate = exact
+    else:
+        ascii_key = unicodedata.normalize("NFKD", key).encode("ascii", "ignore").decode()
+        slug = re.sub(r"[^a-z0-9]+", "-", ascii_key).strip("-")[: limit - 9].strip("-")
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
+        candidate = f"{slug or 'kantor'}_{digest}"
+    if taken is None:
+        return candidate
+    unique, k = candidate, 2
+    while unique in taken:
+        unique = f"{candidate}_{k}"
         k += 1
-    taken.add(candidate)
-    return candidate
+    taken.add(unique)
+    return unique
 
 
 def office_attachment(run: RunResult, o: OfficeResult, lang: str) -> str:
@@ -386,7 +501,8 @@ def render_reports(
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Path]:
-    """Write ``out/kantor/<name>.pdf`` for every office and ``out/kota.pdf``."""
+    """Write ``out/kantor/<name>.pdf`` for every office (names: :func:`safe_name`) and
+    ``out/kota.pdf``. ``monev score`` passes the staging folder of an ``OutputFolder``."""
     out = Path(out)
     taken: set[str] = set()
     names = [safe_name(o.name, taken) for o in run.offices]

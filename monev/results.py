@@ -11,48 +11,62 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import re
-import tempfile
+import secrets
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from monev import __version__
+from monev.i18n import fmt_number
+from monev.outputs import write_atomic
 from monev.problems import Problem, sort_key
 from monev.registry import Coverage, Entry, Registry
+from monev.rounding import round_half_up
 from monev.rubric import Rubric
 from monev.scoring import OfficeScore, round2
+from monev.text import for_csv, for_xlsx, formula_safe
 from monev.workbook import Office
 
-_NUM = "\x00N:"
-_NUM_RE = re.compile(r'"\\u0000N:(-?\d+(?:\.\d+)?)"')
+
+def num(value: Decimal | Fraction | int, places: int = 2) -> Decimal:
+    """An exact value rounded half up to ``places`` decimals, kept as a Decimal with those places.
+
+    :func:`dumps` writes it as a JSON number with exactly those decimals (``95.00``, ``2.8571``).
+    """
+    return round_half_up(value, places)
 
 
-def num(value: Decimal | Fraction, places: int = 2) -> str:
-    """A number for JSON with a fixed number of decimals (emitted unquoted)."""
-    if isinstance(value, Fraction):
-        d = round2(value) if places == 2 else round_places(value, places)
-    else:
-        d = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return f"{_NUM}{d}"
+def round_places(value: Fraction | Decimal | int, places: int) -> Decimal:
+    """Round an exact value half up to ``places`` decimals (the one rule: :mod:`monev.rounding`)."""
+    return round_half_up(value, places)
 
 
-def round_places(value: Fraction, places: int) -> Decimal:
-    """Round an exact value half up to ``places`` decimals."""
-    scaled = value * 10**places + Fraction(1, 2)
-    return (Decimal(scaled.numerator // scaled.denominator).scaleb(-places)).quantize(
-        Decimal(1).scaleb(-places)
-    )
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def dumps(data: Any) -> str:
-    """JSON text in which :func:`num` values are numbers with their fixed decimals."""
-    text = json.dumps(data, ensure_ascii=False, indent=2)
-    return _NUM_RE.sub(r"\1", text)
+    """JSON text in which Decimals are numbers written with their own decimals (``95.00``).
+
+    The json module cannot write a number with trailing zeros, so each Decimal goes through a
+    placeholder string that cannot occur in the data (a fresh random tag per call) and is then
+    replaced by its digits. Lone surrogates (a file name that is not UTF-8) are written as
+    ``\\uXXXX`` escapes, so the text always encodes as UTF-8 and reads back to the same value.
+    """
+    tag = f"\x00{secrets.token_hex(8)}:"
+    placeholder = re.compile(r'"\\u0000' + tag[1:] + r'(-?\d+(?:\.\d+)?)"')
+
+    def encode(value: Any) -> str:
+        if isinstance(value, Decimal) and value.is_finite():
+            return f"{tag}{value:f}"
+        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=encode)
+    text = placeholder.sub(r"\1", text)
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 @dataclass
@@ -91,6 +105,8 @@ class RunResult:
     #: The city's office registry (--offices), and its offices that sent no workbook.
     registry: Registry | None = None
     missing: list[Entry] = field(default_factory=list)
+    #: A monev.stages.StagesSource when stage scores came from a stages file or the workbooks.
+    stages_source: Any = None
 
     @property
     def received(self) -> int:
@@ -103,8 +119,12 @@ class RunResult:
 
     @property
     def needs_attention(self) -> bool:
-        """Files rejected, or copies of one office: a person should look (exit code 1)."""
-        return bool(self.rejected) or self.copies > 0
+        """Files rejected, copies of one office, or errors in the stages file: a person should
+        look (exit code 1)."""
+        stages_bad = self.stages_source is not None and any(
+            p.severity in ("error", "fatal") for p in self.stages_source.problems
+        )
+        return bool(self.rejected) or self.copies > 0 or stages_bad
 
     @property
     def coverage(self) -> Coverage | None:
@@ -249,6 +269,11 @@ class RunResult:
                 for x in self.skipped
             ],
             **self._previous_run(),
+            **(
+                {"stages_source": self.stages_source.to_dict(lang)}
+                if self.stages_source is not None
+                else {}
+            ),
             **self._registry_part(),
         }
 
@@ -338,27 +363,10 @@ def rank(offices: list[OfficeResult]) -> list[OfficeResult]:
 
 # --- writing ---------------------------------------------------------------------------------
 
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-
 
 def safe_cell(value: Any) -> Any:
-    """Neutralise text a spreadsheet would run as a formula (CSV/XLSX injection)."""
-    if isinstance(value, str) and value.startswith(_DANGEROUS):
-        return "'" + value
-    return value
-
-
-def write_atomic(dest: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``dest``, then rename it into place."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".monev-", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Neutralise text a spreadsheet would run as a formula (kept for callers; see monev.text)."""
+    return formula_safe(value)
 
 
 RANKING_COLUMNS = [
@@ -406,17 +414,23 @@ def to_csv(run: RunResult) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(RANKING_COLUMNS + [f"aspect_{a.code}" for a in run.rubric.aspects])
     for row in ranking_rows(run):
-        w.writerow([safe_cell(v) for v in row])
+        w.writerow([for_csv(v) for v in row])
     return buf.getvalue()
 
 
-def to_xlsx(run: RunResult) -> bytes:
+def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
+    """rekap.xlsx. Numbers are the rounded figures results.json carries (2 or 4 decimals); text
+    goes through :func:`monev.text.for_xlsx`, and every cell cut at Excel's limit is listed on a
+    ``Catatan`` sheet (problem MV501)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
+    notes: list[Problem] = []
+    rows_written: dict[str, int] = {}
 
     def header(ws, names: list[str]) -> None:
         cells = []
@@ -425,17 +439,28 @@ def to_xlsx(run: RunResult) -> bytes:
             c.font = bold
             cells.append(c)
         ws.append(cells)
+        rows_written[ws.title] = 1
 
     def row(ws, values: list[Any], decimals: set[int]) -> None:
         cells = []
+        rows_written[ws.title] += 1
         for k, v in enumerate(values):
             if isinstance(v, Decimal | Fraction):
-                c = WriteOnlyCell(ws, value=float(v))
-                c.number_format = "0.00" if k in decimals else "0.0000"
+                places = 2 if k in decimals else 4
+                c = WriteOnlyCell(ws, value=float(round_half_up(v, places)))
+                c.number_format = "0." + "0" * places
             else:
-                c = WriteOnlyCell(ws, value=safe_cell(v))
+                value, cut = for_xlsx(v, lang)
+                c = WriteOnlyCell(ws, value=value)
                 if isinstance(v, str):
                     c.data_type = "s"
+                if cut:
+                    where = f"{get_column_letter(k + 1)}{rows_written[ws.title]}"
+                    notes.append(
+                        Problem.make(
+                            "MV501", "rekap.xlsx", ws.title, where, length=fmt_number(cut, lang, 0)
+                        )
+                    )
             cells.append(c)
         ws.append(cells)
 
@@ -483,9 +508,14 @@ def to_xlsx(run: RunResult) -> bytes:
     header(rej, ["file", "code", "message"])
     for x in run.rejected + run.skipped:
         for p in x.problems:
-            row(rej, [x.file, p.code, p.message()], decimals=set())
+            row(rej, [x.file, p.code, p.message(lang)], decimals=set())
     if run.registry is not None:
         _missing_sheet(wb, run, header, row)
+    if notes:
+        sheet = wb.create_sheet("Catatan")
+        header(sheet, ["sheet", "cell", "code", "message"])
+        for p in notes:
+            row(sheet, [p.sheet, p.cell, p.code, f"{p.message(lang)}. {p.todo(lang)}"], set())
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -532,7 +562,7 @@ def write_outputs(run: RunResult, out: Path, lang: str = "id") -> list[Path]:
     for name, data in (
         ("results.json", run.to_json(lang).encode("utf-8")),
         ("ranking.csv", to_csv(run).encode("utf-8")),
-        ("rekap.xlsx", to_xlsx(run)),
+        ("rekap.xlsx", to_xlsx(run, lang)),
     ):
         write_atomic(out / name, data)
         written.append(out / name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -58,7 +59,13 @@ class _Model(BaseModel):
 
 
 def _norm(raw: object) -> str:
-    return " ".join(str(raw).split()).casefold()
+    """An answer as compared: Unicode compatibility forms folded (full-width ``Ｙａ``), invisible
+    format and control characters removed (``Y\u200ba``), spaces collapsed, case ignored."""
+    text = unicodedata.normalize("NFKC", str(raw))
+    text = "".join(
+        ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc") or ch in "\t\n"
+    )
+    return " ".join(text.split()).casefold()
 
 
 def _number(raw: object) -> Decimal:

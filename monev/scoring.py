@@ -20,14 +20,13 @@ Definitions (all from the rubric):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 
 from monev.evidence_items import EvidenceItem
+from monev.rounding import round_half_up
 from monev.rubric import Checklist, Indicator, Rubric
 from monev.workbook import Answer, Questionnaire
-
-TWO_PLACES = Decimal("0.01")
 
 # Why an indicator is below its claimed value in the verifiable score, or not scored at all.
 STATUS_OK = "ok"
@@ -41,12 +40,8 @@ STATUS_INFO = "info"
 
 
 def round2(value: Fraction | Decimal | int) -> Decimal:
-    """Round half up to two decimals: the one place where rounding happens."""
-    if isinstance(value, Fraction):
-        # Exact: hundredths = floor(value * 100 + 1/2), so ties (x.xx5) go up for positive values.
-        cents = value * 100 + Fraction(1, 2)
-        return (Decimal(cents.numerator // cents.denominator) / 100).quantize(TWO_PLACES)
-    return Decimal(value).quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+    """Round half up to two decimals: every published figure (see :mod:`monev.rounding`)."""
+    return round_half_up(value, 2)
 
 
 @dataclass(frozen=True)

@@ -268,6 +268,8 @@ def carry_over(wb: Any, rubric: Rubric, source: Path) -> None:
     Used when an office fills a fresh template again (a new rubric version, a damaged file):
     nothing the office or the verifier wrote is lost. Rows are matched by ``Kode``.
     """
+    from monev.stages import parse_stage_value
+
     q = read_questionnaire(source, rubric)
     ident = wb[SHEET_IDENTITY]
     labels = {ident.cell(row=r, column=1).value: r for r in range(1, ident.max_row + 1)}
@@ -284,8 +286,13 @@ def carry_over(wb: Any, rubric: Rubric, source: Path) -> None:
         if value:
             c = ident.cell(row=labels[IDENTITY[key]], column=2, value=value)
             c.data_type = "s"
-    for code, stage_score in q.stage_scores.items():
-        ident.cell(row=labels[stage_label(code)], column=2, value=float(stage_score))
+    # Stage scores typed in the source are carried as typed (nothing lost); whether a run uses
+    # them is decided by monev.stages (wp-stages).
+    for code, (raw, _cell) in q.workbook_stages.items():
+        number = parse_stage_value(raw)
+        ident.cell(
+            row=labels[stage_label(code)], column=2, value=raw if number is None else float(number)
+        )
     ws = wb[SHEET_QUESTIONS]
     col = {key: i for i, key in enumerate(ORDER, start=1)}
     for r in range(HEADER_ROW + 1, ws.max_row + 1):

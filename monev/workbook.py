@@ -14,7 +14,8 @@ import difflib
 import hashlib
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from monev.cells import (
     open_book,
     sniff,
 )
-from monev.evidence_items import LOCAL_PATH, EvidenceItem, parse_evidence
+from monev.evidence_items import LOCAL_PATH, MISTYPED, EvidenceItem, parse_evidence
 from monev.problems import Problem
 from monev.rubric import AnswerError, Checklist, Indicator, Parsed, Rubric
 
@@ -140,6 +141,9 @@ class Questionnaire:
     answers: dict[str, Answer] = field(default_factory=dict)
     stage_scores: dict[str, Decimal] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    #: Stage scores typed on the Identitas sheet: stage code -> (value as typed, cell). Not used
+    #: for scoring unless the run allows it (``monev.stages.apply_stages``).
+    workbook_stages: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def rejected(self) -> bool:
@@ -157,7 +161,12 @@ def _text(value: Any) -> str:
 
 
 def _key(value: Any) -> str:
-    return _text(value).casefold().rstrip(":*").strip()
+    """A label or header as compared: case, a trailing ``:``/``*`` and a note in brackets
+    (``Jawaban (Ya/Tidak)``) ignored."""
+    text = _text(value).casefold().rstrip(":*").strip()
+    if text.endswith(")") and "(" in text[1:]:
+        text = text[: text.index("(", 1)].rstrip(" :*")
+    return text
 
 
 def _header(rows: list[list[Any]]) -> tuple[int, dict[str, int]] | None:
@@ -178,16 +187,23 @@ def _header(rows: list[list[Any]]) -> tuple[int, dict[str, int]] | None:
 
 
 def _identity(rows: list[list[Any]]) -> dict[str, tuple[str, str]]:
-    """Label -> (value, cell) for every label cell followed by a value on its right."""
+    """Label -> (value, cell) for every label cell followed by a value on its right.
+
+    A value is never read as a label: "Kecamatan" typed as the unit type (right of "Jenis Unit")
+    must not hide the "Kecamatan" label below it.
+    """
     found: dict[str, tuple[str, str]] = {}
     for r, row in enumerate(rows[:60]):
-        for c, value in enumerate(row):
-            k = _key(value)
+        c = 0
+        while c < len(row):
+            k = _key(row[c])
             if not k or k in found:
+                c += 1
                 continue
             v = row[c + 1] if c + 1 < len(row) else ""
             text = repr(v) if isinstance(v, float) and not v.is_integer() else _text(v)
             found[k] = (text, cell_ref(r, c + 1))
+            c += 2  # its value cell is not a label
     return found
 
 
@@ -297,27 +313,12 @@ def _read_identity(q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path
                 used=rubric.version,
             )
         )
-    missing = []
+    # Later-stage scores belong to the verifier (monev.stages): here they are only recorded, as
+    # typed and with their cell; monev.stages.apply_stages decides whether they count.
     for stage in rubric.stages[1:]:
         raw, cell = get(stage_label(stage.code))
-        if not raw:
-            missing.append(stage.code)
-            continue
-        try:
-            value = Decimal(raw.replace(",", "."))
-        except InvalidOperation:
-            value = Decimal(-1)
-        if not (0 <= value <= 100) or not value.is_finite():
-            q.problems.append(
-                Problem.make("MV404", q.file, SHEET_IDENTITY, cell, stage=stage.code, value=raw)
-            )
-            missing.append(stage.code)
-            continue
-        q.stage_scores[stage.code] = value
-    if q.stage_scores and missing:
-        q.problems.append(
-            Problem.make("MV405", q.file, SHEET_IDENTITY, "", missing=", ".join(missing))
-        )
+        if raw:
+            q.workbook_stages[stage.code] = (raw, cell)
 
 
 def _older(found: str, used: str) -> bool:
@@ -386,15 +387,32 @@ def _read_answers(q: Questionnaire, sheet: Sheet, rubric: Rubric) -> None:
         indicator = specs[code]
         parsed: Parsed | None = None
         if raw_text == "":
-            if indicator.answer.type != "info":
-                problem_code = "MV206" if (r, acol) in sheet.pending_formulas else "MV202"
-                empty.append(Problem.make(problem_code, q.file, SHEET_QUESTIONS, where, code=code))
+            if (r, acol) in sheet.errors:  # #N/A, #DIV/0!: calamine reads them as empty
+                answered += 1
+                q.problems.append(
+                    Problem.make(
+                        "MV214",
+                        q.file,
+                        SHEET_QUESTIONS,
+                        where,
+                        code=code,
+                        value=sheet.errors[(r, acol)] or "#ERROR",
+                    )
+                )
+            elif (r, acol) in sheet.pending_formulas:  # something was put there: not "empty"
+                answered += 1
+                q.problems.append(Problem.make("MV206", q.file, SHEET_QUESTIONS, where, code=code))
+            elif indicator.answer.type != "info":
+                empty.append(Problem.make("MV202", q.file, SHEET_QUESTIONS, where, code=code))
         else:
             answered += 1
             parsed = _parse_answer(q, indicator, code, raw, (r, acol) in sheet.percent, where)
         ecell = cell_ref(r, ecol)
         evidence = _text_keep_lines(cell(row, "evidence"))
-        link = sheet.links.get((r, ecol), "")
+        # A link on a cell with no text cannot be seen in Excel (a column-wide hyperlink): ignored;
+        # a =HYPERLINK() never calculated has no text yet but shows its label once opened.
+        visible = evidence or (r, ecol) in sheet.pending_formulas
+        link = sheet.links.get((r, ecol), "") if visible else ""
         answer = Answer(
             code=code,
             row=r + 1,
@@ -432,22 +450,28 @@ def _text_keep_lines(value: Any) -> str:
 
 #: Near misses: what an officer types -> the answer meant. Still errors, never accepted silently.
 _MEANT = {
-    "Ya": {"iya", "y", "yes", "ada", "sudah", "benar", "true", "1", "v", "✓", "✔", "☑", "ok"},
+    "Ya": {"iya", "y", "yes", "ada", "sudah", "benar", "true", "1", "v", "✓", "✔", "☑", "√", "ok"},
     "Tidak": {"tdk", "t", "no", "n", "tidak ada", "belum", "false", "0", "x", "✗", "✘", "-"},
 }
 
 
 def _meant(spec_choices: list[str], raw: object) -> str | None:
-    """The listed answer an unlisted one probably means (``iya`` -> ``Ya``), or None."""
+    """The listed answer an unlisted one probably means (``iya`` -> ``Ya``), or None when it is
+    unclear (``Ya/Tidak`` names two answers)."""
     key = ("true" if raw else "false") if isinstance(raw, bool) else _text(raw).casefold()
-    bare = key.strip(" .,;:!?()[]'\"")
     by_norm = {c.casefold(): c for c in spec_choices}
-    if bare in by_norm and bare != key:
-        return by_norm[bare]  # "Ya." or "(A)"
-    for answer, variants in _MEANT.items():
-        if answer in spec_choices and (key in variants or bare in variants):
-            return answer
-    close = difflib.get_close_matches(bare, list(by_norm), n=1, cutoff=0.75)
+    named = [c for c in by_norm if re.search(rf"(?<!\w){re.escape(c)}(?!\w)", key)]
+    if len(named) > 1 and not any(len(a) > len(b) and b in a for a in named for b in named):
+        return None  # "Ya/Tidak": the hint copied into the cell
+    # "Ya.", "(A)", "ya, ada", "Ya (ada)", "Ya\nAda": the first word decides.
+    first = re.split(r"[\s,;/(]+", key.strip(" .,;:!?()[]'\""), maxsplit=1)[0].strip(".:!?)")
+    for candidate in (key.strip(" .,;:!?()[]'\""), first):
+        if candidate in by_norm and candidate != key:
+            return by_norm[candidate]
+        for answer, variants in _MEANT.items():
+            if answer in spec_choices and candidate in variants:
+                return answer
+    close = difflib.get_close_matches(first, list(by_norm), n=1, cutoff=0.75)
     return by_norm[close[0]] if close else None
 
 
@@ -458,16 +482,23 @@ def _parse_answer(
     spec = ind.answer
     is_number = isinstance(raw, int | float) and not isinstance(raw, bool)
     value: Any = raw
-    if spec.type == "percent" and is_number:
-        if percent_cell:
-            # 95% typed in Excel is stored as 0.95 with a percent format: shown as 95 %.
-            value = Decimal(repr(float(raw))) * 100
-        elif 0 < raw <= 1:
+    if spec.type == "percent" and is_number and percent_cell:
+        # 95% typed in Excel is stored as 0.95 with a percent format: shown as 95 %.
+        value = Decimal(repr(float(raw))) * 100
+    try:
+        parsed = spec.parse(value)
+        if (
+            spec.type == "percent"
+            and not percent_cell
+            and parsed.value is not None
+            and 0 < parsed.value <= Fraction(1, 100)
+            and "%" not in str(raw)
+        ):
+            # 0.95 or "0,95" for 95 %: taken as typed (0,95 %), but ask for the percent points.
             q.problems.append(
                 Problem.make("MV209", q.file, SHEET_QUESTIONS, where, code=code, answer=_text(raw))
             )
-    try:
-        return spec.parse(value)
+        return parsed
     except AnswerError as exc:
         text = _text(raw)[:40]
         if exc.kind == "range":
@@ -541,15 +572,22 @@ def _evidence_problems(a: Answer, file: str) -> list[Problem]:
         return [Problem.make("MV301", file, SHEET_QUESTIONS, where, code=a.code)]
     out = []
     if not a.verifiable_evidence:
+        mistyped = next((i for i in a.evidence_items if i.kind == MISTYPED), None)
         local = next((i for i in a.evidence_items if i.kind == LOCAL_PATH), None)
-        if local is not None:
+        if mistyped is not None:
+            out.append(
+                Problem.make(
+                    "MV313", file, SHEET_QUESTIONS, where, code=a.code, evidence=mistyped.text[:80]
+                )
+            )
+        elif local is not None:
             out.append(
                 Problem.make(
                     "MV311", file, SHEET_QUESTIONS, where, code=a.code, evidence=local.text[:80]
                 )
             )
         else:
-            shown = a.evidence or a.evidence_link
+            shown = a.evidence_link or a.evidence
             out.append(
                 Problem.make(
                     "MV310", file, SHEET_QUESTIONS, where, code=a.code, evidence=shown[:60]

@@ -4,8 +4,10 @@
 
 Deterministic (fixed seed): the same script gives the same answers. About 30 offices: the PPID
 Utama (Diskominfotik), OPDs, kecamatan and kelurahan, with a spread of predicates, some claims
-without evidence, Google Drive sharing links, one office with answer errors, and later-stage
-scores (visitasi, wawancara) for the offices that passed the SAQ gate.
+without evidence, Google Drive sharing links, one office with answer errors. The later-stage
+scores (visitasi, wawancara) of the offices that passed the SAQ gate are the verifier's, so they
+are not in the offices' workbooks but in the stages file beside the folder,
+questionnaires/contoh-tahapan.xlsx (written by the same code as ``monev stages template``).
 """
 
 from __future__ import annotations
@@ -17,14 +19,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from decimal import Decimal  # noqa: E402
+
 from monev.rubric import Checklist, Percent, Threshold, load_rubric  # noqa: E402
+from monev.stages import TemplateRow, write_stages_template  # noqa: E402
 from monev.template import HEADER_ROW, ORDER, build_template  # noqa: E402
-from monev.workbook import IDENTITY, stage_label  # noqa: E402
+from monev.workbook import IDENTITY  # noqa: E402
 
 OUT = ROOT / "questionnaires" / "contoh"
+STAGES = ROOT / "questionnaires" / "contoh-tahapan.xlsx"
 DOMAIN = "kotalestari.go.id"
 
-# (file stem, office name, unit type, kecamatan, answer rate, evidence rate, stages)
+# (file stem, office name, unit type, kecamatan, answer rate, evidence rate, stages). The stages
+# (visitasi, wawancara) go to the stages file, not to the workbook.
 OFFICES = [
     (
         "diskominfotik",
@@ -75,7 +82,6 @@ def fill(
     kec: str,
     rate: float,
     ev_rate: float,
-    stages: tuple[int, int] | None,
     rubric,
     rng: random.Random,
 ):
@@ -88,9 +94,6 @@ def fill(
         row=labels[IDENTITY["position"]], column=2, value="Sekretaris / Atasan PPID Pelaksana"
     )
     ident.cell(row=labels[IDENTITY["filled_on"]], column=2, value="2024-07-15")
-    if stages:
-        for stage, value in zip(rubric.stages[1:], stages, strict=True):
-            ident.cell(row=labels[stage_label(stage.code)], column=2, value=value)
     ws = wb["Kuesioner"]
     col = {key: i for i, key in enumerate(ORDER, start=1)}
     indicators = {i.code: i for i in rubric.indicators}
@@ -163,8 +166,8 @@ def write_set(folder: Path, offices: list[tuple], rubric, rng: random.Random) ->
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.xlsx"):
         old.unlink()
-    for stem, name, unit, kec, rate, ev_rate, stages in offices:
-        wb = fill(stem, name, unit, kec, rate, ev_rate, stages, rubric, rng)
+    for stem, name, unit, kec, rate, ev_rate, _stages in offices:
+        wb = fill(stem, name, unit, kec, rate, ev_rate, rubric, rng)
         wb.save(folder / f"{stem}.xlsx")
     print(f"wrote {len(offices)} workbooks to {folder.relative_to(ROOT)}")
 
@@ -172,6 +175,18 @@ def write_set(folder: Path, offices: list[tuple], rubric, rng: random.Random) ->
 def main() -> int:
     rubric = load_rubric("ki-jatim-2024")
     write_set(OUT, OFFICES, rubric, random.Random(20241113))
+    rows = [
+        TemplateRow(
+            name,
+            {s.code: Decimal(v) for s, v in zip(rubric.stages[1:], stages, strict=True)}
+            if stages
+            else {},
+        )
+        for _stem, name, _unit, _kec, _rate, _ev, stages in OFFICES
+    ]
+    rows.sort(key=lambda r: r.name.casefold())
+    write_stages_template(STAGES, rubric, rows, overwrite=True)
+    print(f"wrote the stages file {STAGES.relative_to(ROOT)}")
     write_set(OUT_2023, last_year(), rubric, random.Random(20231213))
     (ROOT / "questionnaires" / "ganti-nama.yaml").write_text(
         "# Offices renamed between the 2023 and 2024 demo sets (old name: new name).\n"

@@ -1,15 +1,17 @@
 """Generate the full-size demo city: every PPID Pelaksana of Kota Lestari, with its office registry.
 
-    python scripts/make_demo_city.py   # writes questionnaires/kota-lengkap/*.xlsx
-                                       # and questionnaires/kota-lengkap-daftar.xlsx
+    python scripts/make_demo_city.py   # writes questionnaires/kota-lengkap/*.xlsx,
+                                       # questionnaires/kota-lengkap-daftar.xlsx (the registry)
+                                       # and questionnaires/kota-lengkap-tahapan.xlsx (stages)
 
 70 offices are expected: the PPID Utama, 31 OPD, 4 kecamatan and 34 kelurahan. Four kelurahan have
 not sent their workbook yet (they are in the registry, not in the folder); Kelurahan Bugul Lor
 typed its name as "Kel. Bugul Lor" (a Nama Lain in the registry); Kelurahan Bukir typed its
 kecamatan as "Gading Rejo" (the registry's "Gadingrejo" is used, with a warning); Dinas
 Perpustakaan dan Kearsipan was merged from two offices (two Nama Lama). Most kelurahan are new to
-the questionnaire, so their answers are weaker. Deterministic (fixed seed, fixed dates): the same
-script gives the same bytes. ``questionnaires/contoh`` (the 30-office test fixture) is not touched.
+the questionnaire, so their answers are weaker. Later-stage scores of the offices past the SAQ gate
+are in the stages file, under their registry names. Deterministic (fixed seed, fixed dates): the
+same script gives the same bytes. ``questionnaires/contoh`` (the 30-office fixture) is not touched.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import random
 import re
 import sys
 import zipfile
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,9 +33,11 @@ from make_demo import fill  # noqa: E402
 
 from monev.registry import Entry, registry_bytes  # noqa: E402
 from monev.rubric import load_rubric  # noqa: E402
+from monev.stages import TemplateRow, write_stages_template  # noqa: E402
 
 OUT = ROOT / "questionnaires" / "kota-lengkap"
 REGISTRY = ROOT / "questionnaires" / "kota-lengkap-daftar.xlsx"
+STAGES = ROOT / "questionnaires" / "kota-lengkap-tahapan.xlsx"
 DOMAIN = "kotalestari.go.id"
 
 #: OPD beyond the 21 of the small demo (stem, name).
@@ -173,6 +178,7 @@ def main() -> int:
     for old in OUT.glob("*.xlsx"):
         old.unlink()
     entries = []
+    stage_rows = []
     for stem, typed, unit, typed_kec, rate, ev, stages, name, kec, sent in rows:
         entries.append(
             Entry(
@@ -185,14 +191,20 @@ def main() -> int:
             )
         )
         if sent:
-            wb = fill(stem, typed, unit, typed_kec, rate, ev, stages, rubric, rng)
+            scores = zip(rubric.stages[1:], stages or (), strict=False)
+            stage_rows.append(TemplateRow(name, {s.code: Decimal(v) for s, v in scores}))
+            wb = fill(stem, typed, unit, typed_kec, rate, ev, rubric, rng)
             buf = io.BytesIO()
             wb.save(buf)
             (OUT / f"{stem}.xlsx").write_bytes(stable(buf.getvalue()))
     REGISTRY.write_bytes(stable(registry_bytes(entries, ".xlsx")))
+    stage_rows.sort(key=lambda r: r.name.casefold())
+    write_stages_template(STAGES, rubric, stage_rows, overwrite=True)
+    STAGES.write_bytes(stable(STAGES.read_bytes()))
     sent_count = sum(r[-1] for r in rows)
     print(f"wrote {sent_count} workbooks to {OUT.relative_to(ROOT)}")
     print(f"wrote {len(entries)} offices to {REGISTRY.relative_to(ROOT)}")
+    print(f"wrote the stages file {STAGES.relative_to(ROOT)}")
     return 0
 
 

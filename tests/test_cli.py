@@ -122,3 +122,18 @@ def test_help_does_not_import_heavy_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_fifo_given_by_name_is_not_called_missing(tmp_path, capsys):
+    """Issue 9: a FIFO (or device) given by name was reported as 'not found'."""
+    import os
+
+    fifo = tmp_path / "pipa.xlsx"
+    os.mkfifo(fifo)
+    rc = main(["score", str(fifo), "--out", str(tmp_path / "out"), "--no-pdf"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "bukan berkas biasa maupun folder" in err and "tidak ditemukan" not in err
+    rc = main(["score", str(tmp_path / "tidak-ada.xlsx"), "--out", str(tmp_path / "o2")])
+    assert rc == 2
+    assert "Berkas atau folder tidak ditemukan" in capsys.readouterr().err

@@ -157,6 +157,8 @@ def test_demo_city_against_last_years_set(tmp_path, rubric):
             [
                 "score",
                 str(DEMO),
+                "--stages",
+                str(root / "contoh-tahapan.xlsx"),
                 "--out",
                 str(tmp_path / "h24"),
                 "--no-pdf",
@@ -187,3 +189,6 @@ def test_demo_city_against_last_years_set(tmp_path, rubric):
     assert now["previous"]["new"] == ["Kelurahan Kepel"]
     assert now["previous"]["gone"] == ["UPT Pengelolaan Sampah"]
     assert now["previous"]["matched"] == 29
+    # The stage-weighted PPID Utama (README): 7333/77 x 0.8 + 9.2 + 9 = 94.387... -> 94.39
+    utama = next(o for o in now["offices"] if o["unit_type"] == "PPID Utama")
+    assert utama["stages"] == {"visitasi": 92, "wawancara": 90} and utama["score"] == 94.39

@@ -29,5 +29,8 @@ def test_every_message_has_both_languages_and_every_code_has_texts():
 def test_readme_starts_with_the_two_commands():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     head = text[: text.index("\n## ")]
-    assert "pip install . && monev score questionnaires/contoh --out hasil" in head
+    first = (
+        "monev score questionnaires/contoh --stages questionnaires/contoh-tahapan.xlsx --out hasil"
+    )
+    assert f"pip install . && {first}" in head
     assert 'pip install ".[test]" && python -m pytest' in head

@@ -130,7 +130,7 @@ def test_failed_evidence_lowers_the_verifiable_score_by_hand(server, tmp_path, r
         ("MV305", "JI-07"),
         ("MV305", "JI-08"),
     }
-    assert server.hits["/404"] >= 1 and f"{b}/404" in json.dumps(online_run.to_dict())
+    assert server.hits["/404"] >= 1 and f"{b}/404" in online_run.to_json()
 
 
 def test_second_run_uses_the_cache(server, tmp_path, rubric):

@@ -39,11 +39,27 @@ def test_newest_copy_by_date_then_mtime_then_name():
         Copy("dinkes", "", 900.0, "DINKES.xlsx"),  # no date: loses to any dated copy
         Copy("dishub", "", 1.0, "dishub.xlsx"),
     ]
-    assert newest_copies(copies) == {0: 1, 2: 1}
+    assert newest_copies(copies) == {0: (1, "date"), 2: (1, "date")}
     same_day = [Copy("a", "2024-05-01", 5.0, "a.xlsx"), Copy("a", "2024-05-01", 9.0, "b.xlsx")]
-    assert newest_copies(same_day) == {0: 1}  # then the later modification time
+    assert newest_copies(same_day) == {0: (1, "mtime")}  # then the later modification time
     tie = [Copy("a", "", 5.0, "b.xlsx"), Copy("a", "", 5.0, "a.xlsx")]
-    assert newest_copies(tie) == {1: 0}  # then the file name: always one, deterministically
+    assert newest_copies(tie) == {1: (0, "name")}  # then the file name, deterministically
+    # Dates as officers type them: day/month/year and month names (finding of a hurried fill).
+    typed = [
+        Copy("a", "2023-05-01", 9.0, "lama.xlsx"),
+        Copy("a", "01/05/2024", 1.0, "baru.xlsx"),
+        Copy("a", "3 Mei 2024", 1.0, "revisi.xlsx"),
+    ]
+    assert newest_copies(typed) == {0: (2, "date"), 1: (2, "date")}
+    unreadable = [Copy("a", "kemarin", 9.0, "x.xlsx"), Copy("a", "", 1.0, "y.xlsx")]
+    assert newest_copies(unreadable) == {1: (0, "mtime_undated")}
+    # Workbooks that name no office are never copies of each other.
+    assert (
+        newest_copies(
+            [Copy("", "", 1.0, "a/kuesioner.xlsx"), Copy("", "", 2.0, "b/kuesioner.xlsx")]
+        )
+        == {}
+    )
 
 
 def test_copies_of_one_office_are_skipped_and_named(tmp_path, rubric):

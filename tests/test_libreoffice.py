@@ -60,6 +60,7 @@ def converted(tmp_path_factory, rubric):
         ("DG-01", "YA", EV),
         ("SP-01", "Ya", EV, "Tidak Sesuai"),
         ("DG-02", "Ya", "Lihat dokumen"),  # a hyperlink behind display text
+        ("DG-03", "Ya", '=HYPERLINK("https://ppid.contoh.go.id/dg3.pdf","Lihat")'),
     ]
     src = write_workbook(
         tmp / "asli.xlsx",
@@ -86,7 +87,11 @@ def test_libreoffice_copy_scores_the_same(converted, rubric, fmt):
         a.final_exact,
     )
     assert copy.office.name == "Dinas Uji LibreOffice"
-    assert copy.stage_scores == original.stage_scores
+    assert copy.workbook_stages == original.workbook_stages
+    assert {k: v for k, (v, _) in original.workbook_stages.items()} == {
+        "visitasi": "85",
+        "wawancara": "80.5",
+    }
     assert sorted((p.code, p.cell) for p in copy.problems) == sorted(
         (p.code, p.cell) for p in original.problems
     )
@@ -100,3 +105,5 @@ def test_libreoffice_copy_keeps_percent_cells_and_hyperlinks(converted, rubric, 
     q = read_questionnaire(copies[fmt], rubric)
     assert q.answers["PI-03"].parsed.value == Fraction(875, 1000)
     assert q.answers["DG-02"].evidence_link == "https://ppid.contoh.go.id/sk-dg.pdf"
+    # LibreOffice keeps =HYPERLINK() as a formula: of:=HYPERLINK("…";"…") in .ods.
+    assert q.answers["DG-03"].evidence_link == "https://ppid.contoh.go.id/dg3.pdf"

@@ -271,3 +271,125 @@ def test_excel_values_of_every_kind_never_stop_the_read(tmp_path, rubric):
     q = read(tmp_path, rubric, rows)
     s = score(rubric, q)
     assert Decimal(0) <= s.saq_claimed <= Decimal(100)
+
+
+@pytest.mark.parametrize("error", ["#N/A", "#DIV/0!", "#REF!"])
+def test_excel_error_in_an_answer_cell_is_named_not_called_empty(tmp_path, rubric, error):
+    """calamine reads an Excel error as an empty cell: the officer would be told 'empty'."""
+    q = read(tmp_path, rubric, [("JI-01", error, EV), ("JI-02", "Ya", EV)])
+    (p,) = [p for p in q.problems if p.param("code") == "JI-01"]
+    assert p.code == "MV214" and p.param("value") == error and p.cell == "E8"
+
+
+# --- findings of a hurried-officer / adversary pass (one test per mistake found) --------------
+
+
+def test_kecamatan_typed_as_unit_type_does_not_hide_the_kecamatan_label(tmp_path, rubric):
+    """'Kecamatan' as the value of Jenis Unit was taken for the Kecamatan label: every
+    kecamatan office lost its Kecamatan field (the demo's kec-*.xlsx too)."""
+    path = write_workbook(
+        tmp_path / "kec.xlsx", rubric, [], office="Kecamatan Bugul Kidul", unit_type="Kecamatan"
+    )
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Identitas"]
+    row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "Kecamatan")
+    ws.cell(row, 2).value = "Bugul Kidul"
+    wb.save(path)
+    q = read_questionnaire(path, rubric)
+    assert (q.office.unit_type, q.office.kecamatan) == ("Kecamatan", "Bugul Kidul")
+
+
+def test_a_link_on_an_empty_cell_is_not_evidence(tmp_path, rubric):
+    """A hyperlink on an evidence cell with no text (one column-wide link) cannot be seen in
+    Excel: it gave every 'Ya' full verifiable points."""
+    q = read(tmp_path, rubric, [("JI-01", "Ya", "")], links={"JI-01": "https://contoh.go.id/"})
+    ji01 = next(i for i in score(rubric, q).indicators if i.code == "JI-01")
+    assert ji01.status == "no_evidence" and ji01.points == 0
+
+
+def test_hyperlink_ranges_are_bounded_in_total():
+    from monev.cells import MAX_LINK_CELLS, _range
+
+    assert len(_range("A1:XFD1048576", MAX_LINK_CELLS)) == MAX_LINK_CELLS
+    assert _range("F2:F4", 2) == [(1, 5), (2, 5)]
+
+
+@pytest.mark.parametrize("typed", ["0,95", "0.95", 0.5])
+def test_a_fraction_for_a_percent_is_flagged_as_text_too(tmp_path, rubric, typed):
+    q = read(tmp_path, rubric, [("PI-03", typed, EV)])
+    assert codes(q, "MV209") == [("MV209", "PI-03")]
+
+
+@pytest.mark.parametrize(
+    ("evidence", "targets"),
+    [
+        ("“https://a.go.id/sk.pdf”", ["https://a.go.id/sk.pdf"]),  # quotes from Word / WhatsApp
+        ("https://a.go.id/sk.pdf\u200b", ["https://a.go.id/sk.pdf"]),  # a zero-width space
+        (
+            "https://a.go.id/a.pdf|https://a.go.id/b.pdf",
+            ["https://a.go.id/a.pdf", "https://a.go.id/b.pdf"],
+        ),
+        ("https://a.go.id/a.pdf（lampiran）", ["https://a.go.id/a.pdf"]),
+        ("sk.pdf dan dip.pdf", ["sk.pdf", "dip.pdf"]),
+        ("https://a.go.id/a.pdf dan SK.pdf", ["https://a.go.id/a.pdf", "SK.pdf"]),
+        ("sk ppid.pdf (terlampir)", ["sk ppid.pdf"]),
+        ("ppid.kotalestari.go.id", ["https://ppid.kotalestari.go.id"]),
+    ],
+)
+def test_evidence_items_as_people_paste_them(evidence, targets):
+    items = [i for i in parse_evidence(evidence) if i.verifiable]
+    assert [i.target for i in items] == targets
+
+
+@pytest.mark.parametrize("typed", ["htps://a.go.id/sk.pdf", "http//a.go.id/sk", "https:/a.go.id"])
+def test_a_mistyped_link_is_said_to_be_mistyped(tmp_path, rubric, typed):
+    """Was: MV311 'points at your own computer'."""
+    q = read(tmp_path, rubric, [("JI-01", "Ya", typed)])
+    assert codes(q, "MV313") == [("MV313", "JI-01")] and not codes(q, "MV311")
+
+
+def test_a_link_to_a_file_beside_the_workbook_is_a_file_name():
+    """Excel stores a link to 'SK PPID.pdf' as SK%20PPID.pdf."""
+    (item,) = parse_evidence("Lihat", "SK%20PPID.pdf")
+    assert (item.kind, item.target) == ("file", "SK PPID.pdf")
+
+
+def test_evidence_parsing_stays_linear_on_hostile_cells():
+    """20 cells of 'https://a.go.id/' + ')' x 32,000 took a minute (quadratic stripping)."""
+    import time
+
+    start = time.perf_counter()
+    for text in ["https://a.go.id/" + ")" * 32_000, "a/" * 16_000, "x" * 32_767]:
+        parse_evidence(text)
+    assert time.perf_counter() - start < 2  # each is milliseconds; generous for a shared machine
+
+
+@pytest.mark.parametrize("typed", ["Y\u200ba", "Ｙａ", "Ya\u200b", " YA\xa0"])
+def test_invisible_and_full_width_characters_do_not_change_an_answer(tmp_path, rubric, typed):
+    q = read(tmp_path, rubric, [("JI-01", typed, EV)])
+    assert q.answers["JI-01"].parsed.text == "Ya"
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"), [("Ya/Tidak", ""), ("ya, ada", "Ya"), ("Ya (ada)", "Ya"), ("√", "Ya")]
+)
+def test_suggestions_are_given_only_when_clear(tmp_path, rubric, typed, meant):
+    q = read(tmp_path, rubric, [("JI-01", typed, EV)])
+    (p,) = [p for p in q.problems if p.param("code") == "JI-01"]
+    assert (p.code, p.param("meant")) == (("MV212", meant) if meant else ("MV201", ""))
+
+
+def test_a_header_with_a_note_in_brackets_is_found(tmp_path, rubric):
+    import openpyxl
+
+    path = write_workbook(tmp_path / "h.xlsx", rubric, [("JI-01", "Ya", EV)])
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Kuesioner"]
+    for c in range(1, ws.max_column + 1):
+        if ws.cell(6, c).value == "Jawaban":
+            ws.cell(6, c).value = "Jawaban (Ya/Tidak)"
+    wb.save(path)
+    q = read_questionnaire(path, rubric)
+    assert not codes(q, "MV106") and q.answers["JI-01"].parsed.text == "Ya"

@@ -20,6 +20,7 @@ EV = "https://ppid.example.go.id/sk.pdf"
 HEADER = "Nama Kantor,Jenis Unit,Induk/Kecamatan,Nama Lain,Nama Lama,Kontak\n"
 CITY = ROOT / "questionnaires" / "kota-lengkap"
 CITY_REGISTRY = ROOT / "questionnaires" / "kota-lengkap-daftar.xlsx"
+CITY_STAGES = ROOT / "questionnaires" / "kota-lengkap-tahapan.xlsx"
 
 
 def workbook(
@@ -350,7 +351,18 @@ def test_registry_written_and_read_back_as_csv(tmp_path):
 def test_full_size_demo_city_scores_with_its_registry(tmp_path, capsys):
     out = tmp_path / "hasil"
     rc = main(
-        ["score", str(CITY), "--offices", str(CITY_REGISTRY), "--out", str(out), "--no-pdf", "-q"]
+        [
+            "score",
+            str(CITY),
+            "--offices",
+            str(CITY_REGISTRY),
+            "--stages",
+            str(CITY_STAGES),
+            "--out",
+            str(out),
+            "--no-pdf",
+            "-q",
+        ]
     )
     # Exit 0: every workbook is matched (Kel. Bugul Lor through its Nama Lain); the 4 kelurahan
     # that have not sent are listed, which is not a reason for exit 1.
@@ -377,6 +389,11 @@ def test_full_size_demo_city_scores_with_its_registry(tmp_path, capsys):
     assert (cov["sent"], cov["expected"]) == (66, 70)  # 70 - 4 missing
     names = [o["name"] for o in data["offices"]]
     assert "Kelurahan Bugul Lor" in names and "Kel. Bugul Lor" not in names
+    # The stages file's rows are found under the registry names: no row missing or unknown.
+    assert data["stages_source"]["problems"] == []
+    assert not [p for o in data["offices"] for p in o["problems"] if p["code"] == "MV412"]
+    utama = data["offices"][0]
+    assert utama["unit_type"] == "PPID Utama" and utama["staged"] is True
     bukir = next(o for o in data["offices"] if o["name"] == "Kelurahan Bukir")
     assert bukir["kecamatan"] == "Gadingrejo"
     assert [p["code"] for p in bukir["problems"] if p["code"] == "MV447"] == ["MV447"]
@@ -390,3 +407,23 @@ def test_full_size_demo_city_scores_with_its_registry(tmp_path, capsys):
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0] == ("Nama Kantor", "Jenis Unit", "Induk/Kecamatan", "Kontak")
     assert len(rows) == 1 + 4
+
+
+def test_stages_file_row_under_a_registered_other_name_is_found(tmp_path, rubric):
+    from decimal import Decimal
+
+    from monev.stages import TemplateRow, load_stages, write_stages_template
+
+    reg = load_registry(registry_csv(tmp_path / "daftar.csv", FIVE))
+    src = tmp_path / "in"
+    src.mkdir()
+    workbook(src / "bugul.xlsx", rubric, "Kelurahan Bugul Lor", "Kelurahan", "Gadingrejo")
+    # The verifier typed the office as "Kel. Bugul Lor" (a Nama Lain) in the stages file.
+    later = [s.code for s in rubric.stages[1:]]
+    row = TemplateRow("Kel. Bugul Lor", {code: Decimal(80) for code in later})
+    path = write_stages_template(tmp_path / "tahapan.xlsx", rubric, [row])
+    run = score_paths([src], rubric, registry=reg, stages=load_stages(path, rubric))
+    (o,) = run.offices
+    assert o.score.stage_scores == {code: Decimal(80) for code in later}
+    assert not [p for p in o.problems if p.code == "MV412"]  # "no row for this office"
+    assert run.stages_source.problems == ()

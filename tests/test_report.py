@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,7 @@ from monev.report import (
 )
 from monev.rubric import parse_rubric
 from monev.scoring import score
+from monev.stages import load_stages
 
 EV = "https://ppid.contoh.go.id/bukti"
 GOLDEN = Path(__file__).parent / "golden"
@@ -100,8 +103,11 @@ def test_safe_names_stay_inside_and_are_unique():
         safe_name(n, taken)
         for n in ["../../x", "Dinas/Kesehatan", "Dinas Kesehatan", "a" * 300, "", "Dinas Kesehatan"]
     ]
-    assert names[:3] == ["x", "dinas-kesehatan", "dinas-kesehatan-2"]
-    assert len(names[3]) <= 60 and names[4] == "kantor" and names[5] == "dinas-kesehatan-3"
+    # "Dinas/Kesehatan" and "Dinas Kesehatan" are one identity: copies get _2, _3 (see test_outputs)
+    assert names[:3] == ["x", "dinas-kesehatan", "dinas-kesehatan_2"]
+    assert (
+        len(names[3]) <= 60 and names[4].startswith("kantor_") and names[5] == "dinas-kesehatan_3"
+    )
     assert all("/" not in n and not n.startswith(".") for n in names)
 
 
@@ -128,14 +134,19 @@ def small_run(tmp_path_factory, rubric):
         if row[0].value == "JI-02":
             row[6].value = "<script>alert('x')</script>"
     wb.save(p)
-    return score_paths([folder], rubric, as_of=AS_OF)
+    return score_paths([folder], rubric, as_of=AS_OF, stages=demo_stages(rubric))
 
 
 @pytest.fixture(scope="module")
 def demo_run(rubric):
     """Three committed demo workbooks: stable bytes, so stable golden files."""
     files = [DEMO / n for n in ("diskominfotik.xlsx", "dinkes.xlsx", "kel-pohjentrek.xlsx")]
-    return score_paths(files, rubric, as_of=AS_OF)
+    return score_paths(files, rubric, as_of=AS_OF, stages=demo_stages(rubric))
+
+
+def demo_stages(rubric):
+    """The demo's stages file (visitasi / wawancara of the offices past the gate)."""
+    return load_stages(DEMO.parent / "contoh-tahapan.xlsx", rubric)
 
 
 def _golden(name: str, text: str, update: bool) -> None:
@@ -240,7 +251,75 @@ def test_same_inputs_same_bytes_in_two_processes(tmp_path):
 
 @pytest.mark.pdf
 def test_english_report(small_run, tmp_path):
+    from monev.report import html_to_pdf
+
     office = next(o for o in small_run.offices if o.file == "dinkes.xlsx")
-    html = render_office_html(small_run, office, "en")
-    assert "Final score" in html and "Improvement plan" in html and "November 13" not in html
-    assert "13 November 2024" in html
+    pdf = tmp_path / "en.pdf"
+    pdf.write_bytes(html_to_pdf(render_office_html(small_run, office, "en"), AS_OF))
+    text = _text(pdf)
+    assert "Final score" in text and "Improvement plan" in text and "November 13" not in text
+    assert "13 November 2024" in text and "Skor akhir" not in text
+    assert "86.54" in text and "86,54" not in text  # English number format
+
+
+def _arithmetic_line(text: str) -> str:
+    line = next(line for line in text.splitlines() if "Perhitungan nilai akhir:" in line)
+    return re.sub(r"<[^>]+>", "", line).split(":", 1)[1].strip()
+
+
+def _recompute(line: str) -> tuple[Decimal, Decimal]:
+    """(sum as printed, rounded half up) from the printed terms, with Decimal only."""
+    left, right = line.split(" = ")
+    total = Decimal(0)
+    for term in left.split(" + "):
+        value, weight = term.split(" × ")
+        total += Decimal(value.rstrip("…").replace(",", ".")) * Decimal(weight.rstrip("%")) / 100
+    printed = Decimal(right.split(" → ")[1].replace(",", "."))
+    return total.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), printed
+
+
+def test_office_report_shows_the_final_score_arithmetic_an_auditor_can_redo(demo_run):
+    """The PDF printed "SAQ terverifikasi × 80% + tahap lanjutan" with the rounded SAQ 95,23;
+    recomputing from the page gave 94,38, not the printed 94,39."""
+    office = next(o for o in demo_run.offices if o.file == "diskominfotik.xlsx")
+    line = _arithmetic_line(render_office_html(demo_run, office))
+    # SAQ 7333/77 = 95.233766…; 95.2337 x 0.8 + 92 x 0.1 + 90 x 0.1 = 94.38696 -> 94.39.
+    assert line == "95,2337… × 80% + 92 × 10% + 90 × 10% = 94,3870… → 94,39"
+    recomputed, printed = _recompute(line)
+    assert recomputed == printed == office.score.score == Decimal("94.39")
+    # With the SAQ as the page rounds it for display the figure would differ: 94.384 -> 94.38.
+    assert (Decimal("95.23") * Decimal("0.8") + Decimal("18.2")).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP
+    ) == Decimal("94.38")
+
+
+def test_arithmetic_shows_more_digits_when_four_are_not_enough():
+    """Digits are cut, so the sum of what is shown can fall below a tie the exact sum is above;
+    then more digits are shown until the page gives the published figure."""
+    from monev.report import final_arithmetic
+    from monev.scoring import OfficeScore
+
+    # Weights 70 / 15 / 15, stages 80 and 80: final = 0.7 x SAQ + 24.  The final's tie 80.005 is
+    # at SAQ = 56.005 / 0.7 = 80.00714285714…; take the SAQ 1e-9 above it: final 80.005…07 ->
+    # 80.01.  Cut at 8 digits (80.00714285) the page would give 80.004999995 -> 80.00; at 9
+    # digits (80.007142858) it gives 80.0050000006 -> 80.01.
+    saq = Fraction(56005, 700) + Fraction(1, 10**9)
+    s = OfficeScore(
+        aspects=(),
+        indicators=(),
+        saq_claimed_exact=saq,
+        saq_verifiable_exact=saq,
+        stage_scores={"visitasi": Decimal(80), "wawancara": Decimal(80)},
+        gate_passed=True,
+        staged=True,
+        final_exact=saq * Fraction(7, 10) + 24,
+        predicate="Menuju Informatif",
+        stage_weights={"saq": Decimal(70), "visitasi": Decimal(15), "wawancara": Decimal(15)},
+    )
+    assert s.score == Decimal("80.01")
+    ar = final_arithmetic(s)
+    assert ar is not None
+    line = " + ".join(f"{v} × {w}%" for v, w in ar.terms) + f" = {ar.result} → {ar.score}"
+    assert line == "80,007142858… × 70% + 80 × 15% + 80 × 15% = 80,005000000… → 80,01"
+    recomputed, printed = _recompute(line)
+    assert recomputed == printed == Decimal("80.01")

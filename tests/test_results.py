@@ -106,3 +106,29 @@ def test_to_frame_has_one_row_per_office_and_indicator(tmp_path, rubric):
     assert len(frame) == len(rubric.indicators)
     row = frame[frame.code == "JI-01"].iloc[0]
     assert (row.office, row.status, round(row.points, 4)) == ("Dinas A", "ok", 2.8571)
+
+
+def test_results_json_bytes_unchanged_on_the_demo(rubric, update_golden):
+    """to_dict() now holds Decimals; results.json must still be byte for byte what the JSON
+    writer gave before (golden file first written by 0.1.0 on three demo offices, then regenerated
+    once for the changes of 0.2.0 that are meant to show in it: evidence_items, schema_version,
+    stage scores from the stages file; only the version line differs)."""
+    import datetime as dt
+    from pathlib import Path
+
+    from conftest import DEMO
+
+    from monev import __version__
+
+    files = [DEMO / n for n in ("diskominfotik.xlsx", "dinkes.xlsx", "kel-pohjentrek.xlsx")]
+    from monev.stages import load_stages
+
+    stages = load_stages(DEMO.parent / "contoh-tahapan.xlsx", rubric)
+    run = score_paths(files, rubric, as_of=dt.date(2024, 11, 13), stages=stages)
+    text = run.to_json().replace(
+        f'"monev_version": "{__version__}"', '"monev_version": "VERSION"', 1
+    )
+    golden = Path(__file__).parent / "golden" / "results-demo.json"
+    if update_golden:
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")

@@ -13,6 +13,7 @@ from helpers import answer_rows, small_rubric, write_workbook
 
 from monev.batch import score_paths
 from monev.scoring import score
+from monev.stages import apply_stages
 from monev.workbook import read_questionnaire
 
 EV = "https://ppid.contoh.go.id/bukti"
@@ -126,8 +127,17 @@ def test_rubric_mismatch_and_stage_scores(tmp_path, rubric):
         },
     )
     q = read_questionnaire(p, rubric)
-    assert {"MV402", "MV404", "MV405"} <= set(codes(q))
-    assert q.stage_scores == {"visitasi": Decimal("85.5")}
+    assert "MV402" in codes(q)
+    # Stage cells are recorded as typed, with their cell; they count only when the run allows it
+    # (monev.stages.apply_stages, tested in test_stages.py).
+    assert q.stage_scores == {}
+    assert {k: v for k, (v, _) in q.workbook_stages.items()} == {
+        "visitasi": "85.5",
+        "wawancara": "seratus",
+    }
+    used = apply_stages(q, rubric, from_workbooks=True)
+    assert {"MV404", "MV405"} <= set(codes(used))
+    assert used.stage_scores == {"visitasi": Decimal("85.5")}
 
 
 def test_template_round_trip_reads_every_row(tmp_path, rubric):
@@ -136,8 +146,10 @@ def test_template_round_trip_reads_every_row(tmp_path, rubric):
     assert q.office.name == "Dinas Kesehatan" and q.office.unit_type == "OPD"
     assert q.rubric_id == rubric.id and q.rubric_version == rubric.version
     assert set(q.answers) == set(answer_rows(rubric))
-    # Every scored row is empty: one MV202 each (the informational PI-05 may stay empty).
-    assert codes(q).count("MV202") == len(answer_rows(rubric)) - 1
+    # Every scored row is empty (the informational PI-05 may stay empty): one line that says so,
+    # not one MV202 per row (issue 8).
+    assert codes(q) == ["MV211"]
+    assert q.problems[0].param("count") == str(len(answer_rows(rubric)) - 1)
 
 
 # --- files that are not what they claim -------------------------------------------------------
@@ -269,3 +281,16 @@ def test_text_starting_with_at_sign_is_data_not_a_catalogue_key(tmp_path, rubric
     texts = [p.text() for p in office.problems]
     assert any("@ppid_kota" in x for x in texts)
     assert any("@Ya" in x for x in texts)
+
+
+def test_problems_have_typed_places_and_one_reading_order():
+    from monev.problems import Problem
+
+    a = Problem.make("MV202", "a.xlsx", "Kuesioner", "E10", code="JI-03")
+    b = Problem.make("MV202", "a.xlsx", "Kuesioner", "E9", code="JI-02")
+    c = Problem.make("MV201", "a.xlsx", "Kuesioner", "AA9", code="JI-02")
+    d = Problem.make("MV401", "a.xlsx", "Identitas", "B5")
+    assert (a.row, a.column, a.indicator) == (10, 5, "JI-03")
+    assert (c.row, c.column) == (9, 27) and (d.row, d.indicator) == (5, "")
+    # Row 9 before row 10 (a string order put "E10" first), column E before AA.
+    assert sorted([a, c, b, d]) == [d, b, c, a]
