@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -43,12 +44,48 @@ class InputError(Exception):
         super().__init__(path)
 
 
+# The dates a run may carry: SOURCE_DATE_EPOCH and --as-of outside this range are usage errors.
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
+
+
+class DateError(ValueError):
+    """``SOURCE_DATE_EPOCH`` or a report date that is not a usable date (a usage error)."""
+
+    def __init__(self, source: str, value: str):
+        self.source, self.value = source, value
+        super().__init__(f"{source}={value!r}")
+
+
+def parse_day(text: str, source: str = "--as-of") -> dt.date:
+    """A report date written ``YYYY-MM-DD`` between 2000 and 2099, else :class:`DateError`."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise DateError(source, text)
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise DateError(source, text) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise DateError(source, text)
+    return day
+
+
 def as_of_date() -> dt.date:
-    """The run's date: from ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else today."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.strip().isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).date()
-    return dt.date.today()
+    """The run's date: from ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else today.
+
+    ``SOURCE_DATE_EPOCH`` must be whole seconds since 1970 naming a day from 2000 to 2099;
+    anything else raises :class:`DateError` rather than being ignored.
+    """
+    raw = os.environ.get("SOURCE_DATE_EPOCH")
+    if raw is None or raw.strip() == "":
+        return dt.date.today()
+    epoch = raw.strip()
+    if not re.fullmatch(r"\d{1,12}", epoch):
+        raise DateError("SOURCE_DATE_EPOCH", raw)
+    first = dt.datetime.combine(FIRST_DAY, dt.time(), dt.timezone.utc).timestamp()
+    last = dt.datetime.combine(LAST_DAY, dt.time.max, dt.timezone.utc).timestamp()
+    if not first <= int(epoch) <= last:
+        raise DateError("SOURCE_DATE_EPOCH", raw)
+    return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).date()
 
 
 def collect(inputs: Iterable[str | Path]) -> list[Path]:

@@ -44,7 +44,7 @@ class CheckReport:
             "problems": [p.to_dict(lang) for p in self.problems],
             "saq_claimed": float(s.saq_claimed) if s else None,
             "saq_verifiable": float(s.saq_verifiable) if s else None,
-            "predicate": s.predicate if s else None,
+            "predicate": (s.predicate or None) if s else None,
         }
 
     def text(self, lang: str = DEFAULT_LANG) -> str:

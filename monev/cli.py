@@ -196,7 +196,7 @@ def _print_ranking(run, lang: str) -> None:
                     o.name,
                     o.office.unit_type,
                     fmt_number(s.score, lang),
-                    s.predicate,
+                    s.predicate or "–",  # a rubric without bands
                     fmt_number(s.saq_claimed, lang),
                     fmt_number(s.saq_verifiable, lang),
                     str(len(o.problems)),
@@ -346,15 +346,16 @@ def score(
     """
     import os
 
-    from monev.batch import InputError, as_of_date, score_paths
+    from monev.batch import InputError, score_paths
     from monev.outputs import OutputError, OutputFolder
     from monev.results import write_outputs
 
     lang = _lang(lang)
-    day = _parse_date(as_of, lang) if as_of else as_of_date()
+    day = _run_date(as_of, lang)
     rb = _rubric(rubric, lang)
     table = _stages_table(stages, rb, lang) if stages is not None else None
-    registry = _registry(offices, lang) if offices is not None else None
+    registry = _registry(offices, rb, lang) if offices is not None else None
+    last_year, renamed = _previous(previous, rename_map, rb, lang)
     try:
         folder = OutputFolder.open(out, inputs, allow_inside_input=allow_out_inside)
     except OutputError as exc:
@@ -394,15 +395,14 @@ def score(
     if run.received == 0:
         _echo(t("cli.no_inputs", lang), err=True)
         raise typer.Exit(EXIT_USAGE)
-    if previous is not None:
-        from monev.compare import PreviousError, compare, load_mapping, load_previous
+    if last_year is not None:
+        from monev.compare import PreviousError, compare
 
         try:
-            last = load_previous(previous, rb)
-            renames = registry.renames(set(last.offices)) if registry else {}
-            run.comparison = compare(run, last, {**renames, **load_mapping(rename_map)})
+            renames = registry.renames(set(last_year.offices)) if registry else {}
+            run.comparison = compare(run, last_year, {**renames, **renamed})
         except PreviousError as exc:
-            _echo(f"--previous: {exc}", err=True)
+            _echo(f"--rename-map: {exc.text(lang)}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
     write_outputs(run, folder.staging, lang)
     if not no_pdf:
@@ -443,11 +443,31 @@ def _stages_table(path: Path, rb, lang: str):
         raise typer.Exit(EXIT_USAGE) from None
 
 
-def _parse_date(text: str, lang: str) -> dt.date:
+def _run_date(as_of: str | None, lang: str) -> dt.date:
+    """--as-of, else SOURCE_DATE_EPOCH, else today; a bad value is a usage error."""
+    from monev.batch import DateError, as_of_date, parse_day
+
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        _echo(f"--as-of: {text!r} (YYYY-MM-DD)", err=True)
+        return parse_day(as_of) if as_of is not None else as_of_date()
+    except DateError as exc:
+        key = "cli.bad_as_of" if exc.source == "--as-of" else "cli.bad_epoch"
+        _echo(t(key, lang, value=exc.value), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _previous(previous: Path | None, rename_map: Path | None, rb, lang: str):
+    """Last year's run and the rename map, both checked before any scoring."""
+    from monev.compare import PreviousError, load_mapping, load_previous
+
+    if previous is None and rename_map is None:
+        return None, {}
+    option = "--rename-map"
+    try:
+        renamed = load_mapping(rename_map)
+        option = "--previous"
+        return (load_previous(previous, rb) if previous is not None else None), renamed
+    except PreviousError as exc:
+        _echo(f"{option}: {exc.text(lang)}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
 
 
@@ -526,29 +546,52 @@ def template(
             "--from", help="A filled workbook whose answers and verifier columns to carry over."
         ),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite the output file if it exists.")
+    ] = False,
 ) -> None:
     """Write the blank questionnaire workbook for one office.
 
     With --from, answers, evidence, notes and the verifier's columns of a filled workbook are
-    carried over into the new template (e.g. for a new rubric version).
+    carried over into the new template (e.g. for a new rubric version). An existing file is
+    never overwritten without --force.
+
+    Exit codes: 0 written; 1 the --from workbook is rejected (nothing written); 2 usage error.
     """
-    from monev.template import write_template
+    from monev.template import SourceRejected, write_template
 
     lang = _lang(lang)
+    if output.suffix.lower() != ".xlsx":
+        _echo(t("cli.template_suffix", lang, suffix=output.suffix or output.name), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    if not force and (output.exists() or output.is_symlink()):
+        _echo(t("cli.template_exists", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE)
     rb = _rubric(rubric, lang)
     if source is not None and not source.is_file():
         _echo(t("cli.missing_input", lang, path=source), err=True)
         raise typer.Exit(EXIT_USAGE)
-    path = write_template(rb, output, office=office, unit_type=unit_type, source=source)
+    try:
+        path = write_template(
+            rb, output, office=office, unit_type=unit_type, source=source, overwrite=force
+        )
+    except FileExistsError:
+        _echo(t("cli.template_exists", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except SourceRejected as exc:
+        _echo(t("cli.template_source_rejected", lang, path=source), err=True)
+        for problem in exc.problems:
+            _echo(f"  {problem.text(lang)}", err=True)
+        raise typer.Exit(EXIT_PROBLEMS) from None
     _echo(t("cli.template_written", lang, office=office or "-", path=path))
 
 
-def _registry(path: Path, lang: str):
+def _registry(path: Path, rb, lang: str):
     """Load the --offices registry; any bad row stops the run (exit 2), every one shown."""
     from monev.problems import sort_key
     from monev.registry import load_registry
 
-    reg = load_registry(path)
+    reg = load_registry(path, unit_types=rb.unit_types)
     if not reg.usable:
         _echo(f"{t('registry.unusable', lang)}:", err=True)
         for p in sorted(reg.problems, key=sort_key):
@@ -557,11 +600,11 @@ def _registry(path: Path, lang: str):
     return reg
 
 
-def _write_registry(output: Path, entries: list, force: bool, lang: str) -> None:
+def _write_registry(output: Path, entries: list, force: bool, rb, lang: str) -> None:
     from monev.registry import write_registry
 
     try:
-        write_registry(output, entries, force=force, lang=lang)
+        write_registry(output, entries, force=force, lang=lang, unit_types=rb.unit_types)
     except FileExistsError:
         _echo(t("registry.exists", lang, path=output), err=True)
         raise typer.Exit(EXIT_USAGE) from None
@@ -579,11 +622,13 @@ def offices_template(
         Path, typer.Option("--output", "-o", help="Registry to write (.xlsx or .csv).")
     ] = Path("daftar.xlsx"),
     force: ForceOpt = False,
+    rubric: RubricOpt = "ki-jatim-2024",
     lang: LangOpt = DEFAULT_LANG,
 ) -> None:
-    """Write a blank registry of offices, with instructions and a Jenis Unit drop-down."""
+    """Write a blank registry of offices, with instructions and a Jenis Unit drop-down (the
+    rubric's unit types)."""
     lang = _lang(lang)
-    _write_registry(output, [], force, lang)
+    _write_registry(output, [], force, _rubric(rubric, lang), lang)
     _echo(t("registry.template_written", lang, path=output))
 
 
@@ -612,7 +657,7 @@ def offices_from(
     except InputError as exc:
         _echo(t(exc.key, lang, path=exc.path), err=True)
         raise typer.Exit(EXIT_USAGE) from None
-    _write_registry(output, draft.entries, force, lang)
+    _write_registry(output, draft.entries, force, rb, lang)
     if draft.unused:
         _echo(t("registry.draft_unused", lang), err=True)
         for p in draft.unused:

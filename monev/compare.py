@@ -9,7 +9,9 @@ allowed, and said.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -18,12 +20,38 @@ from typing import Any
 import yaml
 
 from monev.identity import office_key
-from monev.results import RunResult, round_places
+from monev.results import SCHEMA_VERSION, RunResult, round_places
 from monev.scoring import round2
+
+# Limits on the side files read before a run (the README's "Limits and safety").
+MAX_PREVIOUS_BYTES = 20_000_000  # last year's results.json (about 500 offices)
+MAX_MAPPING_BYTES = 1_000_000  # a rename map
 
 
 class PreviousError(Exception):
-    """Last year's results cannot be read (a usage error)."""
+    """Last year's results or the rename map cannot be used (a usage error).
+
+    ``key`` names a message (``previous.*`` / ``rename.*`` in messages.yaml) and ``params`` fill
+    it, so the CLI can say it in the run's language with :meth:`text`.
+    """
+
+    def __init__(self, key: str, **params: Any):
+        self.key = key
+        self.params = params
+        super().__init__(self.text("en"))
+
+    def text(self, lang: str = "id") -> str:
+        from monev.i18n import t
+
+        params = {k: t(v.key, lang) if isinstance(v, _Why) else v for k, v in self.params.items()}
+        return t(self.key, lang, **params)
+
+
+@dataclass(frozen=True)
+class _Why:
+    """A message key used as a parameter (what a field should be)."""
+
+    key: str
 
 
 def name_key(name: str) -> str:
@@ -75,64 +103,234 @@ class Comparison:
         ]
 
 
-def _dec(value: Any) -> Decimal:
-    return Decimal(str(value))
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def previous_from_results(data: dict[str, Any]) -> PreviousRun:
-    offices = {}
-    for o in data["offices"]:
-        offices[name_key(o["name"])] = PreviousOffice(
-            name=o["name"],
-            score=_dec(o["score"]),
-            predicate=o["predicate"],
-            rank=int(o["rank"]),
-            aspects={a["code"]: _dec(a["score"]) for a in o["aspects"]},
-            indicators={i["code"]: _dec(i["points"]) for i in o["indicators"]},
+class _Fields:
+    """Field-by-field checks of a parsed results.json, naming the field and the office."""
+
+    def __init__(self, file: Path):
+        self.file = file
+
+    def fail(self, field: str, why: str, office: str = "") -> PreviousError:
+        key = "previous.bad_field_office" if office else "previous.bad_field"
+        return PreviousError(key, path=self.file, field=field, office=office, why=_Why(why))
+
+    def obj(self, value: Any, field: str, office: str = "") -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(field, "expect.object", office)
+        return value
+
+    def items(self, value: Any, field: str, office: str = "") -> list[Any]:
+        if not isinstance(value, list):
+            raise self.fail(field, "expect.list", office)
+        return value
+
+    def text(self, value: Any, field: str, office: str = "") -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(field, "expect.text", office)
+        return value
+
+    def number(self, value: Any, field: str, office: str = "") -> Decimal:
+        """A figure from 0 to 100 with at most 4 decimals (as monev writes them)."""
+        if isinstance(value, bool) or not isinstance(value, int | Decimal):
+            raise self.fail(field, "expect.score", office)
+        d = Decimal(value)
+        exp = d.as_tuple().exponent
+        if not d.is_finite() or not isinstance(exp, int) or exp < -10 or not 0 <= d <= 100:
+            raise self.fail(field, "expect.score", office)
+        return d
+
+    def rank(self, value: Any, field: str, office: str = "") -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 10**6:
+            raise self.fail(field, "expect.rank", office)
+        return value
+
+    def count(self, value: Any, field: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 10**6:
+            raise self.fail(field, "expect.count")
+        return value
+
+    def date(self, value: Any, field: str) -> str:
+        if not isinstance(value, str) or not _DATE.fullmatch(value):
+            raise self.fail(field, "expect.date")
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            raise self.fail(field, "expect.date") from None
+        return value
+
+
+def previous_from_results(data: Any, file: Path | str = "results.json") -> PreviousRun:
+    """Last year's run from parsed results.json, checking every field the comparison reads.
+
+    Files without ``schema_version`` (written by monev 0.1) have the same fields and are read
+    the same way. Raises :class:`PreviousError` naming the first bad field and its office.
+    """
+    f = _Fields(Path(file))
+    root = f.obj(data, "(root)")
+    version = root.get("schema_version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise f.fail("schema_version", "expect.count")
+    if version > SCHEMA_VERSION:
+        raise PreviousError("previous.newer", path=f.file, found=version, known=SCHEMA_VERSION)
+    rubric = f.obj(root.get("rubric"), "rubric")
+    summary = f.obj(root.get("summary"), "summary")
+    predicates = f.obj(summary.get("predicates"), "summary.predicates")
+    distribution = {
+        f.text(k, "summary.predicates"): f.count(v, f"summary.predicates.{k}")
+        for k, v in predicates.items()
+    }
+    offices: dict[str, PreviousOffice] = {}
+    for n, raw in enumerate(f.items(root.get("offices"), "offices")):
+        where = f"offices[{n}]"
+        o = f.obj(raw, where)
+        name = f.text(o.get("name"), f"{where}.name")
+        aspects = {}
+        for k, a in enumerate(f.items(o.get("aspects"), f"{where}.aspects", name)):
+            a = f.obj(a, f"{where}.aspects[{k}]", name)
+            code = f.text(a.get("code"), f"{where}.aspects[{k}].code", name)
+            aspects[code] = f.number(a.get("score"), f"{where}.aspects[{k}].score", name)
+        indicators = {}
+        for k, i in enumerate(f.items(o.get("indicators"), f"{where}.indicators", name)):
+            i = f.obj(i, f"{where}.indicators[{k}]", name)
+            code = f.text(i.get("code"), f"{where}.indicators[{k}].code", name)
+            indicators[code] = f.number(i.get("points"), f"{where}.indicators[{k}].points", name)
+        office = PreviousOffice(
+            name=name,
+            score=f.number(o.get("score"), f"{where}.score", name),
+            predicate=f.text(o.get("predicate"), f"{where}.predicate", name),
+            rank=f.rank(o.get("rank"), f"{where}.rank", name),
+            aspects=aspects,
+            indicators=indicators,
         )
+        key = name_key(name)
+        if not key:
+            raise f.fail(f"{where}.name", "expect.text")
+        if key in offices:
+            raise PreviousError(
+                "previous.same_office", path=f.file, first=offices[key].name, second=name
+            )
+        offices[key] = office
     return PreviousRun(
-        rubric_id=data["rubric"]["id"],
-        rubric_version=data["rubric"]["version"],
-        as_of=data.get("as_of", ""),
+        rubric_id=f.text(rubric.get("id"), "rubric.id"),
+        rubric_version=f.text(rubric.get("version"), "rubric.version"),
+        as_of=f.date(root["as_of"], "as_of") if "as_of" in root else "",
         offices=offices,
-        distribution=dict(data["summary"]["predicates"]),
+        distribution=distribution,
     )
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def parse_results_json(text: str, file: Path | str = "results.json") -> PreviousRun:
+    """Parse results.json text strictly (numbers as Decimal; NaN and Infinity refused)."""
+    try:
+        data = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+    except RecursionError:
+        raise PreviousError("previous.too_deep", path=file) from None
+    except ValueError as exc:
+        raise PreviousError("previous.not_json", path=file, error=str(exc)) from None
+    return previous_from_results(data, file)
+
+
+def _read_limited(path: Path, limit: int, too_large: str) -> str:
+    """A file's text, refused before reading when it is over ``limit`` bytes."""
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(limit + 1)
+    except OSError as exc:
+        raise PreviousError("previous.unreadable", path=path, error=exc.strerror or exc) from None
+    if len(raw) > limit:
+        raise PreviousError(too_large, path=path, mb=limit // 1_000_000)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PreviousError("previous.not_json", path=path, error="not UTF-8 text") from None
+
+
 def load_previous(path: Path, rubric: Any = None) -> PreviousRun:
-    """Last year's run from its results.json, or by scoring a folder of its workbooks."""
+    """Last year's run: a results.json, a folder holding one, or a folder of its workbooks.
+
+    Everything is checked before this year's run starts; a bad file raises
+    :class:`PreviousError`.
+    """
+    path = Path(path)
+    if path.is_dir() and (path / "results.json").is_file():
+        path = path / "results.json"
     if path.is_file() and path.suffix.lower() == ".json":
-        try:
-            return previous_from_results(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise PreviousError(f"{path}: {exc}") from None
+        return parse_results_json(
+            _read_limited(path, MAX_PREVIOUS_BYTES, "previous.too_large"), path
+        )
     if path.is_dir():
         from monev.batch import score_paths
 
         if rubric is None:
-            raise PreviousError(f"{path}: a rubric is needed to score last year's workbooks")
+            raise PreviousError("previous.rubric_needed", path=path)
         run = score_paths([path], rubric)
-        return previous_from_results(json.loads(run.to_json()))
-    raise PreviousError(f"{path}: not a results.json file or a folder of workbooks")
+        return parse_results_json(run.to_json(), path)
+    raise PreviousError("previous.not_found", path=path)
 
 
 def load_mapping(path: Path | None) -> dict[str, str]:
-    """Renamed offices: a YAML mapping ``old name: new name`` (keys and values are names)."""
+    """Renamed offices: a YAML mapping ``old name: new name``, as ``{new key: old key}``.
+
+    Names are strings; aliases are refused (a rename map never needs them, and an alias bomb
+    must not cost minutes); two old names onto one new name, or one old name listed twice, is
+    an error rather than a silent overwrite.
+    """
     if path is None:
         return {}
+    from monev.rubric import AliasError, DuplicateKeyError, YamlLimitError, load_yaml_limited
+
+    path = Path(path)
+    if not path.is_file():  # missing, a folder, a FIFO or a device
+        raise PreviousError("rename.not_found", path=path)
+    text = _read_limited(path, MAX_MAPPING_BYTES, "rename.too_large")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise PreviousError(f"{path}: {exc}") from None
+        data = load_yaml_limited(text, max_nodes=100_000, allow_aliases=False)
+    except DuplicateKeyError as exc:
+        raise PreviousError("rename.twice", path=path, old=exc.key, line=exc.line) from None
+    except AliasError:
+        raise PreviousError("rename.aliases", path=path) from None
+    except (yaml.YAMLError, YamlLimitError) as exc:
+        raise PreviousError("rename.not_yaml", path=path, error=str(exc)) from None
+    if data is None:
+        return {}
     if not isinstance(data, dict):
-        raise PreviousError(f"{path}: expected a mapping of old name -> new name")
-    return {name_key(str(new)): name_key(str(old)) for old, new in data.items()}
+        raise PreviousError("rename.not_mapping", path=path)
+    renamed: dict[str, str] = {}
+    old_names: dict[str, str] = {}  # old key -> old name as written
+    new_names: dict[str, str] = {}  # new key -> old name as written
+    for old, new in data.items():
+        for value in (old, new):
+            if not isinstance(value, str) or not name_key(value):
+                raise PreviousError("rename.not_text", path=path, value=repr(value))
+        old_key, new_key = name_key(old), name_key(new)
+        if old_key in old_names:
+            raise PreviousError("rename.twice", path=path, old=old, line="-")
+        old_names[old_key] = old
+        if new_key in new_names:
+            raise PreviousError(
+                "rename.two_old", path=path, first=new_names[new_key], second=old, new=new
+            )
+        new_names[new_key] = old
+        if old_key != new_key:
+            renamed[new_key] = old_key
+    return renamed
 
 
 def compare(
     run: RunResult, previous: PreviousRun, renamed: dict[str, str] | None = None
 ) -> Comparison:
-    """Match this run's offices with last year's and compute every change."""
+    """Match this run's offices with last year's and compute every change.
+
+    Raises :class:`PreviousError` (``rename.merges``) when two offices of this run, with
+    different identities, would be matched with one office of last year: matching across years
+    never merges two offices.
+    """
     renamed = renamed or {}
     bands = [b.name for b in run.rubric.predicates]
     cmp = Comparison(
@@ -141,7 +339,7 @@ def compare(
             previous.rubric_id == run.rubric.id and previous.rubric_version == run.rubric.version
         ),
     )
-    matched: set[str] = set()
+    matched: dict[str, Any] = {}  # last year's key -> this run's office matched with it
     for o in run.offices:
         key = name_key(o.name)
         old_key = renamed.get(key, key)
@@ -149,7 +347,14 @@ def compare(
         if prev is None:
             cmp.new.append(o.name)
             continue
-        matched.add(old_key)
+        first = matched.get(old_key)
+        if first is not None and name_key(first.name) != key:
+            # Two offices of this run (not copies of one) would take one office's history:
+            # the rename map says an office was renamed, yet the old name is still here.
+            raise PreviousError(
+                "rename.merges", first=first.name, second=o.name, previous=prev.name
+            )
+        matched[old_key] = o
         s = o.score
         aspects = {
             a.code: round2(a.verifiable) - prev.aspects.get(a.code, Decimal(0)) for a in s.aspects

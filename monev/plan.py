@@ -71,10 +71,10 @@ def build_plan(rubric: Rubric, s: OfficeScore) -> Plan:
     current = round2(s.final_exact)
     targets = []
     nxt = rubric.next_band(current)
-    top = rubric.predicates[0]
+    top = rubric.predicates[0] if rubric.predicates else None
     if nxt is not None:
         targets.append(Target("next", nxt.name, nxt.min, first(finals, nxt.min)))
-    if nxt is None or nxt.name != top.name:
+    if top is not None and (nxt is None or nxt.name != top.name):
         k = first(finals, top.min)
         targets.append(Target("top", top.name, top.min, k, reached_already=k == 0))
     for stage in rubric.stages[1:]:

@@ -151,6 +151,8 @@ class Registry:
     file: str
     entries: list[Entry] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    #: The unit types a row may have, in report order (the rubric's).
+    unit_types: list[str] = field(default_factory=lambda: list(UNIT_TYPES))
     _index: dict[str, Match] = field(default_factory=dict, repr=False)
 
     @property
@@ -182,7 +184,8 @@ class Registry:
         def count(entries: list[Entry]) -> Count:
             return Count(sum(e.key in sent for e in entries), len(entries))
 
-        order = UNIT_TYPES + sorted({e.unit_type for e in self.entries} - set(UNIT_TYPES))
+        known = list(self.unit_types)
+        order = known + sorted({e.unit_type for e in self.entries} - set(known))
         by_unit = {
             u: count([e for e in self.entries if e.unit_type == u])
             for u in order
@@ -326,11 +329,14 @@ def _rows_csv(data: bytes, name: str) -> list[list[Any]] | Problem:
         return Problem.make("MV440", name, reason=str(exc))
 
 
-def load_registry(path: str | Path) -> Registry:
-    """Read and check a registry file. Never raises on bad input: see :attr:`Registry.problems`."""
+def load_registry(path: str | Path, unit_types: Iterable[str] | None = None) -> Registry:
+    """Read and check a registry file against ``unit_types`` (default: the default rubric's).
+
+    Never raises on bad input: see :attr:`Registry.problems`.
+    """
     path = Path(path)
     name = path.name
-    reg = Registry(file=name)
+    reg = Registry(file=name, unit_types=list(unit_types or UNIT_TYPES))
     suffix = path.suffix.lower()
     if suffix not in READABLE:
         reg.problems.append(Problem.make("MV440", name, reason=Key("registry.bad_suffix")))
@@ -387,7 +393,7 @@ def _read_rows(reg: Registry, sheet: str, rows: list[list[Any]]) -> None:
             reg.problems.append(Problem.make("MV442", reg.file, sheet, at("name"), row=str(r + 1)))
             continue
         raw_unit = _text(get("unit_type"))
-        unit = next((u for u in UNIT_TYPES if office_key(u) == office_key(raw_unit)), None)
+        unit = next((u for u in reg.unit_types if office_key(u) == office_key(raw_unit)), None)
         if unit is None:
             reg.problems.append(
                 Problem.make(
@@ -397,7 +403,7 @@ def _read_rows(reg: Registry, sheet: str, rows: list[list[Any]]) -> None:
                     at("unit_type"),
                     value=raw_unit or "-",
                     office=office,
-                    allowed=", ".join(UNIT_TYPES),
+                    allowed=", ".join(reg.unit_types),
                 )
             )
             unit = raw_unit
@@ -475,12 +481,15 @@ def identify(
 # --- writing -----------------------------------------------------------------------------------
 
 
-def draft_entries(identities: Iterable[tuple[str, str, str]]) -> list[Entry]:
+def draft_entries(
+    identities: Iterable[tuple[str, str, str]], unit_types: Iterable[str] | None = None
+) -> list[Entry]:
     """Registry entries from (name, unit type, kecamatan) as workbooks give them.
 
     Identities with one :func:`office_key` are one entry: its name is the spelling not in capitals
     only, then the most frequent, then the first; its unit type and kecamatan the first non-empty.
-    Sorted by unit type (PPID Utama, OPD, Kecamatan, Kelurahan), kecamatan and name.
+    Sorted by unit type (in ``unit_types`` order: PPID Utama, OPD, Kecamatan, Kelurahan by
+    default), kecamatan and name.
     """
     spellings: dict[str, list[str]] = {}
     found: dict[str, list[str]] = {}
@@ -494,7 +503,7 @@ def draft_entries(identities: Iterable[tuple[str, str, str]]) -> list[Entry]:
     def best(names: list[str]) -> str:
         return max(names, key=lambda n: (not n.isupper(), names.count(n), -names.index(n)))
 
-    order = {u: i for i, u in enumerate(UNIT_TYPES)}
+    order = {u: i for i, u in enumerate(unit_types or UNIT_TYPES)}
     entries = [Entry(best(spellings[k]), u, kec) for k, (u, kec) in found.items()]
     return sorted(
         entries,
@@ -516,8 +525,15 @@ def _rows_of(entries: list[Entry]) -> list[list[str]]:
     ]
 
 
-def registry_bytes(entries: list[Entry], suffix: str, lang: str = DEFAULT_LANG) -> bytes:
-    """A registry file (``.xlsx``: with an instructions sheet and a Jenis Unit drop-down)."""
+def registry_bytes(
+    entries: list[Entry],
+    suffix: str,
+    lang: str = DEFAULT_LANG,
+    unit_types: Iterable[str] | None = None,
+) -> bytes:
+    """A registry file (``.xlsx``: with an instructions sheet and a Jenis Unit drop-down of
+    ``unit_types``, by default the default rubric's)."""
+    units = list(unit_types or UNIT_TYPES)
     if suffix == ".csv":
         text = io.StringIO()
         w = csv.writer(text, lineterminator="\n")
@@ -549,11 +565,11 @@ def registry_bytes(entries: list[Entry], suffix: str, lang: str = DEFAULT_LANG) 
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     dv = DataValidation(
         type="list",
-        formula1='"' + ",".join(UNIT_TYPES) + '"',
+        formula1='"' + ",".join(units) + '"',
         allow_blank=True,
         showErrorMessage=True,
         errorTitle=COLUMNS["unit_type"],
-        error=t("registry.pick_unit_type", lang, allowed=", ".join(UNIT_TYPES)),
+        error=t("registry.pick_unit_type", lang, allowed=", ".join(units)),
     )
     ws.add_data_validation(dv)
     dv.add(f"B2:B{max(1000, len(entries) + 200)}")
@@ -570,7 +586,12 @@ def registry_bytes(entries: list[Entry], suffix: str, lang: str = DEFAULT_LANG) 
 
 
 def write_registry(
-    dest: str | Path, entries: list[Entry], *, force: bool = False, lang: str = DEFAULT_LANG
+    dest: str | Path,
+    entries: list[Entry],
+    *,
+    force: bool = False,
+    lang: str = DEFAULT_LANG,
+    unit_types: Iterable[str] | None = None,
 ) -> Path:
     """Write a registry to ``dest`` (``.xlsx`` or ``.csv``) atomically.
 
@@ -583,7 +604,7 @@ def write_registry(
         raise ValueError(suffix or dest.name)
     if dest.exists() and not force:
         raise FileExistsError(str(dest))
-    data = registry_bytes(entries, suffix, lang)
+    data = registry_bytes(entries, suffix, lang, unit_types)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".monev-", suffix=suffix, dir=dest.parent)
     try:
@@ -624,4 +645,4 @@ def draft_from_folder(inputs: Iterable[str | Path], rubric: Any) -> Draft:
             unused.append(bad[0])
             continue
         identities.append((q.office.name, q.office.unit_type, q.office.kecamatan))
-    return Draft(draft_entries(identities), len(paths), unused)
+    return Draft(draft_entries(identities, rubric.unit_types), len(paths), unused)

@@ -31,6 +31,10 @@ from monev.scoring import OfficeScore, round2
 from monev.text import for_csv, for_xlsx, formula_safe
 from monev.workbook import Office
 
+# The layout of results.json: raised when a field changes meaning or is removed (adding one does
+# not). ``--previous`` reads this version and files without it (monev 0.1).
+SCHEMA_VERSION = 1
+
 
 def num(value: Decimal | Fraction | int, places: int = 2) -> Decimal:
     """An exact value rounded half up to ``places`` decimals, kept as a Decimal with those places.
@@ -172,7 +176,7 @@ class RunResult:
             "sha256": o.sha256,
             "rank": o.rank,
             "score": num(s.final_exact),
-            "predicate": s.predicate,
+            "predicate": s.predicate or None,  # null: a rubric without bands
             "saq": {
                 "claimed": num(s.saq_claimed_exact),
                 "verifiable": num(s.saq_verifiable_exact),
@@ -239,6 +243,7 @@ class RunResult:
         """The whole run as plain data; :func:`dumps` turns it into ``results.json``."""
         r = self.rubric
         return {
+            "schema_version": SCHEMA_VERSION,
             "monev_version": __version__,
             "as_of": self.as_of.isoformat(),
             "rubric": {

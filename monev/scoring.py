@@ -7,14 +7,20 @@ same figure on any machine, and an auditor can recompute it from the indicator p
 Definitions (all from the rubric):
 
 * indicator value ``v`` in 0..1 (Ya = 1, Tidak = 0, an option's value, a checklist's fraction ...);
-* ``max_points`` of an indicator = aspect weight x indicator weight / sum of the aspect's weights;
+* ``max_points`` of an indicator = aspect weight x indicator weight / sum of the aspect's weights
+  (with nested groups, the same share is taken at each level: see ``Rubric.max_points``);
 * ``points`` = ``max_points`` x ``v``; aspect score = sum of its points; SAQ = sum of aspect scores;
 * **claimed**: the answers as given; **verifiable**: a positive answer without evidence, or whose
   evidence has no item a verifier can open (a URL or a document's file name), counts 0 (as KI
-  verifiers do), unless a verifier marked it ``Sesuai``; ``Tidak Sesuai`` counts 0;
+  verifiers do), unless a verifier marked it ``Sesuai``; ``Tidak Sesuai`` counts 0; a rubric with
+  graded ``verification`` levels keeps the answer's value x the level's value instead, and an
+  ungraded positive answer that passes the evidence rules gets the ``ungraded`` level;
 * final score: when every later stage has a score and its gate is passed, the stage-weighted sum
-  (SAQ verifiable x its weight + each stage x its weight) / 100; otherwise the verifiable SAQ;
-* predicate: from the rounded final score, lower-bound cut-offs.
+  (SAQ verifiable x its weight + each stage x its weight) / 100; otherwise the verifiable SAQ
+  (``missing_stage: fallback_to_saq``), or the same sum with a missing stage counted 0
+  (``missing_stage: zero``);
+* predicate: from the rounded final score, lower-bound cut-offs (none when the rubric has no bands);
+  a band may also require minimum (rounded) verifiable points per aspect or group.
 """
 
 from __future__ import annotations
@@ -103,6 +109,18 @@ class AspectScore:
 
 
 @dataclass(frozen=True)
+class GroupScore:
+    """A group under an aspect (nested groups): its share of the aspect and the points it got."""
+
+    code: str
+    name: str
+    parent: str
+    max_points: Fraction
+    claimed: Fraction
+    verifiable: Fraction
+
+
+@dataclass(frozen=True)
 class OfficeScore:
     """Everything the scorer computed for one office. Exact values plus rounded figures."""
 
@@ -114,8 +132,9 @@ class OfficeScore:
     gate_passed: bool
     staged: bool  # final score includes later stages
     final_exact: Fraction
-    predicate: str
+    predicate: str  # "": the rubric has no bands (ranking only); results.json says null
     stage_weights: dict[str, Decimal] = field(default_factory=dict)
+    groups: tuple[GroupScore, ...] = ()  # nested groups, when the rubric has any
 
     @property
     def saq_claimed(self) -> Decimal:
@@ -135,7 +154,9 @@ class OfficeScore:
         return round2(self.saq_claimed_exact - self.saq_verifiable_exact)
 
 
-def _value_and_status(ind: Indicator, ans: Answer | None) -> tuple[Fraction, Fraction, str]:
+def _value_and_status(
+    ind: Indicator, ans: Answer | None, rubric: Rubric | None = None
+) -> tuple[Fraction, Fraction, str]:
     if not ind.scored:
         return Fraction(0), Fraction(0), STATUS_INFO
     if ans is None:
@@ -143,6 +164,8 @@ def _value_and_status(ind: Indicator, ans: Answer | None) -> tuple[Fraction, Fra
     if ans.parsed is None or ans.parsed.value is None:
         return Fraction(0), Fraction(0), STATUS_INVALID if ans.raw else STATUS_MISSING
     claimed = ans.parsed.value
+    if rubric is not None and rubric.verification is not None:
+        return _graded(ind, ans, claimed, rubric)
     if ans.verification == "Tidak Sesuai":
         return claimed, Fraction(0), STATUS_REJECTED if claimed else STATUS_OK
     if ans.verification == "Sesuai":
@@ -156,17 +179,38 @@ def _value_and_status(ind: Indicator, ans: Answer | None) -> tuple[Fraction, Fra
     return claimed, claimed, STATUS_OK
 
 
+def _graded(
+    ind: Indicator, ans: Answer, claimed: Fraction, rubric: Rubric
+) -> tuple[Fraction, Fraction, str]:
+    """A rubric with graded levels: the answer's value x the level's value."""
+    assert rubric.verification is not None
+    level = ans.verification
+    if level is not None:
+        kept = claimed * rubric.level_value(ind, level)
+        return claimed, kept, STATUS_REJECTED if claimed and not kept else STATUS_OK
+    claimed, verifiable, status = _value_and_status(ind, ans)  # the evidence rules
+    if verifiable and rubric.verification.ungraded is not None:
+        verifiable *= rubric.level_value(ind, rubric.verification.ungraded)
+    return claimed, verifiable, status
+
+
 def score_indicator(
-    ind: Indicator, answers: dict[str, Answer], max_points: Fraction
+    ind: Indicator,
+    answers: dict[str, Answer],
+    max_points: Fraction,
+    rubric: Rubric | None = None,
 ) -> IndicatorScore:
+    """One indicator's values; ``rubric`` is needed only for graded verification levels."""
     ans = answers.get(ind.code)
     if isinstance(ind.answer, Checklist):
         items = []
         statuses = []
+        kept: list[Fraction] = []
         for item in ind.answer.items:
             a = answers.get(item.code)
-            claimed, verifiable, item_status = _value_and_status(ind, a)
+            claimed, verifiable, item_status = _value_and_status(ind, a, rubric)
             statuses.append(item_status)
+            kept.append(verifiable)
             items.append(
                 ItemScore(
                     code=item.code,
@@ -182,7 +226,7 @@ def score_indicator(
             )
         n = len(items)
         claimed_v = Fraction(sum(i.claimed for i in items), n)
-        verifiable_v = Fraction(sum(i.verified for i in items), n)
+        verifiable_v = sum(kept, Fraction(0)) / n  # a graded item may keep part of its value
         worst = (
             STATUS_INVALID,
             STATUS_MISSING,
@@ -204,7 +248,7 @@ def score_indicator(
             status=status,
             items=tuple(items),
         )
-    claimed, verifiable, status = _value_and_status(ind, ans)
+    claimed, verifiable, status = _value_and_status(ind, ans, rubric)
     return IndicatorScore(
         code=ind.code,
         aspect=ind.aspect,
@@ -239,11 +283,13 @@ def final_score(
             rounded[stage.code] = stage_scores[stage.code]
     later = rubric.stages[1:]
     complete = bool(later) and all(s.code in stage_scores for s in later)
-    if not (gate_passed and complete):
+    # A missing stage counts 0 under ``missing_stage: zero``; a failed gate still gives the SAQ.
+    zero = rubric.missing_stage == "zero" and bool(later)
+    if not (gate_passed and (complete or zero)):
         return saq_verifiable, gate_passed, False
     total = saq_verifiable * Fraction(rubric.stages[0].weight)
     for s in later:
-        total += Fraction(stage_scores[s.code]) * Fraction(s.weight)
+        total += Fraction(stage_scores.get(s.code, 0)) * Fraction(s.weight)
     return total / 100, True, True
 
 
@@ -251,14 +297,11 @@ def score(rubric: Rubric, q: Questionnaire) -> OfficeScore:
     """Score a questionnaire that was read (and checked) against ``rubric``."""
     indicators: list[IndicatorScore] = []
     aspects: list[AspectScore] = []
+    shares = rubric.max_points()
     for aspect in rubric.aspects:
         members = rubric.indicators_of(aspect.code)
-        total_weight = sum((Fraction(i.weight) for i in members if i.scored), Fraction(0))
         scored = [
-            score_indicator(
-                i, q.answers, Fraction(aspect.weight) * Fraction(i.weight) / total_weight
-            )
-            for i in members
+            score_indicator(i, q.answers, shares.get(i.code, Fraction(0)), rubric) for i in members
         ]
         indicators.extend(scored)
         aspects.append(
@@ -273,6 +316,9 @@ def score(rubric: Rubric, q: Questionnaire) -> OfficeScore:
     saq_claimed = sum((a.claimed for a in aspects), Fraction(0))
     saq_verifiable = sum((a.verifiable for a in aspects), Fraction(0))
     final, gate_passed, staged = final_score(rubric, saq_verifiable, q.stage_scores)
+    groups = _group_scores(rubric, indicators, shares)
+    points = {a.code: round2(a.verifiable) for a in aspects}
+    points.update({g.code: round2(g.verifiable) for g in groups})
     return OfficeScore(
         aspects=tuple(aspects),
         indicators=tuple(indicators),
@@ -282,6 +328,36 @@ def score(rubric: Rubric, q: Questionnaire) -> OfficeScore:
         gate_passed=gate_passed,
         staged=staged,
         final_exact=final,
-        predicate=rubric.predicate(round2(final)),
+        predicate=rubric.band_for(round2(final), points),
         stage_weights={s.code: s.weight for s in rubric.stages},
+        groups=groups,
+    )
+
+
+def _group_scores(
+    rubric: Rubric, indicators: list[IndicatorScore], shares: dict[str, Fraction]
+) -> tuple[GroupScore, ...]:
+    """Claimed and verifiable points of each group: the sum over the indicators under it."""
+    if not rubric.groups:
+        return ()
+    parents = {g.code: g.parent for g in rubric.groups}
+    where = {i.code: i.group for i in rubric.indicators}
+    claimed = {g.code: Fraction(0) for g in rubric.groups}
+    verifiable = dict(claimed)
+    for s in indicators:
+        node = where.get(s.code)
+        while node in parents:
+            claimed[node] += s.points_claimed
+            verifiable[node] += s.points
+            node = parents[node]
+    return tuple(
+        GroupScore(
+            code=g.code,
+            name=g.name,
+            parent=g.parent,
+            max_points=shares[g.code],
+            claimed=claimed[g.code],
+            verifiable=verifiable[g.code],
+        )
+        for g in rubric.groups
     )

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from monev.problems import Problem
 from monev.rubric import Checklist, Indicator, Options, Percent, Rubric, Threshold
 from monev.workbook import (
     COLUMNS,
@@ -86,6 +87,7 @@ def _validation(kind: str, title: str, error: str, **rule: str) -> Any:
 def build_template(rubric: Rubric, office: str = "", unit_type: str = ""):  # -> openpyxl Workbook
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill, Protection
+    from openpyxl.worksheet.cell_range import MultiCellRange
     from openpyxl.worksheet.datavalidation import DataValidation
 
     bold = Font(bold=True)
@@ -195,6 +197,9 @@ def build_template(rubric: Rubric, office: str = "", unit_type: str = ""):  # ->
     for dv in (yes_no, number, percent, verdict):
         ws.add_data_validation(dv)
     option_dvs: dict[tuple[str, ...], DataValidation] = {}
+    # Cells are gathered per validation and set once at the end: openpyxl's ``add`` scans every
+    # range already added, which makes a rubric of a few thousand rows take minutes.
+    refs: dict[int, list[str]] = {id(dv): [] for dv in (yes_no, number, percent, verdict)}
 
     r = HEADER_ROW + 1
     current_aspect = None
@@ -233,11 +238,11 @@ def build_template(rubric: Rubric, office: str = "", unit_type: str = ""):  # ->
         if not heading:
             spec = ind.answer
             if item or spec.type == "ya_tidak":
-                yes_no.add(ref)
+                refs[id(yes_no)].append(ref)
             elif isinstance(spec, Threshold):
-                number.add(ref)
+                refs[id(number)].append(ref)
             elif isinstance(spec, Percent):
-                percent.add(ref)
+                refs[id(percent)].append(ref)
             elif isinstance(spec, Options):
                 labels = tuple(o.label for o in spec.options)
                 if labels not in option_dvs:
@@ -248,9 +253,13 @@ def build_template(rubric: Rubric, office: str = "", unit_type: str = ""):  # ->
                         formula1='"' + ",".join(labels) + '"',
                     )
                     ws.add_data_validation(option_dvs[labels])
-                option_dvs[labels].add(ref)
-            verdict.add(ws.cell(row=r, column=col["verification"]).coordinate)
+                    refs[id(option_dvs[labels])] = []
+                refs[id(option_dvs[labels])].append(ref)
+            refs[id(verdict)].append(ws.cell(row=r, column=col["verification"]).coordinate)
         r += 1
+    for dv in ws.data_validations.dataValidation:
+        if id(dv) in refs:
+            dv.sqref = MultiCellRange(" ".join(refs[id(dv)]))
     ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=col["question"])
     ws.protection.sheet = True
     ws.protection.formatColumns = False
@@ -262,6 +271,14 @@ def build_template(rubric: Rubric, office: str = "", unit_type: str = ""):  # ->
     return wb
 
 
+class SourceRejected(Exception):
+    """The workbook given to carry over is rejected by the reader: nothing can be carried."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("; ".join(p.text("en") for p in problems))
+
+
 def carry_over(wb: Any, rubric: Rubric, source: Path) -> None:
     """Copy identity, answers, evidence, notes and the verifier's columns from a filled workbook.
 
@@ -271,6 +288,8 @@ def carry_over(wb: Any, rubric: Rubric, source: Path) -> None:
     from monev.stages import parse_stage_value
 
     q = read_questionnaire(source, rubric)
+    if q.rejected:
+        raise SourceRejected([p for p in q.problems if p.severity == "fatal"])
     ident = wb[SHEET_IDENTITY]
     labels = {ident.cell(row=r, column=1).value: r for r in range(1, ident.max_row + 1)}
     o = q.office
@@ -317,13 +336,20 @@ def write_template(
     office: str = "",
     unit_type: str = "",
     source: str | Path | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write the blank questionnaire to ``dest`` atomically and return its path.
 
     With ``source``, the answers and the verifier's columns of that filled workbook are carried
-    over into the new template (see :func:`carry_over`).
+    over into the new template (see :func:`carry_over`; :class:`SourceRejected` when that
+    workbook is rejected). An existing ``dest`` raises :class:`FileExistsError` unless
+    ``overwrite``: a filled questionnaire is never replaced by a blank one by accident.
     """
     dest = Path(dest)
+    if dest.suffix.lower() != ".xlsx":
+        raise ValueError(f"{dest}: a template is written as .xlsx only")
+    if not overwrite and (dest.exists() or dest.is_symlink()):
+        raise FileExistsError(str(dest))
     wb = build_template(rubric, office=office, unit_type=unit_type)
     if source is not None:
         carry_over(wb, rubric, Path(source))
@@ -332,8 +358,30 @@ def write_template(
     os.close(fd)
     try:
         wb.save(tmp)
-        os.replace(tmp, dest)
+        os.chmod(tmp, 0o666 & ~_umask())  # as any file the user creates, not mkstemp's 0600
+        if overwrite:
+            os.replace(tmp, dest)
+        else:
+            _place_new(tmp, dest)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return dest
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _place_new(tmp: str, dest: Path) -> None:
+    """Move ``tmp`` to ``dest`` only if ``dest`` still does not exist (no race with a writer)."""
+    try:
+        os.link(tmp, dest)  # fails with FileExistsError when dest appeared meanwhile
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: check, then rename
+        if dest.exists():
+            raise FileExistsError(str(dest)) from None
+        os.replace(tmp, dest)

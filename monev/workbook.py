@@ -30,7 +30,16 @@ from monev.cells import (
 )
 from monev.evidence_items import LOCAL_PATH, MISTYPED, EvidenceItem, parse_evidence
 from monev.problems import Problem
-from monev.rubric import AnswerError, Checklist, Indicator, Parsed, Rubric
+from monev.rubric import (
+    DEFAULT_UNIT_TYPES,
+    DEFAULT_VERDICTS,
+    AnswerError,
+    Checklist,
+    Indicator,
+    Parsed,
+    Rubric,
+    verdict_key,
+)
 
 __all__ = ["cell_ref", "col_letter", "is_lock_file", "read_questionnaire"]
 
@@ -78,8 +87,8 @@ IDENTITY = {
     "rubric_id": "ID Rubrik",
     "rubric_version": "Versi Rubrik",
 }
-UNIT_TYPES = ["PPID Utama", "OPD", "Kecamatan", "Kelurahan"]
-VERDICTS = {"sesuai": "Sesuai", "tidak sesuai": "Tidak Sesuai"}
+UNIT_TYPES = list(DEFAULT_UNIT_TYPES)  # the default rubric's; a rubric may name its own
+VERDICTS = {verdict_key(v): v for v in DEFAULT_VERDICTS}  # a rubric may define graded levels
 
 DRIVE_SHARING = re.compile(r"(drive|docs)\.google\.com/.*(usp=sharing|/edit|/view|open\?id=)", re.I)
 
@@ -277,7 +286,7 @@ def _read_identity(q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path
         )
     unit, unit_cell = get(IDENTITY["unit_type"])
     if unit:
-        match = next((u for u in UNIT_TYPES if u.casefold() == unit.casefold()), None)
+        match = next((u for u in rubric.unit_types if u.casefold() == unit.casefold()), None)
         if match is None:
             q.problems.append(
                 Problem.make(
@@ -286,7 +295,7 @@ def _read_identity(q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path
                     SHEET_IDENTITY,
                     unit_cell,
                     value=unit,
-                    allowed=", ".join(UNIT_TYPES),
+                    allowed=", ".join(rubric.unit_types),
                 )
             )
         office.unit_type = match or unit
@@ -339,6 +348,7 @@ def _read_answers(q: Questionnaire, sheet: Sheet, rubric: Rubric) -> None:
         )
         return
     head_row, cols = header
+    verdicts = rubric.verdicts()
     specs: dict[str, Indicator] = {}
     headings = set()
     for ind, item in rubric.rows():
@@ -420,7 +430,7 @@ def _read_answers(q: Questionnaire, sheet: Sheet, rubric: Rubric) -> None:
             raw=raw_text,
             evidence=evidence,
             note=_text(cell(row, "note")),
-            verification=_verdict(q, code, cell(row, "verification"), r, cols),
+            verification=_verdict(q, code, cell(row, "verification"), r, cols, verdicts),
             verifier_note=_text(cell(row, "verifier_note")),
             evidence_cell=ecell,
             evidence_link=link,
@@ -543,14 +553,22 @@ def _parse_answer(
         return None
 
 
-def _verdict(q: Questionnaire, code: str, raw: Any, r: int, cols: dict[str, int]) -> str | None:
-    """A verifier's decision in any case and spacing; anything else is a problem, never dropped."""
+def _verdict(
+    q: Questionnaire,
+    code: str,
+    raw: Any,
+    r: int,
+    cols: dict[str, int],
+    verdicts: dict[str, str] = VERDICTS,
+) -> str | None:
+    """A verifier's decision (the rubric's level names) in any case and spacing; anything else is
+    a problem, never dropped."""
     text = _text(raw)
     if not text:
         return None
-    key = " ".join(re.sub(r"[-_.]+", " ", text).split()).casefold()
-    if key in VERDICTS:
-        return VERDICTS[key]
+    key = verdict_key(text)
+    if key in verdicts:
+        return verdicts[key]
     q.problems.append(
         Problem.make(
             "MV213",
@@ -559,7 +577,7 @@ def _verdict(q: Questionnaire, code: str, raw: Any, r: int, cols: dict[str, int]
             cell_ref(r, cols["verification"]),
             code=code,
             value=text[:40],
-            allowed=", ".join(VERDICTS.values()),
+            allowed=", ".join(verdicts.values()),
         )
     )
     return None

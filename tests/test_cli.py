@@ -67,18 +67,24 @@ def test_score_exit_1_when_a_file_is_rejected_and_english(tmp_path, rubric, caps
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "message"),
     [
-        ["score", "tidak-ada.xlsx", "--no-pdf"],
-        ["score", ".", "--rubric", "tidak-ada", "--no-pdf"],
-        ["score", ".", "--lang", "fr"],
-        ["check"],
-        ["template", "--bogus"],
+        (["score", "tidak-ada.xlsx"], "Berkas atau folder tidak ditemukan: tidak-ada.xlsx"),
+        (["score", "masuk", "--rubric", "tidak-ada"], "no shipped rubric with this id"),
+        (["score", "masuk", "--lang", "fr"], "Bahasa tidak dikenal: fr (pilih id atau en)"),
+        (["check"], "Missing argument"),
+        (["template", "--bogus"], "No such option: --bogus"),
     ],
 )
-def test_usage_errors_exit_2(tmp_path, args, monkeypatch):
+def test_usage_errors_exit_2(tmp_path, rubric, args, message, monkeypatch, capsys):
+    # The output folder lies outside the input, so each case fails for the reason it names.
     monkeypatch.chdir(tmp_path)
-    assert main(args) == 2
+    (tmp_path / "masuk").mkdir()
+    write_workbook(tmp_path / "masuk" / "a.xlsx", rubric, [("JI-01", "Ya", EV)])
+    extra = ["--out", str(tmp_path / "hasil"), "--no-pdf"] if args[0] == "score" else []
+    assert main(args + extra) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "hasil").exists()
 
 
 def test_output_inside_input_is_refused(tmp_path, rubric):
@@ -102,17 +108,120 @@ def test_check_clean_file_exits_0(tmp_path, rubric, capsys):
     assert "tidak ada masalah" in capsys.readouterr().out
 
 
-def test_template_and_rubric_commands(tmp_path, capsys):
+def test_template_and_rubric_commands(tmp_path, rubric, capsys):
+    from openpyxl import load_workbook
+
+    from monev.workbook import read_questionnaire
+
     out = tmp_path / "dinkes.xlsx"
     assert main(["template", "--office", "Dinas Kesehatan", "-o", str(out)]) == 0
-    assert out.exists()
+    assert f"Templat kuesioner untuk 'Dinas Kesehatan' ditulis ke {out}" in capsys.readouterr().out
+    q = read_questionnaire(out, rubric)
+    assert q.office.name == "Dinas Kesehatan" and q.rubric_id == "ki-jatim-2024"
+    # Blank: 57 rows less the KO-02 heading take an answer, and none is given yet.
+    assert len(q.answers) == 56 and not q.rejected
+    assert all(a.raw == "" and a.parsed is None for a in q.answers.values())
+    ws = load_workbook(out)["Kuesioner"]
+    codes = [c.value for c in ws["A"] if isinstance(c.value, str) and "-" in c.value]
+    rows = [item.code if item else ind.code for ind, item in rubric.rows()]
+    assert codes == rows  # 51 indicators and the 6 items of KO-02, in rubric order
+    assert len(rows) == 57
     assert main(["rubric", "list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed == [
+        "ki-jatim-2024\t1.0.0\t51 indikator\t"
+        "SAQ Monev Keterbukaan Informasi Publik KI Jawa Timur 2024 (rekonstruksi) [rekonstruksi]",
+        "ki-kalbar-2025\t1.0.0\t45 indikator\tMonev Keterbukaan Informasi Publik KI Kalimantan "
+        "Barat 2025 (rekonstruksi pertanyaan) [rekonstruksi]",
+    ]
     assert main(["rubric", "show", "ki-jatim-2024"]) == 0
     text = capsys.readouterr().out
     assert "KO-02" in text and "Informatif >= 90" in text
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: x\n")
     assert main(["rubric", "check", str(bad)]) == 2
+
+
+# --- options checked before any work; nothing lost by `template` (issues 8 and 9) ---------------
+
+
+@pytest.fixture
+def one_office(tmp_path, rubric):
+    (tmp_path / "masuk").mkdir()
+    write_workbook(tmp_path / "masuk" / "a.xlsx", rubric, [("JI-01", "Ya", EV)])
+    return tmp_path / "masuk"
+
+
+@pytest.mark.parametrize(
+    ("epoch", "shown"),
+    [("abc", "'abc'"), ("99999999999999", "'99999999999999'"), ("-1", "'-1'"), ("1.5e9", "")],
+)
+def test_bad_source_date_epoch_is_a_usage_error(
+    one_office, tmp_path, monkeypatch, capsys, epoch, shown
+):
+    """SOURCE_DATE_EPOCH=abc was ignored silently; a far-future value exited 3."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    assert main(["score", str(one_office), "--out", str(tmp_path / "hasil"), "--no-pdf"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"SOURCE_DATE_EPOCH tidak dapat dipakai: {shown}"), err
+    assert not (tmp_path / "hasil").exists()
+
+
+def test_source_date_epoch_sets_the_date(one_office, tmp_path, monkeypatch):
+    # 1700000000 s after 1970-01-01 UTC is 2023-11-14 22:13:20 UTC.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert main(["score", str(one_office), "--out", str(tmp_path / "hasil"), "--no-pdf"]) == 0
+    assert json.loads((tmp_path / "hasil" / "results.json").read_text())["as_of"] == "2023-11-14"
+
+
+@pytest.mark.parametrize("day", ["1900-01-01", "20241113", "2024-02-30", "9999-12-31"])
+def test_bad_as_of_is_a_usage_error(one_office, tmp_path, capsys, day):
+    rc = main(
+        ["score", str(one_office), "--out", str(tmp_path / "hasil"), "--no-pdf", "--as-of", day]
+    )
+    assert rc == 2
+    assert capsys.readouterr().err.startswith(f"--as-of tidak dapat dipakai: '{day}'")
+
+
+def test_template_never_overwrites_without_force(tmp_path, rubric, capsys):
+    """`monev template -o mine.xlsx` over a filled workbook replaced it, exit 0."""
+    mine = write_workbook(tmp_path / "mine.xlsx", rubric, [("JI-01", "Ya", EV)])
+    before = mine.read_bytes()
+    assert main(["template", "-o", str(mine)]) == 2
+    err = capsys.readouterr().err
+    assert "sudah ada" in err and "--force" in err
+    assert mine.read_bytes() == before
+    assert main(["template", "-o", str(mine), "--force", "--office", "Dinas Baru"]) == 0
+    assert mine.read_bytes() != before
+
+
+@pytest.mark.parametrize("name", ["x.ods", "x.xls", "x.csv", "kuesioner"])
+def test_template_refuses_a_format_it_cannot_write(tmp_path, capsys, name):
+    """`-o x.ods` wrote an .xlsx file with an .ods name, which `check` then rejected."""
+    assert main(["template", "-o", str(tmp_path / name)]) == 2
+    assert "hanya dapat menulis templat .xlsx" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_template_from_a_rejected_workbook_writes_nothing(tmp_path, capsys):
+    """`template --from` a rejected workbook exited 0 and dropped every answer without a word."""
+    source = tmp_path / "lama.xlsx"
+    source.write_bytes(b"")
+    out = tmp_path / "baru.xlsx"
+    assert main(["template", "--from", str(source), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "tidak ada templat yang ditulis" in err and "MV102" in err
+    assert not out.exists()
+
+
+def test_template_from_carries_answers_over(tmp_path, rubric):
+    source = write_workbook(tmp_path / "lama.xlsx", rubric, [("JI-01", "Ya", EV)], office="Dinas X")
+    out = tmp_path / "baru.xlsx"
+    assert main(["template", "--from", str(source), "-o", str(out)]) == 0
+    from monev.workbook import read_questionnaire
+
+    q = read_questionnaire(out, rubric)
+    assert q.office.name == "Dinas X" and q.answers["JI-01"].evidence == EV
 
 
 def test_help_does_not_import_heavy_libraries():
@@ -137,3 +246,15 @@ def test_a_fifo_given_by_name_is_not_called_missing(tmp_path, capsys):
     rc = main(["score", str(tmp_path / "tidak-ada.xlsx"), "--out", str(tmp_path / "o2")])
     assert rc == 2
     assert "Berkas atau folder tidak ditemukan" in capsys.readouterr().err
+
+
+def test_template_is_created_with_the_umask(tmp_path):
+    """The template was created 0600 (mkstemp's mode) whatever the umask."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        assert main(["template", "-o", str(tmp_path / "k.xlsx")]) == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "k.xlsx").stat().st_mode & 0o777 == 0o644

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from decimal import Decimal
 from importlib import resources
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -14,10 +17,17 @@ from test_scoring import best
 
 from monev.batch import score_paths
 from monev.cli import main
-from monev.compare import compare, load_mapping, load_previous
+from monev.compare import (
+    PreviousError,
+    compare,
+    load_mapping,
+    load_previous,
+    parse_results_json,
+)
 from monev.report import render_city_html, render_office_html
 
 EV = "https://ppid.contoh.go.id/bukti"
+DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture(scope="module")
@@ -192,3 +202,223 @@ def test_demo_city_against_last_years_set(tmp_path, rubric):
     # The stage-weighted PPID Utama (README): 7333/77 x 0.8 + 9.2 + 9 = 94.387... -> 94.39
     utama = next(o for o in now["offices"] if o["unit_type"] == "PPID Utama")
     assert utama["stages"] == {"visitasi": 92, "wawancara": 90} and utama["score"] == 94.39
+
+
+# --- --previous and --rename-map are checked field by field, before any scoring (issue 9) -------
+
+LEGACY = DATA / "results-0.1.0.json"  # written by monev 0.1.0 (no schema_version), unchanged
+
+
+@pytest.fixture(scope="module")
+def this_year(tmp_path_factory, rubric):
+    root = tmp_path_factory.mktemp("ini")
+    write_workbook(
+        root / "a.xlsx", rubric, [("JI-01", "Ya", EV), ("JI-02", "Ya", EV)], office="Dinas A"
+    )
+    return root
+
+
+def _score(this_year, tmp_path, *extra: str) -> int:
+    return main(
+        ["score", str(this_year), "--out", str(tmp_path / "hasil"), "--no-pdf", "-q", *extra]
+    )
+
+
+def test_results_from_the_previous_release_still_work(this_year, tmp_path, capsys):
+    assert "schema_version" not in json.loads(LEGACY.read_text())
+    assert _score(this_year, tmp_path, "--previous", str(LEGACY)) == 0
+    data = json.loads((tmp_path / "hasil" / "results.json").read_text())
+    assert data["schema_version"] == 1
+    a = data["offices"][0]["previous"]
+    # Last year Dinas A had JI-02 only: 1 of 14 JI indicators, 40 x 1/14 = 2.857 -> 2.86; now two:
+    # 40 x 2/14 = 5.714 -> 5.71, a change of 5.71 - 2.86 = 2.85.
+    assert (a["score"], a["rank"], a["score_delta"]) == (2.86, 2, 2.85)
+    assert data["previous"]["as_of"] == "2023-11-14"
+    assert data["previous"]["gone"] == ["Dinas Naik"]
+
+
+def test_a_current_results_json_reads_back(this_year, rubric):
+    run = score_paths([this_year], rubric)
+    prev = parse_results_json(run.to_json())
+    assert json.loads(run.to_json())["schema_version"] == 1
+    assert prev.offices["dinas a"].score == Decimal("5.71")
+
+
+def _office_score(literal: str) -> str:
+    """The legacy file with Dinas A's score written as ``literal`` (a JSON token)."""
+    text = LEGACY.read_text()
+    old = '"rank": 2,\n      "score": 2.86,'
+    assert old in text
+    return text.replace(old, f'"rank": 2,\n      "score": {literal},')
+
+
+def _legacy_with(change) -> str:
+    data = json.loads(LEGACY.read_text())
+    change(data)
+    return json.dumps(data)
+
+
+def _set(path: str, value):
+    def change(data):
+        target = data
+        *parents, last = path.split(".")
+        for part in parents:
+            target = target[int(part)] if part.isdigit() else target[part]
+        target[int(last) if last.isdigit() else last] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (_legacy_with(_set("offices.0.name", 42)), "offices[0].name"),
+        (_legacy_with(_set("offices.1.name", None)), "offices[1].name"),
+        (_legacy_with(_set("offices.0.name", "   ")), "offices[0].name"),
+        (_legacy_with(_set("as_of", {"tahun": 2023})), "as_of"),
+        (_legacy_with(_set("as_of", "kemarin")), "as_of"),
+        (
+            _legacy_with(_set("offices.1.score", "1e999999999")),
+            "offices[1].score (kantor 'Dinas A')",
+        ),
+        (_legacy_with(_set("offices.1.score", 101)), "offices[1].score (kantor 'Dinas A')"),
+        (_legacy_with(_set("offices.0.rank", 0)), "offices[0].rank (kantor 'Dinas Naik')"),
+        (_legacy_with(_set("offices.0.rank", True)), "offices[0].rank"),
+        (_legacy_with(_set("offices.0.aspects.0.score", [1])), "offices[0].aspects[0].score"),
+        (_legacy_with(_set("offices.0.indicators", {})), "offices[0].indicators"),
+        (_legacy_with(_set("offices", None)), "offices"),
+        (_legacy_with(_set("summary.predicates.Informatif", -1)), "summary.predicates"),
+        (_office_score("NaN"), "NaN"),
+        (_office_score("Infinity"), "Infinity"),
+        (_office_score("1e999999999"), "offices[1].score"),
+        (_office_score("-0.001"), "offices[1].score"),
+        ("[" * 100_000 + "]" * 100_000, "terlalu dalam"),
+        (_legacy_with(_set("schema_version", 2)), "monev yang lebih baru"),
+        (_legacy_with(_set("offices.1.name", "DINAS NAIK")), "'Dinas Naik' dan 'DINAS NAIK'"),
+        ('"hasil"', "(root)"),
+    ],
+    ids=lambda v: v if len(v) < 40 else "",
+)
+def test_bad_previous_is_a_usage_error_before_any_work(
+    this_year, tmp_path, capsys, monkeypatch, text, words
+):
+    bad = tmp_path / "lalu.json"
+    bad.write_text(text, encoding="utf-8")
+
+    def no_scoring(*args, **kwargs):
+        raise AssertionError("scored before --previous was checked")
+
+    monkeypatch.setattr("monev.batch.score_paths", no_scoring)
+    assert _score(this_year, tmp_path, "--previous", str(bad)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("--previous: ") and words in err, err
+    assert not (tmp_path / "hasil").exists()  # nothing written, not even results.json
+
+
+def test_bad_previous_message_in_english(this_year, tmp_path, capsys):
+    bad = tmp_path / "lalu.json"
+    bad.write_text(_legacy_with(_set("offices.1.score", "95")), encoding="utf-8")
+    assert _score(this_year, tmp_path, "--previous", str(bad), "--lang", "en") == 2
+    assert capsys.readouterr().err.strip() == (
+        f"--previous: Fix offices[1].score (office 'Dinas A') in {bad}: "
+        "must be a number from 0 to 100 with at most 10 decimals"
+    )
+
+
+def test_oversized_previous_is_refused_before_parsing(tmp_path, monkeypatch):
+    monkeypatch.setattr("monev.compare.MAX_PREVIOUS_BYTES", 1000)
+    monkeypatch.setattr("monev.compare.json.loads", None)  # never reached
+    with pytest.raises(PreviousError) as info:
+        load_previous(LEGACY)
+    assert info.value.key == "previous.too_large"
+
+
+def test_previous_folder_means_its_results_json(this_year, rubric, tmp_path):
+    """`--previous hasil` used to score rekap.xlsx as a workbook and match nothing."""
+    last = tmp_path / "hasil-2023"
+    last.mkdir()
+    (last / "results.json").write_text(LEGACY.read_text(), encoding="utf-8")
+    (last / "rekap.xlsx").write_bytes(b"PK\x03\x04 not a questionnaire")
+    assert _score(this_year, tmp_path, "--previous", str(last)) == 0
+    data = json.loads((tmp_path / "hasil" / "results.json").read_text())
+    assert data["previous"]["matched"] == 1 and data["previous"]["gone"] == ["Dinas Naik"]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Dinas Lama: Dinas A\nDinas Kuno: Dinas A\n", "'Dinas Lama' dan 'Dinas Kuno'"),
+        ("Dinas Lama: Dinas A\nDINAS  LAMA: Dinas B\n", "'DINAS  LAMA' tertulis dua kali"),
+        ("Dinas Lama: Dinas A\nDinas Lama: Dinas B\n", "'Dinas Lama' tertulis dua kali (baris 2)"),
+        ("Dinas Lama: 2023\n", "2023 bukan nama kantor"),
+        ("Dinas Lama: [Dinas A]\n", "bukan nama kantor"),
+        ("- Dinas Lama\n- Dinas A\n", "bukan peta ganti nama"),
+        ("a: &a Dinas A\nb: *a\n", "memakai alias YAML"),
+        ("Dinas Lama: [Dinas A\n", "tidak dapat dibaca sebagai YAML"),
+    ],
+    ids=lambda v: v[:30],
+)
+def test_bad_rename_map_is_a_usage_error_before_scoring(
+    this_year, tmp_path, capsys, monkeypatch, text, words
+):
+    bad = tmp_path / "ganti.yaml"
+    bad.write_text(text, encoding="utf-8")
+
+    def no_scoring(*args, **kwargs):
+        raise AssertionError("scored before --rename-map was checked")
+
+    monkeypatch.setattr("monev.batch.score_paths", no_scoring)
+    rc = _score(this_year, tmp_path, "--previous", str(LEGACY), "--rename-map", str(bad))
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.startswith("--rename-map: ") and words in err, err
+    assert not (tmp_path / "hasil").exists()
+
+
+def test_rename_map_that_is_not_a_file(this_year, tmp_path, capsys):
+    fifo = tmp_path / "peta"
+    os.mkfifo(fifo)  # reading it would wait for a writer for ever
+    for path in (fifo, tmp_path, tmp_path / "tidak-ada.yaml"):
+        rc = _score(this_year, tmp_path, "--previous", str(LEGACY), "--rename-map", str(path))
+        assert rc == 2
+        assert "tidak ditemukan atau bukan berkas biasa" in capsys.readouterr().err
+
+
+def test_rename_map_alias_bomb_is_refused_fast(tmp_path):
+    """Nine levels of ten aliases: 10**9 names once expanded (was 60 s and 6 GB)."""
+    lines = ["a0: &a0 [Dinas A, Dinas A, Dinas A, Dinas A, Dinas A]"]
+    for k in range(1, 10):
+        lines.append(f"a{k}: &a{k} [" + ", ".join([f"*a{k - 1}"] * 10) + "]")
+    bomb = tmp_path / "bom.yaml"
+    bomb.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    started = time.monotonic()
+    with pytest.raises(PreviousError) as info:
+        load_mapping(bomb)
+    assert time.monotonic() - started < 5  # generous: it stops at the first alias
+    assert info.value.key == "rename.aliases"
+
+
+def test_rename_map_never_merges_two_offices_of_this_run(rubric, tmp_path, capsys):
+    """The map says Dinas Lama became Dinas Baru, yet this run still has a Dinas Lama."""
+    now = tmp_path / "2024"
+    now.mkdir()
+    write_workbook(now / "lama.xlsx", rubric, [("JI-01", "Ya", EV)], office="Dinas Lama")
+    write_workbook(now / "baru.xlsx", rubric, [], office="Dinas Baru")
+    last = tmp_path / "last.json"
+    last.write_text(
+        _legacy_with(_set("offices.1.name", "Dinas Lama")), encoding="utf-8"
+    )  # last year: Dinas Naik and Dinas Lama
+    mapping = tmp_path / "ganti.yaml"
+    mapping.write_text("Dinas Lama: Dinas Baru\n", encoding="utf-8")
+    rc = main(
+        [
+            *("score", str(now), "--out", str(tmp_path / "hasil"), "--no-pdf", "-q"),
+            *("--previous", str(last), "--rename-map", str(mapping)),
+        ]
+    )
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "'Dinas Baru' dan 'Dinas Lama' di penilaian ini" in err or (
+        "'Dinas Lama' dan 'Dinas Baru' di penilaian ini" in err
+    ), err
+    assert not (tmp_path / "hasil").exists()

@@ -427,3 +427,18 @@ def test_stages_file_row_under_a_registered_other_name_is_found(tmp_path, rubric
     assert o.score.stage_scores == {code: Decimal(80) for code in later}
     assert not [p for p in o.problems if p.code == "MV412"]  # "no row for this office"
     assert run.stages_source.problems == ()
+
+
+def test_unit_types_come_from_the_rubric(tmp_path, capsys):
+    # ki-kalbar-2025 names Desa and BUMD among its unit types; the default rubric does not.
+    daftar = registry_csv(tmp_path / "daftar.csv", "Desa Sukamaju,Desa,,,,\nBank Daerah,BUMD,,,,\n")
+    assert [p.code for p in load_registry(daftar).problems] == ["MV443", "MV443"]
+    reg = load_registry(daftar, unit_types=["PPID Utama", "OPD", "Desa", "BUMD"])
+    assert reg.usable
+    assert list(reg.coverage(set()).by_unit_type) == ["Desa", "BUMD"]
+    out = tmp_path / "d.xlsx"
+    assert main(["offices", "template", "-o", str(out), "--rubric", "ki-kalbar-2025"]) == 0
+    from openpyxl import load_workbook
+
+    (dv,) = load_workbook(out)["Daftar Kantor"].data_validations.dataValidation
+    assert "Desa" in dv.formula1 and "BUMD" in dv.formula1

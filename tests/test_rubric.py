@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from decimal import Decimal
 from fractions import Fraction
 
@@ -120,3 +122,153 @@ def test_answer_types_parse_and_normalise():
         pc.parse(150)
     assert info.value.kind == "range"
     assert pc.parse("95%").value == Fraction(95, 100) and pc.parse(100).value == 1
+
+
+# --- Rubric files are loaded with limits: size, aliases, nesting, counts, bounds (issue 9) ---
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "words"),
+    [
+        # A weight of 10**999999999 passed `rubric check` and then hung scoring; 1e5000 exited 3.
+        (
+            lambda d: d["indicators"][0].update(weight="1e999999999"),
+            "indicators[0].weight",
+            "expected a number",  # exponents are not rubric numbers
+        ),
+        (lambda d: d["indicators"][0].update(weight=1e300), "indicators[0].weight", "10 digits"),
+        (
+            lambda d: d["indicators"][0].update(weight=2_000_000),
+            "indicators[0].weight",
+            "at most 1000000",
+        ),
+        (
+            lambda d: d["indicators"][3]["answer"]["options"][1].update(value="1e-999999999"),
+            "indicators[3].answer.options[1].value",
+            "expected a number",
+        ),
+        (
+            lambda d: d["indicators"][3]["answer"]["options"][1].update(value=1e-300),
+            "indicators[3].answer.options[1].value",
+            "10 digits",
+        ),
+        (lambda d: d["aspects"][0].update(weight="60.00000000001"), "aspects[0].weight", "digits"),
+        (lambda d: d["aspects"][0].update(weight=float("inf")), "aspects[0].weight", "finite"),
+        (lambda d: d["predicates"][0].update(min="NaN"), "predicates[0].min", ""),
+        (
+            lambda d: d["indicators"].append(
+                {
+                    "code": "B-04",
+                    "aspect": "B",
+                    "question": "?",
+                    "answer": {"type": "threshold", "min": "1e99"},
+                }
+            ),
+            "indicators[6].answer.min",
+            "digits",
+        ),
+        # The reader upper-cases a workbook's codes: a lowercase code here could never match.
+        (lambda d: d["indicators"][0].update(code="a-01"), "indicators[0].code", "'A-01'"),
+        (
+            lambda d: d["indicators"][4]["answer"]["items"][0].update(code="B-02.1 "),
+            "indicators[4].answer.items[0].code",
+            "'B-02.1'",
+        ),
+        (
+            lambda d: d["indicators"][3]["answer"].update(
+                options=[{"label": f"L{k}", "value": 0} for k in range(51)]
+            ),
+            "indicators[3].answer.options",
+            "limit of 50",
+        ),
+    ],
+)
+def test_numbers_codes_and_counts_are_bounded(change, path, words):
+    errors = _errors(_mutated(change))
+    assert any(p == path and words.lower() in m.lower() for p, m in errors), errors
+
+
+def test_ten_thousand_aspects_are_refused_fast(tmp_path):
+    """10,000 aspects took 16 s to check (an A x I scan) and 85 s for `template`."""
+    head = SMALL_RUBRIC.split("aspects:")[0]
+    tail = "predicates:" + SMALL_RUBRIC.split("predicates:")[1]
+    aspects = "".join(f"  - code: X{i}\n    name: Aspek\n    weight: 0.01\n" for i in range(10_000))
+    indicators = "".join(
+        f"  - code: X{i}-01\n    aspect: X{i}\n    question: '?'\n"
+        "    answer:\n      type: ya_tidak\n"
+        for i in range(10_000)
+    )
+    path = tmp_path / "besar.yaml"
+    path.write_text(f"{head}aspects:\n{aspects}indicators:\n{indicators}{tail}", encoding="utf-8")
+    started = time.process_time()
+    with pytest.raises(RubricError) as info:
+        load_rubric(path)
+    assert time.process_time() - started < 10  # CPU seconds; generous (about 3 on one core)
+    assert ("aspects", "10000 entries, more than the limit of 200") in info.value.errors
+
+
+def test_largest_allowed_rubric_checks_and_indexes_once():
+    """200 aspects x 2000 indicators: every aspect's indicators come from one index."""
+    data = yaml.safe_load(SMALL_RUBRIC)
+    data["aspects"] = [{"code": f"X{i}", "name": "Aspek", "weight": "0.5"} for i in range(200)]
+    data["indicators"] = [
+        {
+            "code": f"X{i % 200}-{i}",
+            "aspect": f"X{i % 200}",
+            "question": "?",
+            "answer": {"type": "ya_tidak"},
+        }
+        for i in range(2000)
+    ]
+    r = parse_rubric(yaml.safe_dump(data))
+    # 2000 indicators over 200 aspects in turn: 10 each, in rubric order.
+    assert [i.code for i in r.indicators_of("X7")] == [f"X7-{7 + 200 * k}" for k in range(10)]
+    assert r.aspect("X199").weight == Decimal("0.5")
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (
+            "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(
+                f"{c}: &{c} [" + ", ".join([f"*{p}"] * 10) + "]\n"
+                for p, c in zip("abcdef", "bcdefg", strict=True)
+            ),
+            "more than 500000 values",
+        ),
+        ("[" * 5_000 + "]" * 5_000, "nested too deeply"),
+        ("- " * 5_000 + "x\n", "nested too deeply"),
+        ("id: a\nid: b\n", "line 2: the key 'id' appears twice"),
+    ],
+    ids=["alias-bomb", "deep-flow", "deep-block", "duplicate-key"],
+)
+def test_hostile_yaml_is_refused(text, words):
+    errors = _errors(text)
+    assert words in errors[0][1], errors
+
+
+def test_oversized_rubric_is_refused_before_parsing(tmp_path, monkeypatch):
+    monkeypatch.setattr("monev.rubric.MAX_RUBRIC_BYTES", 100)
+    path = tmp_path / "r.yaml"
+    path.write_text(SMALL_RUBRIC, encoding="utf-8")
+    with pytest.raises(RubricError, match="larger than"):
+        load_rubric(path)
+
+
+def test_a_file_that_is_not_a_rubric_says_so(tmp_path):
+    """`--rubric /etc/passwd` said "no shipped rubric with this id"."""
+    passwd = tmp_path / "passwd"
+    passwd.write_text("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/bin/sh\n")
+    for ref in (passwd, tmp_path):
+        with pytest.raises(RubricError) as info:
+            load_rubric(str(ref))
+        assert "not a rubric file" in info.value.errors[0][1]
+    fifo = tmp_path / "pipa"
+    os.mkfifo(fifo)  # reading it would wait for a writer for ever
+    with pytest.raises(RubricError, match="not a regular file"):
+        load_rubric(fifo)
+    binary = tmp_path / "gambar.png"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    with pytest.raises(RubricError, match="not a rubric file"):
+        load_rubric(binary)
