@@ -515,7 +515,7 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
         for p in x.problems:
             row(rej, [x.file, p.code, p.message(lang)], decimals=set())
     if run.registry is not None:
-        _missing_sheet(wb, run, header, row)
+        _missing_sheet(wb, run, header, row, lang)
     if notes:
         sheet = wb.create_sheet("Catatan")
         header(sheet, ["sheet", "cell", "code", "message"])
@@ -534,9 +534,10 @@ def _print_to_width(ws: Any) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-def _missing_sheet(wb: Any, run: RunResult, header: Any, row: Any) -> None:
+def _missing_sheet(wb: Any, run: RunResult, header: Any, row: Any, lang: str = "id") -> None:
     """``Belum Mengirim``: the registry offices with no workbook, with contacts, for the calls;
     then the coverage counts."""
+    from monev.i18n import t
     from monev.registry import COLUMNS
 
     ws = wb.create_sheet("Belum Mengirim")
@@ -553,8 +554,8 @@ def _missing_sheet(wb: Any, run: RunResult, header: Any, row: Any) -> None:
     cs = wb.create_sheet("Cakupan")
     for col, width in zip("ABC", (30, 12, 12), strict=True):
         cs.column_dimensions[col].width = width
-    header(cs, ["Kelompok", "Mengirim", "Diharapkan"])
-    row(cs, ["Semua kantor", cov.total.sent, cov.total.expected], decimals=set())
+    header(cs, [t(f"registry.xlsx.{k}", lang) for k in ("group", "sent", "expected")])
+    row(cs, [t("registry.xlsx.all", lang), cov.total.sent, cov.total.expected], decimals=set())
     for name, c in cov.by_unit_type.items():
         row(cs, [name, c.sent, c.expected], decimals=set())
     for name, c in cov.by_kecamatan.items():

@@ -407,6 +407,10 @@ def test_full_size_demo_city_scores_with_its_registry(tmp_path, capsys):
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0] == ("Nama Kantor", "Jenis Unit", "Induk/Kecamatan", "Kontak")
     assert len(rows) == 1 + 4
+    cov_rows = list(load_workbook(out / "rekap.xlsx")["Cakupan"].iter_rows(values_only=True))
+    # header, all, 4 unit types, 4 kecamatan = 10 rows; Kelurahan 34 - 4 missing = 30.
+    assert cov_rows[1] == ("Semua kantor", 66, 70) and ("Kelurahan", 30, 34) in cov_rows
+    assert len(cov_rows) == 10
 
 
 def test_stages_file_row_under_a_registered_other_name_is_found(tmp_path, rubric):
