@@ -328,6 +328,16 @@ class KecamatanGroup:
     #: Its registry offices (the kecamatan office or kelurahan) with no workbook.
     missing: list[Entry]
 
+    @property
+    def sent(self) -> int:
+        """Offices of this kecamatan that sent a workbook (its own office and its kelurahan)."""
+        return (self.office is not None) + len(self.kelurahan)
+
+    @property
+    def expected(self) -> int:
+        """Offices expected from this kecamatan (those that sent and those missing)."""
+        return self.sent + len(self.missing)
+
 
 def kecamatan_groups(run: RunResult) -> list[KecamatanGroup]:
     """Kecamatan by name (from the registry when there is one, else from the workbooks)."""

@@ -90,6 +90,7 @@ def test_registry_of_n_offices_with_m_workbooks_lists_exactly_the_missing(tmp_pa
     assert groups[0].office is not None and groups[0].office.name == "Kecamatan Gadingrejo"
     assert [o.name for o in groups[0].kelurahan] == ["Kelurahan Sebani"]
     assert [e.name for e in groups[0].missing] == ["Kelurahan Bugul Lor"]
+    assert (groups[0].sent, groups[0].expected) == (2, 3)  # as coverage.by_kecamatan
 
 
 def test_without_registry_results_and_rekap_are_as_before(tmp_path, rubric):
@@ -399,6 +400,16 @@ def test_full_size_demo_city_scores_with_its_registry(tmp_path, capsys):
     assert [p["code"] for p in bukir["problems"] if p["code"] == "MV447"] == ["MV447"]
     # Panggungrejo: Kecamatan office + 10 kelurahan = 11 expected, Trajeng missing: 10/11.
     assert {"kecamatan": "Panggungrejo", "sent": 10, "expected": 11} in cov["kecamatan"]
+    from monev.batch import score_paths as _score  # the same run through the library
+    from monev.rubric import load_rubric
+
+    groups = _score([CITY], load_rubric("ki-jatim-2024"), registry=reg).kecamatan_groups()
+    # Panggungrejo's Kecamatan office + 9 kelurahan that sent; Trajeng missing.
+    pang = next(g for g in groups if g.name == "Panggungrejo")
+    assert pang.office is not None and len(pang.kelurahan) == 9
+    assert [e.name for e in pang.missing] == ["Kelurahan Trajeng"]
+    scores = [o.score.score for o in pang.kelurahan]
+    assert scores == sorted(scores, reverse=True)  # in rank order
     err = capsys.readouterr().err
     assert "Cakupan: 66 dari 70 kantor" in err and "Kelurahan Trajeng" in err
     from openpyxl import load_workbook
