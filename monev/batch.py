@@ -6,13 +6,13 @@ ends up in exactly one of ``offices``, ``rejected`` or ``skipped`` (lock files).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import os
 import re
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from monev.evidence import LinkChecker, apply_checks, evidence_targets
@@ -24,7 +24,12 @@ from monev.results import OfficeResult, Rejected, RunResult, rank
 from monev.rubric import Rubric
 from monev.scoring import score
 from monev.stages import StagesRow, StagesSource, StagesTable, apply_stages
-from monev.workbook import Questionnaire, is_lock_file, read_questionnaire
+from monev.workbook import (
+    Questionnaire,
+    distrust_verifier_acceptance,
+    is_lock_file,
+    read_questionnaire,
+)
 
 # Spreadsheet-like files found in a folder are inputs: the ones monev cannot score (.xls, .csv)
 # are then rejected with their reason instead of silently ignored. Other files (evidence PDFs,
@@ -130,26 +135,41 @@ def _display_names(paths: list[Path]) -> list[str]:
     return [str(p.resolve().relative_to(common)) for p in paths]
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """What a run takes from an office's own workbook besides its answers.
+
+    Later-stage scores come from the verifier's ``stages`` file; stage scores typed in a workbook
+    count only with ``stages_from_workbooks``. A verifier's ``Sesuai`` written in a workbook
+    raises an item's verifiable value, so it counts only with ``verifier_from_workbooks`` (the
+    workbooks carry the verifier's pass); otherwise it is ignored with a warning (MV215), since an
+    office could write it itself. ``Tidak Sesuai`` always counts: it can only lower a score.
+    """
+
+    stages: StagesTable | None = None
+    stages_from_workbooks: bool = False
+    verifier_from_workbooks: bool = False
+    #: The city's office registry: each workbook is matched to its entry (:func:`match_registry`).
+    registry: Registry | None = None
+
+
 def read_one(
-    path: Path,
-    rubric: Rubric,
-    display_name: str,
-    stages: StagesTable | None = None,
-    stages_from_workbooks: bool = False,
-    registry: Registry | None = None,
+    path: Path, rubric: Rubric, display_name: str, options: ReadOptions = ReadOptions()
 ) -> Questionnaire | Rejected:
-    """Read one workbook, match it to its registry entry (see :func:`match_registry`) and set its
-    stage scores (see :func:`monev.stages.apply_stages`)."""
+    """Read one workbook, match it to its registry entry (see :func:`match_registry`), then apply
+    the run's trust in its own stage and verifier cells."""
     if is_lock_file(path):
         return Rejected(display_name, "", [Problem.make("MV109", display_name)], skipped=True)
     q = read_questionnaire(path, rubric, display_name=display_name)
     if q.rejected:
         return Rejected(q.file, q.sha256, q.problems)
-    if registry is not None:
-        matched = match_registry(q, registry)
+    if options.registry is not None:
+        matched = match_registry(q, options.registry)
         if isinstance(matched, Rejected):
             return matched
-    return apply_stages(q, rubric, stages, from_workbooks=stages_from_workbooks)
+    if not options.verifier_from_workbooks:
+        q = distrust_verifier_acceptance(q, rubric)
+    return apply_stages(q, rubric, options.stages, from_workbooks=options.stages_from_workbooks)
 
 
 def match_registry(q: Questionnaire, registry: Registry) -> Questionnaire | Rejected:
@@ -175,7 +195,7 @@ def stages_by_registry(stages: StagesTable, registry: Registry) -> StagesTable:
     for key, found in stages.rows.items():
         m = registry.match(key)
         rows.setdefault(m.entry.key if m else key, []).extend(found)
-    return dataclasses.replace(stages, rows=rows)
+    return replace(stages, rows=rows)
 
 
 def finish(q: Questionnaire | Rejected, rubric: Rubric) -> OfficeResult | Rejected:
@@ -191,25 +211,16 @@ def finish(q: Questionnaire | Rejected, rubric: Rubric) -> OfficeResult | Reject
 
 
 def score_one(
-    path: Path,
-    rubric: Rubric,
-    display_name: str,
-    stages: StagesTable | None = None,
-    stages_from_workbooks: bool = False,
-    registry: Registry | None = None,
+    path: Path, rubric: Rubric, display_name: str, options: ReadOptions = ReadOptions()
 ) -> OfficeResult | Rejected:
-    return finish(
-        read_one(path, rubric, display_name, stages, stages_from_workbooks, registry), rubric
-    )
+    return finish(read_one(path, rubric, display_name, options), rubric)
 
 
 def _score_chunk(
-    args: tuple[list[tuple[str, str]], Rubric, StagesTable | None, bool]
-    | tuple[list[tuple[str, str]], Rubric, StagesTable | None, bool, Registry | None],
+    args: tuple[list[tuple[str, str]], Rubric, ReadOptions],
 ) -> list[OfficeResult | Rejected]:
-    items, rubric, stages, from_workbooks, *rest = args
-    registry = rest[0] if rest else None
-    return [score_one(Path(p), rubric, name, stages, from_workbooks, registry) for p, name in items]
+    items, rubric, options = args
+    return [score_one(Path(p), rubric, name, options) for p, name in items]
 
 
 def set_aside_copies(
@@ -268,6 +279,7 @@ def score_paths(
     links: LinkChecker | None = None,
     stages: StagesTable | None = None,
     stages_from_workbooks: bool = False,
+    verifier_from_workbooks: bool = False,
     registry: Registry | None = None,
 ) -> RunResult:
     """Score every workbook under ``inputs`` with ``rubric`` and rank the offices.
@@ -278,23 +290,23 @@ def score_paths(
     Later-stage scores come from ``stages`` (the verifier's stages file, read with
     :func:`monev.stages.load_stages`); stage scores typed in an office's own workbook count only
     with ``stages_from_workbooks`` (and then the file wins), else they are ignored with a warning.
+    A verifier's ``Sesuai`` in a workbook counts only with ``verifier_from_workbooks`` (see
+    :class:`ReadOptions`).
 
     With ``registry``, each workbook is matched to its entry (see :func:`match_registry`); copies
     are then found by entry, and the entries without a workbook are the run's ``missing``.
     """
+    if stages is not None and registry is not None:
+        stages = stages_by_registry(stages, registry)
+    options = ReadOptions(stages, stages_from_workbooks, verifier_from_workbooks, registry)
     paths = collect(inputs)
     if stages is not None and stages.path:  # the stages file may sit in an input folder
         paths = [p for p in paths if str(p.resolve()) != stages.path]
-    if stages is not None and registry is not None:
-        stages = stages_by_registry(stages, registry)
     names = _display_names(paths)
     outcomes: list[OfficeResult | Rejected] = []
     total = len(paths)
     if links is not None:
-        read = [
-            read_one(p, rubric, n, stages, stages_from_workbooks, registry)
-            for p, n in zip(paths, names, strict=True)
-        ]
+        read = [read_one(p, rubric, n, options) for p, n in zip(paths, names, strict=True)]
         urls = [u for q in read if isinstance(q, Questionnaire) for u in evidence_targets(q)[0]]
         checked = links.check(urls)
         outcomes = [
@@ -308,10 +320,7 @@ def score_paths(
 
         items = [(str(p), n) for p, n in zip(paths, names, strict=True)]
         size = max(16, total // (jobs * 8))
-        chunks = [
-            (items[i : i + size], rubric, stages, stages_from_workbooks, registry)
-            for i in range(0, total, size)
-        ]
+        chunks = [(items[i : i + size], rubric, options) for i in range(0, total, size)]
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             for chunk in pool.map(_score_chunk, chunks):
                 outcomes.extend(chunk)
@@ -320,7 +329,7 @@ def score_paths(
     else:
         last = time.monotonic()
         for k, (p, n) in enumerate(zip(paths, names, strict=True), start=1):
-            outcomes.append(score_one(p, rubric, n, stages, stages_from_workbooks, registry))
+            outcomes.append(score_one(p, rubric, n, options))
             if progress and (time.monotonic() - last > 0.1 or k == total):
                 progress(k, total)
                 last = time.monotonic()

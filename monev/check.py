@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from monev.batch import read_one
+from monev.batch import ReadOptions, read_one
 from monev.evidence import LinkChecker, apply_checks, evidence_targets
 from monev.i18n import DEFAULT_LANG, fmt_number, t
 from monev.problems import Problem, sort_key
@@ -76,10 +76,21 @@ class CheckReport:
         return "\n".join(for_terminal(line) for line in lines)
 
 
-def check_file(path: str | Path, rubric: Rubric, links: LinkChecker | None = None) -> CheckReport:
-    """Read and check one workbook; with ``links``, also check its evidence links and files."""
+def check_file(
+    path: str | Path,
+    rubric: Rubric,
+    links: LinkChecker | None = None,
+    *,
+    verifier_from_workbooks: bool = False,
+) -> CheckReport:
+    """Read and check one workbook; with ``links``, also check its evidence links and files.
+
+    A decision in the workbook's Verifikasi column counts only with ``verifier_from_workbooks``
+    (see :class:`monev.batch.ReadOptions`)."""
     path = Path(path)
-    q = read_one(path, rubric, path.name)
+    q = read_one(
+        path, rubric, path.name, ReadOptions(verifier_from_workbooks=verifier_from_workbooks)
+    )
     if isinstance(q, Rejected):
         return CheckReport(q.file, "", sorted(q.problems, key=sort_key), None)
     if links is not None:

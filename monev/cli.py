@@ -94,6 +94,16 @@ LinkAllowHostOpt = Annotated[
     ),
 ]
 
+VerifierOpt = Annotated[
+    bool,
+    typer.Option(
+        "--verifier-from-workbooks",
+        help="The workbooks carry the verifier's pass: a 'Sesuai' (or a graded level) in their "
+        "Verifikasi column counts. Without it such a decision, which an office could write "
+        "itself, can only lower an item (a warning says so).",
+    ),
+]
+
 LangOpt = Annotated[str, typer.Option("--lang", help="Language of messages and reports: id or en.")]
 RubricOpt = Annotated[
     str, typer.Option("--rubric", "-r", help="Shipped rubric id or path to a rubric YAML file.")
@@ -338,6 +348,7 @@ def score(
             "wins). Without it they are ignored with a warning.",
         ),
     ] = False,
+    verifier_from_workbooks: VerifierOpt = False,
 ) -> None:
     """Score every questionnaire and write results.json, ranking.csv, rekap.xlsx and PDF reports.
 
@@ -385,6 +396,7 @@ def score(
             stages=table,
             stages_from_workbooks=stages_from_workbooks,
             registry=registry,
+            verifier_from_workbooks=verifier_from_workbooks,
         )
     except InputError as exc:
         _echo(t(exc.key, lang, path=exc.path), err=True)
@@ -483,6 +495,7 @@ def check(
     link_cache: LinkCacheOpt = None,
     link_max_age: LinkAgeOpt = 24.0,
     link_timeout: LinkTimeoutOpt = 10.0,
+    verifier_from_workbooks: VerifierOpt = False,
     link_run_timeout: LinkRunTimeoutOpt = 600.0,
     allow_internal_links: AllowInternalOpt = False,
     link_allow_host: LinkAllowHostOpt = None,
@@ -515,7 +528,9 @@ def check(
         link_allow_host,
     )
     try:
-        reports = [check_file(p, rb, links) for p in paths]
+        reports = [
+            check_file(p, rb, links, verifier_from_workbooks=verifier_from_workbooks) for p in paths
+        ]
     finally:
         close_links()
     if as_json:
@@ -769,6 +784,129 @@ def rubric_check(
             indicators=len(rb.indicators),
         )
     )
+
+
+# --- web front end (issue 14): the web package is imported only when these commands run ------
+
+web_app = typer.Typer(
+    help="Operate the web front end: first admin, office invitations.", no_args_is_help=True
+)
+app.add_typer(web_app, name="web")
+DataOpt = Annotated[
+    Path, typer.Option("--data", help="Data folder: database (SQLite) and uploaded files.")
+]
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL (default: SQLite inside the data folder)."),
+]
+BaseUrlOpt = Annotated[
+    str, typer.Option("--base-url", help="Address offices open, used in invitation links.")
+]
+
+
+@app.command()
+def serve(
+    data: DataOpt = Path("monev-data"),
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    db: DbOpt = None,
+    max_upload_mb: Annotated[
+        int, typer.Option("--max-upload-mb", min=1, help="Largest upload accepted, in MB.")
+    ] = 10,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url", help="Public address (behind a proxy); default http://HOST:PORT."
+        ),
+    ] = None,
+) -> None:
+    """Start the web application (needs the web extra); migrations are applied on start."""
+    from monev.web.app import serve as run
+    from monev.web.settings import Settings
+
+    settings = Settings.for_data_dir(
+        data,
+        db,
+        max_upload=max_upload_mb * 1024 * 1024,
+        base_url=base_url or f"http://{host}:{port}",
+        secure_cookies=(base_url or "").startswith("https://"),
+    )
+    run(settings, host, port)
+
+
+def _web_store(data: Path, db: str | None, base_url: str = "http://127.0.0.1:8000"):
+    from monev.web.ops import Store
+    from monev.web.settings import Settings
+
+    return Store(Settings.for_data_dir(data, db, base_url=base_url))
+
+
+def _web_error(exc) -> typer.Exit:
+    from monev.web.app import wt
+
+    _echo(wt(exc.key, DEFAULT_LANG, **exc.params), err=True)
+    return typer.Exit(EXIT_PROBLEMS)
+
+
+@web_app.command("create-admin")
+def web_create_admin(
+    email: Annotated[str, typer.Option("--email", help="The admin's e-mail (login name).")],
+    password_file: Annotated[
+        Path | None,
+        typer.Option("--password-file", help="Read the password from this file (first line)."),
+    ] = None,
+    data: DataOpt = Path("monev-data"),
+    db: DbOpt = None,
+) -> None:
+    """Create an admin account (password from a file, or asked for without echo)."""
+    from monev.web.ops import OpError, create_admin
+
+    if password_file is not None:
+        lines = password_file.read_text(encoding="utf-8").splitlines()
+        password = lines[0] if lines else ""
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    store = _web_store(data, db)
+    try:
+        with store.session() as s:
+            create_admin(s, email, password)
+    except OpError as exc:
+        raise _web_error(exc) from None
+    _echo(f"admin {email.strip().casefold()}")
+
+
+@web_app.command("invite")
+def web_invite(
+    office: Annotated[
+        list[str] | None, typer.Option("--office", help="Office name. Repeatable.")
+    ] = None,
+    offices: Annotated[
+        Path | None,
+        typer.Option(
+            "--offices", help="File: one office name per line, or a 'Nama Kantor' column."
+        ),
+    ] = None,
+    data: DataOpt = Path("monev-data"),
+    db: DbOpt = None,
+    base_url: BaseUrlOpt = "http://127.0.0.1:8000",
+) -> None:
+    """Print one single-use, expiring invitation link per office (tab-separated)."""
+    from monev.web.ops import OpError, invite, read_office_list
+
+    names = list(office or [])
+    if offices is not None:
+        names += read_office_list(offices)
+    if not names:
+        _echo("--office or --offices", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    store = _web_store(data, db, base_url)
+    try:
+        with store.session() as s:
+            links = [invite(s, store.settings, None, n) for n in names]
+    except OpError as exc:
+        raise _web_error(exc) from None
+    for o, link in links:
+        _echo(f"{o.name}\t{link}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,6 +49,8 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV212": ("error", "answer-near-miss"),
     "MV213": ("error", "verifier-decision-unknown"),
     "MV214": ("error", "answer-excel-error"),
+    "MV215": ("warning", "verifier-decision-from-office-ignored"),
+    "MV216": ("error", "verifier-decision-near-miss"),
     # Evidence.
     "MV301": ("warning", "claim-without-evidence"),
     "MV302": ("warning", "evidence-not-link-or-file"),  # retired in 0.2: see MV310

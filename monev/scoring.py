@@ -25,7 +25,7 @@ Definitions (all from the rubric):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 
@@ -39,6 +39,7 @@ STATUS_OK = "ok"
 STATUS_NO_EVIDENCE = "no_evidence"
 STATUS_EVIDENCE_FAILED = "evidence_failed"
 STATUS_UNVERIFIABLE = "evidence_unverifiable"  # evidence given, but nothing a verifier can open
+STATUS_VERIFIER_UNCLEAR = "verifier_unclear"  # the Verifikasi cell holds no known decision
 STATUS_REJECTED = "verifier_rejected"
 STATUS_MISSING = "missing"
 STATUS_INVALID = "invalid"
@@ -164,6 +165,13 @@ def _value_and_status(
     if ans.parsed is None or ans.parsed.value is None:
         return Fraction(0), Fraction(0), STATUS_INVALID if ans.raw else STATUS_MISSING
     claimed = ans.parsed.value
+    if ans.verification_unclear:
+        return claimed, Fraction(0), STATUS_VERIFIER_UNCLEAR if claimed else STATUS_OK
+    if ans.verification is not None and not ans.verification_trusted:
+        # Written in the office's own workbook: a decision may lower the value, never raise it.
+        by_decision = _value_and_status(ind, replace(ans, verification_trusted=True), rubric)
+        by_evidence = _value_and_status(ind, replace(ans, verification=None), rubric)
+        return min(by_decision, by_evidence, key=lambda v: v[1])
     if rubric is not None and rubric.verification is not None:
         return _graded(ind, ans, claimed, rubric)
     if ans.verification == "Tidak Sesuai":
@@ -231,6 +239,7 @@ def score_indicator(
             STATUS_INVALID,
             STATUS_MISSING,
             STATUS_REJECTED,
+            STATUS_VERIFIER_UNCLEAR,
             STATUS_EVIDENCE_FAILED,
             STATUS_UNVERIFIABLE,
             STATUS_NO_EVIDENCE,

@@ -13,7 +13,7 @@ import datetime as dt
 import difflib
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -116,6 +116,13 @@ class Answer:
     evidence_items: tuple[EvidenceItem, ...] = ()
     #: Set by the evidence check (``--check-links``): the statuses when every piece failed.
     evidence_failed: str = ""
+    #: The Verifikasi cell holds something that is not one of the rubric's decisions: the item
+    #: counts 0 in the verifiable score until it is corrected (MV213 / MV216).
+    verification_unclear: bool = False
+    #: False when the decision was written in an office's own workbook and the run does not
+    #: trust the workbooks' verifier columns: the decision can then only lower the item's value.
+    verification_trusted: bool = True
+    verification_cell: str = ""
 
     @property
     def has_evidence(self) -> bool:
@@ -431,6 +438,9 @@ def _read_answers(q: Questionnaire, sheet: Sheet, rubric: Rubric) -> None:
             evidence=evidence,
             note=_text(cell(row, "note")),
             verification=_verdict(q, code, cell(row, "verification"), r, cols, verdicts),
+            verification_unclear=bool(_text(cell(row, "verification")))
+            and _verdict_of(cell(row, "verification"), verdicts) is None,
+            verification_cell=cell_ref(r, cols["verification"]) if "verification" in cols else "",
             verifier_note=_text(cell(row, "verifier_note")),
             evidence_cell=ecell,
             evidence_link=link,
@@ -553,6 +563,45 @@ def _parse_answer(
         return None
 
 
+#: What a verifier writes for "not conforming" without the rubric's exact words.
+_REJECTING = {
+    "tdk sesuai",
+    "tidaksesuai",
+    "ts",
+    "belum sesuai",
+    "kurang sesuai",
+    "tidak",
+    "tdk",
+    "x",
+    "✗",
+    "✘",
+    "ditolak",
+    "tolak",
+    "tidak diterima",
+    "not ok",
+}
+_ACCEPTING = {
+    "ok",
+    "oke",
+    "v",
+    "✓",
+    "✔",
+    "√",
+    "ya",
+    "diterima",
+    "terima",
+    "benar",
+    "sesuaii",
+    "s",
+    "lengkap",
+}
+
+
+def _verdict_of(raw: Any, verdicts: dict[str, str]) -> str | None:
+    text = _text(raw)
+    return verdicts.get(verdict_key(text)) if text else None
+
+
 def _verdict(
     q: Questionnaire,
     code: str,
@@ -562,25 +611,69 @@ def _verdict(
     verdicts: dict[str, str] = VERDICTS,
 ) -> str | None:
     """A verifier's decision (the rubric's level names) in any case and spacing; anything else is
-    a problem, never dropped."""
+    a problem, never dropped, and the item counts 0 until it is corrected."""
     text = _text(raw)
     if not text:
         return None
     key = verdict_key(text)
     if key in verdicts:
         return verdicts[key]
+    names = list(verdicts.values())
+    meant = None
+    if key in _REJECTING and "Tidak Sesuai" in names:
+        meant = "Tidak Sesuai"
+    elif key in _ACCEPTING and "Sesuai" in names:
+        meant = "Sesuai"
+    else:
+        close = difflib.get_close_matches(key, list(verdicts), n=1, cutoff=0.8)
+        meant = verdicts[close[0]] if close else None
     q.problems.append(
         Problem.make(
-            "MV213",
+            "MV216" if meant else "MV213",
             q.file,
             SHEET_QUESTIONS,
             cell_ref(r, cols["verification"]),
             code=code,
             value=text[:40],
-            allowed=", ".join(verdicts.values()),
+            allowed=", ".join(names),
+            meant=meant or "",
         )
     )
     return None
+
+
+def distrust_verifier_acceptance(q: Questionnaire, rubric: Rubric) -> Questionnaire:
+    """Decisions in an office's own Verifikasi column, when the run does not say they are the
+    verifier's: each can only lower an item (an office could write ``Sesuai`` itself). A decision
+    that would keep points gets a warning (MV215), and the evidence is judged as without it."""
+    if not any(a.verification for a in q.answers.values()):
+        return q
+    answers = dict(q.answers)
+    problems = list(q.problems)
+    rows = {item.code if item else ind.code: ind for ind, item in rubric.rows()}
+    for code, a in q.answers.items():
+        if not a.verification:
+            continue
+        answers[code] = replace(a, verification_trusted=False)
+        ind = rows.get(code)
+        keeps = a.verification != "Tidak Sesuai" and (
+            rubric.verification is None or ind is None or rubric.level_value(ind, a.verification)
+        )
+        if not keeps:
+            continue
+        problems.append(
+            Problem.make(
+                "MV215",
+                q.file,
+                SHEET_QUESTIONS,
+                a.verification_cell,
+                code=code,
+                value=a.verification,
+            )
+        )
+        if a.parsed and a.parsed.value and ind is not None and ind.evidence_required:
+            problems.extend(_evidence_problems(a, q.file))
+    return replace(q, answers=answers, problems=problems)
 
 
 def _evidence_problems(a: Answer, file: str) -> list[Problem]:

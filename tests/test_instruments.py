@@ -147,6 +147,7 @@ def test_cli_results_json_without_predicates(tmp_path):
             "--out",
             str(out),
             "--no-pdf",
+            "--verifier-from-workbooks",  # the jury's grades are in the workbooks
         ],
     )
     assert res.exit_code in (0, 1), res.output
@@ -428,8 +429,9 @@ def test_verifikasi_column_takes_the_rubric_levels(tmp_path):
     assert len(mv213) == 1
     assert "Hampir sesuai" in mv213[0].text("id")
     s = score(r, q)
-    # K-01 Hampir sesuai = 2.8; K-02 with a decision not read counts as ungraded: Cukup = 1.2
-    assert s.saq_verifiable_exact == 4
+    # K-01 Hampir sesuai = 2.8; K-02 with a decision that is not one of the rubric's levels
+    # counts 0 until it is corrected (MV213), never as if nobody had looked at it.
+    assert s.saq_verifiable_exact == Fraction(14, 5)
 
 
 def test_default_rubric_keeps_sesuai_and_tidak_sesuai():

@@ -175,13 +175,53 @@ def test_verifier_decisions_in_any_case_and_spacing(tmp_path, rubric, written, m
     assert not codes(q, "MV213")
 
 
-@pytest.mark.parametrize("written", ["OK", "✓", "diterima", "TS"])
-def test_unknown_verifier_decision_is_a_problem_never_dropped(tmp_path, rubric, written):
+@pytest.mark.parametrize(
+    ("written", "code", "meant"),
+    [
+        ("OK", "MV216", "Sesuai"),
+        ("✓", "MV216", "Sesuai"),
+        ("TS", "MV216", "Tidak Sesuai"),
+        ("Tdk Sesuai", "MV216", "Tidak Sesuai"),
+        ("tidaksesuai", "MV216", "Tidak Sesuai"),
+        ("Belum sesuai", "MV216", "Tidak Sesuai"),
+        ("mungkin", "MV213", ""),
+    ],
+)
+def test_unknown_verifier_decision_is_a_problem_and_counts_zero(
+    tmp_path, rubric, written, code, meant
+):
+    """A verifier's 'Tdk Sesuai' was dropped silently and the item kept full points; an unknown
+    decision now counts 0 until corrected (JI-01: 40/14 claimed, 0 verifiable)."""
     q = read(tmp_path, rubric, [("JI-01", "Ya", EV, written)])
     assert q.answers["JI-01"].verification is None
-    assert codes(q, "MV213") == [("MV213", "JI-01")]
-    (p,) = [p for p in q.problems if p.code == "MV213"]
+    (p,) = [p for p in q.problems if p.param("code") == "JI-01"]
+    assert (p.code, p.param("meant")) == (code, meant)
     assert p.cell.startswith("H") and written.strip() in p.text()
+    ji01 = next(i for i in score(rubric, q).indicators if i.code == "JI-01")
+    assert ji01.status == "verifier_unclear" and ji01.points == 0
+
+
+def test_an_office_cannot_verify_itself(tmp_path, rubric):
+    """Every row 'Ya' without evidence and 'Sesuai' in the office's own Verifikasi column scored
+    100 with no problem. Without --verifier-from-workbooks 'Sesuai' adds nothing (MV215); with
+    it (the workbook carries the verifier's pass) it counts. 'Tidak Sesuai' always lowers."""
+    path = write_workbook(
+        tmp_path / "self.xlsx",
+        rubric,
+        [("JI-01", "Ya", "", "Sesuai"), ("JI-02", "Ya", EV, "Tidak Sesuai"), ("JI-03", "Ya", EV)],
+    )
+    by_code = lambda run: {i.code: i for i in run.offices[0].score.indicators}  # noqa: E731
+    office = score_paths([path], rubric)
+    ind = by_code(office)
+    assert ind["JI-01"].points == 0 and ind["JI-01"].status == "no_evidence"
+    assert ind["JI-02"].points == 0 and ind["JI-02"].status == "verifier_rejected"
+    assert ind["JI-03"].points == Fraction(40, 14)
+    found = {(p.code, p.param("code")) for p in office.offices[0].problems}
+    assert ("MV215", "JI-01") in found and ("MV301", "JI-01") in found
+    assert ("MV215", "JI-02") not in found  # a rejection can only lower: nothing to warn
+    trusted = by_code(score_paths([path], rubric, verifier_from_workbooks=True))
+    assert trusted["JI-01"].points == Fraction(40, 14) and trusted["JI-01"].status == "ok"
+    assert trusted["JI-02"].points == 0
 
 
 # --- messages that fix things -----------------------------------------------------------------

@@ -424,11 +424,11 @@ def test_the_table_travels_to_worker_processes(tmp_path, rubric, office_dir):
     # With --jobs and 64+ files the table is pickled into spawned workers (batch._score_chunk).
     import pickle
 
-    from monev.batch import _score_chunk
+    from monev.batch import ReadOptions, _score_chunk
 
     table = load_stages(stages_xlsx(tmp_path / "t.xlsx", [[OFFICE, 84, 80]]), rubric)
-    copy = pickle.loads(pickle.dumps(table))
-    [o] = _score_chunk(([(str(office_dir / "dlh.xlsx"), "dlh.xlsx")], rubric, copy, False))
+    options = pickle.loads(pickle.dumps(ReadOptions(stages=table)))
+    [o] = _score_chunk(([(str(office_dir / "dlh.xlsx"), "dlh.xlsx")], rubric, options))
     assert o.score.final_exact == FINAL
 
 

@@ -1,0 +1,664 @@
+"""Routes and pages: a Starlette application over :mod:`monev.web.ops` and the library.
+
+Pages are Jinja2 templates rendered on the server (autoescaped, StrictUndefined); there is no
+JavaScript. Every POST carries the session's CSRF token. An office reaches only its own uploads:
+any other id answers 404, exactly as an id that does not exist.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from monev.i18n import DEFAULT_LANG, LANGS, fmt_number, t
+from monev.web import security, storage
+from monev.web.checking import check_blob, other_office, page_context, rubric
+from monev.web.db import AuditEntry, Office, Period, Upload, User, audit, utcnow
+from monev.web.ops import (
+    OpError,
+    Store,
+    accept_invitation,
+    current_period,
+    find_invitation,
+    local_time,
+    office_names,
+    open_period,
+)
+from monev.web.ops import invite as make_invitation
+from monev.web.settings import ZONES, Settings
+
+HERE = Path(__file__).resolve().parent
+SESSION_HOURS = 12
+BODY_MARGIN = 64 * 1024  # multipart framing and the other fields around the file
+
+
+# --- texts and templates ------------------------------------------------------------------------
+
+
+@cache
+def _web_texts() -> dict[str, dict[str, str]]:
+    data: dict[str, dict[str, str]] = yaml.safe_load(
+        (HERE / "messages.yaml").read_text(encoding="utf-8")
+    )
+    return data
+
+
+def wt(key: str, lang: str = DEFAULT_LANG, /, **params: Any) -> str:
+    """A web text, or a text of the library's catalogue (problems, report labels)."""
+    entry = _web_texts().get(key)
+    if entry is None:
+        return t(key, lang, **params)
+    text = entry.get(lang) or entry[DEFAULT_LANG]
+    return text.format(**params) if params else text
+
+
+@cache
+def _env():  # -> jinja2.Environment
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    lang = request.state.lang
+    user = request.state.user
+    html = (
+        _env()
+        .get_template(name)
+        .render(
+            _=lambda key, **kw: wt(key, lang, **kw),
+            num=lambda v, places=2: fmt_number(
+                Decimal(v) if isinstance(v, str) else v, lang, places
+            ),
+            lang=lang,
+            other_lang="en" if lang == "id" else "id",
+            user=user,
+            csrf=csrf_token(request),
+            path=request.url.path,
+            **ctx,
+        )
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+# --- sessions, CSRF, who is asking ------------------------------------------------------------
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return str(token)
+
+
+def check_csrf(request: Request, form: FormData) -> None:
+    sent = form.get("csrf")
+    good = request.session.get("csrf")
+    if not isinstance(sent, str) or not good or not security.same(sent, good):
+        raise HTTPException(403, "csrf")
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def load_user(request: Request, db: Session) -> User | None:
+    uid = request.session.get("uid")
+    if not isinstance(uid, int):
+        return None
+    user = db.get(User, uid)
+    if user is None or not user.active or request.session.get("gen") != user.session_gen:
+        return None
+    return user
+
+
+def error_page(request: Request, code: int) -> Response:
+    key = "web.csrf" if code == 403 else "web.not_found"
+    return render(request, "message.html.j2", code, message=wt(key, request.state.lang))
+
+
+class App:
+    """Handlers of one running application (one :class:`Store`)."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.settings = store.settings
+
+    # Each handler runs its database work in a worker thread, inside one transaction.
+    def page(
+        self, handler: Callable[..., Response], roles: tuple[str, ...] = (), form: bool = False
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            data = await request.form() if form and request.method == "POST" else None
+            if data is not None:
+                check_csrf(request, data)
+            return await run_in_threadpool(self._run, handler, roles, request, data)
+
+        return endpoint
+
+    def _run(
+        self,
+        handler: Callable[..., Response],
+        roles: tuple[str, ...],
+        request: Request,
+        data: FormData | None,
+    ) -> Response:
+        with self.store.session() as db:
+            user = load_user(request, db)
+            request.state.user = user
+            request.state.lang = self._lang(request, user)
+            if roles and (user is None or user.role not in roles):
+                if user is None:
+                    return RedirectResponse("/login", 303)
+                raise HTTPException(404)
+            try:
+                if data is not None:
+                    return handler(request, db, user, data)
+                return handler(request, db, user)
+            except HTTPException as exc:  # rendered here, while the user is still loaded
+                return error_page(request, exc.status_code)
+
+    @staticmethod
+    def _lang(request: Request, user: User | None) -> str:
+        asked = request.query_params.get("lang")
+        if asked in LANGS:
+            request.session["lang"] = asked
+            return asked
+        if request.session.get("lang") in LANGS:
+            return str(request.session["lang"])
+        return user.lang if user and user.lang in LANGS else DEFAULT_LANG
+
+    # --- login ---------------------------------------------------------------------------------
+
+    def home(self, request: Request, db: Session, user: User | None) -> Response:
+        if user is None:
+            return RedirectResponse("/login", 303)
+        return RedirectResponse("/admin" if user.role == "admin" else "/office", 303)
+
+    def login_form(self, request: Request, db: Session, user: User | None) -> Response:
+        return render(request, "login.html.j2", error="")
+
+    def login(self, request: Request, db: Session, user: User | None, form: FormData) -> Response:
+        s = self.settings
+        email = str(form.get("email") or "").strip().casefold()
+        password = str(form.get("password") or "")
+        keys = security.login_keys(email, client_ip(request))
+        if security.login_blocked(db, keys, s.login_limit, s.login_window_minutes):
+            msg = wt("web.login.blocked", request.state.lang, minutes=s.login_window_minutes)
+            return render(request, "login.html.j2", 429, error=msg)
+        found = db.scalar(select(User).where(User.email == email))
+        ok = security.verify_password(
+            found.password_hash if found else security.dummy_hash(), password
+        )
+        if not (found and ok and found.active):
+            security.record_failure(db, keys, s.login_window_minutes)
+            msg = wt("web.login.failed", request.state.lang)
+            return render(request, "login.html.j2", 401, error=msg)
+        security.clear_failures(db, email)
+        lang = request.session.get("lang")
+        request.session.clear()
+        request.session.update(uid=found.id, gen=found.session_gen, csrf=secrets.token_urlsafe(32))
+        if lang in LANGS:
+            request.session["lang"] = lang
+        audit(db, found, "session.login", "user", found.id, ip=client_ip(request))
+        return RedirectResponse("/", 303)
+
+    def logout(self, request: Request, db: Session, user: User | None, form: FormData) -> Response:
+        if user is not None:  # a copy of the old cookie stops working too
+            before = {"session_gen": user.session_gen}
+            user.session_gen += 1
+            after = {"session_gen": user.session_gen}
+            audit(db, user, "session.logout", "user", user.id, before, after, client_ip(request))
+        request.session.clear()
+        return RedirectResponse("/login", 303)
+
+    # --- invitations ---------------------------------------------------------------------------
+
+    def invite_form(self, request: Request, db: Session, user: User | None) -> Response:
+        inv = find_invitation(db, request.path_params["token"])
+        if inv is None:
+            return render(
+                request,
+                "message.html.j2",
+                404,
+                message=wt("web.invite.invalid", request.state.lang),
+            )
+        office = db.get(Office, inv.office_id)
+        return render(request, "invite.html.j2", office=office, error="")
+
+    def invite_accept(
+        self, request: Request, db: Session, user: User | None, form: FormData
+    ) -> Response:
+        lang = request.state.lang
+        token = request.path_params["token"]
+        inv = find_invitation(db, token)
+        if inv is None:
+            return render(request, "message.html.j2", 404, message=wt("web.invite.invalid", lang))
+        office = db.get(Office, inv.office_id)
+        password = str(form.get("password") or "")
+        if password != str(form.get("password2") or ""):
+            return render(
+                request,
+                "invite.html.j2",
+                400,
+                office=office,
+                error=wt("web.password.mismatch", lang),
+            )
+        try:
+            new = accept_invitation(
+                db, token, str(form.get("email") or ""), password, client_ip(request)
+            )
+        except OpError as exc:
+            return render(
+                request, "invite.html.j2", 400, office=office, error=wt(exc.key, lang, **exc.params)
+            )
+        new.lang = lang
+        request.session.clear()
+        request.session.update(
+            uid=new.id, gen=new.session_gen, csrf=secrets.token_urlsafe(32), lang=lang
+        )
+        return RedirectResponse("/office", 303)
+
+    # --- admin ---------------------------------------------------------------------------------
+
+    def admin(
+        self, request: Request, db: Session, user: User, error: str = "", status: int = 200
+    ) -> Response:
+        from monev.rubric import shipped
+
+        period = current_period(db)
+        offices = []
+        for office in db.scalars(select(Office).order_by(Office.name)):
+            latest = None
+            if period is not None:
+                latest = db.scalar(
+                    select(Upload)
+                    .where(Upload.office_id == office.id, Upload.period_id == period.id)
+                    .order_by(Upload.id.desc())
+                    .limit(1)
+                )
+            accounts = db.scalar(
+                select(func.count()).select_from(User).where(User.office_id == office.id)
+            )
+            offices.append({"office": office, "latest": latest, "accounts": accounts})
+        return render(
+            request,
+            "admin.html.j2",
+            status,
+            periods=[
+                {"p": p, "deadline": local_time(p.deadline_utc, p.zone)}
+                for p in db.scalars(select(Period).order_by(Period.year.desc()))
+            ],
+            rubrics=sorted(shipped()),
+            zones=list(ZONES),
+            offices=offices,
+            audit_log=list(db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(30))),
+            error=error,
+            year=utcnow().year,
+            invitation_days=self.settings.invitation_days,
+        )
+
+    def admin_page(self, request: Request, db: Session, user: User) -> Response:
+        return self.admin(request, db, user)
+
+    def admin_period(self, request: Request, db: Session, user: User, form: FormData) -> Response:
+        try:
+            year = int(str(form.get("year") or "0"))
+            open_period(
+                db,
+                user,
+                year,
+                str(form.get("rubric") or ""),
+                str(form.get("deadline") or ""),
+                str(form.get("zone") or "WIB"),
+                client_ip(request),
+            )
+        except ValueError:
+            return self.admin(request, db, user, wt("web.error.year", request.state.lang), 400)
+        except OpError as exc:
+            return self.admin(request, db, user, wt(exc.key, request.state.lang, **exc.params), 400)
+        return RedirectResponse("/admin", 303)
+
+    def admin_invite(self, request: Request, db: Session, user: User, form: FormData) -> Response:
+        names = office_names(str(form.get("offices") or ""))
+        if not names:
+            return self.admin(
+                request, db, user, wt("web.error.office_name", request.state.lang), 400
+            )
+        links = [make_invitation(db, self.settings, user, n) for n in names]
+        return render(request, "links.html.j2", links=[(o.name, link) for o, link in links])
+
+    # --- office --------------------------------------------------------------------------------
+
+    def office(
+        self, request: Request, db: Session, user: User, error: str = "", status: int = 200
+    ) -> Response:
+        office = db.get(Office, user.office_id)
+        period = current_period(db)
+        uploads = []
+        if period is not None:
+            uploads = list(
+                db.scalars(
+                    select(Upload)
+                    .where(Upload.office_id == user.office_id, Upload.period_id == period.id)
+                    .order_by(Upload.id.desc())
+                )
+            )
+        return render(
+            request,
+            "office.html.j2",
+            status,
+            office=office,
+            period=period,
+            deadline=local_time(period.deadline_utc, period.zone) if period else "",
+            closed=period is not None and period.deadline_utc < utcnow(),
+            uploads=uploads,
+            local=lambda when: local_time(when, period.zone if period else "WIB"),
+            error=error,
+            mb=self.settings.max_upload // (1024 * 1024),
+        )
+
+    def office_page(self, request: Request, db: Session, user: User) -> Response:
+        return self.office(request, db, user)
+
+    def template(self, request: Request, db: Session, user: User) -> Response:
+        from monev.report import safe_name
+        from monev.template import build_template
+
+        period = current_period(db)
+        office = db.get(Office, user.office_id)
+        if period is None or office is None:
+            raise HTTPException(404)
+        wb = build_template(
+            rubric(period.rubric_id), office=office.name, unit_type=office.unit_type
+        )
+        buf = io.BytesIO()
+        wb.save(buf)
+        name = f"kuesioner-{period.year}-{safe_name(office.name)}.xlsx"
+        return Response(
+            buf.getvalue(),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    async def upload(self, request: Request) -> Response:
+        """Receive one workbook: the body is counted while it streams in, then the file is
+        stored by hash and checked by the library, all within this request."""
+        cap = self.settings.max_upload + BODY_MARGIN
+        declared = request.headers.get("content-length", "")
+        too_large = declared.isdigit() and int(declared) > cap
+        data: FormData | None = None
+        if not too_large:
+            seen = 0
+
+            async def receive() -> Any:
+                nonlocal seen
+                message = await request.receive()
+                seen += len(message.get("body", b""))
+                if seen > cap:
+                    raise storage.TooLarge(seen)
+                return message
+
+            try:
+                data = await Request(request.scope, receive).form(max_files=1, max_fields=5)
+            except storage.TooLarge:
+                too_large = True
+        if data is not None:
+            check_csrf(request, data)
+        elif "uid" not in request.session:
+            return RedirectResponse("/login", 303)
+        return await run_in_threadpool(
+            self._run, self._upload, ("office",), request, data or FormData()
+        )
+
+    def _upload(self, request: Request, db: Session, user: User, form: FormData) -> Response:
+        lang = request.state.lang
+        s = self.settings
+        period = current_period(db)
+        if period is None:
+            return self.office(request, db, user, wt("web.office.no_period", lang), 409)
+        if period.deadline_utc < utcnow():
+            return self.office(request, db, user, wt("web.office.closed", lang), 409)
+        if not form.get("csrf"):  # the body was too large to read: nothing to keep
+            return self.office(
+                request, db, user, wt("web.refusal.too_large", lang, mb=s.max_upload // 2**20), 413
+            )
+        file = form.get("file")
+        if not isinstance(file, UploadFile) or not file.filename:
+            return self.office(request, db, user, wt("web.refusal.no_file", lang), 400)
+        name = storage.display_name(file.filename)
+        try:
+            sha, size, path = storage.store(
+                s.blob_dir, file.file, storage.suffix_of(name), s.max_upload
+            )
+        except storage.TooLarge:
+            self._record_refusal(db, user, period, name, request)
+            return self.office(
+                request, db, user, wt("web.refusal.too_large", lang, mb=s.max_upload // 2**20), 413
+            )
+        outcome = check_blob(path, period.rubric_id, name)
+        up = Upload(
+            period_id=period.id,
+            office_id=user.office_id,
+            user_id=user.id,
+            original_name=name,
+            sha256=sha,
+            size=size,
+            **outcome.summary(),
+        )
+        db.add(up)
+        db.flush()
+        audit(
+            db,
+            user,
+            "upload.create",
+            "upload",
+            up.id,
+            None,
+            {"file": name, "sha256": sha, **outcome.summary()},
+            client_ip(request),
+        )
+        return RedirectResponse(f"/uploads/{up.id}", 303)
+
+    def _record_refusal(
+        self, db: Session, user: User, period: Period, name: str, request: Request
+    ) -> None:
+        up = Upload(
+            period_id=period.id,
+            office_id=user.office_id,
+            user_id=user.id,
+            original_name=name,
+            status="rejected",
+            refusal="web.refusal.too_large",
+        )
+        db.add(up)
+        db.flush()
+        audit(
+            db,
+            user,
+            "upload.refused",
+            "upload",
+            up.id,
+            None,
+            {"file": name, "reason": "too_large"},
+            client_ip(request),
+        )
+
+    # --- results -------------------------------------------------------------------------------
+
+    def _visible_upload(self, request: Request, db: Session, user: User) -> Upload:
+        """The upload of the URL when this user may see it; 404 otherwise (never 403)."""
+        up = db.get(Upload, request.path_params["id"])
+        if up is None or (user.role == "office" and up.office_id != user.office_id):
+            raise HTTPException(404)
+        return up
+
+    def result(self, request: Request, db: Session, user: User) -> Response:
+        lang = request.state.lang
+        up = self._visible_upload(request, db, user)
+        period = db.get(Period, up.period_id)
+        office = db.get(Office, up.office_id)
+        uploader = db.get(User, up.user_id)
+        assert period is not None and office is not None
+        previous = db.scalar(
+            select(Upload)
+            .where(
+                Upload.office_id == up.office_id,
+                Upload.period_id == up.period_id,
+                Upload.id < up.id,
+                Upload.score.is_not(None),
+            )
+            .order_by(Upload.id.desc())
+            .limit(1)
+        )
+        outcome = None
+        ctx: dict[str, Any] = {"questions": {}, "hints": {}, "aspects": []}
+        if up.sha256:
+            path = storage.blob_path(
+                self.settings.blob_dir, up.sha256, storage.suffix_of(up.original_name)
+            )
+            outcome = check_blob(path, period.rubric_id, up.original_name)
+            ctx = page_context(rubric(period.rubric_id), outcome)
+        delta = None
+        if previous is not None and up.score is not None:
+            delta = Decimal(up.score) - Decimal(previous.score or "0")
+        return render(
+            request,
+            "result.html.j2",
+            up=up,
+            office=office,
+            period=period,
+            when=local_time(up.received_at, period.zone),
+            who=uploader.email if uploader else "",
+            outcome=outcome,
+            named=other_office(outcome, office.name) if outcome else "",
+            previous=previous,
+            delta=delta,
+            refusal=wt(up.refusal, lang, mb=self.settings.max_upload // 2**20)
+            if up.refusal
+            else "",
+            **ctx,
+        )
+
+    def download(self, request: Request, db: Session, user: User) -> Response:
+        up = self._visible_upload(request, db, user)
+        if not up.sha256:
+            raise HTTPException(404)
+        path = storage.blob_path(
+            self.settings.blob_dir, up.sha256, storage.suffix_of(up.original_name)
+        )
+        return FileResponse(path, filename=up.original_name, media_type="application/octet-stream")
+
+
+# --- the application -------------------------------------------------------------------------
+
+
+async def _security_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    response = await call_next(request)
+    h = response.headers
+    h.setdefault("X-Content-Type-Options", "nosniff")
+    h.setdefault("X-Frame-Options", "DENY")
+    h.setdefault("Referrer-Policy", "no-referrer")  # invitation tokens are in URLs
+    h.setdefault(
+        "Content-Security-Policy", "default-src 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+    if not request.url.path.startswith("/static/"):
+        h.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def create_app(settings: Settings, store: Store | None = None) -> Starlette:
+    """The web application over ``settings``' data folder (migrations are applied here)."""
+    from starlette.middleware.base import BaseHTTPMiddleware
+
+    a = App(store or Store(settings))
+    admin, office, anyone = ("admin",), ("office",), ("admin", "office", "verifier", "auditor")
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        request.state.user = None
+        lang = request.session.get("lang")
+        request.state.lang = lang if lang in LANGS else DEFAULT_LANG
+        return error_page(request, exc.status_code if isinstance(exc, HTTPException) else 500)
+
+    routes = [
+        Route("/", a.page(a.home)),
+        Route("/login", a.page(a.login_form)),
+        Route("/login", a.page(a.login, form=True), methods=["POST"]),
+        Route("/logout", a.page(a.logout, form=True), methods=["POST"]),
+        Route("/invite/{token}", a.page(a.invite_form)),
+        Route("/invite/{token}", a.page(a.invite_accept, form=True), methods=["POST"]),
+        Route("/admin", a.page(a.admin_page, admin)),
+        Route("/admin/periods", a.page(a.admin_period, admin, form=True), methods=["POST"]),
+        Route("/admin/invitations", a.page(a.admin_invite, admin, form=True), methods=["POST"]),
+        Route("/office", a.page(a.office_page, office)),
+        Route("/office/template.xlsx", a.page(a.template, office)),
+        Route("/office/uploads", a.upload, methods=["POST"]),
+        Route("/uploads/{id:int}", a.page(a.result, anyone)),
+        Route("/uploads/{id:int}/file", a.page(a.download, anyone)),
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(BaseHTTPMiddleware, dispatch=_security_headers),
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret_key,
+                session_cookie="monev_session",
+                max_age=SESSION_HOURS * 3600,
+                same_site="lax",
+                https_only=settings.secure_cookies,
+            ),
+        ],
+        exception_handlers={HTTPException: not_found, 404: not_found, 405: not_found},
+    )
+
+
+class RedactInvitations:
+    """A logging filter: invitation tokens in request lines are logged as ``/invite/…``."""
+
+    def filter(self, record: Any) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                re.sub(r"/invite/[^/?\s]+", "/invite/…", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        return True
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
+    import logging
+
+    import uvicorn
+
+    logging.getLogger("uvicorn.access").addFilter(RedactInvitations())
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", server_header=False)

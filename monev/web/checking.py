@@ -1,0 +1,104 @@
+"""The library's check of one stored upload, and what the office's result page shows.
+
+Reading goes through :func:`monev.batch.read_one` (the reader with its bad-file and zip-bomb
+guards) and :func:`monev.batch.finish` (the scorer); the plan is :func:`monev.plan.build_plan`.
+Nothing here decides a score. Results are recomputed from the stored bytes when shown (a few
+tens of milliseconds) and cached per blob, so the database keeps only the summary figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from monev.batch import finish, read_one
+from monev.identity import office_key
+from monev.plan import Plan, build_plan
+from monev.problems import Problem, sort_key
+from monev.results import OfficeResult
+from monev.rubric import Rubric, load_rubric
+from monev.scoring import round2
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One upload as the library sees it."""
+
+    problems: list[Problem]
+    result: OfficeResult | None  # None: rejected, cannot be scored
+    plan: Plan | None
+
+    @property
+    def rejected(self) -> bool:
+        return self.result is None
+
+    @property
+    def errors(self) -> int:
+        return sum(p.severity in ("fatal", "error") for p in self.problems)
+
+    @property
+    def warnings(self) -> int:
+        return sum(p.severity == "warning" for p in self.problems)
+
+    def summary(self) -> dict[str, Any]:
+        """The figures an :class:`~monev.web.db.Upload` row keeps (Decimals as text)."""
+        s = self.result.score if self.result else None
+        return {
+            "status": "rejected" if s is None else "checked",
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "saq_claimed": str(s.saq_claimed) if s else None,
+            "saq_verifiable": str(s.saq_verifiable) if s else None,
+            "score": str(s.score) if s else None,
+            "predicate": s.predicate if s else None,
+        }
+
+
+@lru_cache(maxsize=8)
+def rubric(rubric_id: str) -> Rubric:
+    return load_rubric(rubric_id)
+
+
+@lru_cache(maxsize=256)
+def check_blob(path: Path, rubric_id: str, name: str) -> Outcome:
+    """Read, check and score one stored upload (``name``: the display name in problems)."""
+    rb = rubric(rubric_id)
+    res = finish(read_one(path, rb, name), rb)
+    if isinstance(res, OfficeResult):
+        return Outcome(sorted(res.problems, key=sort_key), res, build_plan(rb, res.score))
+    return Outcome(sorted(res.problems, key=sort_key), None, None)
+
+
+def other_office(outcome: Outcome, office_name: str) -> str:
+    """The office named in the workbook when it is not the uploader's office, else ""."""
+    if outcome.result is None:
+        return ""
+    named = outcome.result.office.name
+    return named if named and office_key(named) != office_key(office_name) else ""
+
+
+def page_context(rb: Rubric, outcome: Outcome) -> dict[str, Any]:
+    """Questions, evidence hints and aspect bars for the result page (same as the report's)."""
+    questions = {}
+    for ind, item in rb.rows():
+        questions[item.code if item else ind.code] = item.label if item else ind.question
+    aspects = []
+    if outcome.result is not None:
+        for a in outcome.result.score.aspects:
+            aspects.append(
+                {
+                    "code": a.code,
+                    "name": a.name,
+                    "weight": a.weight,
+                    "score": round2(a.verifiable),
+                    "pct": float(a.verifiable / Fraction(a.weight)) * 100,
+                }
+            )
+    return {
+        "questions": questions,
+        "hints": {i.code: i.evidence_hint for i in rb.indicators},
+        "aspects": aspects,
+    }

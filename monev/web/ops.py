@@ -1,0 +1,239 @@
+"""What the operator and the pages do to the data: one function per state change, each with
+its audit entry. The CLI (``monev web ...``) and the routes both call these."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from monev.identity import office_key
+from monev.web import security
+from monev.web.db import Invitation, Office, Period, User, audit, make_engine, migrate, utcnow
+from monev.web.settings import ZONES, Settings
+
+
+class OpError(Exception):
+    """An operator mistake, with a message key and its parameters."""
+
+    def __init__(self, key: str, **params: object):
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+class Store:
+    """The database of one data folder: engine (migrated on open) and sessions."""
+
+    def __init__(self, settings: Settings, engine: Engine | None = None):
+        self.settings = settings
+        self.engine = engine or make_engine(settings.db_url)
+        migrate(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as db, db.begin():
+            yield db
+
+
+def create_admin(db: Session, email: str, password: str) -> User:
+    email = email.strip().casefold()
+    if "@" not in email:
+        raise OpError("web.error.email")
+    weak = security.password_problem(password)
+    if weak:
+        raise OpError(weak, min=security.MIN_PASSWORD)
+    if db.scalar(select(User).where(User.email == email)):
+        raise OpError("web.error.email_taken", email=email)
+    user = User(email=email, password_hash=security.hash_password(password), role="admin")
+    db.add(user)
+    db.flush()
+    audit(db, None, "user.create", "user", user.id, None, {"email": email, "role": "admin"})
+    return user
+
+
+def office_names(text: str) -> list[str]:
+    """Office names from a list: one name per line, or a CSV with a ``Nama Kantor`` column."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return []
+    head = lines[0]
+    delim = ";" if head.count(";") > head.count(",") else ","
+    cols = [c.strip().casefold() for c in head.split(delim)]
+    if "nama kantor" in cols:
+        rows = csv.DictReader(io.StringIO("\n".join(lines)), delimiter=delim)
+        key = next(k for k in rows.fieldnames or [] if k.strip().casefold() == "nama kantor")
+        names = [(r.get(key) or "").strip() for r in rows]
+    else:
+        names = [ln.strip() for ln in lines]
+    seen: set[str] = set()
+    out = []
+    for n in names:
+        if n and office_key(n) not in seen:
+            seen.add(office_key(n))
+            out.append(n)
+    return out
+
+
+def get_or_add_office(db: Session, actor: User | None, name: str, unit_type: str = "") -> Office:
+    name = " ".join(name.split())
+    if not name:
+        raise OpError("web.error.office_name")
+    office = db.scalar(select(Office).where(Office.key == office_key(name)))
+    if office is None:
+        office = Office(name=name, key=office_key(name), unit_type=unit_type)
+        db.add(office)
+        db.flush()
+        audit(db, actor, "office.create", "office", office.id, None, {"name": name})
+    return office
+
+
+def invite(
+    db: Session, settings: Settings, actor: User | None, office_name: str
+) -> tuple[Office, str]:
+    """A single-use, expiring invitation link for one office (only its hash is stored)."""
+    office = get_or_add_office(db, actor, office_name)
+    token = security.new_token()
+    inv = Invitation(
+        office_id=office.id,
+        role="office",
+        token_sha256=security.token_sha256(token),
+        expires_at=utcnow() + dt.timedelta(days=settings.invitation_days),
+        created_by=actor.id if actor else None,
+    )
+    db.add(inv)
+    db.flush()
+    audit(
+        db,
+        actor,
+        "invitation.create",
+        "invitation",
+        inv.id,
+        None,
+        {"office": office.name, "expires_at": inv.expires_at},
+    )
+    return office, f"{settings.base_url.rstrip('/')}/invite/{token}"
+
+
+def find_invitation(db: Session, token: str) -> Invitation | None:
+    """The invitation of ``token`` while it is unused and not expired, else None."""
+    inv = db.scalar(
+        select(Invitation).where(Invitation.token_sha256 == security.token_sha256(token))
+    )
+    if inv is None or inv.used_at is not None or inv.expires_at < utcnow():
+        return None
+    return inv
+
+
+def accept_invitation(db: Session, token: str, email: str, password: str, ip: str = "") -> User:
+    inv = find_invitation(db, token)
+    if inv is None:
+        raise OpError("web.invite.invalid")
+    email = email.strip().casefold()
+    if "@" not in email or len(email) > 254:
+        raise OpError("web.error.email")
+    weak = security.password_problem(password)
+    if weak:
+        raise OpError(weak, min=security.MIN_PASSWORD)
+    if db.scalar(select(User).where(User.email == email)):
+        raise OpError("web.error.email_taken", email=email)
+    user = User(
+        email=email,
+        password_hash=security.hash_password(password),
+        role=inv.role,
+        office_id=inv.office_id,
+    )
+    db.add(user)
+    db.flush()
+    inv.used_at, inv.used_by = utcnow(), user.id
+    audit(
+        db,
+        user,
+        "invitation.accept",
+        "invitation",
+        inv.id,
+        {"used_at": None},
+        {"used_by": user.id},
+        ip,
+    )
+    audit(db, user, "user.create", "user", user.id, None, {"email": email, "role": inv.role}, ip)
+    return user
+
+
+def parse_deadline(text: str, zone: str) -> dt.datetime:
+    """``2026-12-15T23:59`` in ``zone`` (WIB, WITA, WIT) -> naive UTC."""
+    if zone not in ZONES:
+        raise OpError("web.error.zone")
+    try:
+        local = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise OpError("web.error.deadline") from None
+    return (local - dt.timedelta(hours=ZONES[zone])).replace(tzinfo=None)
+
+
+def local_time(utc: dt.datetime, zone: str) -> str:
+    return (utc + dt.timedelta(hours=ZONES.get(zone, 7))).strftime("%Y-%m-%d %H:%M") + f" {zone}"
+
+
+def open_period(
+    db: Session,
+    actor: User,
+    year: int,
+    rubric_id: str,
+    deadline: str,
+    zone: str = "WIB",
+    ip: str = "",
+) -> Period:
+    from monev.rubric import RubricError, shipped
+    from monev.web.checking import rubric
+
+    if rubric_id not in shipped():
+        raise OpError("web.error.rubric", rubric=rubric_id)
+    if not 2000 <= year <= 2100:
+        raise OpError("web.error.year")
+    if db.scalar(select(Period).where(Period.year == year)):
+        raise OpError("web.error.period_exists", year=year)
+    try:
+        rb = rubric(rubric_id)
+    except RubricError:
+        raise OpError("web.error.rubric", rubric=rubric_id) from None
+    period = Period(
+        year=year,
+        rubric_id=rubric_id,
+        rubric_sha256=rb.sha256,
+        deadline_utc=parse_deadline(deadline, zone),
+        zone=zone,
+        status="open",
+    )
+    db.add(period)
+    db.flush()
+    audit(
+        db,
+        actor,
+        "period.open",
+        "period",
+        period.id,
+        None,
+        {"year": year, "rubric": rubric_id, "deadline_utc": period.deadline_utc, "zone": zone},
+        ip,
+    )
+    return period
+
+
+def current_period(db: Session) -> Period | None:
+    """The newest open period."""
+    return db.scalar(
+        select(Period).where(Period.status == "open").order_by(Period.year.desc()).limit(1)
+    )
+
+
+def read_office_list(path: Path) -> list[str]:
+    return office_names(path.read_text(encoding="utf-8-sig"))

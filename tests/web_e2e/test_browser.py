@@ -1,0 +1,195 @@
+"""The first step of the monev cycle, walked in a real headless browser (issue 14).
+
+Admin logs in, opens a period, invites an office; the office accepts the invitation, downloads
+nothing (the test builds its workbooks), uploads a workbook with problems, reads them, uploads a
+fixed one and sees its score rise. The server runs in this process on 127.0.0.1 (a free port)
+and is stopped at teardown. Screenshots of each step go to a temporary folder, or to
+``$MONEV_SCREENSHOTS`` when set.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)),
+        reason="needs Debian's chromium and chromium-driver (apt-get install chromium "
+        "chromium-driver)",
+    ),
+]
+selenium = pytest.importorskip("selenium", reason='needs selenium: pip install ".[web-test]"')
+pytest.importorskip("uvicorn", reason='needs the web extra: pip install ".[web]"')
+
+from helpers import write_workbook  # noqa: E402
+from selenium.webdriver import Chrome, ChromeOptions  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
+EV = "https://ppid.contoh.go.id/bukti"
+ADMIN, ADMIN_PW = "admin@kota.go.id", "kata-sandi-admin-1"
+OFFICE_PW = "kata-sandi-dinkes-1"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path):
+    import uvicorn
+
+    from monev.web import security
+    from monev.web.app import create_app
+    from monev.web.ops import Store, create_admin
+    from monev.web.settings import Settings
+
+    security.set_cost(1, 1024)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = Settings.for_data_dir(tmp_path / "data", base_url=base)
+    store = Store(settings)
+    with store.session() as db:
+        create_admin(db, ADMIN, ADMIN_PW)
+    config = uvicorn.Config(
+        create_app(settings, store), host="127.0.0.1", port=port, log_level="warning"
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield base
+    srv.should_exit = True
+    thread.join(10)
+    security.set_cost(3, 65536)
+
+
+@pytest.fixture
+def browser(tmp_path):
+    profile = tempfile.mkdtemp(prefix="monev-chromium-")
+    opts = ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1280,1100",
+        "--lang=id",
+    ):
+        opts.add_argument(arg)
+    driver = Chrome(service=Service(DRIVER), options=opts)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def shots(tmp_path):
+    folder = Path(os.environ.get("MONEV_SCREENSHOTS") or tmp_path / "shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _shot(driver, folder: Path, name: str) -> None:
+    """The visible part of the page (1280 x 1100), as an office sees it on opening."""
+    driver.save_screenshot(str(folder / f"{name}.png"))
+
+
+def _fill(driver, **fields: str) -> None:
+    for name, value in fields.items():
+        el = driver.find_element(By.NAME, name)
+        el.clear()
+        el.send_keys(value)
+
+
+def test_office_uploads_reads_its_problems_fixes_them_and_scores_higher(
+    server, browser, shots, tmp_path, rubric
+):
+    d = browser
+    # 1. admin logs in, opens the 2026 period and invites an office
+    d.get(server + "/admin")
+    assert "/login" in d.current_url  # logged out: only the login page
+    _shot(d, shots, "01-login")
+    _fill(d, email=ADMIN, password=ADMIN_PW)
+    d.find_element(By.ID, "login").click()
+    assert d.current_url.endswith("/admin")
+    _fill(d, year="2026")
+    deadline = d.find_element(By.ID, "deadline")
+    d.execute_script("arguments[0].value = '2099-12-15T23:59'", deadline)
+    d.find_element(By.ID, "open-period").click()
+    assert "2099-12-15 23:59 WIB" in d.find_element(By.ID, "periods").text
+    _fill(d, offices="Dinas Kesehatan")
+    d.find_element(By.ID, "invite").click()
+    link = d.find_element(By.CSS_SELECTOR, "#links a").get_attribute("href")
+    assert link and link.startswith(server + "/invite/")
+    _shot(d, shots, "02-admin-invitation")
+    d.find_element(By.CSS_SELECTOR, "header form button").click()  # log out
+
+    # 2. the office accepts its invitation
+    d.get(link)
+    assert "Dinas Kesehatan" in d.page_source
+    _fill(d, email="ppid@dinkes.kota.go.id", password=OFFICE_PW, password2=OFFICE_PW)
+    d.find_element(By.ID, "accept").click()
+    assert d.current_url.endswith("/office")
+    _shot(d, shots, "03-office")
+
+    # 3. it uploads a workbook with problems and reads them
+    bad = write_workbook(
+        tmp_path / "kuesioner-dinkes.xlsx",
+        rubric,
+        [("JI-01", "Ya", EV), ("JI-02", "Mungkin"), ("JI-03", "Ya")],
+        office="Dinas Kesehatan",
+    )
+    d.find_element(By.ID, "file").send_keys(str(bad))
+    d.find_element(By.ID, "upload").click()
+    problems = d.find_element(By.ID, "problems").text
+    assert "Kuesioner!" in problems and "JI-02" in problems
+    first = d.find_element(By.ID, "score").text
+    _shot(d, shots, "04-result-with-problems")
+
+    # 4. it uploads a fixed one and sees its score rise
+    from test_scoring import best
+
+    good = write_workbook(
+        tmp_path / "kuesioner-dinkes-2.xlsx", rubric, best(rubric), office="Dinas Kesehatan"
+    )
+    d.get(server + "/office")
+    d.find_element(By.ID, "file").send_keys(str(good))
+    d.find_element(By.ID, "upload").click()
+    second = d.find_element(By.ID, "score").text
+    assert "Naik" in d.find_element(By.ID, "delta").text
+    assert float(second.replace(".", "").replace(",", ".")) > float(
+        first.replace(".", "").replace(",", ".")
+    )
+    _shot(d, shots, "05-result-fixed")
+    d.get(server + "/office")
+    assert len(d.find_elements(By.CSS_SELECTOR, "#history tbody tr")) == 2
+    _shot(d, shots, "06-history")
