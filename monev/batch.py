@@ -11,7 +11,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,12 @@ from monev.evidence import LinkChecker, apply_checks, evidence_targets
 from monev.identity import Copy, newest_copies, office_key
 from monev.outputs import MANIFEST
 from monev.problems import Key, Problem
+from monev.registry import Registry, identify
 from monev.results import OfficeResult, Rejected, RunResult, rank
 from monev.rubric import Rubric
 from monev.sandbox import ProcessLimits, Stopped, run_isolated
 from monev.scoring import score
-from monev.stages import StagesSource, StagesTable, apply_stages
+from monev.stages import StagesRow, StagesSource, StagesTable, apply_stages
 from monev.workbook import (
     Questionnaire,
     distrust_verifier_acceptance,
@@ -150,20 +151,53 @@ class ReadOptions:
     stages: StagesTable | None = None
     stages_from_workbooks: bool = False
     verifier_from_workbooks: bool = False
+    #: The city's office registry: each workbook is matched to its entry (:func:`match_registry`).
+    registry: Registry | None = None
 
 
 def read_one(
     path: Path, rubric: Rubric, display_name: str, options: ReadOptions = ReadOptions()
 ) -> Questionnaire | Rejected:
-    """Read one workbook, then apply the run's trust in its own stage and verifier cells."""
+    """Read one workbook, match it to its registry entry (see :func:`match_registry`), then apply
+    the run's trust in its own stage and verifier cells."""
     if is_lock_file(path):
         return Rejected(display_name, "", [Problem.make("MV109", display_name)], skipped=True)
     q = read_questionnaire(path, rubric, display_name=display_name)
     if q.rejected:
         return Rejected(q.file, q.sha256, q.problems)
+    if options.registry is not None:
+        matched = match_registry(q, options.registry)
+        if isinstance(matched, Rejected):
+            return matched
     if not options.verifier_from_workbooks:
         q = distrust_verifier_acceptance(q, rubric)
     return apply_stages(q, rubric, options.stages, from_workbooks=options.stages_from_workbooks)
+
+
+def match_registry(q: Questionnaire, registry: Registry) -> Questionnaire | Rejected:
+    """The registry entry is the office's identity: its name, unit type and kecamatan (before the
+    stages file is looked up, so that it is looked up by the registry name).
+
+    A workbook whose office is not in the registry is rejected (not ranked), with the closest
+    registry names; where the workbook disagrees with its entry, the entry wins, with a warning.
+    """
+    office = q.office
+    entry, problems = identify(registry, q.file, office.name, office.unit_type, office.kecamatan)
+    if entry is None:
+        return Rejected(q.file, q.sha256, problems + q.problems)
+    office.name, office.unit_type, office.kecamatan = entry.name, entry.unit_type, entry.kecamatan
+    q.problems.extend(problems)
+    return q
+
+
+def stages_by_registry(stages: StagesTable, registry: Registry) -> StagesTable:
+    """The stages file's rows keyed by registry entry: a row under any registered name of an
+    office (``Kel. Bugul Lor``) is that office's row."""
+    rows: dict[str, list[StagesRow]] = {}
+    for key, found in stages.rows.items():
+        m = registry.match(key)
+        rows.setdefault(m.entry.key if m else key, []).extend(found)
+    return replace(stages, rows=rows)
 
 
 def finish(q: Questionnaire | Rejected, rubric: Rubric) -> OfficeResult | Rejected:
@@ -300,6 +334,7 @@ def score_paths(
     stages: StagesTable | None = None,
     stages_from_workbooks: bool = False,
     verifier_from_workbooks: bool = False,
+    registry: Registry | None = None,
 ) -> RunResult:
     """Score every workbook under ``inputs`` with ``rubric`` and rank the offices.
 
@@ -314,8 +349,12 @@ def score_paths(
 
     Files are read (and scored) in ``jobs`` worker processes with resource limits: a file that
     kills its worker is rejected with MV110 and costs nothing else (see :mod:`monev.sandbox`).
+    With ``registry``, each workbook is matched to its entry (see :func:`match_registry`); copies
+    are then found by entry, and the entries without a workbook are the run's ``missing``.
     """
-    options = ReadOptions(stages, stages_from_workbooks, verifier_from_workbooks)
+    if stages is not None and registry is not None:
+        stages = stages_by_registry(stages, registry)
+    options = ReadOptions(stages, stages_from_workbooks, verifier_from_workbooks, registry)
     paths = collect(inputs)
     if stages is not None and stages.path:  # the stages file may sit in an input folder
         paths = [p for p in paths if str(p.resolve()) != stages.path]
@@ -348,7 +387,7 @@ def score_paths(
             from_workbooks=stages_from_workbooks,
             problems=tuple(problems),
         )
-    return RunResult(
+    run = RunResult(
         rubric=rubric,
         offices=rank(offices),
         rejected=rejected,
@@ -356,3 +395,7 @@ def score_paths(
         as_of=as_of or as_of_date(),
         stages_source=source,
     )
+    if registry is not None:
+        run.registry = registry
+        run.missing = registry.missing({office_key(o.name) for o in offices})
+    return run

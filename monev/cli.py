@@ -31,6 +31,11 @@ rubric_app = typer.Typer(
     help="List, show and check rubric files (scoring rules).", no_args_is_help=True
 )
 app.add_typer(rubric_app, name="rubric")
+offices_app = typer.Typer(
+    help="The city's registry of offices: a blank one, or a draft from the workbooks received.",
+    no_args_is_help=True,
+)
+app.add_typer(offices_app, name="offices")
 stages_app = typer.Typer(
     help="The verifier's stages file: later-stage scores (visitasi, wawancara) per office.",
     no_args_is_help=True,
@@ -329,6 +334,14 @@ def score(
             "--rename-map", help="YAML mapping 'old office name: new name' for renamed offices."
         ),
     ] = None,
+    offices: Annotated[
+        Path | None,
+        typer.Option(
+            "--offices",
+            help="The city's registry of offices (.xlsx or .csv): workbooks are matched to it, "
+            "offices not in it are rejected, offices that sent nothing are listed.",
+        ),
+    ] = None,
     stages: Annotated[
         Path | None,
         typer.Option(
@@ -361,6 +374,7 @@ def score(
     day = _run_date(as_of, lang)
     rb = _rubric(rubric, lang)
     table = _stages_table(stages, rb, lang) if stages is not None else None
+    registry = _registry(offices, rb, lang) if offices is not None else None
     last_year, renamed = _previous(previous, rename_map, rb, lang)
     workers = jobs or os.cpu_count() or 1
     links, close_links = _link_checker(
@@ -387,6 +401,7 @@ def score(
         stages=table,
         stages_from_workbooks=stages_from_workbooks,
         verifier_from_workbooks=verifier_from_workbooks,
+        registry=registry,
         previous=last_year,
         renamed=renamed,
         scoring_progress=scoring,
@@ -406,6 +421,9 @@ def score(
     stage_problems = run.stages_source.problems if run.stages_source else ()
     for p in stage_problems:
         _echo(f"{t('cli.stages_problems', lang)}: {p.severity.upper()} {p.text(lang)}", err=True)
+    if run.coverage is not None:
+        for line in run.coverage.lines(run.missing, lang):
+            _echo(line, err=True)
     _echo(t("cli.written", lang, path=out))
     if run.pdf_failed:
         _echo(t("report.pdf_failed", lang, files=", ".join(run.pdf_failed)), err=True)
@@ -568,6 +586,93 @@ def template(
             _echo(f"  {problem.text(lang)}", err=True)
         raise typer.Exit(EXIT_PROBLEMS) from None
     _echo(t("cli.template_written", lang, office=office or "-", path=path))
+
+
+def _registry(path: Path, rb, lang: str):
+    """Load the --offices registry; any bad row stops the run (exit 2), every one shown."""
+    from monev.problems import sort_key
+    from monev.registry import load_registry
+
+    reg = load_registry(path, unit_types=rb.unit_types)
+    if not reg.usable:
+        _echo(f"{t('registry.unusable', lang)}:", err=True)
+        for p in sorted(reg.problems, key=sort_key):
+            _echo(f"  {p.text(lang)}", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    return reg
+
+
+def _write_registry(output: Path, entries: list, force: bool, rb, lang: str) -> None:
+    from monev.registry import write_registry
+
+    try:
+        write_registry(output, entries, force=force, lang=lang, unit_types=rb.unit_types)
+    except FileExistsError:
+        _echo(t("registry.exists", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except ValueError:
+        _echo(t("registry.bad_output", lang, suffix=output.suffix or output.name), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")]
+
+
+@offices_app.command("template")
+def offices_template(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Registry to write (.xlsx or .csv).")
+    ] = Path("daftar.xlsx"),
+    force: ForceOpt = False,
+    rubric: RubricOpt = "ki-jatim-2024",
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Write a blank registry of offices, with instructions and a Jenis Unit drop-down (the
+    rubric's unit types)."""
+    lang = _lang(lang)
+    _write_registry(output, [], force, _rubric(rubric, lang), lang)
+    _echo(t("registry.template_written", lang, path=output))
+
+
+@offices_app.command("from")
+def offices_from(
+    inputs: Annotated[list[Path], typer.Argument(help="Workbooks or folders received.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Registry to write (.xlsx or .csv).")
+    ] = Path("daftar.xlsx"),
+    force: ForceOpt = False,
+    rubric: RubricOpt = "ki-jatim-2024",
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Draft a registry from the workbooks received: each one's name, unit type and kecamatan
+    (one row per office: workbooks of one office are merged)."""
+    from monev.batch import InputError
+    from monev.registry import draft_from_folder
+
+    lang = _lang(lang)
+    rb = _rubric(rubric, lang)
+    if output.exists() and not force:
+        _echo(t("registry.exists", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        draft = draft_from_folder(inputs, rb)
+    except InputError as exc:
+        _echo(t(exc.key, lang, path=exc.path), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    _write_registry(output, draft.entries, force, rb, lang)
+    if draft.unused:
+        _echo(t("registry.draft_unused", lang), err=True)
+        for p in draft.unused:
+            _echo(f"  {p.text(lang)}", err=True)
+    _echo(
+        t(
+            "registry.draft_written",
+            lang,
+            offices=len(draft.entries),
+            workbooks=draft.workbooks,
+            path=output,
+        )
+    )
 
 
 @stages_app.command("template")

@@ -89,6 +89,17 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     # Output: values as they are written (wp-rounding).
     "MV501": ("warning", "text-cut-in-xlsx"),
     "MV502": ("warning", "problems-not-listed"),
+    # The city's office registry (--offices).
+    "MV440": ("fatal", "registry-unreadable"),
+    "MV441": ("fatal", "registry-header-missing"),
+    "MV442": ("error", "registry-name-missing"),
+    "MV443": ("error", "registry-unit-type-invalid"),
+    "MV444": ("error", "registry-kecamatan-missing"),
+    "MV445": ("error", "registry-name-duplicated"),
+    "MV446": ("fatal", "office-not-in-registry"),
+    "MV447": ("warning", "registry-identity-differs"),
+    "MV448": ("warning", "registry-old-name-used"),
+    "MV449": ("fatal", "registry-empty"),
 }
 
 

@@ -24,6 +24,7 @@ from monev import __version__
 from monev.i18n import fmt_number
 from monev.outputs import write_atomic
 from monev.problems import Problem, sort_key
+from monev.registry import Coverage, Entry, Registry
 from monev.rounding import round_half_up
 from monev.rubric import Rubric
 from monev.scoring import OfficeScore, round2
@@ -107,6 +108,9 @@ class RunResult:
     comparison: Any = None  # a monev.compare.Comparison when --previous was given
     #: Report files a renderer could not make (it died on them); the other outputs are whole.
     pdf_failed: list[str] = field(default_factory=list)
+    #: The city's office registry (--offices), and its offices that sent no workbook.
+    registry: Registry | None = None
+    missing: list[Entry] = field(default_factory=list)
     #: A monev.stages.StagesSource when stage scores came from a stages file or the workbooks.
     stages_source: Any = None
 
@@ -127,6 +131,37 @@ class RunResult:
             p.severity in ("error", "fatal") for p in self.stages_source.problems
         )
         return bool(self.rejected) or self.copies > 0 or stages_bad or bool(self.pdf_failed)
+
+    @property
+    def coverage(self) -> Coverage | None:
+        """Registry offices that sent a workbook, of those expected (None without a registry)."""
+        if self.registry is None:
+            return None
+        from monev.identity import office_key
+
+        return self.registry.coverage({office_key(o.name) for o in self.offices})
+
+    def kecamatan_groups(self) -> list[KecamatanGroup]:
+        """Per kecamatan: the kecamatan office, its kelurahan ranked, and who has not sent."""
+        return kecamatan_groups(self)
+
+    def _registry_part(self) -> dict[str, Any]:
+        """``missing`` and ``coverage`` for results.json (only with a registry)."""
+        cov = self.coverage
+        if cov is None:
+            return {}
+        return {
+            "missing": [
+                {
+                    "name": e.name,
+                    "unit_type": e.unit_type,
+                    "kecamatan": e.kecamatan,
+                    "contact": e.contact,
+                }
+                for e in self.missing
+            ],
+            "coverage": cov.to_dict(),
+        }
 
     def predicate_counts(self) -> dict[str, int]:
         counts = Counter(o.score.predicate for o in self.offices)
@@ -246,6 +281,7 @@ class RunResult:
                 if self.stages_source is not None
                 else {}
             ),
+            **self._registry_part(),
         }
 
     def _previous_run(self) -> dict[str, Any]:
@@ -280,6 +316,54 @@ class RunResult:
             for i in o.score.indicators
         ]
         return pd.DataFrame(rows)
+
+
+@dataclass
+class KecamatanGroup:
+    """One kecamatan as its camat sees it."""
+
+    name: str
+    #: The kecamatan office's own result (None when it sent nothing or is not a scored office).
+    office: OfficeResult | None
+    #: Its kelurahan, in rank order.
+    kelurahan: list[OfficeResult]
+    #: Its registry offices (the kecamatan office or kelurahan) with no workbook.
+    missing: list[Entry]
+
+    @property
+    def sent(self) -> int:
+        """Offices of this kecamatan that sent a workbook (its own office and its kelurahan)."""
+        return (self.office is not None) + len(self.kelurahan)
+
+    @property
+    def expected(self) -> int:
+        """Offices expected from this kecamatan (those that sent and those missing)."""
+        return self.sent + len(self.missing)
+
+
+def kecamatan_groups(run: RunResult) -> list[KecamatanGroup]:
+    """Kecamatan by name (from the registry when there is one, else from the workbooks)."""
+    from monev.identity import office_key
+
+    names: dict[str, str] = {}
+    for e in run.registry.entries if run.registry else []:
+        if e.kecamatan:
+            names.setdefault(office_key(e.kecamatan), e.kecamatan)
+    for o in run.offices:
+        if o.office.kecamatan and o.office.unit_type in ("Kecamatan", "Kelurahan"):
+            names.setdefault(office_key(o.office.kecamatan), o.office.kecamatan)
+    groups = []
+    for key, name in sorted(names.items(), key=lambda kv: kv[1].casefold()):
+        mine = [o for o in run.offices if office_key(o.office.kecamatan) == key]
+        groups.append(
+            KecamatanGroup(
+                name=name,
+                office=next((o for o in mine if o.office.unit_type == "Kecamatan"), None),
+                kelurahan=[o for o in mine if o.office.unit_type == "Kelurahan"],
+                missing=[e for e in run.missing if office_key(e.kecamatan) == key],
+            )
+        )
+    return groups
 
 
 def rank(offices: list[OfficeResult]) -> list[OfficeResult]:
@@ -442,6 +526,8 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
     for x in run.rejected + run.skipped:
         for p in x.problems:
             row(rej, [x.file, p.code, p.message(lang)], decimals=set())
+    if run.registry is not None:
+        _missing_sheet(wb, run, header, row, lang)
     if notes:
         sheet = wb.create_sheet("Catatan")
         header(sheet, ["sheet", "cell", "code", "message"])
@@ -450,6 +536,42 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _print_to_width(ws: Any) -> None:
+    """Landscape, every column on one page width (a list printed for phone calls)."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _missing_sheet(wb: Any, run: RunResult, header: Any, row: Any, lang: str = "id") -> None:
+    """``Belum Mengirim``: the registry offices with no workbook, with contacts, for the calls;
+    then the coverage counts."""
+    from monev.i18n import t
+    from monev.registry import COLUMNS
+
+    ws = wb.create_sheet("Belum Mengirim")
+    for col, width in zip("ABCD", (40, 12, 16, 56), strict=True):
+        ws.column_dimensions[col].width = width
+    _print_to_width(ws)
+    header(ws, [COLUMNS["name"], COLUMNS["unit_type"], COLUMNS["kecamatan"], COLUMNS["contact"]])
+    ws.freeze_panes = "A2"
+    for e in run.missing:
+        row(ws, [e.name, e.unit_type, e.kecamatan, e.contact], decimals=set())
+    cov = run.coverage
+    if cov is None:
+        return
+    cs = wb.create_sheet("Cakupan")
+    for col, width in zip("ABC", (30, 12, 12), strict=True):
+        cs.column_dimensions[col].width = width
+    header(cs, [t(f"registry.xlsx.{k}", lang) for k in ("group", "sent", "expected")])
+    row(cs, [t("registry.xlsx.all", lang), cov.total.sent, cov.total.expected], decimals=set())
+    for name, c in cov.by_unit_type.items():
+        row(cs, [name, c.sent, c.expected], decimals=set())
+    for name, c in cov.by_kecamatan.items():
+        row(cs, [f"Kecamatan {name}", c.sent, c.expected], decimals=set())
 
 
 def write_outputs(run: RunResult, out: Path, lang: str = "id") -> list[Path]:

@@ -24,6 +24,7 @@ from monev.compare import PreviousError, PreviousRun, compare
 from monev.evidence import LinkChecker
 from monev.i18n import t
 from monev.outputs import OutputError, OutputFolder
+from monev.registry import Registry
 from monev.results import RunResult, write_outputs
 from monev.rubric import Rubric
 from monev.stages import StagesTable
@@ -67,6 +68,7 @@ class RunSettings:
     stages: StagesTable | None = None
     stages_from_workbooks: bool = False
     verifier_from_workbooks: bool = False
+    registry: Registry | None = None
     previous: PreviousRun | None = None
     renamed: dict[str, str] = field(default_factory=dict)
     scoring_progress: Progress | None = None
@@ -94,11 +96,18 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
             stages=settings.stages,
             stages_from_workbooks=settings.stages_from_workbooks,
             verifier_from_workbooks=settings.verifier_from_workbooks,
+            registry=settings.registry,
         )
         if run.received == 0:
             raise RunError("cli.no_inputs")
         if settings.previous is not None:
-            run.comparison = compare(run, settings.previous, settings.renamed)
+            # Old names in the registry match last year's offices; --rename-map wins.
+            renames = (
+                settings.registry.renames(set(settings.previous.offices))
+                if settings.registry
+                else {}
+            )
+            run.comparison = compare(run, settings.previous, {**renames, **settings.renamed})
         write_outputs(run, folder.staging, settings.lang)
         if settings.pdf:
             from monev.report import RenderError, render_reports
