@@ -491,8 +491,8 @@ def check(
 
     Exit codes: 0 no problems; 1 problems found; 2 usage error.
     """
-    from monev.batch import InputError, collect
     from monev.check import check_file
+    from monev.inputs import InputError, collect
 
     lang = _lang(lang)
     rb = _rubric(rubric, lang)
@@ -646,7 +646,7 @@ def offices_from(
 ) -> None:
     """Draft a registry from the workbooks received: each one's name, unit type and kecamatan
     (one row per office: workbooks of one office are merged)."""
-    from monev.batch import InputError
+    from monev.inputs import InputError
     from monev.registry import draft_from_folder
 
     lang = _lang(lang)
@@ -690,7 +690,7 @@ def stages_template(
 ) -> None:
     """Write the stages file for the offices of a run, prefilled from stage scores found in
     their workbooks, with instructions. Exit 2 when the file exists (without --force)."""
-    from monev.batch import InputError
+    from monev.inputs import InputError
     from monev.stages import rows_for_run, write_stages_template
 
     lang = _lang(lang)

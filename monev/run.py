@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monev.batch import InputError, Progress, score_paths
+from monev.batch import Progress, score_paths
 from monev.compare import PreviousError, PreviousRun, compare
 from monev.evidence import LinkChecker
 from monev.i18n import t
+from monev.inputs import InputError
 from monev.outputs import OutputError, OutputFolder
 from monev.registry import Registry
 from monev.results import RunResult, write_outputs
