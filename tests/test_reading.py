@@ -394,6 +394,9 @@ def test_a_link_to_a_file_beside_the_workbook_is_a_file_name():
     """Excel stores a link to 'SK PPID.pdf' as SK%20PPID.pdf."""
     (item,) = parse_evidence("Lihat", "SK%20PPID.pdf")
     assert (item.kind, item.target) == ("file", "SK PPID.pdf")
+    # LibreOffice writes it relative to the file itself (xlsx and ods alike).
+    (item,) = parse_evidence("Lihat", "../SK%20PPID.pdf")
+    assert (item.kind, item.target) == ("file", "SK PPID.pdf")
 
 
 def test_evidence_parsing_stays_linear_on_hostile_cells():
