@@ -896,6 +896,33 @@ def web_invite(
         _echo(f"{o.name}\t{link}")
 
 
+@app.command()
+def doctor(
+    lang: LangOpt = DEFAULT_LANG,
+    render: Annotated[
+        bool, typer.Option("--render/--no-render", help="Render a test PDF and time it.")
+    ] = True,
+) -> None:
+    """Check this computer: Python, WeasyPrint and Pango (PDF reports), a test PDF's time,
+    HarfBuzz-Subset, LibreOffice and poppler. Exit 1 when PDFs cannot be made."""
+    from monev.doctor import INSTALL, diagnose
+
+    lang = _lang(lang)
+    checks = diagnose(render=render)
+    for c in checks:
+        state = t("cli.doctor.ok" if c.ok else "cli.doctor.missing", lang)
+        _echo(f"{c.name:16} {state:10} {c.detail}")
+    pdf_ok = all(c.ok for c in checks if c.name in ("weasyprint", "test-pdf"))
+    if pdf_ok:
+        _echo(t("cli.doctor.summary_ok", lang))
+        raise typer.Exit(EXIT_OK)
+    _echo(t("cli.doctor.install", lang))
+    for system, command in INSTALL.items():
+        _echo(f"  {system}: {command}")
+    _echo(t("cli.doctor.summary_no_pdf", lang))
+    raise typer.Exit(EXIT_PROBLEMS)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and map every outcome to an exit code."""
     try:

@@ -83,6 +83,12 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
     interruption the previous set stays whole and the lock is released.
     """
     inputs = list(inputs)
+    if settings.pdf:
+        from monev.doctor import pdf_support
+
+        check = pdf_support()  # before any work: never a library error half-way through a run
+        if not check.ok:
+            raise RunError("cli.no_pdf_support", detail=check.detail)
     folder = OutputFolder.open(
         settings.out, inputs, allow_inside_input=settings.allow_out_inside_input
     )
