@@ -15,6 +15,10 @@ def run(tmp_path, *args):
     fake = tmp_path / "fake"
     (fake / "weasyprint").mkdir(parents=True, exist_ok=True)
     (fake / "weasyprint" / "__init__.py").write_text(FAKE)  # as WeasyPrint fails without Pango
+    # ... and no Pango library to load by name (this machine has one).
+    (fake / "sitecustomize.py").write_text(
+        "import monev.doctor\nmonev.doctor.PANGO_NAMES = ('libpango-absent.so.0',)\n"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(fake), *sys.path])}
     return subprocess.run(
         [sys.executable, "-m", "monev", *args],
