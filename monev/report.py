@@ -31,12 +31,13 @@ from monev.outputs import write_atomic
 from monev.plan import Plan, build_plan
 from monev.problems import Problem
 from monev.resources import data_dir
-from monev.results import OfficeResult, RunResult, dumps
+from monev.results import KecamatanGroup, OfficeResult, RunResult, dumps
 from monev.rounding import leading_digits
 from monev.scoring import OfficeScore, round2
 from monev.text import capped, for_pdf, for_pdf_full
 
 ATTACHMENT_NAME = "monev-kantor.json"
+KECAMATAN_ATTACHMENT = "monev-kecamatan.json"
 #: Colours of the predicate bands, from the top band down (the rubric names the bands).
 BAND_COLOURS = ["#1b5e20", "#558b2f", "#f9a825", "#ef6c00", "#c62828", "#6d1b1b"]
 
@@ -113,6 +114,27 @@ class CityContext:
     moved_up: list[Any] = field(default_factory=list)
     moved_down: list[Any] = field(default_factory=list)
     distribution: list[dict[str, Any]] = field(default_factory=list)
+    #: With a registry (--offices): sent / expected, the offices not sent, and per kecamatan.
+    coverage: Any = None  # monev.registry.Coverage
+    not_sent: list[Any] = field(default_factory=list)  # monev.registry.Entry
+    kecamatan: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class KecamatanContext:
+    """The camat's report: one kecamatan's kelurahan ranked, what each should fix first, and the
+    indicators most of them miss."""
+
+    lang: str
+    title: str
+    run: RunResult
+    k: dict[str, Any]  # :func:`kecamatan_summary`
+    rows: list[dict[str, Any]]
+    common: list[dict[str, Any]]
+    questions: dict[str, str]
+    audit: Audit
+    reconstructed: bool
+    rubric_title: str
 
 
 def band_colour(run: RunResult, predicate: str) -> str:
@@ -289,7 +311,10 @@ def city_context(
     by_unit: dict[str, list[OfficeResult]] = {}
     for o in run.offices:
         by_unit.setdefault(o.office.unit_type or "-", []).append(o)
-    for unit, members in sorted(by_unit.items(), key=lambda kv: kv[0]):
+    order = {u: k for k, u in enumerate(r.unit_types)}
+    for unit, members in sorted(
+        by_unit.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])
+    ):
         # The mean of the published (rounded) scores, exact, then rounded half up like every
         # figure: 80.12 and 80.13 give 80.125 -> 80.13.
         total = sum((Fraction(m.score.score) for m in members), Fraction(0))
@@ -336,7 +361,130 @@ def city_context(
             for a, r in [verifier_counts(o)]
             if a or r
         ],
+        coverage=run.coverage,
+        not_sent=list(run.missing) if run.registry is not None else [],
+        kecamatan=[kecamatan_summary(run, g) for g in run.kecamatan_groups()]
+        if run.registry is not None
+        else [],
     )
+
+
+def _mean(offices: list[OfficeResult]) -> Decimal | None:
+    """The mean of the published (rounded) scores, exact, then rounded half up."""
+    if not offices:
+        return None
+    return round2(sum((Fraction(o.score.score) for o in offices), Fraction(0)) / len(offices))
+
+
+def kecamatan_summary(run: RunResult, g: KecamatanGroup) -> dict[str, Any]:
+    """One kecamatan for the reports: its own office, its kelurahan in rank order (rank within
+    the kecamatan, 1, 2, 2, 4 as the city's), mean, lowest, count per band, aspect shares (the
+    heat map) and its offices not sent."""
+    kel = g.kelurahan
+    ranks: list[int] = []
+    for k, o in enumerate(kel):
+        ranks.append(ranks[-1] if k and o.score.score == kel[k - 1].score.score else k + 1)
+    counts = Counter(o.score.predicate for o in kel)
+    return {
+        "name": g.name,
+        "group": g,
+        "office": g.office,
+        "office_colour": band_colour(run, g.office.score.predicate) if g.office else "",
+        "kelurahan": [
+            {
+                "office": o,
+                "rank": rk,
+                "colour": band_colour(run, o.score.predicate),
+                "cells": [
+                    {"share": a.verifiable / Fraction(a.weight), "score": round2(a.verifiable)}
+                    for a in o.score.aspects
+                ],
+            }
+            for o, rk in zip(kel, ranks, strict=True)
+        ],
+        "mean": _mean(kel),
+        "lowest": kel[-1] if kel else None,
+        "bands": [
+            {"name": b.name, "count": counts.get(b.name, 0), "colour": band_colour(run, b.name)}
+            for b in run.rubric.predicates
+        ],
+        "missing": g.missing,
+        "sent": g.sent,
+        "expected": g.expected,
+    }
+
+
+#: Fixes shown per kelurahan in the camat's report.
+KECAMATAN_FIXES = 3
+
+
+def kecamatan_context(run: RunResult, g: KecamatanGroup, lang: str = "id") -> KecamatanContext:
+    r = run.rubric
+    summary = kecamatan_summary(run, g)
+    rows = []
+    for row in summary["kelurahan"]:
+        o = row["office"]
+        plan = build_plan(r, o.score)
+        steps = list(plan.steps[:KECAMATAN_FIXES])
+        after = steps[-1].cumulative if steps else o.score.score
+        rows.append(
+            {
+                **row,
+                "steps": steps,
+                "after": after,
+                "after_band": r.predicate(after),
+                "after_colour": band_colour(run, r.predicate(after)),
+            }
+        )
+    misses: Counter[str] = Counter()
+    for o in g.kelurahan:
+        for i in o.score.indicators:
+            if i.scored and i.gap > 0:
+                misses[i.code] += 1
+    n = len(g.kelurahan)
+    questions = {}
+    for ind, item in r.rows():
+        questions[item.code if item else ind.code] = item.label if item else ind.question
+    common = [
+        {"code": code, "count": c, "question": questions.get(code, code)}
+        for code, c in sorted(misses.items(), key=lambda kv: (-kv[1], kv[0]))
+        if 2 * c > n  # most of them: more than half
+    ][:KECAMATAN_COMMON]
+    return KecamatanContext(
+        lang=lang,
+        title=t("report.kecamatan.title", lang, name=g.name),
+        run=run,
+        k=summary,
+        rows=rows,
+        common=common,
+        questions=questions,
+        audit=_audit(run),
+        reconstructed=r.reconstructed,
+        rubric_title=r.title,
+    )
+
+
+#: Indicators shown as "most of them miss" (those missed by more than half the kelurahan).
+KECAMATAN_COMMON = 10
+
+
+def kecamatan_attachment(run: RunResult, g: KecamatanGroup, lang: str) -> str:
+    """The kecamatan's offices' entries (its own office first), and its offices not sent."""
+    offices = ([g.office] if g.office else []) + g.kelurahan
+    data = {
+        "kecamatan": g.name,
+        "offices": [run.office_dict(o, lang) for o in offices],
+        "missing": [
+            {
+                "name": e.name,
+                "unit_type": e.unit_type,
+                "kecamatan": e.kecamatan,
+                "contact": e.contact,
+            }
+            for e in g.missing
+        ],
+    }
+    return dumps(data) + "\n"
 
 
 # --- templates ---------------------------------------------------------------------------------
@@ -397,6 +545,11 @@ def heat_colour(pct: float | Fraction) -> str:
 def render_office_html(run: RunResult, o: OfficeResult, lang: str = "id") -> str:
     ctx = office_context(run, o, lang)
     return _env(lang).get_template("office.html.j2").render(c=ctx)
+
+
+def render_kecamatan_html(run: RunResult, g: KecamatanGroup, lang: str = "id") -> str:
+    ctx = kecamatan_context(run, g, lang)
+    return _env(lang).get_template("kecamatan.html.j2").render(c=ctx)
 
 
 def render_city_html(run: RunResult, lang: str = "id", files: dict[str, str] | None = None) -> str:
@@ -499,11 +652,18 @@ def _init_worker(run: RunResult, lang: str) -> None:
 
 
 def _render_job(task: tuple[str, int, dict[str, str]]) -> bytes:
-    """One PDF: ``("office", index, {})`` or ``("city", 0, files)``."""
+    """One PDF: ``("office", index, {})``, ``("kecamatan", index, {})`` (index into
+    ``run.kecamatan_groups()``) or ``("city", 0, files)``."""
     kind, index, files = task
     run, lang = _WORKER["run"], _WORKER["lang"]
     if kind == "city":
         return html_to_pdf(render_city_html(run, lang, files), run.as_of)
+    if kind == "kecamatan":
+        g = run.kecamatan_groups()[index]
+        html = render_kecamatan_html(run, g, lang)
+        return html_to_pdf(
+            html, run.as_of, (KECAMATAN_ATTACHMENT, kecamatan_attachment(run, g, lang))
+        )
     o = run.offices[index]
     html = render_office_html(run, o, lang)
     return html_to_pdf(html, run.as_of, (ATTACHMENT_NAME, office_attachment(run, o, lang)))
@@ -517,8 +677,9 @@ def render_reports(
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Path]:
-    """Write ``out/kantor/<name>.pdf`` for every office (names: :func:`safe_name`) and
-    ``out/kota.pdf``. ``monev score`` passes the staging folder of an ``OutputFolder``.
+    """Write ``out/kantor/<name>.pdf`` for every office (names: :func:`safe_name`),
+    ``out/kota.pdf`` and, with a registry, ``out/kecamatan/<name>.pdf`` for every kecamatan
+    (the camat's report). ``monev score`` passes the staging folder of an ``OutputFolder``.
 
     Each PDF is rendered in a worker process with resource limits (:mod:`monev.sandbox`): a
     renderer that dies on one report costs that report only. The others are written, then
@@ -534,6 +695,11 @@ def render_reports(
     targets = [f"kantor/{n}.pdf" for n in names] + ["kota.pdf"]
     tasks: list[tuple[str, int, dict[str, str]]]
     tasks = [("office", i, {}) for i in range(len(names))] + [("city", 0, files)]
+    if run.registry is not None:  # the camat's reports: with a registry only
+        kec_taken: set[str] = set()
+        kec = [safe_name(g.name, kec_taken) for g in run.kecamatan_groups()]
+        targets += [f"kecamatan/{n}.pdf" for n in kec]
+        tasks += [("kecamatan", i, {}) for i in range(len(kec))]
     written: list[Path] = []
     failed: list[str] = []
     total = len(tasks)
