@@ -188,3 +188,29 @@ def test_rekap_round_trips_through_libreoffice(run, tmp_path):
     # the frozen header is checked on monev's own file above.
     assert ws.auto_filter.ref is not None and ws.auto_filter.ref.startswith("A1:")
     assert wb["Masalah"]["E1"].value == "Tingkat"
+
+
+def test_ranking_csv_is_machine_data_documented_in_the_readme(run):
+    """ranking.csv keeps stable keys, dot decimals and UTF-8 in either language; the README
+    documents every column (issue 11 item 4)."""
+    import csv
+    import re
+    from pathlib import Path
+
+    from monev.results import to_csv
+
+    text = to_csv(run)
+    raw = text.encode("utf-8")
+    assert not raw.startswith(b"\xef\xbb\xbf") and "\r" not in text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows[0]["score"] == "2.86"  # 40/14, a dot whatever the run's language
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### ranking.csv") :]
+    section = section[: section.index("\n## ")]
+    documented = re.findall(r"^\| `([a-z_<>]+)`(?:, `([a-z_]+)`)? \|", section, re.M)
+    keys = [k for pair in documented for k in pair if k]
+    header = text.splitlines()[0].split(",")
+    aspects = [f"aspect_{a.code}" for a in run.rubric.aspects]
+    assert keys[-1] == "aspect_<code>"
+    assert keys[:-1] + aspects == header
+    assert "open `rekap.xlsx` instead" in readme
