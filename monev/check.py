@@ -60,7 +60,10 @@ class CheckReport:
             shown, more = capped(self.problems)
             if more:
                 shown.append(Problem.make("MV502", self.file, count=more))
-            lines += [f"  {p.severity.upper():7} {p.text(lang)}" for p in shown]
+            width = max(len(t(f"severity.{p.severity}", lang)) for p in shown)
+            lines += [
+                f"  {t(f'severity.{p.severity}', lang):{width}} {p.text(lang)}" for p in shown
+            ]
         if self.score:
             lines.append(
                 "  "

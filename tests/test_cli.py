@@ -70,7 +70,7 @@ def test_score_exit_1_when_a_file_is_rejected_and_english(tmp_path, rubric, caps
     ("args", "message"),
     [
         (["score", "tidak-ada.xlsx"], "Berkas atau folder tidak ditemukan: tidak-ada.xlsx"),
-        (["score", "masuk", "--rubric", "tidak-ada"], "no shipped rubric with this id"),
+        (["score", "masuk", "--rubric", "tidak-ada"], "Tidak ada rubrik bawaan dengan id ini"),
         (["score", "masuk", "--lang", "fr"], "Bahasa tidak dikenal: fr (pilih id atau en)"),
         (["check"], "Missing argument"),
         (["template", "--bogus"], "No such option: --bogus"),
