@@ -142,3 +142,11 @@ def test_cli_speaks_one_language(lang, inputs, capsys, tmp_path):
     # The runs did print what they are meant to (the test greps real output).
     assert "MV201" in everything and "MV102" in everything and "MV105" in everything
     assert t("severity.error", lang) in everything and t("rubric.err.extra", lang) in everything
+
+
+def test_indonesian_wording_follows_the_glossary():
+    """docs/glossary.md: "kesalahan", not "galat"; "dijawab Ya", not "dijawab positif"; the
+    office's file is a "kuesioner", not "masukan" (which reads as "feedback")."""
+    banned = re.compile(r"\bgalat\b|dijawab positif|\bmasukan\b|\bvalid\b", re.I)
+    found = [f"{k}: {e['id']}" for k, e in catalogue().items() if banned.search(e["id"])]
+    assert not found, "\n".join(found)
