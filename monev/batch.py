@@ -11,18 +11,21 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
+from monev import limits
 from monev.evidence import LinkChecker, apply_checks, evidence_targets
 from monev.identity import Copy, newest_copies, office_key
 from monev.outputs import MANIFEST
 from monev.problems import Key, Problem
+from monev.registry import Registry, identify
 from monev.results import OfficeResult, Rejected, RunResult, rank
 from monev.rubric import Rubric
+from monev.sandbox import ProcessLimits, Stopped, run_isolated
 from monev.scoring import score
-from monev.stages import StagesSource, StagesTable, apply_stages
+from monev.stages import StagesRow, StagesSource, StagesTable, apply_stages
 from monev.workbook import (
     Questionnaire,
     distrust_verifier_acceptance,
@@ -148,20 +151,53 @@ class ReadOptions:
     stages: StagesTable | None = None
     stages_from_workbooks: bool = False
     verifier_from_workbooks: bool = False
+    #: The city's office registry: each workbook is matched to its entry (:func:`match_registry`).
+    registry: Registry | None = None
 
 
 def read_one(
     path: Path, rubric: Rubric, display_name: str, options: ReadOptions = ReadOptions()
 ) -> Questionnaire | Rejected:
-    """Read one workbook, then apply the run's trust in its own stage and verifier cells."""
+    """Read one workbook, match it to its registry entry (see :func:`match_registry`), then apply
+    the run's trust in its own stage and verifier cells."""
     if is_lock_file(path):
         return Rejected(display_name, "", [Problem.make("MV109", display_name)], skipped=True)
     q = read_questionnaire(path, rubric, display_name=display_name)
     if q.rejected:
         return Rejected(q.file, q.sha256, q.problems)
+    if options.registry is not None:
+        matched = match_registry(q, options.registry)
+        if isinstance(matched, Rejected):
+            return matched
     if not options.verifier_from_workbooks:
         q = distrust_verifier_acceptance(q, rubric)
     return apply_stages(q, rubric, options.stages, from_workbooks=options.stages_from_workbooks)
+
+
+def match_registry(q: Questionnaire, registry: Registry) -> Questionnaire | Rejected:
+    """The registry entry is the office's identity: its name, unit type and kecamatan (before the
+    stages file is looked up, so that it is looked up by the registry name).
+
+    A workbook whose office is not in the registry is rejected (not ranked), with the closest
+    registry names; where the workbook disagrees with its entry, the entry wins, with a warning.
+    """
+    office = q.office
+    entry, problems = identify(registry, q.file, office.name, office.unit_type, office.kecamatan)
+    if entry is None:
+        return Rejected(q.file, q.sha256, problems + q.problems)
+    office.name, office.unit_type, office.kecamatan = entry.name, entry.unit_type, entry.kecamatan
+    q.problems.extend(problems)
+    return q
+
+
+def stages_by_registry(stages: StagesTable, registry: Registry) -> StagesTable:
+    """The stages file's rows keyed by registry entry: a row under any registered name of an
+    office (``Kel. Bugul Lor``) is that office's row."""
+    rows: dict[str, list[StagesRow]] = {}
+    for key, found in stages.rows.items():
+        m = registry.match(key)
+        rows.setdefault(m.entry.key if m else key, []).extend(found)
+    return replace(stages, rows=rows)
 
 
 def finish(q: Questionnaire | Rejected, rubric: Rubric) -> OfficeResult | Rejected:
@@ -182,11 +218,63 @@ def score_one(
     return finish(read_one(path, rubric, display_name, options), rubric)
 
 
-def _score_chunk(
-    args: tuple[list[tuple[str, str]], Rubric, ReadOptions],
-) -> list[OfficeResult | Rejected]:
-    items, rubric, options = args
-    return [score_one(Path(p), rubric, name, options) for p, name in items]
+_WORKER: list[tuple[Rubric, ReadOptions]] = []
+
+
+def _init_worker(rubric: Rubric, options: ReadOptions) -> None:
+    """Each worker process receives the rubric and the read options once, not with every file."""
+    _WORKER[:] = [(rubric, options)]
+
+
+def _score_task(item: tuple[str, str]) -> OfficeResult | Rejected:
+    rubric, options = _WORKER[0]
+    return score_one(Path(item[0]), rubric, item[1], options)
+
+
+def _read_task(item: tuple[str, str]) -> Questionnaire | Rejected:
+    rubric, options = _WORKER[0]
+    return read_one(Path(item[0]), rubric, item[1], options)
+
+
+def _isolated(
+    task: Callable[[tuple[str, str]], Any],
+    paths: list[Path],
+    names: list[str],
+    rubric: Rubric,
+    options: ReadOptions,
+    jobs: int,
+    progress: Progress | None,
+) -> list[Any]:
+    """``task`` over every file, each in a worker process with resource limits (monev.sandbox).
+
+    A file that kills its worker (a native abort, a segfault, memory or CPU time beyond the
+    limits) is rejected with MV110; the other files get their results.
+    """
+    total = len(paths)
+    count = [0, time.monotonic()]
+
+    def tick(_index: int, _result: object) -> None:
+        count[0] += 1
+        if progress and (time.monotonic() - count[1] > 0.1 or count[0] == total):
+            progress(int(count[0]), total)
+            count[1] = time.monotonic()
+
+    items = [(str(p), n) for p, n in zip(paths, names, strict=True)]
+    results = run_isolated(
+        task,
+        items,
+        limits=ProcessLimits(limits.READ_MEMORY_BYTES, limits.READ_CPU_SECONDS),
+        jobs=jobs,
+        initializer=_init_worker,
+        initargs=(rubric, options),
+        on_result=tick,
+    )
+    return [
+        Rejected(n, "", [Problem.make("MV110", n, reason=Key(f"reader.{r.reason}"))])
+        if isinstance(r, Stopped)
+        else r
+        for r, n in zip(results, names, strict=True)
+    ]
 
 
 def set_aside_copies(
@@ -246,6 +334,7 @@ def score_paths(
     stages: StagesTable | None = None,
     stages_from_workbooks: bool = False,
     verifier_from_workbooks: bool = False,
+    registry: Registry | None = None,
 ) -> RunResult:
     """Score every workbook under ``inputs`` with ``rubric`` and rank the offices.
 
@@ -257,16 +346,24 @@ def score_paths(
     with ``stages_from_workbooks`` (and then the file wins), else they are ignored with a warning.
     A verifier's ``Sesuai`` in a workbook counts only with ``verifier_from_workbooks`` (see
     :class:`ReadOptions`).
+
+    Files are read (and scored) in ``jobs`` worker processes with resource limits: a file that
+    kills its worker is rejected with MV110 and costs nothing else (see :mod:`monev.sandbox`).
+    With ``registry``, each workbook is matched to its entry (see :func:`match_registry`); copies
+    are then found by entry, and the entries without a workbook are the run's ``missing``.
     """
-    options = ReadOptions(stages, stages_from_workbooks, verifier_from_workbooks)
+    if stages is not None and registry is not None:
+        stages = stages_by_registry(stages, registry)
+    options = ReadOptions(stages, stages_from_workbooks, verifier_from_workbooks, registry)
     paths = collect(inputs)
     if stages is not None and stages.path:  # the stages file may sit in an input folder
         paths = [p for p in paths if str(p.resolve()) != stages.path]
     names = _display_names(paths)
-    outcomes: list[OfficeResult | Rejected] = []
-    total = len(paths)
-    if links is not None:
-        read = [read_one(p, rubric, n, options) for p, n in zip(paths, names, strict=True)]
+    outcomes: list[OfficeResult | Rejected]
+    if not paths:
+        outcomes = []
+    elif links is not None:
+        read = _isolated(_read_task, paths, names, rubric, options, jobs, progress)
         urls = [u for q in read if isinstance(q, Questionnaire) for u in evidence_targets(q)[0]]
         checked = links.check(urls)
         outcomes = [
@@ -275,24 +372,8 @@ def score_paths(
             )
             for q, p in zip(read, paths, strict=True)
         ]
-    elif jobs > 1 and total >= 64:
-        import multiprocessing
-
-        items = [(str(p), n) for p, n in zip(paths, names, strict=True)]
-        size = max(16, total // (jobs * 8))
-        chunks = [(items[i : i + size], rubric, options) for i in range(0, total, size)]
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for chunk in pool.map(_score_chunk, chunks):
-                outcomes.extend(chunk)
-                if progress:
-                    progress(len(outcomes), total)
     else:
-        last = time.monotonic()
-        for k, (p, n) in enumerate(zip(paths, names, strict=True), start=1):
-            outcomes.append(score_one(p, rubric, n, options))
-            if progress and (time.monotonic() - last > 0.1 or k == total):
-                progress(k, total)
-                last = time.monotonic()
+        outcomes = _isolated(_score_task, paths, names, rubric, options, jobs, progress)
     outcomes = set_aside_copies(outcomes, paths)
     offices = [o for o in outcomes if isinstance(o, OfficeResult)]
     rejected = [o for o in outcomes if isinstance(o, Rejected) and not o.skipped]
@@ -306,7 +387,7 @@ def score_paths(
             from_workbooks=stages_from_workbooks,
             problems=tuple(problems),
         )
-    return RunResult(
+    run = RunResult(
         rubric=rubric,
         offices=rank(offices),
         rejected=rejected,
@@ -314,3 +395,7 @@ def score_paths(
         as_of=as_of or as_of_date(),
         stages_source=source,
     )
+    if registry is not None:
+        run.registry = registry
+        run.missing = registry.missing({office_key(o.name) for o in offices})
+    return run

@@ -10,7 +10,7 @@ cell, comes from one streaming pass over the sheet's XML:
   (``#N/A``, ``#DIV/0!``), both of which calamine reads as empty.
 
 Nothing here judges the content: :mod:`monev.workbook` turns cells into answers and problems.
-Reading never raises on bad input: a file that cannot be read gives a ``fatal`` :class:`Problem`.
+What a file may hold is checked before this step by :mod:`monev.scan` (limits before work).
 """
 
 from __future__ import annotations
@@ -24,12 +24,8 @@ from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import ParseError, iterparse
 
-from monev.problems import Key, Problem
+from monev.limits import MAX_CELLS
 
-# Limits that stop a zip bomb before anything is decompressed.
-MAX_UNCOMPRESSED = 64 * 1024 * 1024
-MAX_ZIP_ENTRIES = 2_000
-MAX_CELLS = 500_000
 #: Hyperlinks over ranges (``F2:F9``) are applied to at most this many cells in all.
 MAX_LINK_CELLS = 10_000
 
@@ -94,42 +90,6 @@ def is_lock_file(path: Path) -> bool:
     return path.name.startswith("~$") or path.name.startswith(".~lock.")
 
 
-def _looks_like_text(head: bytes) -> bool:
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def sniff(name: str, data: bytes) -> Problem | None:
-    """Reject what is not a workbook, before handing it to the reader."""
-    head = data[:8192]
-    if not data:
-        return Problem.make("MV102", name)
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        if "EncryptedPackage".encode("utf-16-le") in data:
-            return Problem.make("MV104", name)
-        return Problem.make("MV103", name)
-    if not head.startswith(b"PK"):
-        kind = Key("kind.text") if _looks_like_text(head) else Key("kind.unknown")
-        return Problem.make("MV108", name, kind=kind)
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        return Problem.make("MV101", name, reason=str(exc) or "zip")
-    if len(infos) > MAX_ZIP_ENTRIES:
-        return Problem.make("MV107", name, detail=f"{len(infos)} zip entries")
-    total = sum(i.file_size for i in infos)
-    if total > MAX_UNCOMPRESSED:
-        return Problem.make("MV107", name, detail=f"{total // (1024 * 1024)} MiB uncompressed")
-    names = {i.filename for i in infos}
-    if "xl/workbook.xml" not in names and "content.xml" not in names:
-        return Problem.make("MV108", name, kind=Key("kind.zip"))
-    return None
-
-
 def find_sheet(names: list[str], wanted: str) -> str | None:
     """The sheet called ``wanted``, ignoring case and surrounding spaces."""
     for n in names:
@@ -146,11 +106,13 @@ class TooLarge(Exception):
         super().__init__(detail)
 
 
-def open_book(path: Path, data: bytes, wanted: list[str], rich: str) -> Book:
+def open_book(path: Path, wanted: list[str], rich: str) -> Book:
     """Load the sheets named in ``wanted`` (those present); ``rich`` gets formats and links.
 
-    Raises :class:`TooLarge` for a sheet over :data:`MAX_CELLS`, and whatever calamine raises for
-    a broken file (the caller turns both into problems).
+    Call it after :func:`monev.scan.scan_workbook` has accepted the file (type, size and used
+    range are checked there, before any grid is built). Raises :class:`TooLarge` for a sheet over
+    :data:`monev.limits.MAX_CELLS`, and whatever calamine raises for a broken file (the caller
+    turns both into problems).
     """
     from python_calamine import CalamineWorkbook
 
@@ -171,7 +133,7 @@ def open_book(path: Path, data: bytes, wanted: list[str], rich: str) -> Book:
         wb.close()
     target = sheets.get(rich)
     if target is not None:
-        _add_extras(data, target)
+        _add_extras(path, target)
     return Book(names, sheets)
 
 
@@ -197,11 +159,11 @@ _NS_CALCEXT = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext
 _HYPERLINK_FORMULA = re.compile(r'^\s*(?:of:)?=?\s*HYPERLINK\(\s*"((?:[^"]|"")*)"\s*[,;)]', re.I)
 
 
-def _add_extras(data: bytes, sheet: Sheet) -> None:
+def _add_extras(path: Path, sheet: Sheet) -> None:
     """Fill ``sheet.percent``, ``links`` and ``pending_formulas``; a file that hides them keeps
     its plain values (nothing here may stop the read)."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
             if "xl/workbook.xml" in names:
                 _xlsx_extras(zf, names, sheet)

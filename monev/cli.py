@@ -31,6 +31,11 @@ rubric_app = typer.Typer(
     help="List, show and check rubric files (scoring rules).", no_args_is_help=True
 )
 app.add_typer(rubric_app, name="rubric")
+offices_app = typer.Typer(
+    help="The city's registry of offices: a blank one, or a draft from the workbooks received.",
+    no_args_is_help=True,
+)
+app.add_typer(offices_app, name="offices")
 stages_app = typer.Typer(
     help="The verifier's stages file: later-stage scores (visitasi, wawancara) per office.",
     no_args_is_help=True,
@@ -147,10 +152,14 @@ def _main(
     """monev: readiness for the KI monev of public information openness."""
 
 
-def _progress(label: str, enabled: bool):
-    """A progress callback drawing a bar on stderr (only on a terminal), and its closer."""
+def _progress(label: str, enabled: bool, *more: str):
+    """Progress callbacks drawing one bar on stderr (only on a terminal), and its closer.
+
+    One callback per label: the bar shows the phase whose callback was called last (scoring,
+    then rendering), so two phases never draw two live bars at once.
+    """
     if not enabled or not sys.stderr.isatty():
-        return None, lambda: None
+        return (*(None for _ in (label, *more)), lambda: None)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -164,11 +173,18 @@ def _progress(label: str, enabled: bool):
     )
     task = bar.add_task(label, total=None)
     bar.start()
+    current = [label]
 
-    def update(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
+    def phase(name: str):
+        def update(done: int, total: int) -> None:
+            if current[0] != name:
+                current[0] = name
+                bar.reset(task, description=name, total=total)
+            bar.update(task, completed=done, total=total)
 
-    return update, bar.stop
+        return update
+
+    return (*(phase(n) for n in (label, *more)), bar.stop)
 
 
 def _print_ranking(run, lang: str) -> None:
@@ -264,7 +280,6 @@ def _link_checker(
 
 @app.command()
 def score(
-    ctx: typer.Context,
     inputs: Annotated[
         list[Path], typer.Argument(help="Workbooks (.xlsx, .ods) or folders to search.")
     ],
@@ -319,6 +334,14 @@ def score(
             "--rename-map", help="YAML mapping 'old office name: new name' for renamed offices."
         ),
     ] = None,
+    offices: Annotated[
+        Path | None,
+        typer.Option(
+            "--offices",
+            help="The city's registry of offices (.xlsx or .csv): workbooks are matched to it, "
+            "offices not in it are rejected, offices that sent nothing are listed.",
+        ),
+    ] = None,
     stages: Annotated[
         Path | None,
         typer.Option(
@@ -340,25 +363,19 @@ def score(
     """Score every questionnaire and write results.json, ranking.csv, rekap.xlsx and PDF reports.
 
     Exit codes: 0 all inputs scored; 1 some inputs rejected (the rest are still scored and
-    written); 2 usage or rubric error.
+    written) or some PDFs could not be rendered (named; the rest are written); 2 usage or rubric
+    error.
     """
     import os
 
-    from monev.batch import InputError, score_paths
-    from monev.outputs import OutputError, OutputFolder
-    from monev.results import write_outputs
+    from monev.run import USAGE_ERRORS, RunSettings, run_score, usage_message
 
     lang = _lang(lang)
     day = _run_date(as_of, lang)
     rb = _rubric(rubric, lang)
     table = _stages_table(stages, rb, lang) if stages is not None else None
+    registry = _registry(offices, rb, lang) if offices is not None else None
     last_year, renamed = _previous(previous, rename_map, rb, lang)
-    try:
-        folder = OutputFolder.open(out, inputs, allow_inside_input=allow_out_inside)
-    except OutputError as exc:
-        _echo(t(exc.key, lang, **exc.params), err=True)
-        raise typer.Exit(EXIT_USAGE) from None
-    ctx.call_on_close(folder.abort)  # any exit before commit() discards the new set
     workers = jobs or os.cpu_count() or 1
     links, close_links = _link_checker(
         check_links,
@@ -370,50 +387,34 @@ def score(
         allow_internal_links,
         link_allow_host,
     )
-    update, close = _progress(t("cli.scoring", lang), not quiet)
+    scoring, rendering, close_progress = _progress(
+        t("cli.scoring", lang), not quiet, t("cli.rendering", lang)
+    )
+    settings = RunSettings(
+        out=out,
+        lang=lang,
+        jobs=workers,
+        pdf=not no_pdf,
+        as_of=day,
+        allow_out_inside_input=allow_out_inside,
+        links=links,
+        stages=table,
+        stages_from_workbooks=stages_from_workbooks,
+        verifier_from_workbooks=verifier_from_workbooks,
+        registry=registry,
+        previous=last_year,
+        renamed=renamed,
+        scoring_progress=scoring,
+        rendering_progress=rendering,
+    )
     try:
-        run = score_paths(
-            inputs,
-            rb,
-            jobs=workers,
-            progress=update,
-            as_of=day,
-            links=links,
-            stages=table,
-            stages_from_workbooks=stages_from_workbooks,
-            verifier_from_workbooks=verifier_from_workbooks,
-        )
-    except InputError as exc:
-        _echo(t(exc.key, lang, path=exc.path), err=True)
+        run = run_score(inputs, rb, settings)
+    except USAGE_ERRORS as exc:
+        _echo(usage_message(exc, lang), err=True)
         raise typer.Exit(EXIT_USAGE) from None
     finally:
-        close()
+        close_progress()
         close_links()
-    if run.received == 0:
-        _echo(t("cli.no_inputs", lang), err=True)
-        raise typer.Exit(EXIT_USAGE)
-    if last_year is not None:
-        from monev.compare import PreviousError, compare
-
-        try:
-            run.comparison = compare(run, last_year, renamed)
-        except PreviousError as exc:
-            _echo(f"--rename-map: {exc.text(lang)}", err=True)
-            raise typer.Exit(EXIT_USAGE) from None
-    write_outputs(run, folder.staging, lang)
-    if not no_pdf:
-        from monev.report import render_reports
-
-        update, close = _progress(t("cli.rendering", lang), not quiet)
-        try:
-            render_reports(run, folder.staging, lang=lang, jobs=workers, progress=update)
-        finally:
-            close()
-    try:
-        folder.commit()
-    except OutputError as exc:
-        _echo(t(exc.key, lang, **exc.params), err=True)
-        raise typer.Exit(EXIT_USAGE) from None
     if not quiet:
         _print_ranking(run, lang)
     _print_summary(run, lang)
@@ -421,7 +422,12 @@ def score(
     for p in stage_problems:
         severity = t(f"severity.{p.severity}", lang)
         _echo(f"{t('cli.stages_problems', lang)}: {severity} {p.text(lang)}", err=True)
+    if run.coverage is not None:
+        for line in run.coverage.lines(run.missing, lang):
+            _echo(line, err=True)
     _echo(t("cli.written", lang, path=out))
+    if run.pdf_failed:
+        _echo(t("report.pdf_failed", lang, files=", ".join(run.pdf_failed)), err=True)
     raise typer.Exit(EXIT_PROBLEMS if run.needs_attention else EXIT_OK)
 
 
@@ -581,6 +587,93 @@ def template(
             _echo(f"  {problem.text(lang)}", err=True)
         raise typer.Exit(EXIT_PROBLEMS) from None
     _echo(t("cli.template_written", lang, office=office or "-", path=path))
+
+
+def _registry(path: Path, rb, lang: str):
+    """Load the --offices registry; any bad row stops the run (exit 2), every one shown."""
+    from monev.problems import sort_key
+    from monev.registry import load_registry
+
+    reg = load_registry(path, unit_types=rb.unit_types)
+    if not reg.usable:
+        _echo(f"{t('registry.unusable', lang)}:", err=True)
+        for p in sorted(reg.problems, key=sort_key):
+            _echo(f"  {p.text(lang)}", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    return reg
+
+
+def _write_registry(output: Path, entries: list, force: bool, rb, lang: str) -> None:
+    from monev.registry import write_registry
+
+    try:
+        write_registry(output, entries, force=force, lang=lang, unit_types=rb.unit_types)
+    except FileExistsError:
+        _echo(t("registry.exists", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except ValueError:
+        _echo(t("registry.bad_output", lang, suffix=output.suffix or output.name), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")]
+
+
+@offices_app.command("template")
+def offices_template(
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Registry to write (.xlsx or .csv).")
+    ] = Path("daftar.xlsx"),
+    force: ForceOpt = False,
+    rubric: RubricOpt = "ki-jatim-2024",
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Write a blank registry of offices, with instructions and a Jenis Unit drop-down (the
+    rubric's unit types)."""
+    lang = _lang(lang)
+    _write_registry(output, [], force, _rubric(rubric, lang), lang)
+    _echo(t("registry.template_written", lang, path=output))
+
+
+@offices_app.command("from")
+def offices_from(
+    inputs: Annotated[list[Path], typer.Argument(help="Workbooks or folders received.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Registry to write (.xlsx or .csv).")
+    ] = Path("daftar.xlsx"),
+    force: ForceOpt = False,
+    rubric: RubricOpt = "ki-jatim-2024",
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Draft a registry from the workbooks received: each one's name, unit type and kecamatan
+    (one row per office: workbooks of one office are merged)."""
+    from monev.batch import InputError
+    from monev.registry import draft_from_folder
+
+    lang = _lang(lang)
+    rb = _rubric(rubric, lang)
+    if output.exists() and not force:
+        _echo(t("registry.exists", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        draft = draft_from_folder(inputs, rb)
+    except InputError as exc:
+        _echo(t(exc.key, lang, path=exc.path), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    _write_registry(output, draft.entries, force, rb, lang)
+    if draft.unused:
+        _echo(t("registry.draft_unused", lang), err=True)
+        for p in draft.unused:
+            _echo(f"  {p.text(lang)}", err=True)
+    _echo(
+        t(
+            "registry.draft_written",
+            lang,
+            offices=len(draft.entries),
+            workbooks=draft.workbooks,
+            path=output,
+        )
+    )
 
 
 @stages_app.command("template")

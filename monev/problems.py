@@ -34,6 +34,9 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV107": ("fatal", "file-too-large"),
     "MV108": ("fatal", "not-a-workbook"),
     "MV109": ("warning", "lock-file-skipped"),
+    # Hostile input (issue 9): limits and isolation.
+    "MV110": ("fatal", "file-stopped-reader"),
+    "MV111": ("fatal", "limit-exceeded"),
     # Answers.
     "MV201": ("error", "answer-invalid"),
     "MV202": ("error", "answer-missing"),
@@ -86,6 +89,17 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     # Output: values as they are written (wp-rounding).
     "MV501": ("warning", "text-cut-in-xlsx"),
     "MV502": ("warning", "problems-not-listed"),
+    # The city's office registry (--offices).
+    "MV440": ("fatal", "registry-unreadable"),
+    "MV441": ("fatal", "registry-header-missing"),
+    "MV442": ("error", "registry-name-missing"),
+    "MV443": ("error", "registry-unit-type-invalid"),
+    "MV444": ("error", "registry-kecamatan-missing"),
+    "MV445": ("error", "registry-name-duplicated"),
+    "MV446": ("fatal", "office-not-in-registry"),
+    "MV447": ("warning", "registry-identity-differs"),
+    "MV448": ("warning", "registry-old-name-used"),
+    "MV449": ("fatal", "registry-empty"),
 }
 
 

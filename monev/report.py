@@ -480,17 +480,33 @@ def office_attachment(run: RunResult, o: OfficeResult, lang: str) -> str:
 _WORKER: dict[str, Any] = {}
 
 
+class RenderError(Exception):
+    """Some reports could not be rendered (their worker died); all the others were written.
+
+    ``failed`` holds the report files not written, relative to the output folder
+    (``kantor/dinkes.pdf``, ``kota.pdf``).
+    """
+
+    def __init__(self, failed: list[str], written: list[Path]) -> None:
+        super().__init__(", ".join(failed))
+        self.failed = failed
+        self.written = written
+
+
 def _init_worker(run: RunResult, lang: str) -> None:
     """Each worker process receives the run once, not with every office it renders."""
     _WORKER["run"], _WORKER["lang"] = run, lang
 
 
-def _render_office_job(task: tuple[int, str]) -> tuple[str, bytes]:
-    index, name = task
+def _render_job(task: tuple[str, int, dict[str, str]]) -> bytes:
+    """One PDF: ``("office", index, {})`` or ``("city", 0, files)``."""
+    kind, index, files = task
     run, lang = _WORKER["run"], _WORKER["lang"]
+    if kind == "city":
+        return html_to_pdf(render_city_html(run, lang, files), run.as_of)
     o = run.offices[index]
     html = render_office_html(run, o, lang)
-    return name, html_to_pdf(html, run.as_of, (ATTACHMENT_NAME, office_attachment(run, o, lang)))
+    return html_to_pdf(html, run.as_of, (ATTACHMENT_NAME, office_attachment(run, o, lang)))
 
 
 def render_reports(
@@ -502,49 +518,45 @@ def render_reports(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Path]:
     """Write ``out/kantor/<name>.pdf`` for every office (names: :func:`safe_name`) and
-    ``out/kota.pdf``. ``monev score`` passes the staging folder of an ``OutputFolder``."""
+    ``out/kota.pdf``. ``monev score`` passes the staging folder of an ``OutputFolder``.
+
+    Each PDF is rendered in a worker process with resource limits (:mod:`monev.sandbox`): a
+    renderer that dies on one report costs that report only. The others are written, then
+    :class:`RenderError` names the ones that are missing.
+    """
+    from monev import limits
+    from monev.sandbox import ProcessLimits, Stopped, run_isolated
+
     out = Path(out)
     taken: set[str] = set()
     names = [safe_name(o.name, taken) for o in run.offices]
     files = {o.file: f"kantor/{n}.pdf" for o, n in zip(run.offices, names, strict=True)}
-    tasks = list(enumerate(names))
+    targets = [f"kantor/{n}.pdf" for n in names] + ["kota.pdf"]
+    tasks: list[tuple[str, int, dict[str, str]]]
+    tasks = [("office", i, {}) for i in range(len(names))] + [("city", 0, files)]
     written: list[Path] = []
-    total = len(tasks) + 1
+    failed: list[str] = []
+    total = len(tasks)
 
-    def save(name: str, data: bytes) -> None:
-        path = out / "kantor" / f"{name}.pdf"
-        write_atomic(path, data)
-        written.append(path)
+    def save(index: int, data: bytes | Stopped) -> None:
+        if isinstance(data, Stopped):
+            failed.append(targets[index])
+        else:
+            path = out / targets[index]
+            write_atomic(path, data)
+            written.append(path)
         if progress:
-            progress(len(written), total)
+            progress(len(written) + len(failed), total)
 
-    if jobs > 1 and len(tasks) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(
-            min(jobs, len(tasks)),
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(run, lang),
-        ) as pool:
-            for name, data in pool.map(
-                _render_office_job, tasks, chunksize=max(1, len(tasks) // (jobs * 4))
-            ):
-                save(name, data)
-            city = pool.submit(_render_city_job, files).result()
-    else:
-        _init_worker(run, lang)
-        for task in tasks:
-            save(*_render_office_job(task))
-        city = _render_city_job(files)
-    write_atomic(out / "kota.pdf", city)
-    written.append(out / "kota.pdf")
-    if progress:
-        progress(total, total)
+    run_isolated(
+        _render_job,
+        tasks,
+        limits=ProcessLimits(limits.RENDER_MEMORY_BYTES, limits.RENDER_CPU_SECONDS),
+        jobs=jobs,
+        initializer=_init_worker,
+        initargs=(run, lang),
+        on_result=save,
+    )
+    if failed:
+        raise RenderError(failed, written)
     return written
-
-
-def _render_city_job(files: dict[str, str]) -> bytes:
-    run, lang = _WORKER["run"], _WORKER["lang"]
-    return html_to_pdf(render_city_html(run, lang, files), run.as_of)

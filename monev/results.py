@@ -24,6 +24,7 @@ from monev import __version__
 from monev.i18n import fmt_number
 from monev.outputs import write_atomic
 from monev.problems import Problem, sort_key
+from monev.registry import Coverage, Entry, Registry
 from monev.rounding import round_half_up
 from monev.rubric import Rubric
 from monev.scoring import OfficeScore, round2
@@ -105,6 +106,11 @@ class RunResult:
     skipped: list[Rejected] = field(default_factory=list)
     as_of: dt.date = field(default_factory=dt.date.today)
     comparison: Any = None  # a monev.compare.Comparison when --previous was given
+    #: Report files a renderer could not make (it died on them); the other outputs are whole.
+    pdf_failed: list[str] = field(default_factory=list)
+    #: The city's office registry (--offices), and its offices that sent no workbook.
+    registry: Registry | None = None
+    missing: list[Entry] = field(default_factory=list)
     #: A monev.stages.StagesSource when stage scores came from a stages file or the workbooks.
     stages_source: Any = None
 
@@ -119,12 +125,43 @@ class RunResult:
 
     @property
     def needs_attention(self) -> bool:
-        """Files rejected, copies of one office, or errors in the stages file: a person should
-        look (exit code 1)."""
+        """Files rejected, copies of one office, errors in the stages file, or PDFs that could not
+        be rendered: a person should look (exit code 1)."""
         stages_bad = self.stages_source is not None and any(
             p.severity in ("error", "fatal") for p in self.stages_source.problems
         )
-        return bool(self.rejected) or self.copies > 0 or stages_bad
+        return bool(self.rejected) or self.copies > 0 or stages_bad or bool(self.pdf_failed)
+
+    @property
+    def coverage(self) -> Coverage | None:
+        """Registry offices that sent a workbook, of those expected (None without a registry)."""
+        if self.registry is None:
+            return None
+        from monev.identity import office_key
+
+        return self.registry.coverage({office_key(o.name) for o in self.offices})
+
+    def kecamatan_groups(self) -> list[KecamatanGroup]:
+        """Per kecamatan: the kecamatan office, its kelurahan ranked, and who has not sent."""
+        return kecamatan_groups(self)
+
+    def _registry_part(self) -> dict[str, Any]:
+        """``missing`` and ``coverage`` for results.json (only with a registry)."""
+        cov = self.coverage
+        if cov is None:
+            return {}
+        return {
+            "missing": [
+                {
+                    "name": e.name,
+                    "unit_type": e.unit_type,
+                    "kecamatan": e.kecamatan,
+                    "contact": e.contact,
+                }
+                for e in self.missing
+            ],
+            "coverage": cov.to_dict(),
+        }
 
     def predicate_counts(self) -> dict[str, int]:
         counts = Counter(o.score.predicate for o in self.offices)
@@ -244,6 +281,7 @@ class RunResult:
                 if self.stages_source is not None
                 else {}
             ),
+            **self._registry_part(),
         }
 
     def _previous_run(self) -> dict[str, Any]:
@@ -278,6 +316,54 @@ class RunResult:
             for i in o.score.indicators
         ]
         return pd.DataFrame(rows)
+
+
+@dataclass
+class KecamatanGroup:
+    """One kecamatan as its camat sees it."""
+
+    name: str
+    #: The kecamatan office's own result (None when it sent nothing or is not a scored office).
+    office: OfficeResult | None
+    #: Its kelurahan, in rank order.
+    kelurahan: list[OfficeResult]
+    #: Its registry offices (the kecamatan office or kelurahan) with no workbook.
+    missing: list[Entry]
+
+    @property
+    def sent(self) -> int:
+        """Offices of this kecamatan that sent a workbook (its own office and its kelurahan)."""
+        return (self.office is not None) + len(self.kelurahan)
+
+    @property
+    def expected(self) -> int:
+        """Offices expected from this kecamatan (those that sent and those missing)."""
+        return self.sent + len(self.missing)
+
+
+def kecamatan_groups(run: RunResult) -> list[KecamatanGroup]:
+    """Kecamatan by name (from the registry when there is one, else from the workbooks)."""
+    from monev.identity import office_key
+
+    names: dict[str, str] = {}
+    for e in run.registry.entries if run.registry else []:
+        if e.kecamatan:
+            names.setdefault(office_key(e.kecamatan), e.kecamatan)
+    for o in run.offices:
+        if o.office.kecamatan and o.office.unit_type in ("Kecamatan", "Kelurahan"):
+            names.setdefault(office_key(o.office.kecamatan), o.office.kecamatan)
+    groups = []
+    for key, name in sorted(names.items(), key=lambda kv: kv[1].casefold()):
+        mine = [o for o in run.offices if office_key(o.office.kecamatan) == key]
+        groups.append(
+            KecamatanGroup(
+                name=name,
+                office=next((o for o in mine if o.office.unit_type == "Kecamatan"), None),
+                kelurahan=[o for o in mine if o.office.unit_type == "Kelurahan"],
+                missing=[e for e in run.missing if office_key(e.kecamatan) == key],
+            )
+        )
+    return groups
 
 
 def rank(offices: list[OfficeResult]) -> list[OfficeResult]:
@@ -362,6 +448,8 @@ class SheetSpec:
     rows: list[list[Any]]
     formats: dict[int, str] = field(default_factory=dict)
     freeze: str = "A2"
+    #: Printed landscape, every column on one page width (a list printed for phone calls).
+    landscape: bool = False
 
 
 #: Number formats: Excel and LibreOffice show them with the reader's decimal separator.
@@ -513,12 +601,15 @@ def _rejected_sheet(run: RunResult, lang: str) -> SheetSpec:
 def rekap_sheets(run: RunResult, lang: str = "id") -> list[SheetSpec]:
     """The sheets of rekap.xlsx, in order, as plain data (the ``Catatan`` sheet is added while
     writing, from the cells that had to be cut)."""
-    return [
+    sheets = [
         _ranking_sheet(run, lang),
         _indicator_sheet(run, lang),
         _problem_sheet(run, lang),
         _rejected_sheet(run, lang),
     ]
+    if run.registry is not None:
+        sheets += _registry_sheets(run, lang)
+    return sheets
 
 
 def _column_widths(spec: SheetSpec) -> list[float]:
@@ -558,6 +649,8 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
         for k, width in enumerate(_column_widths(spec), start=1):
             ws.column_dimensions[get_column_letter(k)].width = width
         ws.freeze_panes = spec.freeze
+        if spec.landscape:
+            _print_to_width(ws)
         cells = []
         for name in spec.header:
             c = WriteOnlyCell(ws, value=name)
@@ -608,6 +701,40 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _print_to_width(ws: Any) -> None:
+    """Landscape, every column on one page width (a list printed for phone calls)."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _registry_sheets(run: RunResult, lang: str = "id") -> list[SheetSpec]:
+    """With a registry: ``Belum Mengirim``, the registry offices with no workbook, with contacts,
+    for the calls; then ``Cakupan``, the coverage counts."""
+    from monev.i18n import t
+
+    cols = ["registry_name", "registry_unit", "registry_kecamatan", "registry_contact"]
+    missing = SheetSpec(
+        t("rekap.sheet.missing", lang),
+        [t(f"rekap.col.{c}", lang) for c in cols],
+        [[e.name, e.unit_type, e.kecamatan, e.contact] for e in run.missing],
+        landscape=True,
+    )
+    cov = run.coverage
+    if cov is None:
+        return [missing]
+    rows: list[list[Any]] = [[t("registry.xlsx.all", lang), cov.total.sent, cov.total.expected]]
+    rows += [[name, c.sent, c.expected] for name, c in cov.by_unit_type.items()]
+    rows += [[f"Kecamatan {name}", c.sent, c.expected] for name, c in cov.by_kecamatan.items()]
+    coverage = SheetSpec(
+        t("rekap.sheet.coverage", lang),
+        [t(f"registry.xlsx.{k}", lang) for k in ("group", "sent", "expected")],
+        rows,
+    )
+    return [missing, coverage]
 
 
 def write_outputs(run: RunResult, out: Path, lang: str = "id") -> list[Path]:

@@ -36,10 +36,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from monev.cells import TooLarge, open_book, sniff
+from monev.cells import TooLarge, open_book
 from monev.identity import office_key
 from monev.problems import Key, Problem
 from monev.rubric import Rubric
+from monev.scan import scan_workbook
 from monev.workbook import SHEET_IDENTITY, Questionnaire, cell_ref, stage_label
 
 SHEET = "Tahapan"
@@ -250,16 +251,18 @@ def _read_sheet(
 ) -> tuple[list[list[Any]], str, dict[str, str]]:
     """The ``Tahapan`` sheet (else the first), and its cells that calamine reads as empty but are
     not: Excel errors (``#DIV/0!``) and formulas without a value (``=``), by A1 reference."""
-    bad = sniff(path.name, data)
-    if bad is not None:
-        detail = bad.param("detail") or bad.param("reason")
-        raise unusable("too_large" if bad.code == "MV107" else "broken", detail[:80])
+    pre = scan_workbook(path, path.name)  # limits before work, every sheet
+    if pre.problem is not None:
+        bad = pre.problem
+        detail = bad.param("detail") or bad.param("reason") or bad.param("limit")
+        too_large = bad.code in ("MV107", "MV111")
+        raise unusable("too_large" if too_large else "broken", detail[:80])
     try:
-        book = open_book(path, data, [SHEET], rich=SHEET)
+        book = open_book(path, [SHEET], rich=SHEET)
         ws = book.sheets.get(SHEET)
         if ws is None and book.sheet_names:
             first = book.sheet_names[0]
-            ws = open_book(path, data, [first], rich=first).sheets.get(first)
+            ws = open_book(path, [first], rich=first).sheets.get(first)
     except TooLarge as exc:
         raise unusable("too_large", exc.detail) from None
     except Exception as exc:  # calamine raises many types for broken files

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -26,7 +25,6 @@ from monev.cells import (
     col_letter,
     is_lock_file,
     open_book,
-    sniff,
 )
 from monev.evidence_items import LOCAL_PATH, MISTYPED, EvidenceItem, parse_evidence
 from monev.problems import Problem
@@ -42,6 +40,7 @@ from monev.rubric import (
 )
 
 __all__ = ["cell_ref", "col_letter", "is_lock_file", "read_questionnaire"]
+from monev.scan import scan_workbook
 
 SHEET_IDENTITY = "Identitas"
 SHEET_QUESTIONS = "Kuesioner"
@@ -229,21 +228,13 @@ def read_questionnaire(
     """Read one filled workbook and check it against ``rubric``. Never raises on bad input."""
     path = Path(path)
     name = display_name or path.name
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        q = Questionnaire(file=name, sha256="", office=Office(name=path.stem))
-        q.problems.append(Problem.make("MV101", name, reason=exc.strerror or str(exc)))
-        return q
-    q = Questionnaire(
-        file=name, sha256=hashlib.sha256(data).hexdigest(), office=Office(name=path.stem)
-    )
-    bad = sniff(name, data)
-    if bad:
-        q.problems.append(bad)
+    pre = scan_workbook(path, name, (SHEET_QUESTIONS, SHEET_IDENTITY))  # limits before work
+    q = Questionnaire(file=name, sha256=pre.sha256, office=Office(name=path.stem))
+    if pre.problem:
+        q.problems.append(pre.problem)
         return q
     try:
-        book = open_book(path, data, [SHEET_QUESTIONS, SHEET_IDENTITY], rich=SHEET_QUESTIONS)
+        book = open_book(path, [SHEET_QUESTIONS, SHEET_IDENTITY], rich=SHEET_QUESTIONS)
     except TooLarge as exc:
         q.problems.append(Problem.make("MV107", name, detail=exc.detail))
         return q

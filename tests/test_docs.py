@@ -33,4 +33,4 @@ def test_readme_starts_with_the_two_commands():
         "monev score questionnaires/contoh --stages questionnaires/contoh-tahapan.xlsx --out hasil"
     )
     assert f"pip install . && {first}" in head
-    assert 'pip install ".[test]" && python -m pytest' in head
+    assert 'pip install ".[test,web-test]" && python -m pytest' in head

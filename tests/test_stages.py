@@ -421,14 +421,15 @@ def test_a_stages_file_inside_an_input_folder_is_not_read_as_a_questionnaire(
 
 
 def test_the_table_travels_to_worker_processes(tmp_path, rubric, office_dir):
-    # With --jobs and 64+ files the table is pickled into spawned workers (batch._score_chunk).
+    # Files are read in worker processes: the table travels pickled, with the read options.
     import pickle
 
-    from monev.batch import ReadOptions, _score_chunk
+    from monev.batch import ReadOptions, _init_worker, _score_task
 
     table = load_stages(stages_xlsx(tmp_path / "t.xlsx", [[OFFICE, 84, 80]]), rubric)
     options = pickle.loads(pickle.dumps(ReadOptions(stages=table)))
-    [o] = _score_chunk(([(str(office_dir / "dlh.xlsx"), "dlh.xlsx")], rubric, options))
+    _init_worker(rubric, options)  # what each worker process receives once
+    o = _score_task((str(office_dir / "dlh.xlsx"), "dlh.xlsx"))
     assert o.score.final_exact == FINAL
 
 

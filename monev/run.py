@@ -1,0 +1,128 @@
+"""One run of ``monev score``, as one library call: the step that owns a run from start to end.
+
+:func:`run_score` opens (checks and locks) the output folder before any work, scores every
+workbook, compares with last year, writes results.json, ranking.csv and rekap.xlsx and renders the
+PDFs into a staging folder, and switches the new set in only at the end, so an interrupted or
+failed run leaves the previous complete set. The CLI parses options into :class:`RunSettings`,
+calls it and prints; any other front end can do the same.
+
+Usage errors (the output folder, an input path, no inputs, a rename map that would merge two
+offices) are raised before anything is written, as one of :data:`USAGE_ERRORS`;
+:func:`usage_message` says each in the run's language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from monev.batch import InputError, Progress, score_paths
+from monev.compare import PreviousError, PreviousRun, compare
+from monev.evidence import LinkChecker
+from monev.i18n import t
+from monev.outputs import OutputError, OutputFolder
+from monev.registry import Registry
+from monev.results import RunResult, write_outputs
+from monev.rubric import Rubric
+from monev.stages import StagesTable
+
+
+class RunError(Exception):
+    """A run that cannot go on (a usage error); ``key`` and ``params`` make its message."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key, params)
+        self.key = key
+        self.params = params
+
+
+#: Everything :func:`run_score` raises for a usage error (exit 2 in the CLI).
+USAGE_ERRORS = (RunError, OutputError, InputError, PreviousError)
+
+
+def usage_message(exc: Exception, lang: str = "id") -> str:
+    """The message of a usage error raised by :func:`run_score`, in ``lang``."""
+    if isinstance(exc, PreviousError):
+        return f"--rename-map: {exc.text(lang)}"
+    if isinstance(exc, InputError):
+        return t(exc.key, lang, path=exc.path)
+    if isinstance(exc, RunError | OutputError):
+        return t(exc.key, lang, **exc.params)
+    raise TypeError(f"not a usage error: {exc!r}")
+
+
+@dataclass
+class RunSettings:
+    """How to run: where to write, what to trust, what to compare with (see ``monev score``)."""
+
+    out: Path
+    lang: str = "id"
+    jobs: int = 1
+    pdf: bool = True
+    as_of: dt.date | None = None
+    allow_out_inside_input: bool = False
+    links: LinkChecker | None = None
+    stages: StagesTable | None = None
+    stages_from_workbooks: bool = False
+    verifier_from_workbooks: bool = False
+    registry: Registry | None = None
+    previous: PreviousRun | None = None
+    renamed: dict[str, str] = field(default_factory=dict)
+    scoring_progress: Progress | None = None
+    rendering_progress: Progress | None = None
+
+
+def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSettings) -> RunResult:
+    """Score ``inputs`` with ``rubric`` and write every output of the run into ``settings.out``.
+
+    The folder is switched to the new set only when everything was written; on any error or
+    interruption the previous set stays whole and the lock is released.
+    """
+    inputs = list(inputs)
+    folder = OutputFolder.open(
+        settings.out, inputs, allow_inside_input=settings.allow_out_inside_input
+    )
+    try:
+        run = score_paths(
+            inputs,
+            rubric,
+            jobs=settings.jobs,
+            progress=settings.scoring_progress,
+            as_of=settings.as_of,
+            links=settings.links,
+            stages=settings.stages,
+            stages_from_workbooks=settings.stages_from_workbooks,
+            verifier_from_workbooks=settings.verifier_from_workbooks,
+            registry=settings.registry,
+        )
+        if run.received == 0:
+            raise RunError("cli.no_inputs")
+        if settings.previous is not None:
+            # Old names in the registry match last year's offices; --rename-map wins.
+            renames = (
+                settings.registry.renames(set(settings.previous.offices))
+                if settings.registry
+                else {}
+            )
+            run.comparison = compare(run, settings.previous, {**renames, **settings.renamed})
+        write_outputs(run, folder.staging, settings.lang)
+        if settings.pdf:
+            from monev.report import RenderError, render_reports
+
+            try:
+                render_reports(
+                    run,
+                    folder.staging,
+                    lang=settings.lang,
+                    jobs=settings.jobs,
+                    progress=settings.rendering_progress,
+                )
+            except RenderError as exc:  # a renderer died on some PDFs; the others are written
+                run.pdf_failed = list(exc.failed)
+        folder.commit()
+    finally:
+        folder.abort()  # after commit() only releases the lock
+    return run

@@ -1,0 +1,299 @@
+"""Run a function over untrusted items in worker processes that may die, one item at a time.
+
+A native library that aborts, segfaults or runs out of memory on one input ends the process it
+runs in. :func:`run_isolated` runs each item in a pool of worker processes with resource limits
+(address space and CPU seconds per item, see :mod:`monev.limits`); when a worker dies, the items
+that were running are tried again one at a time in a fresh single worker to find the one that
+kills it, and the items that had not started go back to a fresh pool. The item that kills its
+worker comes back as :class:`Stopped`; every other item gets its result. The batch never sees
+``BrokenProcessPool``.
+
+On Linux, workers are forked from the calling process when it runs no other thread, so a small
+pool costs almost nothing, else from a fork server that has imported monev once; elsewhere they
+are spawned (see :func:`_context`).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+__all__ = ["ProcessLimits", "Stopped", "run_isolated"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class ProcessLimits:
+    """Limits applied inside each worker: address space (bytes) it may add to what it starts
+    with, and CPU seconds per item."""
+
+    memory_bytes: int
+    cpu_seconds: int
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """An item whose worker died or ran out of a resource while working on it.
+
+    ``reason`` is ``"memory"`` (a ``MemoryError`` was raised), ``"cpu"`` (the CPU limit killed the
+    worker), or ``"crashed"`` (any other death: abort, segfault, a native panic).
+    """
+
+    reason: str
+    detail: str = ""
+
+
+@dataclass
+class _Item(Generic[T]):
+    index: int
+    value: T
+    #: Times the item was running when its worker died / was pending in a pool that broke.
+    tries: int = 0
+    misses: int = 0
+
+
+# --- inside the worker -------------------------------------------------------------------------
+
+_STATE: dict[str, Any] = {}
+
+
+def _init(
+    limits: ProcessLimits,
+    started: Any,
+    initializer: Callable[..., None] | None,
+    initargs: tuple[Any, ...],
+) -> None:
+    _STATE["limits"], _STATE["started"] = limits, started
+    try:
+        import resource
+
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        # A forked worker starts with its parent's address space: the limit is on what it adds.
+        soft = _address_space() + limits.memory_bytes
+        if hard != resource.RLIM_INFINITY:
+            soft = min(soft, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    except (ImportError, ValueError, OSError):  # no resource module (Windows) or not allowed
+        pass
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def _address_space() -> int:
+    """This process's current address space in bytes (0 where /proc is not available)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _cpu_budget(seconds: int) -> None:
+    """Allow ``seconds`` more CPU seconds from now (RLIMIT_CPU counts the whole process)."""
+    try:
+        import resource
+
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        used = int(usage.ru_utime + usage.ru_stime) + 1
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        soft = used + seconds
+        if hard != resource.RLIM_INFINITY:
+            soft = min(soft, hard)
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def _call(fn: Callable[[T], R], index: int, value: T) -> R | Stopped:
+    _STATE["started"].put(index)  # SimpleQueue: written before the work starts, no feeder thread
+    _cpu_budget(_STATE["limits"].cpu_seconds)
+    try:
+        return fn(value)
+    except MemoryError:
+        return Stopped("memory")
+    except RecursionError:
+        return Stopped("crashed", "RecursionError")
+    except BaseException as exc:  # a Rust panic arrives as a BaseException subclass
+        if type(exc).__name__ == "PanicException":
+            return Stopped("crashed", str(exc)[:80])
+        raise
+
+
+# --- in the parent -----------------------------------------------------------------------------
+
+
+def _context() -> Any:
+    """How workers start: forked from this process when it runs no other thread (no start-up
+    cost: the modules are already imported); from a fork server that has imported monev once
+    when threads run here (a progress bar, link checks: forking those is unsafe); spawned
+    where neither exists (Windows, macOS)."""
+    if sys.platform.startswith("linux"):
+        if threading.active_count() == 1:
+            return multiprocessing.get_context("fork")
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["__main__", "monev.batch"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def _reason(code: int | None) -> Stopped:
+    if code is not None and code < 0 and -code == getattr(signal, "SIGXCPU", -1):
+        return Stopped("cpu")
+    if code is not None and code < 0:
+        try:
+            return Stopped("crashed", signal.Signals(-code).name)
+        except ValueError:
+            pass
+    return Stopped("crashed", "" if code is None else f"exit {code}")
+
+
+def run_isolated(
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    *,
+    limits: ProcessLimits,
+    jobs: int = 1,
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple[Any, ...] = (),
+    on_result: Callable[[int, R | Stopped], None] | None = None,
+) -> list[R | Stopped]:
+    """``[fn(item) for item in items]``, each call in a worker process under ``limits``.
+
+    ``fn``, ``initializer`` and the items must be picklable (module-level functions).
+    ``initializer(*initargs)`` runs once in each worker, after the limits are set (send large
+    shared arguments such as the rubric this way, once per worker). ``on_result(index, result)``
+    is called in the parent as each item finishes, in completion order. Results come back in the
+    order of ``items``; an item whose worker died is a :class:`Stopped`. Exceptions that ``fn``
+    raises (other than running out of memory or a native panic) are re-raised: they are bugs.
+    """
+    results: dict[int, R | Stopped] = {}
+    ctx = _context()
+    pending = [_Item(i, v) for i, v in enumerate(items)]
+
+    def done(item: _Item[T], result: R | Stopped) -> None:
+        results[item.index] = result
+        if on_result:
+            on_result(item.index, result)
+
+    while pending:
+        # Items that were running when a worker died before go one at a time: a death then
+        # names its item. The others share a pool of ``jobs`` workers.
+        alone = [it for it in pending if it.tries > 0 or it.misses > 2]
+        together = [it for it in pending if not (it.tries > 0 or it.misses > 2)]
+        pending = []
+        for it in alone:
+            code, result = _run_alone(ctx, fn, it, limits, initializer, initargs)
+            done(it, result if code is None else _reason(code))
+        if together:
+            pending = _run_pool(ctx, fn, together, limits, jobs, initializer, initargs, done)
+    return [results[i] for i in range(len(items))]
+
+
+def _pool(
+    ctx: Any,
+    workers: int,
+    limits: ProcessLimits,
+    initializer: Callable[..., None] | None,
+    initargs: tuple[Any, ...],
+) -> tuple[ProcessPoolExecutor, Any]:
+    started = ctx.SimpleQueue()
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=ctx,
+        initializer=_init,
+        initargs=(limits, started, initializer, initargs),
+    )
+    return pool, started
+
+
+def _drain(started: Any) -> set[int]:
+    out = set()
+    while not started.empty():
+        out.add(started.get())
+    return out
+
+
+def _run_pool(
+    ctx: Any,
+    fn: Callable[[T], R],
+    items: list[_Item[T]],
+    limits: ProcessLimits,
+    jobs: int,
+    initializer: Callable[..., None] | None,
+    initargs: tuple[Any, ...],
+    done: Callable[[_Item[T], R | Stopped], None],
+) -> list[_Item[T]]:
+    """Run ``items`` in one pool; return the items to try again when a worker died."""
+    pool, started = _pool(ctx, max(1, min(jobs, len(items))), limits, initializer, initargs)
+    futures: dict[Future[R | Stopped], _Item[T]] = {}
+    recorded: set[int] = set()
+    broken = False
+    try:
+        futures = {pool.submit(_call, fn, it.index, it.value): it for it in items}
+        waiting = set(futures)
+        while waiting:
+            finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                try:
+                    result = fut.result()
+                except BrokenProcessPool:
+                    broken = True
+                    continue
+                done(futures[fut], result)
+                recorded.add(futures[fut].index)
+            if broken:
+                break
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    if not broken:
+        return []
+    ran = _drain(started)
+    retry = []
+    for fut, it in futures.items():
+        if fut.done() and not fut.cancelled() and fut.exception() is None:
+            if it.index not in recorded:  # finished, but not yet handed over when it broke
+                done(it, fut.result())
+            continue
+        if it.index in ran:
+            it.tries += 1  # it was running when the worker died: a suspect
+        else:
+            it.misses += 1
+        retry.append(it)
+    started.close()
+    return retry
+
+
+def _run_alone(
+    ctx: Any,
+    fn: Callable[[T], R],
+    item: _Item[T],
+    limits: ProcessLimits,
+    initializer: Callable[..., None] | None,
+    initargs: tuple[Any, ...],
+) -> tuple[int | None, R | Stopped]:
+    """Run one item in its own worker: (None, result), or (exit code, Stopped) when it died."""
+    pool, started = _pool(ctx, 1, limits, initializer, initargs)
+    try:
+        future = pool.submit(_call, fn, item.index, item.value)
+        procs = list(getattr(pool, "_processes", {}).values())
+        try:
+            return None, future.result()
+        except BrokenProcessPool:
+            for proc in procs:
+                proc.join(5)
+            codes = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+            code = codes[0] if codes else -1
+            return code, _reason(code)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        started.close()

@@ -1,0 +1,36 @@
+"""`monev score` is one library call (monev.run.run_score): the CLI only parses and prints."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from conftest import DEMO
+
+from monev.cli import main
+from monev.run import RunError, RunSettings, run_score, usage_message
+from monev.stages import load_stages
+
+STAGES = DEMO.parent / "contoh-tahapan.xlsx"
+
+
+def test_the_library_call_writes_what_the_cli_writes(tmp_path, rubric):
+    files = [DEMO / n for n in ("diskominfotik.xlsx", "dinkes.xlsx", "kel-pohjentrek.xlsx")]
+    day = dt.date(2024, 11, 13)
+    settings = RunSettings(
+        out=tmp_path / "lib", pdf=False, as_of=day, stages=load_stages(STAGES, rubric)
+    )
+    run = run_score(files, rubric, settings)
+    assert [o.rank for o in run.offices] == [1, 2, 3]
+    args = ["score", *map(str, files), "--out", str(tmp_path / "cli"), "--no-pdf", "-q"]
+    assert main([*args, "--as-of", "2024-11-13", "--stages", str(STAGES)]) == 0
+    for name in ("results.json", "ranking.csv"):
+        assert (tmp_path / "lib" / name).read_bytes() == (tmp_path / "cli" / name).read_bytes()
+
+
+def test_usage_errors_come_before_any_output(tmp_path, rubric):
+    (tmp_path / "in").mkdir()
+    with pytest.raises(RunError) as info:
+        run_score([tmp_path / "in"], rubric, RunSettings(out=tmp_path / "out", pdf=False))
+    assert usage_message(info.value, "id").startswith("Tidak ada berkas .xlsx/.ods")
+    assert not (tmp_path / "out").exists()  # the staging folder was discarded
