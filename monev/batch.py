@@ -18,7 +18,7 @@ from typing import Any
 from monev import limits
 from monev.evidence import LinkChecker, apply_checks, evidence_targets
 from monev.identity import Copy, newest_copies, office_key
-from monev.outputs import MANIFEST
+from monev.inputs import _display_names, collect
 from monev.problems import Key, Problem
 from monev.registry import Registry, identify
 from monev.results import OfficeResult, Rejected, RunResult, rank
@@ -33,22 +33,7 @@ from monev.workbook import (
     read_questionnaire,
 )
 
-# Spreadsheet-like files found in a folder are inputs: the ones monev cannot score (.xls, .csv)
-# are then rejected with their reason instead of silently ignored. Other files (evidence PDFs,
-# images) are not inputs.
-WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".ods", ".xls", ".xlsb", ".csv"}
-
 Progress = Callable[[int, int], None]
-
-
-class InputError(Exception):
-    """An input path that does not exist, or is neither a file nor a folder (a FIFO, a device):
-    a usage error, not a bad workbook. ``key`` is the message's catalogue key."""
-
-    def __init__(self, path: str, key: str = "cli.missing_input"):
-        self.path = path
-        self.key = key
-        super().__init__(path)
 
 
 # The dates a run may carry: SOURCE_DATE_EPOCH and --as-of outside this range are usage errors.
@@ -93,48 +78,6 @@ def as_of_date() -> dt.date:
     if not first <= int(epoch) <= last:
         raise DateError("SOURCE_DATE_EPOCH", raw)
     return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).date()
-
-
-def collect(inputs: Iterable[str | Path]) -> list[Path]:
-    """Files named directly are taken as they are; folders are searched for workbooks."""
-    found: list[Path] = []
-    seen: set[Path] = set()
-    for raw in inputs:
-        path = Path(raw)
-        if path.is_dir():
-            # Folders monev wrote (they carry its manifest) hold outputs, not inputs.
-            outputs = {m.parent for m in path.rglob(MANIFEST)}
-            candidates = sorted(
-                (
-                    p
-                    for p in path.rglob("*")
-                    if p.is_file()
-                    and (p.suffix.lower() in WORKBOOK_SUFFIXES or is_lock_file(p))
-                    and not outputs.intersection(p.parents)
-                ),
-                key=lambda p: str(p.relative_to(path)).casefold(),
-            )
-        elif path.is_file():
-            candidates = [path]
-        elif path.exists():
-            raise InputError(str(raw), "cli.input_not_regular")
-        else:
-            raise InputError(str(raw))
-        for p in candidates:
-            key = p.resolve()
-            if key not in seen:
-                seen.add(key)
-                found.append(p)
-    return found
-
-
-def _display_names(paths: list[Path]) -> list[str]:
-    """Names that identify each file in reports: the file name, or a longer tail when two clash."""
-    names = [p.name for p in paths]
-    if len(set(names)) == len(names):
-        return names
-    common = Path(os.path.commonpath([str(p.resolve().parent) for p in paths]))
-    return [str(p.resolve().relative_to(common)) for p in paths]
 
 
 @dataclass(frozen=True)

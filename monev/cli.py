@@ -492,8 +492,8 @@ def check(
 
     Exit codes: 0 no problems; 1 problems found; 2 usage error.
     """
-    from monev.batch import InputError, collect
     from monev.check import check_file
+    from monev.inputs import InputError, collect
 
     lang = _lang(lang)
     rb = _rubric(rubric, lang)
@@ -647,7 +647,7 @@ def offices_from(
 ) -> None:
     """Draft a registry from the workbooks received: each one's name, unit type and kecamatan
     (one row per office: workbooks of one office are merged)."""
-    from monev.batch import InputError
+    from monev.inputs import InputError
     from monev.registry import draft_from_folder
 
     lang = _lang(lang)
@@ -691,7 +691,7 @@ def stages_template(
 ) -> None:
     """Write the stages file for the offices of a run, prefilled from stage scores found in
     their workbooks, with instructions. Exit 2 when the file exists (without --force)."""
-    from monev.batch import InputError
+    from monev.inputs import InputError
     from monev.stages import rows_for_run, write_stages_template
 
     lang = _lang(lang)
@@ -904,6 +904,33 @@ def web_invite(
         raise _web_error(exc) from None
     for o, link in links:
         _echo(f"{o.name}\t{link}")
+
+
+@app.command()
+def doctor(
+    lang: LangOpt = DEFAULT_LANG,
+    render: Annotated[
+        bool, typer.Option("--render/--no-render", help="Render a test PDF and time it.")
+    ] = True,
+) -> None:
+    """Check this computer: Python, WeasyPrint and Pango (PDF reports), a test PDF's time,
+    HarfBuzz-Subset, LibreOffice and poppler. Exit 1 when PDFs cannot be made."""
+    from monev.doctor import INSTALL, diagnose
+
+    lang = _lang(lang)
+    checks = diagnose(render=render)
+    for c in checks:
+        state = t("cli.doctor.ok" if c.ok else "cli.doctor.missing", lang)
+        _echo(f"{c.name:16} {state:10} {c.detail}")
+    pdf_ok = all(c.ok for c in checks if c.name in ("weasyprint", "test-pdf"))
+    if pdf_ok:
+        _echo(t("cli.doctor.summary_ok", lang))
+        raise typer.Exit(EXIT_OK)
+    _echo(t("cli.doctor.install", lang))
+    for system, command in INSTALL.items():
+        _echo(f"  {system}: {command}")
+    _echo(t("cli.doctor.summary_no_pdf", lang))
+    raise typer.Exit(EXIT_PROBLEMS)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from monev.identity import office_key
-from monev.results import SCHEMA_VERSION, RunResult, round_places
+from monev.results import SCHEMA_VERSION, RunResult, num, round_places
 from monev.scoring import round2
 
 # Limits on the side files read before a run (the README's "Limits and safety").
@@ -101,6 +101,15 @@ class Comparison:
             for o in run.offices
             if o.file in self.offices and self.offices[o.file].band_move == direction
         ]
+
+    def to_dict(self, run: RunResult) -> dict[str, Any]:
+        """The run-level ``previous`` of results.json."""
+        return comparison_dict(self, run)
+
+    def office_dict(self, file: str) -> dict[str, Any] | None:
+        """The ``previous`` of one office of results.json (None: new this year)."""
+        delta = self.offices.get(file)
+        return office_delta_dict(delta) if delta else None
 
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -392,8 +401,6 @@ def comparison_dict(cmp: Comparison, run: RunResult) -> dict[str, Any]:
 
 
 def office_delta_dict(d: OfficeDelta) -> dict[str, Any]:
-    from monev.results import num
-
     return {
         "name": d.previous.name,
         "score": num(d.previous.score),

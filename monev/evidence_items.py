@@ -94,6 +94,8 @@ def _link_item(link: str) -> EvidenceItem:
     if re.match(r"www\.", link, re.I):
         return EvidenceItem(URL, link, "https://" + link, scheme_added=True, from_link=True)
     name = unquote(link)  # Excel stores a link to "SK PPID.pdf" beside the file as SK%20PPID.pdf
+    if name.startswith("../") and _FILE.match(name[3:]):
+        name = name[3:]  # LibreOffice writes links relative to the file itself: ../SK PPID.pdf
     if _FILE.match(name):
         return EvidenceItem(FILE, name, name, from_link=True)
     if _is_local(name):

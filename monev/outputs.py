@@ -22,7 +22,7 @@ removes or replaces files it lists: a non-empty folder without a manifest is ref
 changed since monev wrote it is refused (move it out first), and any other file a user added is
 kept and carried into the new set (refused only if the new run writes a file of the same name).
 
-A second run into the same folder is stopped by a lock (``flock`` on ``.<name>.monev-lock`` beside
+A second run into the same folder is stopped by a lock (``lockf`` on ``.<name>.monev-lock`` beside
 the folder; the kernel drops it when the process dies, so a killed run never leaves a stale lock).
 
 Every problem here is a usage error with a message key (``cli.out.*`` in ``messages.yaml``).
@@ -187,7 +187,9 @@ def _lock(path: Path) -> IO[bytes]:
                 return fh
             import fcntl
 
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # A POSIX record lock, not flock(): worker processes forked during the run do not
+            # inherit it, so a run killed with -9 never leaves its lock held by orphans.
+            fcntl.lockf(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB, 1)
             try:
                 if os.path.samestat(os.fstat(fh.fileno()), os.stat(path)):
                     return fh

@@ -632,7 +632,7 @@ def draft_from_folder(inputs: Iterable[str | Path], rubric: Any) -> Draft:
     Files that cannot be read, or that do not name their office, give no entry (their first
     problem says why).
     """
-    from monev.batch import _display_names, collect
+    from monev.inputs import _display_names, collect
     from monev.workbook import is_lock_file, read_questionnaire
 
     paths = [p for p in collect(inputs) if not is_lock_file(p)]

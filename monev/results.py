@@ -105,7 +105,9 @@ class RunResult:
     rejected: list[Rejected] = field(default_factory=list)
     skipped: list[Rejected] = field(default_factory=list)
     as_of: dt.date = field(default_factory=dt.date.today)
-    comparison: Any = None  # a monev.compare.Comparison when --previous was given
+    #: A monev.compare.Comparison when --previous was given (results never import compare: the
+    #: comparison gives its own JSON forms, ``to_dict(run)`` and ``office_dict(file)``).
+    comparison: Any = None
     #: Report files a renderer could not make (it died on them); the other outputs are whole.
     pdf_failed: list[str] = field(default_factory=list)
     #: The city's office registry (--offices), and its offices that sent no workbook.
@@ -236,10 +238,7 @@ class RunResult:
     def _previous_of(self, o: OfficeResult) -> dict[str, Any]:
         if self.comparison is None:
             return {}
-        from monev.compare import office_delta_dict
-
-        delta = self.comparison.offices.get(o.file)
-        return {"previous": office_delta_dict(delta) if delta else None}
+        return {"previous": self.comparison.office_dict(o.file)}
 
     def to_dict(self, lang: str = "id") -> dict[str, Any]:
         """The whole run as plain data; :func:`dumps` turns it into ``results.json``."""
@@ -287,9 +286,7 @@ class RunResult:
     def _previous_run(self) -> dict[str, Any]:
         if self.comparison is None:
             return {}
-        from monev.compare import comparison_dict
-
-        return {"previous": comparison_dict(self.comparison, self)}
+        return {"previous": self.comparison.to_dict(self)}
 
     def to_json(self, lang: str = "id") -> str:
         return dumps(self.to_dict(lang)) + "\n"

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monev.batch import InputError, Progress, score_paths
+from monev.batch import Progress, score_paths
 from monev.compare import PreviousError, PreviousRun, compare
 from monev.evidence import LinkChecker
 from monev.i18n import t
+from monev.inputs import InputError
 from monev.outputs import OutputError, OutputFolder
 from monev.registry import Registry
 from monev.results import RunResult, write_outputs
@@ -82,6 +83,12 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
     interruption the previous set stays whole and the lock is released.
     """
     inputs = list(inputs)
+    if settings.pdf:
+        from monev.doctor import pdf_support
+
+        check = pdf_support()  # before any work: never a library error half-way through a run
+        if not check.ok:
+            raise RunError("cli.no_pdf_support", detail=check.detail)
     folder = OutputFolder.open(
         settings.out, inputs, allow_inside_input=settings.allow_out_inside_input
     )

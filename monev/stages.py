@@ -483,7 +483,7 @@ def rows_for_run(
     """The template rows for the workbooks under ``inputs`` (``monev stages template``), and the
     first problem of each file that could not be read. Raises ``monev.batch.InputError`` for an
     input that does not exist."""
-    from monev.batch import collect
+    from monev.inputs import collect
     from monev.workbook import is_lock_file, read_questionnaire
 
     skip = Path(exclude).resolve() if exclude is not None else None
@@ -499,9 +499,9 @@ def rows_for_run(
 def _safe_name(name: str) -> str:
     """An office name as a cell value: no control characters, never run as a formula (the quote
     is punctuation, so the name still matches its office)."""
-    from monev.results import safe_cell
+    from monev.text import formula_safe
 
-    return str(safe_cell("".join(ch for ch in name if ch.isprintable())))
+    return str(formula_safe("".join(ch for ch in name if ch.isprintable())))
 
 
 def write_stages_template(

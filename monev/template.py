@@ -328,6 +328,12 @@ def carry_over(wb: Any, rubric: Rubric, source: Path) -> None:
         for key, text in cells:
             if text:
                 ws.cell(row=r, column=col[key], value=text).data_type = "s"
+        if a.evidence_link:  # the link behind "Lihat dokumen" (or a =HYPERLINK) is evidence too
+            c = ws.cell(row=r, column=col["evidence"])
+            if not c.value:
+                c.value = a.evidence_link
+                c.data_type = "s"
+            c.hyperlink = a.evidence_link
 
 
 def write_template(

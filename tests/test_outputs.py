@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from conftest import DEMO, ROOT
 
-from monev.batch import collect
 from monev.cli import main
 from monev.identity import office_key
+from monev.inputs import collect
 from monev.outputs import CACHE, MANIFEST, OutputError, OutputFolder, write_atomic
 from monev.report import safe_name
 from monev.results import write_outputs

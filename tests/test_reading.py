@@ -394,6 +394,9 @@ def test_a_link_to_a_file_beside_the_workbook_is_a_file_name():
     """Excel stores a link to 'SK PPID.pdf' as SK%20PPID.pdf."""
     (item,) = parse_evidence("Lihat", "SK%20PPID.pdf")
     assert (item.kind, item.target) == ("file", "SK PPID.pdf")
+    # LibreOffice writes it relative to the file itself (xlsx and ods alike).
+    (item,) = parse_evidence("Lihat", "../SK%20PPID.pdf")
+    assert (item.kind, item.target) == ("file", "SK PPID.pdf")
 
 
 def test_evidence_parsing_stays_linear_on_hostile_cells():
@@ -433,3 +436,20 @@ def test_a_header_with_a_note_in_brackets_is_found(tmp_path, rubric):
     wb.save(path)
     q = read_questionnaire(path, rubric)
     assert not codes(q, "MV106") and q.answers["JI-01"].parsed.text == "Ya"
+
+
+def test_template_from_keeps_evidence_links(tmp_path, rubric):
+    """`template --from` dropped the link behind 'Lihat dokumen': verifiable fell without a word."""
+    from monev.template import write_template
+
+    src = write_workbook(
+        tmp_path / "lama.xlsx",
+        rubric,
+        [("JI-01", "Ya", "Lihat dokumen"), ("JI-02", "Ya", EV)],
+        links={"JI-01": "https://ppid.contoh.go.id/sk.pdf"},
+    )
+    new = write_template(rubric, tmp_path / "baru.xlsx", source=src)
+    before = score(rubric, read_questionnaire(src, rubric))
+    after = score(rubric, read_questionnaire(new, rubric))
+    assert read_questionnaire(new, rubric).answers["JI-01"].evidence_link.endswith("/sk.pdf")
+    assert after.saq_verifiable_exact == before.saq_verifiable_exact

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -483,3 +484,13 @@ def test_cli_refuses_a_short_password_and_a_missing_office(tmp_path, capsys):
     )
     assert "paling sedikit 10 karakter" in capsys.readouterr().err
     assert main(["web", "invite", "--data", str(data)]) == 2
+
+
+def test_invitations_from_the_citys_registry_workbook(tmp_path):
+    """Issue 10: the web front end imports the same registry format as `monev score --offices`."""
+    from monev.registry import load_registry
+    from monev.web.ops import read_office_list
+
+    daftar = Path(__file__).parent.parent / "questionnaires" / "kota-lengkap-daftar.xlsx"
+    names = read_office_list(daftar)
+    assert names == [e.name for e in load_registry(daftar).entries] and len(names) == 70

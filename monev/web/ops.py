@@ -236,4 +236,15 @@ def current_period(db: Session) -> Period | None:
 
 
 def read_office_list(path: Path) -> list[str]:
+    """Office names from the city's registry (``monev score --offices``: a workbook, or a CSV with
+    a ``Nama Kantor`` column), or from a plain list with one name per line."""
+    from monev.registry import load_registry
+
+    path = Path(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".ods"):
+        registry = load_registry(path)
+        if not registry.usable:
+            problem = registry.problems[0] if registry.problems else None
+            raise OpError("web.error.registry", detail=problem.text() if problem else path.name)
+        return [e.name for e in registry.entries]
     return office_names(path.read_text(encoding="utf-8-sig"))

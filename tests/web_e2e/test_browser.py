@@ -104,6 +104,7 @@ def browser(tmp_path):
         opts.add_argument(arg)
     driver = Chrome(service=Service(DRIVER), options=opts)
     driver.set_page_load_timeout(30)
+    driver.implicitly_wait(20)  # a busy machine: an upload is checked within its request
     try:
         yield driver
     finally:
