@@ -14,7 +14,7 @@ from monev.batch import ReadOptions, read_one
 from monev.evidence import LinkChecker, apply_checks, evidence_targets
 from monev.i18n import DEFAULT_LANG, fmt_number, t
 from monev.problems import Problem, sort_key
-from monev.results import Rejected
+from monev.results import OfficeResult, Rejected, RunResult
 from monev.rubric import Rubric
 from monev.scoring import OfficeScore, score
 from monev.text import capped, for_terminal
@@ -26,6 +26,9 @@ class CheckReport:
     office: str
     problems: list[Problem]
     score: OfficeScore | None
+    #: The office as ``monev score`` would enter it in results.json (None when rejected).
+    result: OfficeResult | None = None
+    rubric: Rubric | None = None
 
     @property
     def errors(self) -> int:
@@ -45,7 +48,14 @@ class CheckReport:
             "saq_claimed": float(s.saq_claimed) if s else None,
             "saq_verifiable": float(s.saq_verifiable) if s else None,
             "predicate": (s.predicate or None) if s else None,
+            # The same entry as results.json's offices[] (rank 0: a check ranks nothing).
+            "entry": self._entry(lang),
         }
+
+    def _entry(self, lang: str) -> dict[str, Any] | None:
+        if self.result is None or self.rubric is None:
+            return None
+        return RunResult(self.rubric, [self.result]).office_dict(self.result, lang)
 
     def text(self, lang: str = DEFAULT_LANG) -> str:
         """Plain text for a terminal: control characters shown as escapes, at most
@@ -60,7 +70,10 @@ class CheckReport:
             shown, more = capped(self.problems)
             if more:
                 shown.append(Problem.make("MV502", self.file, count=more))
-            lines += [f"  {p.severity.upper():7} {p.text(lang)}" for p in shown]
+            width = max(len(t(f"severity.{p.severity}", lang)) for p in shown)
+            lines += [
+                f"  {t(f'severity.{p.severity}', lang):{width}} {p.text(lang)}" for p in shown
+            ]
         if self.score:
             lines.append(
                 "  "
@@ -95,4 +108,7 @@ def check_file(
         return CheckReport(q.file, "", sorted(q.problems, key=sort_key), None)
     if links is not None:
         q = apply_checks(q, path.parent, links.check(evidence_targets(q)[0]))
-    return CheckReport(q.file, q.office.name, sorted(q.problems, key=sort_key), score(rubric, q))
+    s = score(rubric, q)
+    problems = sorted(q.problems, key=sort_key)
+    result = OfficeResult(q.file, q.sha256, q.office, s, q.problems)
+    return CheckReport(q.file, q.office.name, problems, s, result, rubric)

@@ -129,8 +129,8 @@ def _rubric(ref: str, lang: str):
         return load_rubric(ref)
     except RubricError as exc:
         _echo(f"{t('cli.rubric_error', lang)}:", err=True)
-        for path, msg in exc.errors:
-            _echo(for_terminal(f"  {exc.file}: {path or '(root)'}: {msg}"), err=True)
+        for line in exc.lines(lang):
+            _echo(for_terminal(f"  {line}"), err=True)
         raise typer.Exit(EXIT_USAGE) from None
 
 
@@ -420,7 +420,8 @@ def score(
     _print_summary(run, lang)
     stage_problems = run.stages_source.problems if run.stages_source else ()
     for p in stage_problems:
-        _echo(f"{t('cli.stages_problems', lang)}: {p.severity.upper()} {p.text(lang)}", err=True)
+        severity = t(f"severity.{p.severity}", lang)
+        _echo(f"{t('cli.stages_problems', lang)}: {severity} {p.text(lang)}", err=True)
     if run.coverage is not None:
         for line in run.coverage.lines(run.missing, lang):
             _echo(line, err=True)
@@ -718,14 +719,16 @@ def stages_template(
 
 
 @rubric_app.command("list")
-def rubric_list() -> None:
+def rubric_list(lang: LangOpt = DEFAULT_LANG) -> None:
     """List the shipped rubrics."""
     from monev.rubric import load_rubric, shipped
 
+    lang = _lang(lang)
     for rid in shipped():
         r = load_rubric(rid)
-        flag = " [rekonstruksi]" if r.reconstructed else ""
-        _echo(f"{r.id}\t{r.version}\t{len(r.indicators)} indikator\t{r.title}{flag}")
+        flag = f" {t('rubric.list.reconstructed', lang)}" if r.reconstructed else ""
+        count = t("rubric.list.indicators", lang, count=len(r.indicators))
+        _echo(f"{r.id}\t{r.version}\t{count}\t{r.title}{flag}")
 
 
 @rubric_app.command("show")
@@ -734,23 +737,30 @@ def rubric_show(
     lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Show a rubric's aspects, weights, indicators, predicates and stages."""
-    rb = _rubric(ref, _lang(lang))
+    lang = _lang(lang)
+    rb = _rubric(ref, lang)
     _echo(f"{rb.id} {rb.version}: {rb.title}")
     _echo(f"sha256 {rb.sha256}")
-    if rb.source_notes:
-        _echo(rb.source_notes)
+    if rb.source_notes:  # data written in the rubric file, in the rubric author's language
+        _echo(f"{t('rubric.show.notes', lang)}: {rb.source_notes}")
     for a in rb.aspects:
         _echo(f"\n{a.code} {a.name} ({fmt_number(a.weight, lang, 0)}%)")
         for i in rb.indicators_of(a.code):
-            _echo(f"  {i.code:7} [{i.answer.type}] {i.question}")
-    _echo("\n" + ", ".join(f"{b.name} >= {fmt_number(b.min, lang, 0)}" for b in rb.predicates))
-    _echo(
-        ", ".join(
-            f"{s.code} {fmt_number(s.weight, lang, 0)}%"
-            + (f" (gate {s.gate.stage} >= {fmt_number(s.gate.min, lang, 0)})" if s.gate else "")
-            for s in rb.stages
+            _echo(f"  {i.code:7} [{t(f'rubric.type.{i.answer.type}', lang)}] {i.question}")
+    bands = ", ".join(f"{b.name} >= {fmt_number(b.min, lang, 0)}" for b in rb.predicates)
+    _echo(f"\n{t('rubric.show.predicates', lang)}: {bands}")
+    stages = ", ".join(
+        f"{s.code} {fmt_number(s.weight, lang, 0)}%"
+        + (
+            " ("
+            + t("rubric.show.gate", lang, stage=s.gate.stage, min=fmt_number(s.gate.min, lang, 0))
+            + ")"
+            if s.gate
+            else ""
         )
+        for s in rb.stages
     )
+    _echo(f"{t('rubric.show.stages', lang)}: {stages}")
 
 
 @rubric_app.command("check")

@@ -168,7 +168,9 @@ def check_file(name: str, folder: Path) -> Check:
     with path.open("rb") as fh:
         head = fh.read(8)
     if not head.startswith(FILE_MAGIC[suffix]):
-        return Check(name, FILE_TYPE, f"{suffix} ≠ isi")
+        # Language-neutral detail: the name's type against the content's (".pdf ≠ .png").
+        found = next((k for k, magic in FILE_MAGIC.items() if head.startswith(magic)), "?")
+        return Check(name, FILE_TYPE, f"{suffix} ≠ {found}")
     return Check(name, OK, f"{size // 1024} KB")
 
 

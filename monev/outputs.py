@@ -39,6 +39,7 @@ import os
 import secrets
 import shutil
 import sys
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
@@ -168,12 +169,33 @@ class _Owned:
         )
 
 
+#: Lock files held by this process: a POSIX record lock does not exclude a second run in the
+#: same process (a web front end's threads), so this process keeps its own list too.
+_HELD: set[str] = set()
+_HELD_GUARD = threading.Lock()
+
+
 def _lock(path: Path) -> IO[bytes]:
-    """Hold an exclusive lock on ``path`` (created if missing); raise BlockingIOError when held.
+    """Hold an exclusive lock on ``path`` (created if missing); raise BlockingIOError when held,
+    by another process or by another run in this one.
 
     The lock file is removed when the run ends (:func:`_unlock`); a run that finds it removed
     between opening and locking it opens it again, so two runs never hold two different files.
     """
+    key = os.path.abspath(path)
+    with _HELD_GUARD:
+        if key in _HELD:
+            raise BlockingIOError(errno.EAGAIN, "held by another run in this process")
+        _HELD.add(key)
+    try:
+        return _lock_file(path)
+    except BaseException:
+        with _HELD_GUARD:
+            _HELD.discard(key)
+        raise
+
+
+def _lock_file(path: Path) -> IO[bytes]:
     while True:
         fh = open(path, "a+b")  # noqa: SIM115 - held for the whole run, closed by _unlock()
         try:
@@ -207,6 +229,8 @@ def _unlock(fh: IO[bytes]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(fh.name)
     fh.close()
+    with _HELD_GUARD:
+        _HELD.discard(os.path.abspath(fh.name))
 
 
 def _prune(root: Path) -> None:

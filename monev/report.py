@@ -560,14 +560,19 @@ def render_city_html(run: RunResult, lang: str = "id", files: dict[str, str] | N
 # --- PDF ---------------------------------------------------------------------------------------
 
 
-def html_to_pdf(html: str, as_of: dt.date, attachment: tuple[str, str] | None = None) -> bytes:
-    """Render HTML to PDF bytes; identical inputs give identical bytes."""
+def html_to_pdf(
+    html: str,
+    as_of: dt.date,
+    attachment: tuple[str, str] | None = None,
+    more: tuple[tuple[str, str], ...] = (),
+) -> bytes:
+    """Render HTML to PDF bytes; identical inputs give identical bytes. ``attachment`` and
+    ``more`` are (name, text) files attached inside the PDF."""
     from weasyprint import HTML, Attachment
 
     stamp = dt.datetime(as_of.year, as_of.month, as_of.day, tzinfo=dt.timezone.utc)
     attachments = []
-    if attachment:
-        name, text = attachment
+    for name, text in ((attachment,) if attachment else ()) + more:
         attachments.append(
             Attachment(
                 string=text,
@@ -579,6 +584,8 @@ def html_to_pdf(html: str, as_of: dt.date, attachment: tuple[str, str] | None = 
             )
         )
     ident = hashlib.sha256(html.encode("utf-8") + (attachment[1].encode() if attachment else b""))
+    for _, text in more:
+        ident.update(text.encode("utf-8"))
     return HTML(string=html, base_url=str(data_dir("reports"))).write_pdf(
         attachments=attachments, pdf_identifier=ident.hexdigest()[:32].encode("ascii")
     )
@@ -630,6 +637,33 @@ def office_attachment(run: RunResult, o: OfficeResult, lang: str) -> str:
     return dumps(run.office_dict(o, lang)) + "\n"
 
 
+def city_attachments(run: RunResult, lang: str) -> tuple[tuple[str, str], ...]:
+    """``results.json`` and, when its file is found unchanged, the rubric (``rubrik-<id>.yaml``)."""
+    files = [("results.json", run.to_json(lang))]
+    rubric_text = _rubric_text(run)
+    if rubric_text is not None:
+        files.append((f"rubrik-{run.rubric.id}.yaml", rubric_text))
+    return tuple(files)
+
+
+def _rubric_text(run: RunResult) -> str | None:
+    """The rubric file's text, only if it still hashes to the rubric that scored the run."""
+    from monev.rubric import shipped
+
+    rb = run.rubric
+    candidates = [Path(rb.path)] if rb.path else []
+    if rb.id in shipped():
+        candidates.append(shipped()[rb.id])
+    for path in candidates:
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if hashlib.sha256(text.encode("utf-8")).hexdigest() == rb.sha256:
+            return text
+    return None
+
+
 _WORKER: dict[str, Any] = {}
 
 
@@ -656,8 +690,10 @@ def _render_job(task: tuple[str, int, dict[str, str]]) -> bytes:
     ``run.kecamatan_groups()``) or ``("city", 0, files)``."""
     kind, index, files = task
     run, lang = _WORKER["run"], _WORKER["lang"]
-    if kind == "city":
-        return html_to_pdf(render_city_html(run, lang, files), run.as_of)
+    if kind == "city":  # results.json and the rubric ride along: an auditor needs only kota.pdf
+        return html_to_pdf(
+            render_city_html(run, lang, files), run.as_of, None, city_attachments(run, lang)
+        )
     if kind == "kecamatan":
         g = run.kecamatan_groups()[index]
         html = render_kecamatan_html(run, g, lang)

@@ -432,104 +432,269 @@ def to_csv(run: RunResult) -> str:
     return buf.getvalue()
 
 
+@dataclass
+class SheetSpec:
+    """One sheet of rekap.xlsx as plain data, so the writer behind :func:`to_xlsx` can change.
+
+    ``formats`` maps a column (0-based) to its number format; a Decimal or Fraction in a column
+    without one is written with 4 decimals. ``freeze`` is the top-left cell that scrolls.
+    """
+
+    title: str
+    header: list[str]
+    rows: list[list[Any]]
+    formats: dict[int, str] = field(default_factory=dict)
+    freeze: str = "A2"
+    #: Printed landscape, every column on one page width (a list printed for phone calls).
+    landscape: bool = False
+
+
+#: Number formats: Excel and LibreOffice show them with the reader's decimal separator.
+FMT_2 = "0.00"
+FMT_4 = "0.0000"
+FMT_SIGNED_2 = "+0.00;-0.00;0.00"
+FMT_SIGNED_INT = "+0;-0;0"
+_WIDTH_MIN, _WIDTH_MAX = 8, 60
+
+
+def _status_label(status: str, lang: str) -> str:
+    from monev.i18n import t
+
+    key = "rekap.status.ok" if status == "ok" else f"report.status.{status}"
+    try:
+        return t(key, lang)
+    except KeyError:
+        return status
+
+
+def _ranking_sheet(run: RunResult, lang: str) -> SheetSpec:
+    from monev.i18n import t
+
+    cmp = run.comparison
+    head = [
+        t("rekap.col.rank", lang),
+        t("rekap.col.office", lang),
+        t("rekap.col.unit", lang),
+        t("rekap.col.kecamatan", lang),
+        t("rekap.col.score", lang),
+        t("rekap.col.predicate", lang),
+    ]
+    if cmp is not None:
+        head += [
+            t("rekap.col.previous_score", lang),
+            t("rekap.col.score_change", lang),
+            t("rekap.col.previous_predicate", lang),
+            t("rekap.col.previous_rank", lang),
+            t("rekap.col.rank_change", lang),
+        ]
+    first_saq = len(head)
+    head += [
+        t("rekap.col.saq_claimed", lang),
+        t("rekap.col.saq_verifiable", lang),
+        t("rekap.col.evidence_loss", lang),
+        t("rekap.col.errors", lang),
+        t("rekap.col.warnings", lang),
+        t("rekap.col.file", lang),
+    ]
+    first_aspect = len(head)
+    head += [f"{a.code} {a.name}" for a in run.rubric.aspects]
+    formats = {4: FMT_2, first_saq: FMT_2, first_saq + 1: FMT_2, first_saq + 2: FMT_2}
+    formats.update({k: FMT_2 for k in range(first_aspect, len(head))})
+    if cmp is not None:
+        formats.update({6: FMT_2, 7: FMT_SIGNED_2, 10: FMT_SIGNED_INT})
+    rows = []
+    for o, values in zip(run.offices, ranking_rows(run), strict=True):
+        change: list[Any] = []
+        if cmp is not None:
+            d = cmp.offices.get(o.file)
+            change = (
+                [
+                    round2(d.previous.score),
+                    round2(d.score_delta),
+                    d.previous.predicate,
+                    d.previous.rank,
+                    d.previous.rank - o.rank,
+                ]
+                if d is not None
+                else [None] * 5
+            )
+        rows.append(values[:6] + change + values[6:])
+    return SheetSpec(t("rekap.sheet.ranking", lang), head, rows, formats, freeze="C2")
+
+
+def _indicator_sheet(run: RunResult, lang: str) -> SheetSpec:
+    from monev.i18n import t
+
+    cols = ["rank", "office", "code", "aspect", "answer", "evidence", "status"]
+    cols += ["value", "points", "max_points"]
+    rows = [
+        [
+            o.rank,
+            o.name,
+            i.code,
+            i.aspect,
+            i.answer or "",
+            i.evidence,
+            _status_label(i.status, lang),
+            i.value,
+            i.points,
+            i.max_points,
+        ]
+        for o in run.offices
+        for i in o.score.indicators
+    ]
+    return SheetSpec(
+        t("rekap.sheet.indicators", lang),
+        [t(f"rekap.col.{c}", lang) for c in cols],
+        rows,
+        {7: FMT_4, 8: FMT_4, 9: FMT_4},
+        freeze="D2",
+    )
+
+
+def _problem_sheet(run: RunResult, lang: str) -> SheetSpec:
+    """The follow-up list: one row per problem of a scored office, in reading order."""
+    from monev.i18n import t
+
+    cols = ("office", "file", "code", "where", "severity", "message", "todo")
+    rows = [
+        [
+            o.name,
+            o.file,
+            p.code,
+            f"{p.sheet}!{p.cell}" if p.sheet and p.cell else p.sheet,
+            t(f"severity.{p.severity}", lang),
+            p.message(lang),
+            p.todo(lang),
+        ]
+        for o in run.offices
+        for p in sorted(o.problems, key=sort_key)
+    ]
+    return SheetSpec(
+        t("rekap.sheet.problems", lang), [t(f"rekap.col.{c}", lang) for c in cols], rows
+    )
+
+
+def _rejected_sheet(run: RunResult, lang: str) -> SheetSpec:
+    from monev.i18n import t
+
+    cols = ("file", "outcome", "code", "message", "todo")
+    rows = [
+        [
+            x.file,
+            t("rekap.outcome.skipped" if x.skipped else "rekap.outcome.rejected", lang),
+            p.code,
+            p.message(lang),
+            p.todo(lang),
+        ]
+        for x in run.rejected + run.skipped
+        for p in x.problems
+    ]
+    return SheetSpec(
+        t("rekap.sheet.rejected", lang), [t(f"rekap.col.{c}", lang) for c in cols], rows
+    )
+
+
+def rekap_sheets(run: RunResult, lang: str = "id") -> list[SheetSpec]:
+    """The sheets of rekap.xlsx, in order, as plain data (the ``Catatan`` sheet is added while
+    writing, from the cells that had to be cut)."""
+    sheets = [
+        _ranking_sheet(run, lang),
+        _indicator_sheet(run, lang),
+        _problem_sheet(run, lang),
+        _rejected_sheet(run, lang),
+    ]
+    if run.registry is not None:
+        sheets += _registry_sheets(run, lang)
+    return sheets
+
+
+def _column_widths(spec: SheetSpec) -> list[float]:
+    """Width of each column in characters: the longest value shown, within bounds."""
+    widths = [len(h) for h in spec.header]
+    for values in spec.rows:
+        for k, v in enumerate(values):
+            n = 8 if isinstance(v, Decimal | Fraction | float) else len(str(v)) if v else 0
+            if n > widths[k]:
+                widths[k] = n
+    return [min(max(w + 2, _WIDTH_MIN), _WIDTH_MAX) for w in widths]
+
+
 def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
-    """rekap.xlsx. Numbers are the rounded figures results.json carries (2 or 4 decimals); text
-    goes through :func:`monev.text.for_xlsx`, and every cell cut at Excel's limit is listed on a
-    ``Catatan`` sheet (problem MV501)."""
+    """rekap.xlsx, the staff's working file, in the run's language.
+
+    Sheets (:func:`rekap_sheets`): ranking (with last year's figures when the run has a
+    comparison), indicators, problems (the follow-up list) and rejected files; each with a bold,
+    frozen header row, an autofilter and column widths. Numbers are the rounded figures
+    results.json carries (2 or 4 decimals) with a number format, so Excel shows the reader's
+    decimal comma; text goes through :func:`monev.text.for_xlsx`, and every cell cut at Excel's
+    limit is listed on a ``Catatan`` sheet (problem MV501).
+    """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
+    from monev.i18n import t
+
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
     notes: list[Problem] = []
-    rows_written: dict[str, int] = {}
 
-    def header(ws, names: list[str]) -> None:
+    def write(spec: SheetSpec) -> None:
+        ws = wb.create_sheet(spec.title)
+        for k, width in enumerate(_column_widths(spec), start=1):
+            ws.column_dimensions[get_column_letter(k)].width = width
+        ws.freeze_panes = spec.freeze
+        if spec.landscape:
+            _print_to_width(ws)
         cells = []
-        for n in names:
-            c = WriteOnlyCell(ws, value=n)
+        for name in spec.header:
+            c = WriteOnlyCell(ws, value=name)
             c.font = bold
             cells.append(c)
         ws.append(cells)
-        rows_written[ws.title] = 1
-
-    def row(ws, values: list[Any], decimals: set[int]) -> None:
-        cells = []
-        rows_written[ws.title] += 1
-        for k, v in enumerate(values):
-            if isinstance(v, Decimal | Fraction):
-                places = 2 if k in decimals else 4
-                c = WriteOnlyCell(ws, value=float(round_half_up(v, places)))
-                c.number_format = "0." + "0" * places
-            else:
-                value, cut = for_xlsx(v, lang)
-                c = WriteOnlyCell(ws, value=value)
-                if isinstance(v, str):
-                    c.data_type = "s"
-                if cut:
-                    where = f"{get_column_letter(k + 1)}{rows_written[ws.title]}"
-                    notes.append(
-                        Problem.make(
-                            "MV501", "rekap.xlsx", ws.title, where, length=fmt_number(cut, lang, 0)
+        for r, values in enumerate(spec.rows, start=2):
+            cells = []
+            for k, v in enumerate(values):
+                if isinstance(v, Decimal | Fraction):
+                    fmt = spec.formats.get(k, FMT_4)
+                    places = len(fmt.split(";")[0].partition(".")[2])
+                    c = WriteOnlyCell(ws, value=float(round_half_up(v, places)))
+                    c.number_format = fmt
+                elif isinstance(v, bool):
+                    c = WriteOnlyCell(ws, value=t("value.yes" if v else "value.no", lang))
+                elif isinstance(v, int):
+                    c = WriteOnlyCell(ws, value=v)
+                    if k in spec.formats:
+                        c.number_format = spec.formats[k]
+                else:
+                    value, cut = for_xlsx(v, lang)
+                    c = WriteOnlyCell(ws, value=value)
+                    if isinstance(v, str):
+                        c.data_type = "s"
+                    if cut:
+                        where = f"{get_column_letter(k + 1)}{r}"
+                        length = fmt_number(cut, lang, 0)
+                        notes.append(
+                            Problem.make("MV501", "rekap.xlsx", spec.title, where, length=length)
                         )
-                    )
-            cells.append(c)
-        ws.append(cells)
+                cells.append(c)
+            ws.append(cells)
+        last = get_column_letter(max(len(spec.header), 1))
+        ws.auto_filter.ref = f"A1:{last}{len(spec.rows) + 1}"
 
-    ws = wb.create_sheet("Peringkat")
-    aspect_names = [f"{a.code} {a.name}" for a in run.rubric.aspects]
-    header(ws, RANKING_COLUMNS + aspect_names)
-    ws.freeze_panes = "C2"
-    for values in ranking_rows(run):
-        row(ws, values, decimals=set(range(len(values))))
-    long = wb.create_sheet("Indikator")
-    header(
-        long,
-        [
-            "rank",
-            "name",
-            "code",
-            "aspect",
-            "answer",
-            "evidence",
-            "status",
-            "value",
-            "points",
-            "max_points",
-        ],
-    )
-    for o in run.offices:
-        for i in o.score.indicators:
-            row(
-                long,
-                [
-                    o.rank,
-                    o.name,
-                    i.code,
-                    i.aspect,
-                    i.answer or "",
-                    i.evidence,
-                    i.status,
-                    i.value,
-                    i.points,
-                    i.max_points,
-                ],
-                decimals=set(),
-            )
-    rej = wb.create_sheet("Ditolak")
-    header(rej, ["file", "code", "message"])
-    for x in run.rejected + run.skipped:
-        for p in x.problems:
-            row(rej, [x.file, p.code, p.message(lang)], decimals=set())
-    if run.registry is not None:
-        _missing_sheet(wb, run, header, row, lang)
+    for spec in rekap_sheets(run, lang):
+        write(spec)
     if notes:
-        sheet = wb.create_sheet("Catatan")
-        header(sheet, ["sheet", "cell", "code", "message"])
-        for p in notes:
-            row(sheet, [p.sheet, p.cell, p.code, f"{p.message(lang)}. {p.todo(lang)}"], set())
+        cols = ("sheet", "cell", "code", "message")
+        write(
+            SheetSpec(
+                t("rekap.sheet.notes", lang),
+                [t(f"rekap.col.{c}", lang) for c in cols],
+                [[p.sheet, p.cell, p.code, f"{p.message(lang)}. {p.todo(lang)}"] for p in notes],
+            )
+        )
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -543,32 +708,30 @@ def _print_to_width(ws: Any) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-def _missing_sheet(wb: Any, run: RunResult, header: Any, row: Any, lang: str = "id") -> None:
-    """``Belum Mengirim``: the registry offices with no workbook, with contacts, for the calls;
-    then the coverage counts."""
+def _registry_sheets(run: RunResult, lang: str = "id") -> list[SheetSpec]:
+    """With a registry: ``Belum Mengirim``, the registry offices with no workbook, with contacts,
+    for the calls; then ``Cakupan``, the coverage counts."""
     from monev.i18n import t
-    from monev.registry import COLUMNS
 
-    ws = wb.create_sheet("Belum Mengirim")
-    for col, width in zip("ABCD", (40, 12, 16, 56), strict=True):
-        ws.column_dimensions[col].width = width
-    _print_to_width(ws)
-    header(ws, [COLUMNS["name"], COLUMNS["unit_type"], COLUMNS["kecamatan"], COLUMNS["contact"]])
-    ws.freeze_panes = "A2"
-    for e in run.missing:
-        row(ws, [e.name, e.unit_type, e.kecamatan, e.contact], decimals=set())
+    cols = ["registry_name", "registry_unit", "registry_kecamatan", "registry_contact"]
+    missing = SheetSpec(
+        t("rekap.sheet.missing", lang),
+        [t(f"rekap.col.{c}", lang) for c in cols],
+        [[e.name, e.unit_type, e.kecamatan, e.contact] for e in run.missing],
+        landscape=True,
+    )
     cov = run.coverage
     if cov is None:
-        return
-    cs = wb.create_sheet("Cakupan")
-    for col, width in zip("ABC", (30, 12, 12), strict=True):
-        cs.column_dimensions[col].width = width
-    header(cs, [t(f"registry.xlsx.{k}", lang) for k in ("group", "sent", "expected")])
-    row(cs, [t("registry.xlsx.all", lang), cov.total.sent, cov.total.expected], decimals=set())
-    for name, c in cov.by_unit_type.items():
-        row(cs, [name, c.sent, c.expected], decimals=set())
-    for name, c in cov.by_kecamatan.items():
-        row(cs, [f"Kecamatan {name}", c.sent, c.expected], decimals=set())
+        return [missing]
+    rows: list[list[Any]] = [[t("registry.xlsx.all", lang), cov.total.sent, cov.total.expected]]
+    rows += [[name, c.sent, c.expected] for name, c in cov.by_unit_type.items()]
+    rows += [[f"Kecamatan {name}", c.sent, c.expected] for name, c in cov.by_kecamatan.items()]
+    coverage = SheetSpec(
+        t("rekap.sheet.coverage", lang),
+        [t(f"registry.xlsx.{k}", lang) for k in ("group", "sent", "expected")],
+        rows,
+    )
+    return [missing, coverage]
 
 
 def write_outputs(run: RunResult, out: Path, lang: str = "id") -> list[Path]:

@@ -37,8 +37,56 @@ class RubricError(Exception):
     def __init__(self, file: str, errors: list[tuple[str, str]]):
         self.file = file
         self.errors = errors
+        # The validator's own text, as before: library users and logs keep it whole.
         lines = [f"{file}: {path or '(root)'}: {msg}" for path, msg in errors]
         super().__init__("\n".join(lines))
+
+    def lines(self, lang: str = "id") -> list[str]:
+        """One line per bad value in ``lang``: the sentence from the catalogue first, then the
+        validator's own (English) text as a detail when it says more than the sentence."""
+        from monev.i18n import t
+
+        out = []
+        for path, msg in self.errors:
+            where = _WHERE_LINE.sub(lambda m: t("rubric.err.line", lang, line=m[1]), path)
+            where = where or t("rubric.err.root", lang)
+            key, params = _error_key(msg)
+            sentence = t(key, lang, **params)
+            if key == "rubric.err.value" and lang == "en":
+                sentence = msg  # the validator's text is already the English sentence
+            elif key == "rubric.err.value":
+                sentence += " (" + t("rubric.err.detail", lang, detail=msg) + ")"
+            out.append(f"{self.file}: {where}: {sentence}")
+        return out
+
+
+_WHERE_LINE = re.compile(r"^line (\d+)$")
+#: Validator messages said in the run's language: pattern -> catalogue key (its groups fill it).
+_ERROR_KEYS = [
+    (
+        re.compile(r"^no shipped rubric with this id \(known: (?P<known>.*)\)$"),
+        "rubric.err.unknown_id",
+    ),
+    (re.compile(r"^aspect weights add up to (?P<total>\S+), not 100$"), "rubric.err.aspect_total"),
+    (re.compile(r"^stage weights add up to (?P<total>\S+), not 100$"), "rubric.err.stage_total"),
+    (re.compile(r"^this is a folder, not a rubric file$"), "rubric.err.folder"),
+    (re.compile(r"^Field required$"), "rubric.err.required"),
+    (re.compile(r"^Extra inputs are not permitted$"), "rubric.err.extra"),
+    (re.compile(r"^Input should be a valid (decimal|number|integer)"), "rubric.err.number"),
+    (re.compile(r"^this is not a rubric file .*: not a regular file$"), "rubric.err.not_regular"),
+    (re.compile(r"^this is not a rubric file .*: not UTF-8 text$"), "rubric.err.not_utf8"),
+    (re.compile(r"^this is not a rubric file \(a rubric is"), "rubric.err.not_rubric"),
+    (re.compile(r"^not valid YAML: (?P<detail>.*)$"), "rubric.err.yaml"),
+    (re.compile(r"^cannot read the file: (?P<detail>.*)$"), "rubric.err.unreadable"),
+]
+
+
+def _error_key(msg: str) -> tuple[str, dict[str, str]]:
+    for pattern, key in _ERROR_KEYS:
+        m = pattern.match(msg)
+        if m:
+            return key, m.groupdict()
+    return "rubric.err.value", {}
 
 
 # Limits on a rubric file, checked before any validation work (the README's "Limits and safety").

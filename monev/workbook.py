@@ -257,7 +257,8 @@ def read_questionnaire(
                 "",
                 sheet=SHEET_QUESTIONS,
                 found=", ".join(book.sheet_names) or "-",
-                suggestion=f" (mungkin '{close[0]}'?)" if close else "",
+                # Language-neutral: the sheet to rename and the name it needs.
+                suggestion=f" ('{close[0]}' -> '{SHEET_QUESTIONS}'?)" if close else "",
             )
         )
         return q

@@ -144,14 +144,14 @@ def test_csv_carries_the_rounded_figures(tie_run):
 def test_xlsx_carries_the_rounded_figures(tie_run):
     wb = openpyxl.load_workbook(io.BytesIO(to_xlsx(tie_run)))
     ranking = list(wb["Peringkat"].iter_rows(values_only=True))
-    col = ranking[0].index("score")
+    col = ranking[0].index("Nilai akhir")
     assert {r[1]: r[col] for r in ranking[1:]} == {k: float(v) for k, v in EXPECTED.items()}
     assert wb["Peringkat"].cell(row=2, column=col + 1).number_format == "0.00"
     # Indicator points: the 4-decimal figure results.json carries, not float(1/3) = 0.33333…
     long = list(wb["Indikator"].iter_rows(values_only=True))
     head = long[0]
     v01 = next(r for r in long if r[1] == "Dinas Pertiga" and r[2] == "V-01")
-    assert v01[head.index("points")] == 0.3333 and v01[head.index("value")] == 1.0
+    assert v01[head.index("Poin")] == 0.3333 and v01[head.index("Nilai jawaban (0-1)")] == 1.0
 
 
 def test_terminal_table_shows_the_rounded_figures(tie_run, capsys):

@@ -493,7 +493,7 @@ def test_cli_out_that_holds_the_input_is_refused_and_outputs_are_never_inputs(tm
     inputs.mkdir()
     shutil.copy(DEMO / "dinkes.xlsx", inputs / "a.xlsx")
     assert _score(str(inputs / "a.xlsx"), "--out", str(inputs)) == 2
-    assert "berisi masukan" in capsys.readouterr().err
+    assert "berisi kuesioner" in capsys.readouterr().err
     out = inputs / "hasil"
     for _ in range(2):
         assert _score(str(inputs), "--out", str(out), "--allow-out-inside-input") == 0

@@ -105,6 +105,7 @@ def test_without_registry_results_and_rekap_are_as_before(tmp_path, rubric):
     assert load_workbook(io.BytesIO(to_xlsx(run))).sheetnames == [
         "Peringkat",
         "Indikator",
+        "Masalah",
         "Ditolak",
     ]
 

@@ -151,7 +151,7 @@ def test_cells_over_the_excel_limit_are_cut_with_a_note(rubric):
     evidence = next(r for r in rows if r[2] == "JI-01")[5]
     assert len(evidence) == XLSX_CELL_LIMIT and "40.016 karakter" in evidence
     notes = list(wb["Catatan"].iter_rows(values_only=True))
-    assert notes[0] == ("sheet", "cell", "code", "message")
+    assert notes[0] == ("Lembar", "Sel", "Kode", "Masalah")
     assert notes[1][:3] == ("Indikator", "F2", "MV501") and "40.016" in notes[1][3]
     # The full value stays in results.json.
     assert len(json.loads(run.to_json())["offices"][0]["indicators"][0]["evidence"]) == 40_016
