@@ -478,6 +478,8 @@ def office_attachment(run: RunResult, o: OfficeResult, lang: str) -> str:
 
 
 _WORKER: dict[str, Any] = {}
+#: A task's final HTML and its attachment (name, text), if any.
+Source = tuple[str, tuple[str, str] | None]
 
 
 class RenderError(Exception):
@@ -493,20 +495,41 @@ class RenderError(Exception):
         self.written = written
 
 
-def _init_worker(run: RunResult, lang: str) -> None:
-    """Each worker process receives the run once, not with every office it renders."""
-    _WORKER["run"], _WORKER["lang"] = run, lang
+def _init_worker(run: RunResult, lang: str, cache: Any = None, log: str | None = None) -> None:
+    """Each worker process receives the run once, not with every office it renders; and the
+    render cache (read only: the parent stores) and the render log, when there are."""
+    _WORKER.update(run=run, lang=lang, cache=cache, log=log)
 
 
-def _render_job(task: tuple[str, int, dict[str, str]]) -> bytes:
-    """One PDF: ``("office", index, {})`` or ``("city", 0, files)``."""
+def _task_source(run: RunResult, lang: str, task: tuple[str, int, dict[str, str]]) -> Source:
+    """What the PDF of one task is made of: its final HTML and its attachment (name, text).
+
+    ``("office", index, {})`` or ``("city", 0, files)``.
+    """
     kind, index, files = task
-    run, lang = _WORKER["run"], _WORKER["lang"]
     if kind == "city":
-        return html_to_pdf(render_city_html(run, lang, files), run.as_of)
+        return render_city_html(run, lang, files), None
     o = run.offices[index]
-    html = render_office_html(run, o, lang)
-    return html_to_pdf(html, run.as_of, (ATTACHMENT_NAME, office_attachment(run, o, lang)))
+    return render_office_html(run, o, lang), (ATTACHMENT_NAME, office_attachment(run, o, lang))
+
+
+def _render_job(task: tuple[str, int, dict[str, str]]) -> tuple[str | None, bytes, bool]:
+    """One PDF: (cache key or None, PDF bytes, whether WeasyPrint rendered it).
+
+    With a cache, a PDF whose key has a verified cached file is returned from it and WeasyPrint
+    is not even imported. Generic over the kinds of task (see :func:`_task_source`).
+    """
+    run, lang, cache = _WORKER["run"], _WORKER["lang"], _WORKER.get("cache")
+    html, attachment = _task_source(run, lang, task)
+    key = cache.key(run.as_of, html, attachment) if cache is not None else None
+    if cache is not None and key is not None:
+        cached = cache.get(key)
+        if cached is not None:
+            return key, cached, False
+    if _WORKER.get("log"):
+        with open(_WORKER["log"], "a", encoding="utf-8") as fh:
+            fh.write(f"{task[0]} {task[1]}\n")
+    return key, html_to_pdf(html, run.as_of, attachment), True
 
 
 def render_reports(
@@ -516,18 +539,30 @@ def render_reports(
     lang: str = "id",
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    cache: Path | None = None,
 ) -> list[Path]:
     """Write ``out/kantor/<name>.pdf`` for every office (names: :func:`safe_name`) and
     ``out/kota.pdf``. ``monev score`` passes the staging folder of an ``OutputFolder``.
+
+    ``cache`` (``monev score`` passes the output folder's ``.cache``): a PDF whose HTML,
+    attachment, date, stylesheet, fonts and renderer are those of a PDF of the previous run is
+    taken from there instead of rendered (:mod:`monev.render_cache`); afterwards the cache holds
+    the PDFs of this run only. ``None`` renders every PDF. The environment variable
+    ``MONEV_RENDER_LOG`` names a file to which each real rendering appends a line (``office 3``,
+    ``city 0``): a way to see what a re-run rendered again.
 
     Each PDF is rendered in a worker process with resource limits (:mod:`monev.sandbox`): a
     renderer that dies on one report costs that report only. The others are written, then
     :class:`RenderError` names the ones that are missing.
     """
+    import os
+
     from monev import limits
+    from monev.render_cache import RenderCache
     from monev.sandbox import ProcessLimits, Stopped, run_isolated
 
     out = Path(out)
+    store = RenderCache.open(cache) if cache is not None else None
     taken: set[str] = set()
     names = [safe_name(o.name, taken) for o in run.offices]
     files = {o.file: f"kantor/{n}.pdf" for o, n in zip(run.offices, names, strict=True)}
@@ -538,10 +573,15 @@ def render_reports(
     failed: list[str] = []
     total = len(tasks)
 
-    def save(index: int, data: bytes | Stopped) -> None:
-        if isinstance(data, Stopped):
+    def save(index: int, result: tuple[str | None, bytes, bool] | Stopped) -> None:
+        if isinstance(result, Stopped):
             failed.append(targets[index])
         else:
+            key, data, rendered = result
+            if store is not None and key is not None and rendered:
+                store.put(key, data)
+            elif store is not None and key is not None:
+                store.keep(key)
             path = out / targets[index]
             write_atomic(path, data)
             written.append(path)
@@ -554,9 +594,11 @@ def render_reports(
         limits=ProcessLimits(limits.RENDER_MEMORY_BYTES, limits.RENDER_CPU_SECONDS),
         jobs=jobs,
         initializer=_init_worker,
-        initargs=(run, lang),
+        initargs=(run, lang, store, os.environ.get("MONEV_RENDER_LOG") or None),
         on_result=save,
     )
+    if store is not None:
+        store.save()
     if failed:
         raise RenderError(failed, written)
     return written
