@@ -2,7 +2,8 @@
 
 A PDF of ``monev score`` is a function of its final HTML, its attachment (name and bytes), the run's
 date (the PDF dates come from ``as_of``; WeasyPrint and pydyf do not read ``SOURCE_DATE_EPOCH``),
-and the renderer's surroundings: the files in ``reports/`` (report.css and the templates), the
+and the renderer's surroundings: monev's version and the code that calls WeasyPrint
+(``monev/report.py``), the files in ``reports/`` (report.css and the templates), the
 versions of WeasyPrint and the Python libraries it writes with, the native text libraries it loads
 and the font files fontconfig can choose from. :func:`cache_key` hashes exactly these; the hash of
 the surroundings (:func:`environment`) is computed once per run, in the parent.
@@ -78,8 +79,14 @@ def environment() -> str:
     counts. Cheap (no WeasyPrint import): versions come from the installed metadata.
     """
     from importlib import metadata
+    from importlib.util import find_spec
 
-    lines = [FORMAT, f"python {sys.version_info[:2]}"]
+    from monev import __version__
+
+    lines = [FORMAT, f"python {sys.version_info[:2]}", f"monev {__version__}"]
+    spec = find_spec("monev.report")  # the code that calls WeasyPrint (its options, the PDF id)
+    if spec is not None and spec.origin:
+        lines.append(f"report.py {hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()}")
     for name in DISTRIBUTIONS:
         try:
             lines.append(f"{name} {metadata.version(name)}")

@@ -43,6 +43,17 @@ def test_a_key_changes_with_every_part_of_a_pdf():
     assert base not in others and len(set(others)) == len(others)
 
 
+def test_the_stylesheet_is_part_of_every_key(tmp_path, monkeypatch):
+    import monev.render_cache as rc
+
+    (tmp_path / "report.css").write_text("html { font-size: 8.5pt; }", "utf-8")
+    monkeypatch.setattr(rc, "data_dir", lambda name: tmp_path)
+    before = rc.environment()
+    assert rc.environment() == before
+    (tmp_path / "report.css").write_text("html { font-size: 9pt; }", "utf-8")
+    assert rc.environment() != before
+
+
 def test_a_corrupt_cached_file_or_index_is_never_trusted(tmp_path):
     cache = RenderCache.open(tmp_path, env="e")
     k1, k2 = cache_key("e", DAY, "one"), cache_key("e", DAY, "two")
