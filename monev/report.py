@@ -591,7 +591,13 @@ def render_reports(
     failed: list[str] = []
     total = len(tasks)
 
-    def save(index: int, result: tuple[str | None, bytes, bool] | Stopped) -> None:
+    # The reports that sum up many offices come after the offices in ``tasks`` and take longest:
+    # they start first, so that a re-run rendering one office and the city report again does not
+    # wait for the city report after the cache lookups of every office.
+    order = list(reversed(range(total)))
+
+    def save(k: int, result: tuple[str | None, bytes, bool] | Stopped) -> None:
+        index = order[k]
         if isinstance(result, Stopped):
             failed.append(targets[index])
         else:
@@ -608,7 +614,7 @@ def render_reports(
 
     run_isolated(
         _render_job,
-        tasks,
+        [tasks[i] for i in order],
         limits=ProcessLimits(limits.RENDER_MEMORY_BYTES, limits.RENDER_CPU_SECONDS),
         jobs=jobs,
         initializer=_init_worker,
