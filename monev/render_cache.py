@@ -12,8 +12,9 @@ The cache lives in the output folder's ``.cache/pdf/`` (carried from set to set 
 :class:`monev.outputs.OutputFolder`): ``<key>.pdf`` files and ``index.json`` mapping each key to
 the sha256 and size of its file. A cached file is used only when its bytes hash to what the index
 says (a truncated, edited or half-written file is rendered again), and an unreadable index counts
-as empty. Workers only read the cache; the parent writes it (:meth:`RenderCache.put`,
-:meth:`RenderCache.save`). :meth:`RenderCache.save` keeps only the entries the current run used
+as empty. Workers only read the cache; the parent writes it, once the rendering is over
+(:meth:`RenderCache.save` links the run's new PDFs in), so a run killed while rendering leaves the
+cache as it was. :meth:`RenderCache.save` keeps only the entries the current run used
 and removes every other file, so the cache never holds more than one run's PDFs.
 """
 
@@ -25,6 +26,7 @@ import glob
 import hashlib
 import json
 import os
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,6 +135,7 @@ class RenderCache:
     env: str
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     used: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pending: dict[str, Path | bytes] = field(default_factory=dict)
 
     @classmethod
     def open(cls, cache: Path, env: str | None = None) -> RenderCache:
@@ -172,16 +175,36 @@ class RenderCache:
         if key in self.entries:
             self.used[key] = self.entries[key]
 
-    def put(self, key: str, data: bytes) -> None:
-        """Store a PDF just rendered (in the parent)."""
-        write_atomic(self.folder / f"{key}.pdf", data)
+    def put(self, key: str, data: bytes, written: Path | None = None) -> None:
+        """Record a PDF just rendered (in the parent); :meth:`save` stores it.
+
+        ``written``: where the run wrote those bytes (its output file), linked or copied into the
+        cache by :meth:`save`, so the cache changes only after the rendering, not during it.
+        """
         entry = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
         self.entries[key] = self.used[key] = entry
+        self.pending[key] = written if written is not None else data
 
     def save(self) -> None:
-        """Write the index of the entries this run used and remove every other file."""
+        """Store the PDFs rendered by this run, write the index of the entries it used and
+        remove every other file."""
         if not self.used and not self.folder.exists():
             return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for key, source in self.pending.items():
+            dest = self.folder / f"{key}.pdf"
+            if isinstance(source, bytes):
+                write_atomic(dest, source)
+                continue
+            tmp = self.folder / f".monev-{key[:16]}.tmp"
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            try:
+                os.link(source, tmp)  # the output file's bytes, without a copy
+            except OSError:
+                shutil.copyfile(source, tmp)
+            os.replace(tmp, dest)
+        self.pending.clear()
         index = {"format": FORMAT, "entries": dict(sorted(self.used.items()))}
         text = json.dumps(index, indent=1, sort_keys=True) + "\n"
         write_atomic(self.folder / INDEX, text.encode("utf-8"))

@@ -602,13 +602,13 @@ def render_reports(
             failed.append(targets[index])
         else:
             key, data, rendered = result
-            if store is not None and key is not None and rendered:
-                store.put(key, data)
-            elif store is not None and key is not None:
-                store.keep(key)
             path = out / targets[index]
             write_atomic(path, data)
             written.append(path)
+            if store is not None and key is not None and rendered:
+                store.put(key, data, path)
+            elif store is not None and key is not None:
+                store.keep(key)
         if progress:
             progress(len(written) + len(failed), total)
 
