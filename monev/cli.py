@@ -292,6 +292,14 @@ def score(
         int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0 = all cores).")
     ] = 0,
     no_pdf: Annotated[bool, typer.Option("--no-pdf", help="Skip the PDF reports.")] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Render every PDF again instead of reusing the unchanged ones kept in the "
+            "output folder's .cache.",
+        ),
+    ] = False,
     as_of: Annotated[
         str | None,
         typer.Option(
@@ -395,6 +403,7 @@ def score(
         lang=lang,
         jobs=workers,
         pdf=not no_pdf,
+        cache=not no_cache,
         as_of=day,
         allow_out_inside_input=allow_out_inside,
         links=links,

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -503,7 +503,7 @@ def _env(lang: str):
         lstrip_blocks=True,
     )
     env.globals["_"] = lambda key, **kw: t(key, lang, **kw)
-    env.filters["num"] = lambda v, places=2: fmt_number(v, lang, places)
+    env.filters["num"] = lambda v, places=2: _number(v, lang, places)
     env.filters["pct"] = lambda share: fmt_number(share * 100, lang, 0) + "%"
     env.filters["full"] = Full
     env.filters["listed"] = lambda problems, file: shown_problems(file, list(problems))
@@ -511,6 +511,14 @@ def _env(lang: str):
     env.filters["is_link"] = lambda s: bool(re.match(r"^https?://[^\s<>\"']+$", s or ""))
     env.filters["heat"] = heat_colour
     return env
+
+
+@lru_cache(maxsize=8192, typed=True)
+def _number(value: Any, lang: str, places: int) -> str:
+    """:func:`monev.i18n.fmt_number`, remembered: a report shows the same few figures (weights,
+    0, 100, band limits) hundreds of times, and Babel's formatting is most of a page's HTML time.
+    """
+    return fmt_number(value, lang, places)
 
 
 class Full(str):
@@ -665,6 +673,9 @@ def _rubric_text(run: RunResult) -> str | None:
 
 
 _WORKER: dict[str, Any] = {}
+#: A task's final HTML and its attachment (name, text), if any.
+#: What one PDF is made of: its HTML, its attachment and more attachments, each (name, text).
+Source = tuple[str, tuple[str, str] | None, tuple[tuple[str, str], ...]]
 
 
 class RenderError(Exception):
@@ -680,29 +691,56 @@ class RenderError(Exception):
         self.written = written
 
 
-def _init_worker(run: RunResult, lang: str) -> None:
-    """Each worker process receives the run once, not with every office it renders."""
-    _WORKER["run"], _WORKER["lang"] = run, lang
+def _warm(lang: str) -> None:
+    """Load the messages and compile every template once in the parent: forked workers inherit
+    them instead of each doing it again (about half a second of CPU per worker)."""
+    t("report.city.title", lang)
+    env = _env(lang)
+    for name in env.list_templates(extensions=["j2"]):
+        env.get_template(name)
 
 
-def _render_job(task: tuple[str, int, dict[str, str]]) -> bytes:
-    """One PDF: ``("office", index, {})``, ``("kecamatan", index, {})`` (index into
-    ``run.kecamatan_groups()``) or ``("city", 0, files)``."""
+def _init_worker(run: RunResult, lang: str, cache: Any = None, log: str | None = None) -> None:
+    """Each worker process receives the run once, not with every office it renders; and the
+    render cache (read only: the parent stores) and the render log, when there are."""
+    _WORKER.update(run=run, lang=lang, cache=cache, log=log)
+
+
+def _task_source(run: RunResult, lang: str, task: tuple[str, int, dict[str, str]]) -> Source:
+    """What the PDF of one task is made of: its final HTML and its attachment (name, text).
+
+    ``("office", index, {})``, ``("kecamatan", index, {})`` (index into
+    ``run.kecamatan_groups()``) or ``("city", 0, files)``; the city report carries results.json
+    and the rubric file as more attachments (an auditor needs only kota.pdf).
+    """
     kind, index, files = task
-    run, lang = _WORKER["run"], _WORKER["lang"]
-    if kind == "city":  # results.json and the rubric ride along: an auditor needs only kota.pdf
-        return html_to_pdf(
-            render_city_html(run, lang, files), run.as_of, None, city_attachments(run, lang)
-        )
+    if kind == "city":
+        return render_city_html(run, lang, files), None, city_attachments(run, lang)
     if kind == "kecamatan":
         g = run.kecamatan_groups()[index]
-        html = render_kecamatan_html(run, g, lang)
-        return html_to_pdf(
-            html, run.as_of, (KECAMATAN_ATTACHMENT, kecamatan_attachment(run, g, lang))
-        )
+        attachment = (KECAMATAN_ATTACHMENT, kecamatan_attachment(run, g, lang))
+        return render_kecamatan_html(run, g, lang), attachment, ()
     o = run.offices[index]
-    html = render_office_html(run, o, lang)
-    return html_to_pdf(html, run.as_of, (ATTACHMENT_NAME, office_attachment(run, o, lang)))
+    return render_office_html(run, o, lang), (ATTACHMENT_NAME, office_attachment(run, o, lang)), ()
+
+
+def _render_job(task: tuple[str, int, dict[str, str]]) -> tuple[str | None, bytes, bool]:
+    """One PDF: (cache key or None, PDF bytes, whether WeasyPrint rendered it).
+
+    With a cache, a PDF whose key has a verified cached file is returned from it and WeasyPrint
+    is not even imported. Generic over the kinds of task (see :func:`_task_source`).
+    """
+    run, lang, cache = _WORKER["run"], _WORKER["lang"], _WORKER.get("cache")
+    html, attachment, more = _task_source(run, lang, task)
+    key = cache.key(run.as_of, html, attachment, more) if cache is not None else None
+    if cache is not None and key is not None:
+        cached = cache.get(key)
+        if cached is not None:
+            return key, cached, False
+    if _WORKER.get("log"):
+        with open(_WORKER["log"], "a", encoding="utf-8") as fh:
+            fh.write(f"{task[0]} {task[1]}\n")
+    return key, html_to_pdf(html, run.as_of, attachment, more), True
 
 
 def render_reports(
@@ -712,19 +750,32 @@ def render_reports(
     lang: str = "id",
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    cache: Path | None = None,
 ) -> list[Path]:
     """Write ``out/kantor/<name>.pdf`` for every office (names: :func:`safe_name`),
     ``out/kota.pdf`` and, with a registry, ``out/kecamatan/<name>.pdf`` for every kecamatan
     (the camat's report). ``monev score`` passes the staging folder of an ``OutputFolder``.
 
+    ``cache`` (``monev score`` passes the output folder's ``.cache``): a PDF whose HTML,
+    attachment, date, stylesheet, fonts and renderer are those of a PDF of the previous run is
+    taken from there instead of rendered (:mod:`monev.render_cache`); afterwards the cache holds
+    the PDFs of this run only. ``None`` renders every PDF. The environment variable
+    ``MONEV_RENDER_LOG`` names a file to which each real rendering appends a line (``office 3``,
+    ``city 0``): a way to see what a re-run rendered again.
+
     Each PDF is rendered in a worker process with resource limits (:mod:`monev.sandbox`): a
     renderer that dies on one report costs that report only. The others are written, then
     :class:`RenderError` names the ones that are missing.
     """
+    import os
+
     from monev import limits
+    from monev.render_cache import RenderCache
     from monev.sandbox import ProcessLimits, Stopped, run_isolated
 
     out = Path(out)
+    store = RenderCache.open(cache) if cache is not None else None
+    _warm(lang)
     taken: set[str] = set()
     names = [safe_name(o.name, taken) for o in run.offices]
     files = {o.file: f"kantor/{n}.pdf" for o, n in zip(run.offices, names, strict=True)}
@@ -740,25 +791,38 @@ def render_reports(
     failed: list[str] = []
     total = len(tasks)
 
-    def save(index: int, data: bytes | Stopped) -> None:
-        if isinstance(data, Stopped):
+    # The reports that sum up many offices come after the offices in ``tasks`` and take longest:
+    # they start first, so that a re-run rendering one office and the city report again does not
+    # wait for the city report after the cache lookups of every office.
+    order = list(reversed(range(total)))
+
+    def save(k: int, result: tuple[str | None, bytes, bool] | Stopped) -> None:
+        index = order[k]
+        if isinstance(result, Stopped):
             failed.append(targets[index])
         else:
+            key, data, rendered = result
             path = out / targets[index]
             write_atomic(path, data)
             written.append(path)
+            if store is not None and key is not None and rendered:
+                store.put(key, data, path)
+            elif store is not None and key is not None:
+                store.keep(key)
         if progress:
             progress(len(written) + len(failed), total)
 
     run_isolated(
         _render_job,
-        tasks,
+        [tasks[i] for i in order],
         limits=ProcessLimits(limits.RENDER_MEMORY_BYTES, limits.RENDER_CPU_SECONDS),
         jobs=jobs,
         initializer=_init_worker,
-        initargs=(run, lang),
+        initargs=(run, lang, store, os.environ.get("MONEV_RENDER_LOG") or None),
         on_result=save,
     )
+    if store is not None:
+        store.save()
     if failed:
         raise RenderError(failed, written)
     return written

@@ -63,6 +63,8 @@ class RunSettings:
     lang: str = "id"
     jobs: int = 1
     pdf: bool = True
+    #: Reuse the PDFs of the previous run whose content did not change (``--no-cache``: False).
+    cache: bool = True
     as_of: dt.date | None = None
     allow_out_inside_input: bool = False
     links: LinkChecker | None = None
@@ -126,6 +128,7 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
                     lang=settings.lang,
                     jobs=settings.jobs,
                     progress=settings.rendering_progress,
+                    cache=folder.cache if settings.cache else None,
                 )
             except RenderError as exc:  # a renderer died on some PDFs; the others are written
                 run.pdf_failed = list(exc.failed)

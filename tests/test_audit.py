@@ -53,7 +53,8 @@ def test_every_score_is_recomputed_from_kota_pdf_alone(rubric):
     stages = load_stages(DEMO.parent / "contoh-tahapan.xlsx", rubric)
     run = score_paths([DEMO], rubric, stages=stages)
     _init_worker(run, "id")
-    pdf = PdfReader(io.BytesIO(_render_job(("city", 0, {}))))
+    _key, data, _rendered = _render_job(("city", 0, {}))
+    pdf = PdfReader(io.BytesIO(data))
     attached = {name: data[0] for name, data in pdf.attachments.items()}
     assert sorted(attached) == ["results.json", f"rubrik-{rubric.id}.yaml"]
     results = json.loads(attached["results.json"])

@@ -1,0 +1,231 @@
+"""The render cache: a PDF made once is reused while what it is made of stays the same.
+
+A PDF of ``monev score`` is a function of its final HTML, its attachment (name and bytes), the run's
+date (the PDF dates come from ``as_of``; WeasyPrint and pydyf do not read ``SOURCE_DATE_EPOCH``),
+and the renderer's surroundings: monev's version and the code that calls WeasyPrint
+(``monev/report.py``), the files in ``reports/`` (report.css and the templates), the
+versions of WeasyPrint and the Python libraries it writes with, the native text libraries it loads
+and the font files fontconfig can choose from. :func:`cache_key` hashes exactly these; the hash of
+the surroundings (:func:`environment`) is computed once per run, in the parent.
+
+The cache lives in the output folder's ``.cache/pdf/`` (carried from set to set by
+:class:`monev.outputs.OutputFolder`): ``<key>.pdf`` files and ``index.json`` mapping each key to
+the sha256 and size of its file. A cached file is used only when its bytes hash to what the index
+says (a truncated, edited or half-written file is rendered again), and an unreadable index counts
+as empty. Workers only read the cache; the parent writes it, once the rendering is over
+(:meth:`RenderCache.save` links the run's new PDFs in), so a run killed while rendering leaves the
+cache as it was. :meth:`RenderCache.save` keeps only the entries the current run used
+and removes every other file, so the cache never holds more than one run's PDFs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import glob
+import hashlib
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from monev.outputs import write_atomic
+from monev.resources import data_dir
+
+#: Changes when the layout or the key changes: older caches are then never matched.
+FORMAT = "monev-render-cache 1"
+SUBDIR = "pdf"
+INDEX = "index.json"
+#: Python distributions whose code decides a PDF's bytes.
+DISTRIBUTIONS = (
+    "weasyprint",
+    "pydyf",
+    "fonttools",
+    "tinycss2",
+    "cssselect2",
+    "tinyhtml5",
+    "Pillow",
+)
+#: Native libraries WeasyPrint loads to lay out text and read fonts (their file identities).
+LIBRARIES = ("libpango-1.0", "libpangoft2-1.0", "libharfbuzz", "libfontconfig", "libfreetype")
+LIB_DIRS = ("/usr/lib", "/usr/lib64", "/usr/local/lib", "/usr/lib/*-linux-gnu", "/opt/homebrew/lib")
+
+
+def _font_dirs() -> list[Path]:
+    home = Path.home()
+    data_home = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    dirs = [Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path("/etc/fonts")]
+    dirs += [home / ".fonts", data_home / "fonts", Path("/Library/Fonts"), home / "Library/Fonts"]
+    if sys.platform == "win32":
+        dirs.append(Path(os.environ.get("WINDIR", "C:/Windows")) / "Fonts")
+    return dirs
+
+
+def _identity(path: str) -> str:
+    """A file's identity without reading it: where it is, its size and its modification time."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return f"{path} -"
+    return f"{path} {st.st_size} {st.st_mtime_ns}"
+
+
+def environment() -> str:
+    """The hash of everything around the HTML that a PDF's bytes depend on (see module doc).
+
+    Fonts are identified by every file under the font folders and fontconfig's configuration:
+    which file a glyph comes from is Pango's choice, so a font added or changed anywhere there
+    counts. Cheap (no WeasyPrint import): versions come from the installed metadata.
+    """
+    from importlib import metadata
+    from importlib.util import find_spec
+
+    from monev import __version__
+
+    lines = [FORMAT, f"python {sys.version_info[:2]}", f"monev {__version__}"]
+    spec = find_spec("monev.report")  # the code that calls WeasyPrint (its options, the PDF id)
+    if spec is not None and spec.origin:
+        lines.append(f"report.py {hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()}")
+    for name in DISTRIBUTIONS:
+        try:
+            lines.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            lines.append(f"{name} -")
+    reports = data_dir("reports")
+    lines.append(f"base {reports}")
+    for path in sorted(Path(reports).iterdir()):
+        if path.is_file():
+            lines.append(f"{path.name} {hashlib.sha256(path.read_bytes()).hexdigest()}")
+    for lib in LIBRARIES:
+        for d in LIB_DIRS:
+            for found in sorted(glob.glob(f"{d}/{lib}.so*") + glob.glob(f"{d}/{lib}*.dylib")):
+                lines.append(_identity(os.path.realpath(found)))
+    for top in _font_dirs():
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames.sort()
+            lines += [_identity(os.path.join(dirpath, f)) for f in sorted(filenames)]
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def cache_key(
+    env: str,
+    as_of: dt.date,
+    html: str,
+    attachment: tuple[str, str] | None = None,
+    more: tuple[tuple[str, str], ...] = (),
+) -> str:
+    """The key of one PDF: sha256 over the surroundings, the date, the HTML and the attachment.
+
+    Each part is preceded by its length, so no two different sets of parts hash alike.
+    """
+    parts = [env, as_of.isoformat(), html]
+    parts += list(attachment) if attachment else ["-"]
+    for name, text in more:  # the city report's results.json and rubric
+        parts += [name, text]
+    h = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8")
+        h.update(b"%d:" % len(data))
+        h.update(data)
+    return h.hexdigest()
+
+
+@dataclass
+class RenderCache:
+    """The PDFs of the previous runs, by key. Open with :meth:`open`; picklable (workers read)."""
+
+    folder: Path
+    env: str
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    used: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pending: dict[str, Path | bytes] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, cache: Path, env: str | None = None) -> RenderCache:
+        """The cache in ``cache/pdf`` (``cache`` is the output folder's ``.cache``)."""
+        folder = Path(cache) / SUBDIR
+        entries: dict[str, dict[str, Any]] = {}
+        try:
+            raw = json.loads((folder / INDEX).read_text("utf-8"))
+            if raw.get("format") == FORMAT and isinstance(raw.get("entries"), dict):
+                entries = {
+                    k: v
+                    for k, v in raw["entries"].items()
+                    if _is_key(k) and isinstance(v, dict) and isinstance(v.get("sha256"), str)
+                }
+        except (OSError, ValueError, AttributeError):
+            pass  # no index, or one that cannot be read: nothing is trusted
+        return cls(folder, env if env is not None else environment(), entries)
+
+    def key(
+        self,
+        as_of: dt.date,
+        html: str,
+        attachment: tuple[str, str] | None = None,
+        more: tuple[tuple[str, str], ...] = (),
+    ) -> str:
+        return cache_key(self.env, as_of, html, attachment, more)
+
+    def get(self, key: str) -> bytes | None:
+        """The cached PDF of ``key``, only when its bytes hash to the index entry; else None."""
+        entry = self.entries.get(key)
+        if entry is None:
+            return None
+        try:
+            data = (self.folder / f"{key}.pdf").read_bytes()
+        except OSError:
+            return None
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            return None
+        return data
+
+    def keep(self, key: str) -> None:
+        """The current run reused ``key`` (in the parent)."""
+        if key in self.entries:
+            self.used[key] = self.entries[key]
+
+    def put(self, key: str, data: bytes, written: Path | None = None) -> None:
+        """Record a PDF just rendered (in the parent); :meth:`save` stores it.
+
+        ``written``: where the run wrote those bytes (its output file), linked or copied into the
+        cache by :meth:`save`, so the cache changes only after the rendering, not during it.
+        """
+        entry = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+        self.entries[key] = self.used[key] = entry
+        self.pending[key] = written if written is not None else data
+
+    def save(self) -> None:
+        """Store the PDFs rendered by this run, write the index of the entries it used and
+        remove every other file."""
+        if not self.used and not self.folder.exists():
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for key, source in self.pending.items():
+            dest = self.folder / f"{key}.pdf"
+            if isinstance(source, bytes):
+                write_atomic(dest, source)
+                continue
+            tmp = self.folder / f".monev-{key[:16]}.tmp"
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            try:
+                os.link(source, tmp)  # the output file's bytes, without a copy
+            except OSError:
+                shutil.copyfile(source, tmp)
+            os.replace(tmp, dest)
+        self.pending.clear()
+        index = {"format": FORMAT, "entries": dict(sorted(self.used.items()))}
+        text = json.dumps(index, indent=1, sort_keys=True) + "\n"
+        write_atomic(self.folder / INDEX, text.encode("utf-8"))
+        keep = {f"{k}.pdf" for k in self.used} | {INDEX}
+        for path in self.folder.iterdir():
+            if path.name not in keep and not path.is_dir():
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+
+def _is_key(text: Any) -> bool:
+    return isinstance(text, str) and len(text) == 64 and all(c in "0123456789abcdef" for c in text)

@@ -1,0 +1,167 @@
+"""Issue 13 item 2: the render cache re-renders only the PDFs whose content changed.
+
+Renders are counted with ``MONEV_RENDER_LOG``: each real WeasyPrint rendering (in whichever worker
+process) appends ``office <index>`` or ``city 0`` to that file; a PDF taken from the cache adds
+nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+from conftest import DEMO
+
+from monev.cli import main
+from monev.render_cache import INDEX, SUBDIR, RenderCache, cache_key
+
+DAY = dt.date(2024, 11, 13)
+EPOCH = "1731456000"  # 2024-11-13 00:00:00 UTC = 20,040 days * 86,400 s
+
+
+# --- the cache on its own (no PDF) -------------------------------------------------------------
+
+
+def test_a_key_changes_with_every_part_of_a_pdf():
+    base = cache_key("env", DAY, "<p>x</p>", ("a.json", "{}"))
+    assert base == cache_key("env", DAY, "<p>x</p>", ("a.json", "{}"))  # same parts, same key
+    others = [
+        cache_key("env2", DAY, "<p>x</p>", ("a.json", "{}")),  # stylesheet, fonts, WeasyPrint
+        cache_key("env", DAY + dt.timedelta(days=1), "<p>x</p>", ("a.json", "{}")),
+        cache_key("env", DAY, "<p>y</p>", ("a.json", "{}")),
+        cache_key("env", DAY, "<p>x</p>", ("b.json", "{}")),
+        cache_key("env", DAY, "<p>x</p>", ("a.json", "{ }")),
+        cache_key("env", DAY, "<p>x</p>"),
+        # Parts are length-prefixed: moving text from the HTML into the attachment is a change.
+        cache_key("env", DAY, "<p>x</p>a.json", ("", "{}")),
+    ]
+    assert base not in others and len(set(others)) == len(others)
+
+
+def test_the_stylesheet_is_part_of_every_key(tmp_path, monkeypatch):
+    import monev.render_cache as rc
+
+    (tmp_path / "report.css").write_text("html { font-size: 8.5pt; }", "utf-8")
+    monkeypatch.setattr(rc, "data_dir", lambda name: tmp_path)
+    before = rc.environment()
+    assert rc.environment() == before
+    (tmp_path / "report.css").write_text("html { font-size: 9pt; }", "utf-8")
+    assert rc.environment() != before
+
+
+def test_a_corrupt_cached_file_or_index_is_never_trusted(tmp_path):
+    cache = RenderCache.open(tmp_path, env="e")
+    k1, k2 = cache_key("e", DAY, "one"), cache_key("e", DAY, "two")
+    cache.put(k1, b"%PDF one")
+    cache.put(k2, b"%PDF two")
+    cache.save()
+    again = RenderCache.open(tmp_path, env="e")
+    assert again.get(k1) == b"%PDF one"
+    (tmp_path / SUBDIR / f"{k1}.pdf").write_bytes(b"%PDF 0ne")  # one byte changed
+    assert again.get(k1) is None  # the sha256 no longer matches the index entry
+    (tmp_path / SUBDIR / f"{k2}.pdf").write_bytes(b"%PDF tw")  # truncated
+    assert again.get(k2) is None
+    (tmp_path / SUBDIR / INDEX).write_text("{not json", "utf-8")
+    assert RenderCache.open(tmp_path, env="e").entries == {}
+
+
+def test_the_cache_keeps_only_what_the_last_run_used(tmp_path):
+    cache = RenderCache.open(tmp_path, env="e")
+    keys = [cache_key("e", DAY, str(n)) for n in range(3)]
+    for n, k in enumerate(keys):
+        cache.put(k, b"pdf %d" % n)
+    cache.save()
+    second = RenderCache.open(tmp_path, env="e")
+    second.keep(keys[0])  # the next run reuses one PDF and renders a new one
+    new = cache_key("e", DAY, "new")
+    second.put(new, b"pdf new")
+    (tmp_path / SUBDIR / "stray.pdf").write_bytes(b"left by an interrupted run")
+    second.save()
+    assert sorted(p.name for p in (tmp_path / SUBDIR).iterdir()) == sorted(
+        [INDEX, f"{keys[0]}.pdf", f"{new}.pdf"]
+    )
+    index = json.loads((tmp_path / SUBDIR / INDEX).read_text("utf-8"))
+    assert index["entries"][new]["sha256"] == hashlib.sha256(b"pdf new").hexdigest()
+
+
+# --- monev score, twice ------------------------------------------------------------------------
+
+
+def _renders(log: Path) -> list[str]:
+    lines = log.read_text("utf-8").splitlines() if log.exists() else []
+    log.unlink(missing_ok=True)
+    return sorted(lines)
+
+
+def _pdfs(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.pdf"))}
+
+
+def _score(inputs: Path, out: Path, *extra: str) -> None:
+    assert main(["score", str(inputs), "--out", str(out), "-q", "-j", "2", *extra]) == 0
+
+
+@pytest.mark.pdf
+def test_a_second_run_renders_only_what_changed_and_gives_the_same_bytes(tmp_path, monkeypatch):
+    log = tmp_path / "renders.log"
+    monkeypatch.setenv("MONEV_RENDER_LOG", str(log))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    # Sorted by score, dinkes is office 0 and diskominfotik office 1 (see their ranks below).
+    for name in ("dinkes.xlsx", "diskominfotik.xlsx"):
+        shutil.copy(DEMO / name, inputs / name)
+
+    _score(inputs, out)
+    assert _renders(log) == ["city 0", "office 0", "office 1"]  # nothing cached yet
+    first = _pdfs(out)
+
+    _score(inputs, out)
+    assert _renders(log) == []  # nothing changed: every PDF from the cache
+    assert _pdfs(out) == first
+
+    # A corrected evidence link: diskominfotik's report and its sha256 in the city report change,
+    # no score and no rank moves, dinkes' report is the same.
+    wb = openpyxl.load_workbook(inputs / "diskominfotik.xlsx")
+    ws = wb["Kuesioner"]
+    cell = next(c for row in ws.iter_rows() for c in row if c.value == "JI-01")
+    evidence = ws.cell(row=cell.row, column=6)
+    assert str(evidence.value).startswith("https://")
+    evidence.value = str(evidence.value) + "-diperbaiki"
+    wb.save(inputs / "diskominfotik.xlsx")
+    results = json.loads((out / "results.json").read_text("utf-8"))
+    ranks = [(o["file"], o["rank"]) for o in results["offices"]]
+
+    _score(inputs, out)
+    diskominfotik = [o["file"] for o in results["offices"]].index("diskominfotik.xlsx")
+    assert _renders(log) == sorted(["city 0", f"office {diskominfotik}"])
+    results = json.loads((out / "results.json").read_text("utf-8"))
+    assert [(o["file"], o["rank"]) for o in results["offices"]] == ranks
+    cached = _pdfs(out)
+    assert cached["kantor/dinas-kesehatan.pdf"] == first["kantor/dinas-kesehatan.pdf"]
+    assert cached != first
+
+    # --no-cache renders every PDF again, and the bytes are those the cache gave.
+    _score(inputs, out, "--no-cache")
+    assert _renders(log) == ["city 0", "office 0", "office 1"]
+    assert _pdfs(out) == cached
+
+    # A cached file changed on disk is detected by its sha256 and rendered again.
+    index = json.loads((out / ".cache" / SUBDIR / INDEX).read_text("utf-8"))
+    assert len(index["entries"]) == 3  # this run's PDFs only: the replaced ones were dropped
+    victim = next(
+        out / ".cache" / SUBDIR / f"{k}.pdf"
+        for k, v in index["entries"].items()
+        if v["sha256"] == hashlib.sha256(cached["kota.pdf"]).hexdigest()
+    )
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    _score(inputs, out)
+    assert _renders(log) == ["city 0"]
+    assert _pdfs(out) == cached
