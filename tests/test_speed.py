@@ -1,0 +1,96 @@
+"""Issue 13 (whole-run speed): the fast writers give the same bytes as the plain ones.
+
+results.json goes through msgspec when it can only agree with the json module; these tests check
+that it agrees on every kind of value the data can hold, and falls back where it would not.
+"""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from fractions import Fraction
+
+import openpyxl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monev.results import _dumps_json, dumps, num
+
+# Text with every awkward character: control characters, quotes, backslashes, line and paragraph
+# separators, a byte-order mark, non-Latin letters and lone surrogates (non-UTF-8 file names).
+_text = st.text(
+    alphabet=st.one_of(
+        st.characters(min_codepoint=0, max_codepoint=0x7F),
+        st.sampled_from("\u2028\u2029\ufeff\u00e9\u4e2d\U0001f600\ud800\udfff"),
+    ),
+    max_size=12,
+)
+_decimal = st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(
+    lambda d: abs(d.adjusted()) < 30
+)
+_scalar = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    _text,
+    _decimal,
+    _decimal.map(lambda d: num(d, 2)),
+    _decimal.map(lambda d: num(d, 4)),
+)
+_data = st.recursive(
+    _scalar,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_text, inner, max_size=4)),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_data)
+def test_dumps_writes_what_the_json_module_writes(data):
+    assert dumps(data) == _dumps_json(data)
+
+
+def test_dumps_numbers_in_exponent_form_are_written_by_the_json_module():
+    # msgspec writes Decimal("1E+1") as 1E+1 and 1e16 as 1e16; the json path writes 10 and 1e+16.
+    assert dumps({"a": Decimal("1E+1"), "b": 1e16}) == '{\n  "a": 10,\n  "b": 1e+16\n}'
+    # A sha256 with "3e5" in it is a string: no fallback needed, and the text is the same.
+    assert dumps({"sha256": "ab3e5", "n": num(Fraction(1, 3), 4)}) == (
+        '{\n  "sha256": "ab3e5",\n  "n": 0.3333\n}'
+    )
+
+
+def test_dumps_lone_surrogate_is_escaped():
+    assert dumps(["\ud800x"]) == '[\n  "\\ud800x"\n]'
+
+
+def test_rounding_is_remembered_by_value_not_by_type():
+    # Fraction(1, 2) and Decimal("0.5") are the same exact value: both 0.50 (and the same
+    # cached entry); 1/8 = 0.125 rounds half up to 0.13.
+    assert num(Fraction(1, 2)) == num(Decimal("0.5")) == Decimal("0.50")
+    assert str(num(Fraction(1, 8))) == "0.13"
+    assert str(num(Fraction(1, 8), 4)) == "0.1250"
+
+
+def test_rekap_keeps_its_layout_with_the_fast_writer(rubric):
+    """rekap.xlsx through XlsxWriter: same sheets, bold header, frozen panes, number formats."""
+    from pathlib import Path
+
+    from monev.batch import score_paths
+    from monev.results import to_xlsx
+
+    demo = Path(__file__).resolve().parent.parent / "questionnaires" / "contoh"
+    run = score_paths([demo / "dinkes.xlsx", demo / "setwan.xlsx"], rubric)
+    wb = openpyxl.load_workbook(io.BytesIO(to_xlsx(run)))
+    assert wb.sheetnames == ["Peringkat", "Indikator", "Ditolak"]
+    top, long = wb["Peringkat"], wb["Indikator"]
+    assert top.freeze_panes == "C2"
+    assert top["A1"].value == "rank" and top["A1"].font.b
+    first = run.offices[0]
+    assert top["B2"].value == first.name
+    assert top["E2"].value == float(first.score.score) and top["E2"].number_format == "0.00"
+    indicator = first.score.indicators[0]
+    assert long["C2"].value == indicator.code
+    assert long["I2"].value == float(num(indicator.points, 4))
+    assert long["I2"].number_format == "0.0000"
+    assert long.max_row == 1 + sum(len(o.score.indicators) for o in run.offices)
