@@ -12,9 +12,11 @@ import datetime as dt
 import functools
 import io
 import json
+import os
 import re
 import secrets
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -253,6 +255,9 @@ class RunResult:
 
     def to_dict(self, lang: str = "id") -> dict[str, Any]:
         """The whole run as plain data; :func:`dumps` turns it into ``results.json``."""
+        return self._dict(lang, [self.office_dict(o, lang) for o in self.offices])
+
+    def _dict(self, lang: str, offices: list[Any]) -> dict[str, Any]:
         r = self.rubric
         return {
             "schema_version": SCHEMA_VERSION,
@@ -272,7 +277,7 @@ class RunResult:
                 "skipped": len(self.skipped),
                 "predicates": self.predicate_counts(),
             },
-            "offices": [self.office_dict(o, lang) for o in self.offices],
+            "offices": offices,
             "rejected": [
                 {
                     "file": x.file,
@@ -301,7 +306,24 @@ class RunResult:
         return {"previous": comparison_dict(self.comparison, self)}
 
     def to_json(self, lang: str = "id") -> str:
-        return dumps(self.to_dict(lang)) + "\n"
+        return "".join(self.iter_json(lang))
+
+    def iter_json(self, lang: str = "id") -> Iterator[str]:
+        """``results.json`` in pieces, one office at a time: the same text as
+        ``dumps(self.to_dict(lang)) + "\\n"`` without ever holding all of it (issue 13: 10,000
+        offices make 380 MB of JSON). Write the pieces as they come (:func:`write_outputs`)."""
+        if not self.offices:
+            yield dumps(self._dict(lang, [])) + "\n"
+            return
+        # The rest of the run is written with one placeholder office (a string no data holds);
+        # the offices are written one by one in its place, indented two levels deeper.
+        mark = f"monev-office-{secrets.token_hex(16)}"
+        head, tail = dumps(self._dict(lang, [mark])).split(f'"{mark}"')
+        yield head
+        for k, o in enumerate(self.offices):
+            text = dumps(self.office_dict(o, lang)).replace("\n", "\n    ")
+            yield text if k == 0 else ",\n    " + text
+        yield tail + "\n"
 
     def to_frame(self):  # -> pandas.DataFrame
         """One row per office and indicator, for analysis in pandas."""
@@ -511,12 +533,27 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
 
 def write_outputs(run: RunResult, out: Path, lang: str = "id") -> list[Path]:
     """Write results.json, ranking.csv and rekap.xlsx into ``out``; return their paths."""
-    written = []
+    written = [out / "results.json"]
+    _write_pieces(out / "results.json", (p.encode("utf-8") for p in run.iter_json(lang)))
     for name, data in (
-        ("results.json", run.to_json(lang).encode("utf-8")),
         ("ranking.csv", to_csv(run).encode("utf-8")),
         ("rekap.xlsx", to_xlsx(run, lang)),
     ):
         write_atomic(out / name, data)
         written.append(out / name)
     return written
+
+
+def _write_pieces(dest: Path, pieces: Iterable[bytes]) -> None:
+    """Write ``pieces`` to a temporary file beside ``dest``, then rename it into place (as
+    :func:`monev.outputs.write_atomic`, without holding the whole text)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".monev-{secrets.token_hex(6)}.tmp"
+    try:
+        with open(tmp, "xb") as fh:
+            for piece in pieces:
+                fh.write(piece)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)

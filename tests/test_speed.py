@@ -94,3 +94,27 @@ def test_rekap_keeps_its_layout_with_the_fast_writer(rubric):
     assert long["I2"].value == float(num(indicator.points, 4))
     assert long["I2"].number_format == "0.0000"
     assert long.max_row == 1 + sum(len(o.score.indicators) for o in run.offices)
+
+
+def test_results_json_written_office_by_office_is_the_whole_text(rubric, tmp_path):
+    """iter_json/write_outputs stream the offices (memory, issue 13 item 4); the text is the one
+    dumps() gives for the whole run, with several offices, one, and none."""
+    from pathlib import Path
+
+    from monev.batch import score_paths
+    from monev.results import write_outputs
+
+    demo = Path(__file__).resolve().parent.parent / "questionnaires" / "contoh"
+    bad = tmp_path / "rusak.xlsx"  # a run of one rejected file: no office at all
+    bad.write_bytes(b"not a workbook")
+    for inputs in (
+        [demo / "dinkes.xlsx", demo / "setwan.xlsx", demo / "rsud.xlsx"],
+        [demo / "dinkes.xlsx"],
+        [bad],
+    ):
+        run = score_paths(inputs, rubric)
+        whole = dumps(run.to_dict()) + "\n"
+        assert run.to_json() == whole
+        write_outputs(run, tmp_path / "out")
+        assert (tmp_path / "out" / "results.json").read_text(encoding="utf-8") == whole
+    assert not run.offices and run.rejected
