@@ -118,3 +118,21 @@ def test_results_json_written_office_by_office_is_the_whole_text(rubric, tmp_pat
         write_outputs(run, tmp_path / "out")
         assert (tmp_path / "out" / "results.json").read_text(encoding="utf-8") == whole
     assert not run.offices and run.rejected
+
+
+def test_the_demo_results_take_the_fast_path(rubric, monkeypatch):
+    """The figures of a real run never need the slow path (else the speed-up is lost)."""
+    from pathlib import Path
+
+    import monev.results as results
+    from monev.batch import score_paths
+
+    demo = Path(__file__).resolve().parent.parent / "questionnaires" / "contoh"
+    data = score_paths([demo], rubric).to_dict()
+    expected = results._dumps_json(data)
+
+    def refuse(data):
+        raise AssertionError("fell back to the json module")
+
+    monkeypatch.setattr(results, "_dumps_json", refuse)
+    assert results.dumps(data) == expected
