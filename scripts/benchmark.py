@@ -49,13 +49,12 @@ _NAME = re.compile(rb'(<c r="B5"[^>]*><is><t>)([^<]*)(</t>)')  # Identitas!B5: t
 def corpus(base: Path, n: int) -> Path:
     """``n`` workbooks under ``base/corpus-n``: the demo workbooks in turn, each renamed."""
     folder = base / f"corpus-{n}"
-    if folder.is_dir() and len(list(folder.glob("*.xlsx"))) == n:
-        return folder
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     sources = sorted(DEMO.glob("*.xlsx"))
     for k in range(n):
         src = sources[k % len(sources)]
+        if (folder / f"{k:05d}-{src.name}").exists():  # kept from an earlier run
+            continue
         with (
             zipfile.ZipFile(src) as zin,
             zipfile.ZipFile(folder / f"{k:05d}-{src.name}", "w", zipfile.ZIP_DEFLATED) as zout,
@@ -74,10 +73,11 @@ def corpus(base: Path, n: int) -> Path:
 # --- whole processes ---------------------------------------------------------------------------
 
 
-def run_process(argv: list[str]) -> dict[str, float]:
-    """Wall time and peak resident memory (MB) of one process (and its workers)."""
+def run_process(argv: list[str], code: Path = ROOT) -> dict[str, float]:
+    """Wall time and peak resident memory (MB) of one process (and its workers), running the
+    monev found in ``code`` (this checkout, or another one for a before/after comparison)."""
     time_bin = shutil.which("time") or "/usr/bin/time"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(code)}
     if Path(time_bin).exists():
         with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
             t = time.perf_counter()
@@ -102,11 +102,11 @@ def run_process(argv: list[str]) -> dict[str, float]:
     return {"s": round(wall, 2), "peak_mb": round(peak_kb / 1024, 1)}
 
 
-def monev_score(folder: Path, jobs: int, extra: tuple[str, ...] = ("--no-pdf",)) -> dict[str, Any]:
+def monev_score(folder: Path, jobs: int, code: Path = ROOT) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "hasil"
         argv = [sys.executable, "-m", "monev", "score", str(folder), "-o", str(out), "-q"]
-        return run_process([*argv, "-j", str(jobs), *extra])
+        return run_process([*argv, "-j", str(jobs), "--no-pdf"], code)
 
 
 PANDAS_READ = """
@@ -251,6 +251,13 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="a short run: 200 and 500 workbooks")
     ap.add_argument("--sizes", type=int, nargs="+", help="corpus sizes (default 1000 5000 10000)")
     ap.add_argument("--no-pdf", action="store_true", help="skip the PDF figure")
+    ap.add_argument("--pdf-offices", type=int, help="time this many demo office PDFs (default all)")
+    ap.add_argument("--no-parts", action="store_true", help="skip the in-process step timings")
+    ap.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout of monev (e.g. main) timed on the first corpus too, side by side",
+    )
     ap.add_argument(
         "--corpus",
         type=Path,
@@ -276,6 +283,9 @@ def main() -> int:
     results[f"pandas_read_{sizes[0]}"] = pandas
     for jobs in (1, 2):
         results[f"monev_score_{sizes[0]}_j{jobs}"] = monev_score(first, jobs)
+    if args.before:
+        results[f"before_score_{sizes[0]}_j2"] = monev_score(first, 2, args.before.resolve())
+        print(f"before: {results[f'before_score_{sizes[0]}_j2']}", file=sys.stderr)
     best = min(results[f"monev_score_{sizes[0]}_j{j}"]["s"] for j in (1, 2))
     ratio = round(pandas["s"] / best, 2)
     targets.append(
@@ -286,8 +296,9 @@ def main() -> int:
             ratio >= 3,
         )
     )
-    results[f"parts_{sizes[0]}"] = parts(first)
-    print(json.dumps(results[f"parts_{sizes[0]}"], indent=2), file=sys.stderr)
+    if not args.no_parts:
+        results[f"parts_{sizes[0]}"] = parts(first)
+        print(json.dumps(results[f"parts_{sizes[0]}"], indent=2), file=sys.stderr)
 
     per_office = {}
     for n in sizes:
@@ -296,6 +307,7 @@ def main() -> int:
         results[f"monev_score_{n}_j2"] = got
         per_office[n] = got["s"] / n
         print(f"{n}: {got}", file=sys.stderr)
+        save(results, args.quick)
     largest = sizes[-1]
     peak = results[f"monev_score_{largest}_j2"]["peak_mb"]
     targets.append(
@@ -316,17 +328,22 @@ def main() -> int:
     results.update(links)
     targets.append(verdict("300 links at 20 ms, s", (s := links["links_300_20ms_s"]), "< 5", s < 5))
     if not args.no_pdf:
-        pdf = office_pdf(5 if args.quick else None)
+        pdf = office_pdf(5 if args.quick else args.pdf_offices)
         results.update(pdf)
         if pdf:
             m = pdf["office_pdf_cpu_median_s"]
             targets.append(verdict("office PDF CPU s, median", m, "< 0.5", m < 0.5))
     results["targets"] = targets
-    out = ROOT / "bench-out" / ("benchmark-quick.json" if args.quick else "benchmark.json")
+    print(json.dumps(results, indent=2))
+    save(results, args.quick)
+    return 0
+
+
+def save(results: dict[str, Any], quick: bool) -> None:
+    """Write what is measured so far (a long run that stops keeps its figures)."""
+    out = ROOT / "bench-out" / ("benchmark-quick.json" if quick else "benchmark.json")
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
-    return 0
 
 
 if __name__ == "__main__":
