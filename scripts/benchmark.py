@@ -87,16 +87,15 @@ def run_process(argv: list[str], code: Path = ROOT) -> dict[str, float]:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 env=env,
-                cwd=ROOT,
+                cwd=code,  # python -m puts the working folder first on sys.path
             )
             wall = time.perf_counter() - t
             text = Path(report.name).read_text()
         peak_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
     else:  # the largest child so far: run the largest measurement last
         t = time.perf_counter()
-        subprocess.run(
-            argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
-        )
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        subprocess.run(argv, check=True, env=env, cwd=code, **quiet)
         wall = time.perf_counter() - t
         peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"s": round(wall, 2), "peak_mb": round(peak_kb / 1024, 1)}
