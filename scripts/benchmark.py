@@ -1,24 +1,35 @@
-"""Benchmark: how fast monev reads and scores workbooks (and renders reports).
+"""Benchmark: whole `monev score` runs against pandas only reading the same files, memory at city
+scale, the writers, evidence links and PDFs; each figure with its target (issue 13).
 
-    python scripts/benchmark.py                 # demo city + 1,000 generated workbooks
-    python scripts/benchmark.py --n 200 --no-pdf
+    python scripts/benchmark.py                 # 1,000 / 5,000 / 10,000 workbooks, PDFs, links
+    python scripts/benchmark.py --quick         # a short run (200 / 500 workbooks)
+    python scripts/benchmark.py --no-pdf --sizes 1000
 
-Not a test: the machines are shared and noisy, so read the figures as ratios (monev's calamine
-reader against pandas' default openpyxl engine on the same files). Generated workbooks are cached
-in bench-out/ so a second run does not generate them again.
+Not a test and not for CI: the machines are shared and noisy, so read the figures as ratios measured
+side by side in the same run. Whole-process figures run `python -m monev score ... --no-pdf` in a
+subprocess (wall time; peak resident memory from `/usr/bin/time -v`, else from getrusage).
+
+The corpus is generated once, outside the repository (default: $TMPDIR/monev-bench): copies of the
+30 demo workbooks, each with its own office name, so that no two are copies of one office.
+Results go to bench-out/benchmark.json (bench-out/benchmark-quick.json with --quick).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
-import random
+import re
+import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -28,23 +39,94 @@ from monev.batch import score_paths  # noqa: E402
 from monev.rubric import load_rubric  # noqa: E402
 
 DEMO = ROOT / "questionnaires" / "contoh"
+GB = 1024**3
+_NAME = re.compile(rb'(<c r="B5"[^>]*><is><t>)([^<]*)(</t>)')  # Identitas!B5: the office's name
 
 
-def generate(folder: Path, n: int) -> None:
-    import make_demo
+# --- the corpus --------------------------------------------------------------------------------
 
-    rubric = load_rubric()
-    rng = random.Random(1000)
-    have = len(list(folder.glob("*.xlsx"))) if folder.exists() else 0
-    if have == n:
-        return
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+
+def corpus(base: Path, n: int) -> Path:
+    """``n`` workbooks under ``base/corpus-n``: the demo workbooks in turn, each renamed."""
+    folder = base / f"corpus-{n}"
+    folder.mkdir(parents=True, exist_ok=True)
+    sources = sorted(DEMO.glob("*.xlsx"))
     for k in range(n):
-        stem, name, unit, kec, *_ = make_demo.OFFICES[k % len(make_demo.OFFICES)]
-        rate, ev = rng.uniform(0.2, 1.0), rng.uniform(0.3, 1.0)
-        wb = make_demo.fill(stem, f"{name} {k:04d}", unit, kec, rate, ev, None, rubric, rng)
-        wb.save(folder / f"{k:04d}-{stem}.xlsx")
+        src = sources[k % len(sources)]
+        if (folder / f"{k:05d}-{src.name}").exists():  # kept from an earlier run
+            continue
+        with (
+            zipfile.ZipFile(src) as zin,
+            zipfile.ZipFile(folder / f"{k:05d}-{src.name}", "w", zipfile.ZIP_DEFLATED) as zout,
+        ):
+            for info in zin.infolist():
+                data = zin.read(info)
+                if info.filename == "xl/worksheets/sheet1.xml":
+                    data, found = _NAME.subn(
+                        lambda m, k=k: m.group(1) + m.group(2) + b" %05d" % k + m.group(3), data
+                    )
+                    assert found == 1, f"{src}: no office name in Identitas!B5"
+                zout.writestr(info, data)
+    return folder
+
+
+# --- whole processes ---------------------------------------------------------------------------
+
+
+def run_process(argv: list[str], code: Path = ROOT) -> dict[str, float]:
+    """Wall time and peak resident memory (MB) of one process (and its workers), running the
+    monev found in ``code`` (this checkout, or another one for a before/after comparison)."""
+    time_bin = shutil.which("time") or "/usr/bin/time"
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    if Path(time_bin).exists():
+        with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+            t = time.perf_counter()
+            subprocess.run(
+                [time_bin, "-v", "-o", report.name, *argv],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                cwd=code,  # python -m puts the working folder first on sys.path
+            )
+            wall = time.perf_counter() - t
+            text = Path(report.name).read_text()
+        peak_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
+    else:  # the largest child so far: run the largest measurement last
+        t = time.perf_counter()
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        subprocess.run(argv, check=True, env=env, cwd=code, **quiet)
+        wall = time.perf_counter() - t
+        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"s": round(wall, 2), "peak_mb": round(peak_kb / 1024, 1)}
+
+
+def monev_score(folder: Path, jobs: int, code: Path = ROOT) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "hasil"
+        argv = [sys.executable, "-m", "monev", "score", str(folder), "-o", str(out), "-q"]
+        return run_process([*argv, "-j", str(jobs), "--no-pdf"], code)
+
+
+PANDAS_READ = """
+import sys
+from pathlib import Path
+import pandas as pd
+for f in sorted(Path(sys.argv[1]).glob("*.xlsx")):
+    pd.read_excel(f, sheet_name=["Identitas", "Kuesioner"], header=None, engine="openpyxl")
+"""
+
+
+def pandas_read(folder: Path) -> dict[str, Any]:
+    return run_process([sys.executable, "-c", PANDAS_READ, str(folder)])
+
+
+def imports_only() -> dict[str, Any]:
+    """`monev --help`: the start-up every run pays (interpreter, typer, rich, monev)."""
+    return run_process([sys.executable, "-m", "monev", "--help"])
+
+
+# --- in-process parts --------------------------------------------------------------------------
 
 
 def timed(fn, repeat: int = 1) -> float:
@@ -53,14 +135,65 @@ def timed(fn, repeat: int = 1) -> float:
         t = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - t)
-    return best
+    return round(best, 3)
 
 
-def pandas_read(files: list[Path]) -> None:
-    import pandas as pd
+def parts(folder: Path) -> dict[str, float]:
+    """Where a run's time goes, one step at a time, and the writer options side by side."""
+    from monev.results import _dumps_json, dumps, to_csv, to_xlsx
 
-    for f in files:
-        pd.read_excel(f, sheet_name=["Identitas", "Kuesioner"], header=None, engine="openpyxl")
+    rubric = load_rubric()
+    got: dict[str, float] = {}
+    t = time.perf_counter()
+    run = score_paths([folder], rubric, jobs=1)
+    got["read_score_rank_j1_s"] = round(time.perf_counter() - t, 3)
+    got["results_to_dict_s"] = timed(lambda: run.to_dict())
+    data = run.to_dict()
+    got["results_json_msgspec_s"] = timed(lambda: dumps(data))
+    got["results_json_stdlib_s"] = timed(lambda: _dumps_json(data))
+    assert dumps(data) == _dumps_json(data), "msgspec and json disagree"
+    got["ranking_csv_s"] = timed(lambda: to_csv(run))
+    got["rekap_xlsx_xlsxwriter_constant_memory_s"] = timed(lambda: to_xlsx(run))
+    got["rekap_xlsx_openpyxl_write_only_s"] = timed(lambda: openpyxl_rekap(run))
+    return got
+
+
+def openpyxl_rekap(run) -> bytes:
+    """The indicator sheet as main wrote it before issue 13 (openpyxl write-only, a styled cell
+    per value), for comparison only."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    from monev.rounding import round_half_up
+    from monev.text import for_xlsx
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Indikator")
+    head = []
+    for name in ("rank", "name", "code", "aspect", "answer", "evidence", "status", "value"):
+        c = WriteOnlyCell(ws, value=name)
+        c.font = Font(bold=True)
+        head.append(c)
+    ws.append(head)
+    for o in run.offices:
+        for i in o.score.indicators:
+            cells = []
+            values = [o.rank, o.name, i.code, i.aspect, i.answer or "", i.evidence, i.status]
+            for v in [*values, i.value, i.points, i.max_points]:
+                if isinstance(v, Decimal | Fraction):
+                    c = WriteOnlyCell(ws, value=float(round_half_up(v, 4)))
+                    c.number_format = "0.0000"
+                else:
+                    c = WriteOnlyCell(ws, value=for_xlsx(v)[0])
+                cells.append(c)
+            ws.append(cells)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
 
 
 def bench_links(n: int = 300, latency: float = 0.02) -> dict[str, float]:
@@ -77,83 +210,139 @@ def bench_links(n: int = 300, latency: float = 0.02) -> dict[str, float]:
         found = checker.check(urls)
         s = time.perf_counter() - t
     assert len(found) == n and all(c.ok for c in found.values())
-    print(f"links: {n} at {latency * 1000:.0f} ms each in {s:.2f} s", file=sys.stderr)
     return {"links_300_20ms_s": round(s, 2)}
+
+
+def office_pdf(offices: int | None) -> dict[str, float]:
+    """CPU seconds of one office PDF (median over the demo offices), one process."""
+    import statistics
+
+    try:
+        from monev.report import _init_worker, _render_office_job
+    except ImportError:
+        return {}
+    run = score_paths([DEMO], load_rubric())
+    _init_worker(run, "id")
+    _render_office_job((0, "warm-up"))  # fonts and templates load once
+    each = []
+    for k in range(len(run.offices) if offices is None else min(offices, len(run.offices))):
+        t = time.process_time()
+        _render_office_job((k, "x"))
+        each.append(time.process_time() - t)
+    return {
+        "office_pdf_cpu_median_s": round(statistics.median(each), 3),
+        "office_pdf_cpu_max_s": round(max(each), 3),
+        "office_pdf_offices": len(each),
+    }
+
+
+# --- targets -----------------------------------------------------------------------------------
+
+
+def verdict(figure: str, value: float, target: str, met: bool) -> dict[str, Any]:
+    line = f"{figure}: {value} (target {target}) -> {'met' if met else 'NOT met'}"
+    print(line, file=sys.stderr)
+    return {"figure": figure, "value": value, "target": target, "met": met}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=1000, help="generated workbooks (default 1000)")
-    ap.add_argument("--no-pdf", action="store_true", help="skip the report benchmark")
-    args = ap.parse_args()
-    rubric = load_rubric()
-    gen = ROOT / "bench-out" / f"gen-{args.n}"
-    t = time.perf_counter()
-    generate(gen, args.n)
-    print(
-        f"generated/cached {args.n} workbooks in {time.perf_counter() - t:.1f} s", file=sys.stderr
+    ap.add_argument("--quick", action="store_true", help="a short run: 200 and 500 workbooks")
+    ap.add_argument("--sizes", type=int, nargs="+", help="corpus sizes (default 1000 5000 10000)")
+    ap.add_argument("--no-pdf", action="store_true", help="skip the PDF figure")
+    ap.add_argument("--pdf-offices", type=int, help="time this many demo office PDFs (default all)")
+    ap.add_argument("--no-parts", action="store_true", help="skip the in-process step timings")
+    ap.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout of monev (e.g. main) timed on the first corpus too, side by side",
     )
-    results: dict[str, float | int | str] = {
-        "cores": os.cpu_count() or 1,
+    ap.add_argument(
+        "--corpus",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "monev-bench",
+        help="where the generated workbooks are kept (outside the repository)",
+    )
+    args = ap.parse_args()
+    sizes = args.sizes or ([200, 500] if args.quick else [1000, 5000, 10000])
+    cores = os.cpu_count() or 1
+    results: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "cores": cores,
+        "load_average_at_start": os.getloadavg()[0],
         "python": sys.version.split()[0],
+        "quick": args.quick,
     }
-    for label, folder in (("demo", DEMO), (f"gen{args.n}", gen)):
-        files = sorted(folder.glob("*.xlsx"))
-        n = len(files)
-        for jobs in (1, 2):
-            s = timed(
-                lambda folder=folder, jobs=jobs: score_paths([folder], rubric, jobs=jobs),
-                repeat=3 if n < 100 else 1,
-            )
-            results[f"{label}_score_j{jobs}_s"] = round(s, 3)
-            results[f"{label}_score_j{jobs}_per_s"] = round(n / s, 1)
-        p = timed(lambda files=files: pandas_read(files))
-        results[f"{label}_pandas_openpyxl_read_s"] = round(p, 3)
-        results[f"{label}_files"] = n
-        print(
-            f"{label}: {n} files; monev score 1 job {results[f'{label}_score_j1_s']} s "
-            f"({results[f'{label}_score_j1_per_s']}/s), 2 jobs {results[f'{label}_score_j2_s']} s; "
-            f"pandas read_excel (openpyxl) alone {p:.3f} s",
-            file=sys.stderr,
+    targets: list[dict[str, Any]] = []
+    results["monev_help"] = imports_only()
+
+    first = corpus(args.corpus, sizes[0])
+    print(f"corpus of {sizes[0]} in {first}", file=sys.stderr)
+    pandas = pandas_read(first)
+    results[f"pandas_read_{sizes[0]}"] = pandas
+    for jobs in (1, 2):
+        results[f"monev_score_{sizes[0]}_j{jobs}"] = monev_score(first, jobs)
+    if args.before:
+        results[f"before_score_{sizes[0]}_j2"] = monev_score(first, 2, args.before.resolve())
+        print(f"before: {results[f'before_score_{sizes[0]}_j2']}", file=sys.stderr)
+    best = min(results[f"monev_score_{sizes[0]}_j{j}"]["s"] for j in (1, 2))
+    ratio = round(pandas["s"] / best, 2)
+    targets.append(
+        verdict(
+            f"pandas read / monev score --no-pdf, {sizes[0]} workbooks (best of -j1, -j2)",
+            ratio,
+            ">= 3",
+            ratio >= 3,
         )
-    results.update(bench_links())
+    )
+    if not args.no_parts:
+        results[f"parts_{sizes[0]}"] = parts(first)
+        print(json.dumps(results[f"parts_{sizes[0]}"], indent=2), file=sys.stderr)
+
+    per_office = {}
+    for n in sizes:
+        folder = corpus(args.corpus, n)
+        got = monev_score(folder, 2) if n != sizes[0] else results[f"monev_score_{n}_j2"]
+        results[f"monev_score_{n}_j2"] = got
+        per_office[n] = got["s"] / n
+        print(f"{n}: {got}", file=sys.stderr)
+        save(results, args.quick)
+    largest = sizes[-1]
+    peak = results[f"monev_score_{largest}_j2"]["peak_mb"]
+    targets.append(
+        verdict(f"peak RSS MB, {largest} workbooks --no-pdf", peak, "< 1024", peak < 1024)
+    )
+    growth = round(per_office[largest] / per_office[sizes[0]], 2)
+    targets.append(
+        verdict(
+            f"time per workbook at {largest} / at {sizes[0]} (linear = 1)",
+            growth,
+            "<= 1.3",
+            growth <= 1.3,
+        )
+    )
+    results["seconds_per_office_nopdf"] = {str(n): round(s, 4) for n, s in per_office.items()}
+
+    links = bench_links()
+    results.update(links)
+    targets.append(verdict("300 links at 20 ms, s", (s := links["links_300_20ms_s"]), "< 5", s < 5))
     if not args.no_pdf:
-        try:
-            from monev.report import render_reports
-        except ImportError:
-            print("report module not available; skipping PDFs", file=sys.stderr)
-        else:
-            import statistics
-
-            from monev.report import _init_worker, _render_office_job
-
-            run = score_paths([DEMO], rubric)
-            _init_worker(run, "id")
-            _render_office_job((0, "warm-up"))  # fonts and templates load once
-            each = []
-            for k in range(len(run.offices)):
-                t = time.perf_counter()
-                _render_office_job((k, "x"))
-                each.append(time.perf_counter() - t)
-            results["office_pdf_median_s"] = round(statistics.median(each), 3)
-            results["office_pdf_mean_s"] = round(statistics.mean(each), 3)
-            results["office_pdf_max_s"] = round(max(each), 3)
-            for jobs in (1, 2):
-                with tempfile.TemporaryDirectory() as out:
-                    s = timed(lambda out=out, jobs=jobs: render_reports(run, Path(out), jobs=jobs))
-                results[f"demo_pdf_j{jobs}_s"] = round(s, 2)
-                results[f"demo_pdf_j{jobs}_per_office_s"] = round(s / len(run.offices), 3)
-            with tempfile.TemporaryDirectory() as out:
-                e2e = timed(
-                    lambda out=out: render_reports(
-                        score_paths([DEMO], rubric, jobs=2), Path(out), jobs=2
-                    )
-                )
-            results["demo_end_to_end_j2_s"] = round(e2e, 2)
-    out = ROOT / "bench-out" / "benchmark.json"
-    out.write_text(json.dumps(results, indent=2) + "\n")
+        pdf = office_pdf(5 if args.quick else args.pdf_offices)
+        results.update(pdf)
+        if pdf:
+            m = pdf["office_pdf_cpu_median_s"]
+            targets.append(verdict("office PDF CPU s, median", m, "< 0.5", m < 0.5))
+    results["targets"] = targets
     print(json.dumps(results, indent=2))
+    save(results, args.quick)
     return 0
+
+
+def save(results: dict[str, Any], quick: bool) -> None:
+    """Write what is measured so far (a long run that stops keeps its figures)."""
+    out = ROOT / "bench-out" / ("benchmark-quick.json" if quick else "benchmark.json")
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":
