@@ -13,7 +13,7 @@ from typing import Any
 from monev.batch import ReadOptions, read_one
 from monev.evidence import LinkChecker, apply_checks, evidence_targets
 from monev.i18n import DEFAULT_LANG, fmt_number, t
-from monev.problems import Problem, sort_key
+from monev.problems import Problem, sort_key, tally
 from monev.results import OfficeResult, Rejected, RunResult
 from monev.rubric import Rubric
 from monev.scoring import OfficeScore, score
@@ -32,11 +32,11 @@ class CheckReport:
 
     @property
     def errors(self) -> int:
-        return sum(p.severity in ("fatal", "error") for p in self.problems)
+        return tally(self.problems)[0]
 
     @property
     def warnings(self) -> int:
-        return sum(p.severity == "warning" for p in self.problems)
+        return tally(self.problems)[1]
 
     def to_dict(self, lang: str = DEFAULT_LANG) -> dict[str, Any]:
         s = self.score

@@ -14,6 +14,7 @@ Severities:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -206,6 +207,17 @@ class Problem:
             "message": self.message(lang),
             "todo": self.todo(lang),
         }
+
+
+def tally(problems: Iterable[Problem]) -> tuple[int, int]:
+    """(errors, warnings): fatal problems count as errors."""
+    errors = warnings = 0
+    for p in problems:
+        if p.severity == "warning":
+            warnings += 1
+        else:
+            errors += 1
+    return errors, warnings
 
 
 def sort_key(p: Problem) -> tuple[str, str, int, int, str]:

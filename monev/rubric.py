@@ -274,6 +274,13 @@ def _plain(d: Decimal) -> str:
 _EXACT_TEXT = re.compile(r"\s*(\d{1,30}(?:\.\d{1,30})?)\s*(?:/\s*(\d{1,30}(?:\.\d{1,30})?)\s*)?")
 
 
+def _share(v: Exact, what: str) -> Exact:
+    """A value from 0 to 1 (an option's or a verification level's share of the answer)."""
+    if not 0 <= v <= 1:
+        raise ValueError(f"{what} must be greater than or equal to 0 and less than or equal to 1")
+    return v
+
+
 class Exact(Fraction):
     """An exact rubric number: ``1``, ``0.75``, ``"2/3"`` or ``"2.2/3"`` (a decimal over a decimal).
 
@@ -357,14 +364,7 @@ class Option(_Model):
     label: str = Field(min_length=1)
     value: Exact
 
-    @field_validator("value")
-    @classmethod
-    def _zero_to_one(cls, v: Exact) -> Exact:
-        if not 0 <= v <= 1:
-            raise ValueError(
-                "an option value must be greater than or equal to 0 and less than or equal to 1"
-            )
-        return v
+    _zero_to_one = field_validator("value")(lambda v: _share(v, "an option value"))
 
 
 class Options(_Model):
@@ -469,14 +469,7 @@ class Level(_Model):
     name: str = Field(min_length=1)
     value: Exact  # the share of the answer's value the level keeps, 0..1
 
-    @field_validator("value")
-    @classmethod
-    def _zero_to_one(cls, v: Exact) -> Exact:
-        if not 0 <= v <= 1:
-            raise ValueError(
-                "a level value must be greater than or equal to 0 and less than or equal to 1"
-            )
-        return v
+    _zero_to_one = field_validator("value")(lambda v: _share(v, "a level value"))
 
 
 class Verification(_Model):

@@ -17,7 +17,7 @@ from typing import Any
 from monev.batch import finish, read_one
 from monev.identity import office_key
 from monev.plan import Plan, build_plan
-from monev.problems import Problem, sort_key
+from monev.problems import Problem, sort_key, tally
 from monev.results import OfficeResult
 from monev.rubric import Rubric, load_rubric
 from monev.scoring import round2
@@ -37,11 +37,11 @@ class Outcome:
 
     @property
     def errors(self) -> int:
-        return sum(p.severity in ("fatal", "error") for p in self.problems)
+        return tally(self.problems)[0]
 
     @property
     def warnings(self) -> int:
-        return sum(p.severity == "warning" for p in self.problems)
+        return tally(self.problems)[1]
 
     def summary(self) -> dict[str, Any]:
         """The figures an :class:`~monev.web.db.Upload` row keeps (Decimals as text)."""
