@@ -131,17 +131,24 @@ def _fill(driver, **fields: str) -> None:
         el.send_keys(value)
 
 
+def _wait_url(d, ending: str, seconds: float = 30) -> None:
+    """A click submits a form: wait for the browser to arrive, not just for the click to end."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(d, seconds).until(lambda drv: drv.current_url.split("?")[0].endswith(ending))
+
+
 def test_office_uploads_reads_its_problems_fixes_them_and_scores_higher(
     server, browser, shots, tmp_path, rubric
 ):
     d = browser
     # 1. admin logs in, opens the 2026 period and invites an office
     d.get(server + "/admin")
-    assert "/login" in d.current_url  # logged out: only the login page
+    _wait_url(d, "/login")  # logged out: only the login page
     _shot(d, shots, "01-login")
     _fill(d, email=ADMIN, password=ADMIN_PW)
     d.find_element(By.ID, "login").click()
-    assert d.current_url.endswith("/admin")
+    _wait_url(d, "/admin")
     _fill(d, year="2026")
     deadline = d.find_element(By.ID, "deadline")
     d.execute_script("arguments[0].value = '2099-12-15T23:59'", deadline)
@@ -159,7 +166,7 @@ def test_office_uploads_reads_its_problems_fixes_them_and_scores_higher(
     assert "Dinas Kesehatan" in d.page_source
     _fill(d, email="ppid@dinkes.kota.go.id", password=OFFICE_PW, password2=OFFICE_PW)
     d.find_element(By.ID, "accept").click()
-    assert d.current_url.endswith("/office")
+    _wait_url(d, "/office")
     _shot(d, shots, "03-office")
 
     # 3. it uploads a workbook with problems and reads them
