@@ -74,7 +74,6 @@ def _init(
     initargs: tuple[Any, ...],
 ) -> None:
     _STATE["limits"], _STATE["started"] = limits, started
-    _die_with_parent()
     try:
         import resource
 
@@ -88,22 +87,6 @@ def _init(
         pass
     if initializer is not None:
         initializer(*initargs)
-
-
-def _die_with_parent() -> None:
-    """On Linux, ask to be killed when the parent dies (a run killed with -9 leaves no workers
-    rendering on, holding files of the run); elsewhere the pool's own shutdown must do."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() == 1:  # the parent died before the request took effect
-        os._exit(1)
 
 
 def _address_space() -> int:

@@ -131,6 +131,13 @@ def _fill(driver, **fields: str) -> None:
         el.send_keys(value)
 
 
+def _wait_text(d, element_id: str, text: str, seconds: float = 30) -> None:
+    """Wait until the element shows ``text`` (the page before a click may have the element too)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(d, seconds).until(lambda drv: text in drv.find_element(By.ID, element_id).text)
+
+
 def _wait_url(d, ending: str, seconds: float = 30) -> None:
     """A click submits a form: wait for the browser to arrive, not just for the click to end."""
     from selenium.webdriver.support.ui import WebDriverWait
@@ -153,13 +160,14 @@ def test_office_uploads_reads_its_problems_fixes_them_and_scores_higher(
     deadline = d.find_element(By.ID, "deadline")
     d.execute_script("arguments[0].value = '2099-12-15T23:59'", deadline)
     d.find_element(By.ID, "open-period").click()
-    assert "2099-12-15 23:59 WIB" in d.find_element(By.ID, "periods").text
+    _wait_text(d, "periods", "2099-12-15 23:59 WIB")
     _fill(d, offices="Dinas Kesehatan")
     d.find_element(By.ID, "invite").click()
     link = d.find_element(By.CSS_SELECTOR, "#links a").get_attribute("href")
     assert link and link.startswith(server + "/invite/")
     _shot(d, shots, "02-admin-invitation")
     d.find_element(By.CSS_SELECTOR, "header form button").click()  # log out
+    _wait_url(d, "/login")  # the logout has landed before the next page is asked for
 
     # 2. the office accepts its invitation
     d.get(link)
