@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -74,6 +75,7 @@ def _init(
     initargs: tuple[Any, ...],
 ) -> None:
     _STATE["limits"], _STATE["started"] = limits, started
+    _exit_when_orphaned()
     try:
         import resource
 
@@ -87,6 +89,21 @@ def _init(
         pass
     if initializer is not None:
         initializer(*initargs)
+
+
+def _exit_when_orphaned(every: float = 1.0) -> None:
+    """End this worker when its parent is gone (a run killed with -9): a daemon thread watches
+    for the worker being handed to another parent. (PR_SET_PDEATHSIG cannot be used: it follows
+    the thread that forked the worker, and pools fork from helper threads.)"""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(every)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="monev-orphan-watch", daemon=True).start()
 
 
 def _address_space() -> int:
