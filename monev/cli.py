@@ -828,6 +828,7 @@ def serve(
 ) -> None:
     """Start the web application (needs the web extra); migrations are applied on start."""
     from monev.web.app import serve as run
+    from monev.web.ops import OpError
     from monev.web.settings import Settings
 
     settings = Settings.for_data_dir(
@@ -837,14 +838,20 @@ def serve(
         base_url=base_url or f"http://{host}:{port}",
         secure_cookies=(base_url or "").startswith("https://"),
     )
-    run(settings, host, port)
+    try:
+        run(settings, host, port)
+    except OpError as exc:
+        raise _web_error(exc) from None
 
 
 def _web_store(data: Path, db: str | None, base_url: str = "http://127.0.0.1:8000"):
-    from monev.web.ops import Store
+    from monev.web.ops import OpError, Store
     from monev.web.settings import Settings
 
-    return Store(Settings.for_data_dir(data, db, base_url=base_url))
+    try:
+        return Store(Settings.for_data_dir(data, db, base_url=base_url))
+    except OpError as exc:
+        raise _web_error(exc) from None
 
 
 def _web_error(exc) -> typer.Exit:
@@ -859,7 +866,12 @@ def web_create_admin(
     email: Annotated[str, typer.Option("--email", help="The admin's e-mail (login name).")],
     password_file: Annotated[
         Path | None,
-        typer.Option("--password-file", help="Read the password from this file (first line)."),
+        typer.Option(
+            "--password-file",
+            exists=True,
+            dir_okay=False,
+            help="Read the password from this file (first line).",
+        ),
     ] = None,
     data: DataOpt = Path("monev-data"),
     db: DbOpt = None,
