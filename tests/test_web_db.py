@@ -110,3 +110,13 @@ def test_serve_with_an_unreachable_database_says_what_to_check(tmp_path):
     assert "Traceback" not in r.stderr
     assert "tidak dapat dibuka" in r.stderr and "Periksa alamat" in r.stderr
     assert "rahasia-sekali" not in r.stderr  # the password is never printed
+
+
+def test_serve_warms_the_reader_for_each_rubric_in_use():
+    """A blank template of the rubric goes through the whole check once at start-up; the rubric
+    is then loaded, and a blank template is a scorable workbook (claimed SAQ 0)."""
+    from monev.web import checking
+
+    checking.rubric.cache_clear()
+    checking.warm_up(["ki-jatim-2024"])
+    assert checking.rubric.cache_info().currsize == 1
