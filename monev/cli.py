@@ -861,6 +861,40 @@ def _web_error(exc) -> typer.Exit:
     return typer.Exit(EXIT_PROBLEMS)
 
 
+@web_app.command("backup")
+def web_backup(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Archive to write (default monev-backup-DATE.tar.gz)."),
+    ] = None,
+    data: DataOpt = Path("monev-data"),
+    db: DbOpt = None,
+) -> None:
+    """Back up the database and the uploaded files into one .tar.gz, while the server runs."""
+    from monev.web.app import wt
+    from monev.web.backup import BackupError, default_name, make_backup
+    from monev.web.settings import Settings
+
+    if not data.is_dir():
+        _echo(wt("web.backup.no_data", DEFAULT_LANG, path=str(data)), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        done = make_backup(Settings.for_data_dir(data, db), out or Path(default_name()))
+    except BackupError as exc:
+        raise _web_error(exc) from None
+    size = f"{done.size / 2**20:.1f}".replace(".", ",")
+    _echo(
+        wt(
+            "web.backup.done",
+            DEFAULT_LANG,
+            path=str(done.path),
+            files=done.files,
+            size=size,
+            database=done.database,
+        )
+    )
+
+
 @web_app.command("create-admin")
 def web_create_admin(
     email: Annotated[str, typer.Option("--email", help="The admin's e-mail (login name).")],
