@@ -817,7 +817,11 @@ def rubric_export(
         _echo(t("rbook.exists", lang, path=output), err=True)
         raise typer.Exit(EXIT_USAGE)
     rb = _rubric(ref, lang)
-    export_book(rb, output, lang=lang)
+    try:
+        export_book(rb, output, lang=lang)
+    except OSError as exc:
+        _echo(t("rbook.cannot_write", lang, path=output, reason=exc.strerror or exc), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
     _echo(t("rbook.exported", lang, id=rb.id, path=output, indicators=len(rb.indicators)))
 
 
@@ -849,6 +853,9 @@ def rubric_import(
         result = import_book(book, output, overwrite=force, lang=lang)
     except FileExistsError:
         _echo(t("rbook.exists", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except OSError as exc:
+        _echo(t("rbook.cannot_write", lang, path=output, reason=exc.strerror or exc), err=True)
         raise typer.Exit(EXIT_USAGE) from None
     if result.rubric is None or result.problems:
         _echo(t("rbook.rejected", lang, path=book, count=len(result.problems)), err=True)

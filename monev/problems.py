@@ -116,6 +116,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV612": ("error", "rubric-value-not-used"),
     "MV613": ("error", "rubric-column-duplicated"),
     "MV614": ("error", "rubric-key-column-missing"),
+    "MV615": ("error", "rubric-sheet-empty"),
 }
 
 

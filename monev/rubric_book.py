@@ -568,6 +568,8 @@ class _Reader:
         self.problems: list[Problem] = []
         #: error path of the rubric data -> (sheet, cell, table, column key, raw text)
         self.where: dict[str, tuple[str, str, str, str, str]] = {}
+        #: sheet name and table of each list of the rubric itself ("aspects" -> Aspek)
+        self.sheets: dict[str, tuple[str, str]] = {}
         #: rows by their keys, per list path: (dict, error path)
         self.index: dict[tuple[str, ...], dict[tuple[Any, ...], tuple[dict, str]]] = {}
 
@@ -636,6 +638,8 @@ def read_book(path: str | Path, display_name: str | None = None) -> BookResult:
                 )
             continue
         sheet = book.sheets[real]
+        if len(tb.path) == 1:  # a list of the rubric itself: "no rows" is said of the sheet
+            reader.sheets[tb.path[0]] = (sheet.name, tb.name)
         _read_table(reader, tb, layout(tb), sheet.name, sheet.rows)
     result.data = reader.data
     result.problems.extend(reader.problems)
@@ -948,6 +952,13 @@ def _problems(reader: _Reader, exc: RubricError) -> list[Problem]:
     for path, msg in exc.errors:
         sheet, cell, table, key, raw = reader.locate(path)
         code = next((c for pattern, c in _CLASSES if pattern.search(msg)), "MV605")
+        if path in reader.sheets and (code == "MV610" or msg.startswith("List should have")):
+            sheet, table = reader.sheets[path]
+            if path not in reader.where:  # no row at all: the sheet is empty
+                out.append(
+                    Problem.make("MV615", exc.file, sheet, "", sheet=Key(f"rbook.sheet.{table}"))
+                )
+                continue
         params: dict[str, Any] = {
             "value": raw if raw != "" else "-",
             "column": _label_param(table, key) if key else "-",

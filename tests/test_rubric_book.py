@@ -390,3 +390,23 @@ def test_libreoffice_opens_the_exported_workbook(tmp_path):
     result = read_book(copy)
     assert result.problems == []
     assert result.rubric is not None and same_rubric(result.rubric, rb)
+
+
+def test_an_empty_required_sheet_is_named(tmp_path):
+    book = export_book(load_rubric("ki-jatim-2024"), tmp_path / "rubrik.xlsx")
+    wb = load_workbook(book)
+    ws = wb["Aspek"]
+    ws.delete_rows(2, ws.max_row)
+    wb.save(book)
+    problems = read_book(book).problems
+    assert ("MV615", "Aspek", "") in {(p.code, p.sheet, p.cell) for p in problems}
+    assert "Lembar Aspek belum berisi satu baris pun" in next(
+        p.text() for p in problems if p.code == "MV615"
+    )
+
+
+def test_import_into_a_missing_folder_is_a_usage_error(tmp_path):
+    book = export_book(load_rubric("ki-jatim-2024"), tmp_path / "rubrik.xlsx")
+    res = runner.invoke(app, ["rubric", "import", str(book), "-o", str(tmp_path / "no" / "r.yaml")])
+    assert res.exit_code == 2
+    assert "Tidak dapat menulis" in res.output
