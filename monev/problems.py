@@ -117,6 +117,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV613": ("error", "rubric-column-duplicated"),
     "MV614": ("error", "rubric-key-column-missing"),
     "MV615": ("error", "rubric-sheet-empty"),
+    "MV616": ("error", "rubric-field-duplicated"),
 }
 
 

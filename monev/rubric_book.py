@@ -675,17 +675,20 @@ def _read_table(reader: _Reader, tb: Table, lay: Layout, sheet: str, rows: list[
 def _read_fields(reader: _Reader, lay: Layout, sheet: str, rows: list[list[Any]]) -> None:
     """The instrument sheet: a field's key in column A, its value in column B."""
     by_key = {c.key: c for c in lay.columns}
+    seen: set[str] = set()
     for r, row in enumerate(rows[1:], start=1):
         if _is_blank(row):
             continue
         key = header_key(row[0]) if not _is_blank(row[:1]) else ""
         raw = row[1] if len(row) > 1 else ""
         col = by_key.get(key)
-        if col is None:
+        if col is None or key in seen:
+            code = "MV603" if col is None else "MV616"
             reader.problems.append(
-                Problem.make("MV603", reader.file, sheet, _cell(r, 0), key=key or "-")
+                Problem.make(code, reader.file, sheet, _cell(r, 0), key=key or "-")
             )
             continue
+        seen.add(key)
         reader.mark(col.key, sheet, _cell(r, 1), "instrument", col.key, raw)
         present, value = _from_cell(raw, col)
         if present:

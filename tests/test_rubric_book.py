@@ -410,3 +410,14 @@ def test_import_into_a_missing_folder_is_a_usage_error(tmp_path):
     res = runner.invoke(app, ["rubric", "import", str(book), "-o", str(tmp_path / "no" / "r.yaml")])
     assert res.exit_code == 2
     assert "Tidak dapat menulis" in res.output
+
+
+def test_a_field_written_twice_on_the_instrument_sheet(tmp_path):
+    # Two rows for `year` (2024 and 2025): which one is meant cannot be guessed.
+    book = export_book(load_rubric("ki-jatim-2024"), tmp_path / "rubrik.xlsx")
+    wb = load_workbook(book)
+    ws = wb["Instrumen"]
+    ws.append(["year", 2025])
+    wb.save(book)
+    found = {(p.code, p.sheet, p.cell) for p in read_book(book).problems}
+    assert found == {("MV616", "Instrumen", f"A{ws.max_row}")}
