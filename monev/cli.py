@@ -28,7 +28,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 rubric_app = typer.Typer(
-    help="List, show and check rubric files (scoring rules).", no_args_is_help=True
+    help="List, show and check rubric files (scoring rules); export and import them as workbooks.",
+    no_args_is_help=True,
 )
 app.add_typer(rubric_app, name="rubric")
 offices_app = typer.Typer(
@@ -787,6 +788,88 @@ def rubric_check(
             id=rb.id,
             version=rb.version,
             aspects=len(rb.aspects),
+            indicators=len(rb.indicators),
+        )
+    )
+
+
+@rubric_app.command("export")
+def rubric_export(
+    ref: Annotated[str, typer.Argument(help="Rubric id or path.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Rubric workbook to write (.xlsx).")
+    ] = Path("rubrik.xlsx"),
+    force: ForceOpt = False,
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Write a rubric as a workbook staff can edit (then `rubric import` it back).
+
+    Exit codes: 0 written; 2 usage or rubric error (an existing file needs --force)."""
+    from monev.rubric_book import export_book
+
+    lang = _lang(lang)
+    if output.suffix.lower() != ".xlsx":
+        _echo(
+            t("rbook.bad_suffix", lang, want=".xlsx", suffix=output.suffix or output.name), err=True
+        )
+        raise typer.Exit(EXIT_USAGE)
+    if not force and (output.exists() or output.is_symlink()):
+        _echo(t("rbook.exists", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    rb = _rubric(ref, lang)
+    try:
+        export_book(rb, output, lang=lang)
+    except OSError as exc:
+        _echo(t("rbook.cannot_write", lang, path=output, reason=exc.strerror or exc), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    _echo(t("rbook.exported", lang, id=rb.id, path=output, indicators=len(rb.indicators)))
+
+
+@rubric_app.command("import")
+def rubric_import(
+    book: Annotated[Path, typer.Argument(help="Rubric workbook (.xlsx or .ods) to read.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Rubric YAML file to write.")
+    ] = Path("rubrik.yaml"),
+    force: ForceOpt = False,
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Read a rubric workbook, check it as a rubric file is checked, and write it as YAML.
+
+    Every mistake is named with its sheet and cell; nothing is written when there is one.
+    Exit codes: 0 written; 1 the workbook has mistakes; 2 usage error."""
+    from monev.rubric_book import import_book
+
+    lang = _lang(lang)
+    if output.suffix.lower() not in (".yaml", ".yml"):
+        _echo(
+            t("rbook.bad_suffix", lang, want=".yaml", suffix=output.suffix or output.name), err=True
+        )
+        raise typer.Exit(EXIT_USAGE)
+    if not book.is_file():
+        _echo(t("cli.missing_input", lang, path=book), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        result = import_book(book, output, overwrite=force, lang=lang)
+    except FileExistsError:
+        _echo(t("rbook.exists", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except OSError as exc:
+        _echo(t("rbook.cannot_write", lang, path=output, reason=exc.strerror or exc), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    if result.rubric is None or result.problems:
+        _echo(t("rbook.rejected", lang, path=book, count=len(result.problems)), err=True)
+        for problem in result.problems:
+            _echo(f"  {problem.text(lang)}", err=True)
+        raise typer.Exit(EXIT_PROBLEMS)
+    rb = result.rubric
+    _echo(
+        t(
+            "rbook.imported",
+            lang,
+            id=rb.id,
+            version=rb.version,
+            path=output,
             indicators=len(rb.indicators),
         )
     )

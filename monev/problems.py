@@ -101,6 +101,23 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV447": ("warning", "registry-identity-differs"),
     "MV448": ("warning", "registry-old-name-used"),
     "MV449": ("fatal", "registry-empty"),
+    # 6xx rubric files: a rubric workbook read by `monev rubric import` (wp-rbook).
+    "MV601": ("fatal", "rubric-sheet-missing"),
+    "MV602": ("error", "rubric-column-unknown"),
+    "MV603": ("error", "rubric-field-unknown"),
+    "MV604": ("error", "rubric-row-parent-unknown"),
+    "MV605": ("error", "rubric-value-invalid"),
+    "MV606": ("error", "rubric-code-duplicated"),
+    "MV607": ("error", "rubric-reference-unknown"),
+    "MV608": ("error", "rubric-weights-total"),
+    "MV609": ("error", "rubric-answer-type-unknown"),
+    "MV610": ("error", "rubric-value-required"),
+    "MV611": ("error", "rubric-number-expected"),
+    "MV612": ("error", "rubric-value-not-used"),
+    "MV613": ("error", "rubric-column-duplicated"),
+    "MV614": ("error", "rubric-key-column-missing"),
+    "MV615": ("error", "rubric-sheet-empty"),
+    "MV616": ("error", "rubric-field-duplicated"),
 }
 
 
