@@ -74,6 +74,11 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV404": ("error", "stage-score-invalid"),
     "MV405": ("warning", "stage-incomplete"),
     "MV406": ("warning", "unit-type-unknown"),
+    # wp-rfmt: computed answers (issue 12).
+    "MV630": ("error", "computed-number-missing"),
+    "MV631": ("error", "computed-division-by-zero"),
+    "MV632": ("error", "computed-out-of-range"),
+    "MV633": ("warning", "computed-answer-typed"),
     # Identity: one office, one rank.
     "MV430": ("warning", "office-copy-skipped"),
     # The verifier's stages file (monev score --stages) and stage scores typed in workbooks.

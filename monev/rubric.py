@@ -452,8 +452,68 @@ class Info(_Model):
         return Parsed(" ".join(str(raw).split()), None)
 
 
+class Number(_Model):
+    """A count or amount typed for a computed answer (ZI: staff trained); not scored itself."""
+
+    type: Literal["number"]
+    unit: str = ""
+
+    def choices(self) -> list[str]:
+        return []
+
+    def parse(self, raw: object) -> Parsed:
+        try:
+            n = _number(raw)
+        except InvalidOperation:
+            raise AnswerError(">= 0", "number") from None
+        if n < 0:
+            raise AnswerError(">= 0", "number")
+        return Parsed(_plain(n), None)
+
+
+class Computed(_Model):
+    """An answer monev computes from ``number`` rows (Zona Integritas: a ratio of two counts).
+
+    ``numbers`` maps each name the ``formula`` uses to the code of a ``number`` indicator; the
+    formula is of :mod:`monev.formula` (``+ - * /``, ``ratio``, ``sum``, ``min``, ``max``) and its
+    result, the answer's value, must be from 0 to 1. Nothing is typed on the computed row itself.
+    """
+
+    type: Literal["computed"]
+    numbers: dict[str, str] = Field(min_length=1, max_length=20)
+    formula: str = Field(min_length=1)
+    _tree: Any = PrivateAttr(default=None)
+
+    @field_validator("formula")
+    @classmethod
+    def _parses(cls, v: str) -> str:
+        from monev.formula import FormulaError, parse
+
+        try:
+            parse(v)
+        except FormulaError as exc:
+            raise ValueError(f"not a formula monev can compute: {exc}") from None
+        return v
+
+    @property
+    def tree(self) -> Any:
+        """The parsed formula (:class:`monev.formula.Node`), parsed once."""
+        if self._tree is None:
+            from monev.formula import parse
+
+            self._tree = parse(self.formula)
+        return self._tree
+
+    def choices(self) -> list[str]:
+        return []
+
+    def parse(self, raw: object) -> Parsed:
+        raise AnswerError("dihitung monev", "computed")
+
+
 AnswerSpec = Annotated[
-    YaTidak | Options | Threshold | Percent | Checklist | Info, Field(discriminator="type")
+    YaTidak | Options | Threshold | Percent | Checklist | Info | Number | Computed,
+    Field(discriminator="type"),
 ]
 
 
@@ -538,7 +598,7 @@ class Indicator(_Model):
 
     @property
     def scored(self) -> bool:
-        return self.answer.type != "info"
+        return self.answer.type not in ("info", "number")
 
 
 class Band(_Model):
@@ -774,7 +834,16 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
-_TAGS = {"ya_tidak", "options", "threshold", "percent", "checklist", "info"}
+_TAGS = {
+    "ya_tidak",
+    "options",
+    "threshold",
+    "percent",
+    "checklist",
+    "info",
+    "number",
+    "computed",
+}
 
 
 def _cross_checks(r: Rubric) -> list[tuple[str, str]]:
@@ -856,6 +925,7 @@ def _instrument_checks(r: Rubric) -> list[tuple[str, str]]:
         seen.add(key)
     errors.extend(_group_checks(r))
     errors.extend(_level_checks(r))
+    errors.extend(_computed_checks(r))
     known: dict[str, Decimal | Fraction] = {a.code: a.weight for a in r.aspects}
     if r.groups and not any(e[0].startswith(("groups", "indicators")) for e in errors):
         shares = r.max_points()
@@ -897,6 +967,33 @@ def _instrument_checks(r: Rubric) -> list[tuple[str, str]]:
                 f"{r.lead_unit!r} is not one of the unit_types ({', '.join(r.unit_types)})",
             )
         )
+    return errors
+
+
+def _computed_checks(r: Rubric) -> list[tuple[str, str]]:
+    """Computed answers: names that match the formula, each naming a ``number`` indicator."""
+    from monev.formula import names
+
+    errors: list[tuple[str, str]] = []
+    kinds = {ind.code: ind.answer.type for ind in r.indicators}
+    for i, ind in enumerate(r.indicators):
+        if not isinstance(ind.answer, Computed):
+            continue
+        where = f"indicators[{i}].answer"
+        used = names(ind.answer.tree)
+        for name in sorted(used - set(ind.answer.numbers)):
+            errors.append((f"{where}.formula", f"the formula uses {name!r}, not one of numbers"))
+        for name, code in ind.answer.numbers.items():
+            if not re.fullmatch(r"[a-z_][a-z0-9_]{0,39}", name):
+                errors.append(
+                    (f"{where}.numbers.{name}", "a name is lower case letters, digits and _")
+                )
+            elif name not in used:
+                errors.append((f"{where}.numbers.{name}", "the formula does not use this name"))
+            if kinds.get(code) != "number":
+                errors.append(
+                    (f"{where}.numbers.{name}", f"{code!r} is not an indicator of type number")
+                )
     return errors
 
 
