@@ -428,15 +428,22 @@ class ChecklistItem(_Model):
 
 
 class Checklist(_Model):
-    """Sub-items answered Ya/Tidak each; the value is the fraction present."""
+    """Sub-items answered each; the value is the mean of the items' values.
+
+    Items are answered Ya (1) / Tidak (0), or with the rubric's own ``options`` (SAKIP: Y / T, or
+    A / B / C / D = 1 / 0.66 / 0.33 / 0 per evidence document).
+    """
 
     type: Literal["checklist"]
     items: list[ChecklistItem] = Field(min_length=1)
+    options: list[Option] | None = Field(default=None, min_length=2)
 
     def choices(self) -> list[str]:
-        return ["Ya", "Tidak"]
+        return [o.label for o in self.options] if self.options else ["Ya", "Tidak"]
 
     def parse(self, raw: object) -> Parsed:
+        if self.options:
+            return Options(type="options", options=self.options).parse(raw)
         return YaTidak(type="ya_tidak").parse(raw)
 
 
@@ -886,7 +893,7 @@ def _cross_checks(r: Rubric) -> list[tuple[str, str]]:
                     f"unknown aspect {ind.aspect!r} (known: {', '.join(sorted(aspect_codes))})",
                 )
             )
-        if isinstance(ind.answer, Options):
+        if isinstance(ind.answer, Options | Checklist) and ind.answer.options:
             dupes([o.label for o in ind.answer.options], f"indicators[{i}].answer.options")
     for j, a in enumerate(r.aspects):
         if not any(ind.scored for ind in r.indicators_of(a.code)):

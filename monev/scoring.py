@@ -214,11 +214,13 @@ def score_indicator(
         items = []
         statuses = []
         kept: list[Fraction] = []
+        given: list[Fraction] = []
         for item in ind.answer.items:
             a = answers.get(item.code)
             claimed, verifiable, item_status = _value_and_status(ind, a, rubric)
             statuses.append(item_status)
             kept.append(verifiable)
+            given.append(claimed)
             items.append(
                 ItemScore(
                     code=item.code,
@@ -233,7 +235,8 @@ def score_indicator(
                 )
             )
         n = len(items)
-        claimed_v = Fraction(sum(i.claimed for i in items), n)
+        # Items answered on the rubric's own scale (A/B/C/D) may count part of their share.
+        claimed_v = sum(given, Fraction(0)) / n
         verifiable_v = sum(kept, Fraction(0)) / n  # a graded item may keep part of its value
         worst = (
             STATUS_INVALID,
