@@ -79,6 +79,9 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV631": ("error", "computed-division-by-zero"),
     "MV632": ("error", "computed-out-of-range"),
     "MV633": ("warning", "computed-answer-typed"),
+    # wp-rfmt: assessor tracks (issue 12).
+    "MV634": ("warning", "track-unknown"),
+    "MV635": ("warning", "track-missing"),
     # Identity: one office, one rank.
     "MV430": ("warning", "office-copy-skipped"),
     # The verifier's stages file (monev score --stages) and stage scores typed in workbooks.

@@ -679,6 +679,32 @@ DEFAULT_UNIT_TYPES = ("PPID Utama", "OPD", "Kecamatan", "Kelurahan")
 DEFAULT_LEAD_UNIT = "PPID Utama"
 
 
+class Track(_Model):
+    """An assessor track (SAKIP: the unit's self-assessment, the evaluator, the quality assurer)."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1)
+
+
+class Assessors(_Model):
+    """Several assessors score one office, one workbook each (``Penilai`` on the Identitas sheet).
+
+    ``combine``: ``mean`` (each indicator's value is the mean over the tracks that sent a
+    workbook), ``last`` (the last track in this list that sent one: the latest decision), or a
+    track's code (that track; the last one present while it has not sent its workbook).
+    """
+
+    tracks: list[Track] = Field(min_length=2, max_length=10)
+    combine: str = "mean"
+
+    def track(self, raw: str) -> Track | None:
+        """The track a ``Penilai`` cell names, by code or name (any case and spacing)."""
+        key = verdict_key(raw)
+        return next(
+            (t for t in self.tracks if key in (verdict_key(t.code), verdict_key(t.name))), None
+        )
+
+
 class Titles(_Model):
     """Titles of the documents monev makes for this instrument; None: monev's own wording."""
 
@@ -708,6 +734,8 @@ class Rubric(_Model):
     lead_unit: str | None = DEFAULT_LEAD_UNIT
     titles: Titles = Titles()
     verification: Verification | None = None  # None: Sesuai / Tidak Sesuai, as KI Jatim
+    #: Several assessor tracks per office and how they combine; None: one workbook per office.
+    assessors: Assessors | None = None
 
     _path: str = PrivateAttr(default="")
     _sha256: str = PrivateAttr(default="")
@@ -967,6 +995,19 @@ def _instrument_checks(r: Rubric) -> list[tuple[str, str]]:
             total = sum((p.max for p in v.parts), Decimal(0))
             if total != 100:
                 errors.append((f"{where}.parts", f"part maxima add up to {total}, not 100"))
+    if r.assessors is not None:
+        codes = [t.code for t in r.assessors.tracks]
+        keys = [verdict_key(t.name) for t in r.assessors.tracks]
+        for j, code in enumerate(codes):
+            if code in codes[:j] or keys[j] in keys[:j]:
+                errors.append((f"assessors.tracks[{j}]", f"duplicate track {code!r}"))
+        if r.assessors.combine not in ("mean", "last", *codes):
+            errors.append(
+                (
+                    "assessors.combine",
+                    f"{r.assessors.combine!r} is not mean, last or a track ({', '.join(codes)})",
+                )
+            )
     if r.lead_unit is not None and _norm(r.lead_unit) not in seen:
         errors.append(
             (

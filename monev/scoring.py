@@ -25,6 +25,7 @@ Definitions (all from the rubric):
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
@@ -136,6 +137,8 @@ class OfficeScore:
     predicate: str  # "": the rubric has no bands (ranking only); results.json says null
     stage_weights: dict[str, Decimal] = field(default_factory=dict)
     groups: tuple[GroupScore, ...] = ()  # nested groups, when the rubric has any
+    #: The assessor tracks this figure combines (:func:`combine_tracks`); (): one workbook.
+    tracks: tuple[str, ...] = ()
 
     @property
     def saq_claimed(self) -> Decimal:
@@ -307,15 +310,29 @@ def final_score(
 
 def score(rubric: Rubric, q: Questionnaire) -> OfficeScore:
     """Score a questionnaire that was read (and checked) against ``rubric``."""
-    indicators: list[IndicatorScore] = []
-    aspects: list[AspectScore] = []
     shares = rubric.max_points()
+    indicators = [
+        score_indicator(i, q.answers, shares.get(i.code, Fraction(0)), rubric)
+        for aspect in rubric.aspects
+        for i in rubric.indicators_of(aspect.code)
+    ]
+    return _totals(rubric, indicators, q.stage_scores, shares)
+
+
+def _totals(
+    rubric: Rubric,
+    indicators: list[IndicatorScore],
+    stage_scores: dict[str, Decimal],
+    shares: dict[str, Fraction],
+    tracks: tuple[str, ...] = (),
+) -> OfficeScore:
+    """Aspects, groups, SAQ, final score and predicate from the indicators' values."""
+    aspects: list[AspectScore] = []
+    by_aspect: dict[str, list[IndicatorScore]] = {}
+    for s in indicators:
+        by_aspect.setdefault(s.aspect, []).append(s)
     for aspect in rubric.aspects:
-        members = rubric.indicators_of(aspect.code)
-        scored = [
-            score_indicator(i, q.answers, shares.get(i.code, Fraction(0)), rubric) for i in members
-        ]
-        indicators.extend(scored)
+        scored = by_aspect.get(aspect.code, [])
         aspects.append(
             AspectScore(
                 code=aspect.code,
@@ -327,7 +344,7 @@ def score(rubric: Rubric, q: Questionnaire) -> OfficeScore:
         )
     saq_claimed = sum((a.claimed for a in aspects), Fraction(0))
     saq_verifiable = sum((a.verifiable for a in aspects), Fraction(0))
-    final, gate_passed, staged = final_score(rubric, saq_verifiable, q.stage_scores)
+    final, gate_passed, staged = final_score(rubric, saq_verifiable, stage_scores)
     groups = _group_scores(rubric, indicators, shares)
     points = {a.code: round2(a.verifiable) for a in aspects}
     points.update({g.code: round2(g.verifiable) for g in groups})
@@ -336,14 +353,51 @@ def score(rubric: Rubric, q: Questionnaire) -> OfficeScore:
         indicators=tuple(indicators),
         saq_claimed_exact=saq_claimed,
         saq_verifiable_exact=saq_verifiable,
-        stage_scores=dict(q.stage_scores),
+        stage_scores=dict(stage_scores),
         gate_passed=gate_passed,
         staged=staged,
         final_exact=final,
         predicate=rubric.band_for(round2(final), points),
         stage_weights={s.code: s.weight for s in rubric.stages},
         groups=groups,
+        tracks=tracks,
     )
+
+
+def tracks_used(rubric: Rubric, present: Iterable[str]) -> tuple[str, ...]:
+    """The assessor tracks whose workbooks make an office's figure, by ``assessors.combine``:
+    every track present (``mean``), the last present in the rubric's order (``last``), or the
+    named track (the last present while the named one has sent nothing)."""
+    if rubric.assessors is None:
+        raise ValueError(f"rubric {rubric.id!r} has no assessor tracks")
+    have = set(present)
+    order = tuple(t.code for t in rubric.assessors.tracks if t.code in have)
+    if not order:
+        raise ValueError("no workbook of a known track")
+    how = rubric.assessors.combine
+    if how == "mean":
+        return order
+    if how != "last" and how in have:
+        return (how,)
+    return order[-1:]
+
+
+def combine_tracks(rubric: Rubric, scores: Mapping[str, OfficeScore]) -> OfficeScore:
+    """One office's score from its assessors' scores (track code -> score), by the rubric's
+    ``assessors.combine``. Each indicator's claimed and verifiable values are the mean over the
+    tracks used (one track: its own values), so every aspect, group and the final score are that
+    mean too (points are linear in the values), exact, and rounded once. Statuses, answers and
+    evidence are those of the last track used (the latest decision); stage scores likewise.
+    """
+    used = tracks_used(rubric, scores)
+    ref = scores[used[-1]]
+    n = len(used)
+    indicators = []
+    for k, ind in enumerate(ref.indicators):
+        claimed = sum((scores[t].indicators[k].value_claimed for t in used), Fraction(0)) / n
+        kept = sum((scores[t].indicators[k].value for t in used), Fraction(0)) / n
+        indicators.append(replace(ind, value_claimed=claimed, value=kept))
+    return _totals(rubric, indicators, ref.stage_scores, rubric.max_points(), used)
 
 
 def _group_scores(

@@ -88,6 +88,8 @@ IDENTITY = {
     "rubric_id": "ID Rubrik",
     "rubric_version": "Versi Rubrik",
 }
+#: The Identitas label naming the assessor track of a workbook (rubrics with ``assessors``).
+TRACK_LABEL = "Penilai"
 UNIT_TYPES = list(DEFAULT_UNIT_TYPES)  # the default rubric's; a rubric may name its own
 VERDICTS = {verdict_key(v): v for v in DEFAULT_VERDICTS}  # a rubric may define graded levels
 
@@ -144,6 +146,8 @@ class Office:
     respondent: str = ""
     position: str = ""
     filled_on: str = ""
+    #: The assessor track this workbook is from (a rubric with ``assessors``); "": the only one.
+    track: str = ""
 
 
 @dataclass
@@ -304,6 +308,8 @@ def _read_identity(q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path
     office.respondent = get(IDENTITY["respondent"])[0]
     office.position = get(IDENTITY["position"])[0]
     office.filled_on = get(IDENTITY["filled_on"])[0]
+    if rubric.assessors is not None:
+        _read_track(q, rubric, *get(TRACK_LABEL))
     q.rubric_id, rid_cell = get(IDENTITY["rubric_id"])
     q.rubric_version, ver_cell = get(IDENTITY["rubric_version"])
     if q.rubric_id and q.rubric_id != rubric.id:
@@ -329,6 +335,23 @@ def _read_identity(q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path
         raw, cell = get(stage_label(stage.code))
         if raw:
             q.workbook_stages[stage.code] = (raw, cell)
+
+
+def _read_track(q: Questionnaire, rubric: Rubric, raw: str, cell: str) -> None:
+    """The workbook's assessor track; without one (MV635) or with an unknown one (MV634), the
+    first track (the office's own assessment)."""
+    assert rubric.assessors is not None
+    tracks = rubric.assessors.tracks
+    allowed = ", ".join(t.name for t in tracks)
+    found = rubric.assessors.track(raw) if raw else None
+    if found is None:
+        code = "MV634" if raw else "MV635"
+        q.problems.append(
+            Problem.make(
+                code, q.file, SHEET_IDENTITY, cell, value=raw, allowed=allowed, used=tracks[0].name
+            )
+        )
+    q.office.track = (found or tracks[0]).code
 
 
 def _older(found: str, used: str) -> bool:

@@ -6,6 +6,7 @@ Every figure is computed by hand in the comments.
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -107,3 +108,149 @@ def test_checklist_label_mistakes_name_their_path():
     with pytest.raises(RubricError) as err:
         parse_rubric(text, "s.yaml")
     assert ("indicators[1].answer.options[1]", "duplicate code 'Y'") in err.value.errors
+
+
+# --- assessor tracks: self, evaluator, quality assurer (SAKIP) -------------------------------
+
+
+def sakip():
+    return load_rubric(RUBRICS / "sakip-kke.yaml")
+
+
+def sakip_rows(r, **changes):
+    best = {i.code: "Y" if i.code.endswith((".1.1", ".1.2")) else "A" for i in r.indicators}
+    best.update({k.replace("_", "."): v for k, v in changes.items()})
+    return [(code, answer, EV) for code, answer in best.items()]
+
+
+#   mandiri:        every criterion at its best                                   -> 100
+#   evaluator:      PK.2.1 B (4.5 x 0.66 = 2.97, lost 1.53), EV.1.1 T (lost 2.5)   -> 95.97
+#   penjamin_mutu:  EV.1.1 T (lost 2.5)                                             -> 97.5
+TRACKS = {
+    "mandiri": {},
+    "evaluator": {"PK_2_1": "B", "EV_1_1": "T"},
+    "penjamin_mutu": {"EV_1_1": "T"},
+}
+
+
+def sakip_scores(r, tracks=TRACKS):
+    return {t: score(r, questionnaire(r, sakip_rows(r, **c))) for t, c in tracks.items()}
+
+
+def test_sakip_three_assessors_mean_by_hand():
+    from monev.scoring import combine_tracks
+
+    r = sakip()
+    scores = sakip_scores(r)
+    assert [s.score for s in scores.values()] == [D("100.00"), D("95.97"), D("97.50")]
+    s = combine_tracks(r, scores)
+    # mean = (100 + 95.97 + 97.5) / 3 = 293.47 / 3 = 97.8233... -> 97.82 -> AA
+    # per criterion: PK.2.1 (1 + 0.66 + 1) / 3 x 4.5 = 3.99 (lost 0.51);
+    #                EV.1.1 (1 + 0 + 0) / 3 x 2.5 = 0.8333... (lost 1.6666...)
+    assert s.final_exact == Fraction("293.47") / 3
+    assert s.score == D("97.82")
+    assert s.predicate == "AA"
+    assert s.tracks == ("mandiri", "evaluator", "penjamin_mutu")
+    ind = {i.code: i for i in s.indicators}
+    assert ind["PK.2.1"].points == Fraction("3.99")
+    assert ind["EV.1.1"].points == Fraction(5, 6)
+
+
+@pytest.mark.parametrize(
+    ("combine", "present", "expected", "used"),
+    [
+        ("last", ["mandiri", "evaluator", "penjamin_mutu"], "97.50", ("penjamin_mutu",)),
+        ("last", ["mandiri", "evaluator"], "95.97", ("evaluator",)),
+        ("evaluator", ["mandiri", "evaluator", "penjamin_mutu"], "95.97", ("evaluator",)),
+        # the named track has not sent its workbook yet: the latest decision there is
+        ("evaluator", ["mandiri"], "100.00", ("mandiri",)),
+        # the mean of the tracks present: (100 + 95.97) / 2 = 97.985 -> 97.99 (half up)
+        ("mean", ["mandiri", "evaluator"], "97.99", ("mandiri", "evaluator")),
+    ],
+)
+def test_tracks_combine_by_last_decision_or_a_named_track(combine, present, expected, used):
+    from monev.scoring import combine_tracks
+
+    text = text_of("sakip-kke").replace("combine: mean", f"combine: {combine}")
+    r = parse_rubric(text, "s.yaml")
+    s = combine_tracks(r, {t: v for t, v in sakip_scores(r).items() if t in present})
+    assert s.score == D(expected)
+    assert s.tracks == used
+
+
+def test_track_mistakes_name_their_path():
+    text = text_of("sakip-kke")
+    with pytest.raises(RubricError) as err:
+        parse_rubric(text.replace("combine: mean", "combine: median"), "s.yaml")
+    assert err.value.errors == [
+        (
+            "assessors.combine",
+            "'median' is not mean, last or a track (mandiri, evaluator, penjamin_mutu)",
+        )
+    ]
+    with pytest.raises(RubricError) as err:
+        parse_rubric(text.replace("code: evaluator", "code: mandiri"), "s.yaml")
+    assert ("assessors.tracks[1]", "duplicate track 'mandiri'") in err.value.errors
+
+
+def write_tracked(path, r, rows, track, office="Bappeda"):
+    from helpers import write_workbook
+    from openpyxl import load_workbook
+
+    write_workbook(path, r, rows, office=office, unit_type="Perangkat Daerah")
+    if track is not None:
+        wb = load_workbook(path)
+        ident = wb["Identitas"]
+        row = ident.max_row + 2
+        ident.cell(row=row, column=1, value="Penilai")
+        ident.cell(row=row, column=2, value=track)
+        wb.save(path)
+    return path
+
+
+def test_three_workbooks_of_one_office_are_its_three_assessors(tmp_path):
+    from monev.batch import score_paths
+
+    r = sakip()
+    folder = tmp_path / "kke"
+    folder.mkdir()
+    # The Penilai cell names the track by its code or its name, in any case
+    names = {
+        "mandiri": "Penilaian Mandiri",
+        "evaluator": "evaluator",
+        "penjamin_mutu": "PENJAMIN  KUALITAS",
+    }
+    for track, changes in TRACKS.items():
+        write_tracked(folder / f"{track}.xlsx", r, sakip_rows(r, **changes), names[track])
+    run = score_paths([folder], r)
+    # One office, not three; no workbook set aside as an older copy (MV430)
+    assert [o.name for o in run.offices] == ["Bappeda"]
+    assert run.skipped == []
+    office = run.offices[0]
+    assert office.score.score == D("97.82")  # the mean computed by hand above
+    assert office.score.tracks == ("mandiri", "evaluator", "penjamin_mutu")
+    assert office.file == "penjamin_mutu.xlsx"  # the last track's workbook
+    # A second workbook of the same track is still a copy: only the newer one counts
+    write_tracked(folder / "evaluator-lama.xlsx", r, sakip_rows(r), "Evaluator")
+    os.utime(folder / "evaluator-lama.xlsx", (1_000_000, 1_000_000))
+    run = score_paths([folder], r)
+    assert [p.code for s in run.skipped for p in s.problems] == ["MV430"]
+    assert run.offices[0].score.score == D("97.82")
+
+
+def test_track_cell_unknown_or_missing(tmp_path):
+    from monev.workbook import read_questionnaire
+
+    r = sakip()
+    q = read_questionnaire(write_tracked(tmp_path / "a.xlsx", r, sakip_rows(r), "Inspektorat"), r)
+    assert [p.code for p in q.problems] == ["MV634"]
+    assert q.office.track == "mandiri"
+    assert 'Penilai "Inspektorat" tidak dikenal' in q.problems[0].message("id")
+    q = read_questionnaire(write_tracked(tmp_path / "b.xlsx", r, sakip_rows(r), None), r)
+    assert [p.code for p in q.problems] == ["MV635"]
+    # A rubric without assessors never asks for the cell
+    plain = load_rubric()
+    from helpers import write_workbook
+
+    q = read_questionnaire(write_workbook(tmp_path / "c.xlsx", plain, []), plain)
+    assert "MV635" not in [p.code for p in q.problems]
