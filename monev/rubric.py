@@ -705,6 +705,19 @@ class Assessors(_Model):
         )
 
 
+class Rounding(_Model):
+    """Where the instrument itself rounds, half up, to how many decimals (None: exact there).
+
+    monev's own rule is exact values rounded once; an instrument whose published figures round
+    each criterion's points (``indicators``), each group's sum (``groups``) or each aspect's sum
+    (``aspects``) on the way up is reproduced by saying so here.
+    """
+
+    indicators: int | None = Field(default=None, ge=0, le=6)
+    groups: int | None = Field(default=None, ge=0, le=6)
+    aspects: int | None = Field(default=None, ge=0, le=6)
+
+
 class Titles(_Model):
     """Titles of the documents monev makes for this instrument; None: monev's own wording."""
 
@@ -734,6 +747,8 @@ class Rubric(_Model):
     lead_unit: str | None = DEFAULT_LEAD_UNIT
     titles: Titles = Titles()
     verification: Verification | None = None  # None: Sesuai / Tidak Sesuai, as KI Jatim
+    #: Where the instrument rounds on the way up; by default nowhere (exact, rounded once).
+    rounding: Rounding = Rounding()
     #: Several assessor tracks per office and how they combine; None: one workbook per office.
     assessors: Assessors | None = None
 

@@ -52,6 +52,12 @@ def round2(value: Fraction | Decimal | int) -> Decimal:
     return round_half_up(value, 2)
 
 
+def _rounded(value: Fraction, places: int | None) -> Fraction:
+    """``value`` rounded half up to ``places`` decimals where a rubric says the instrument rounds
+    (``rounding``); unchanged when ``places`` is None (monev's own rule: exact until the end)."""
+    return value if places is None else Fraction(round_half_up(value, places))
+
+
 @dataclass(frozen=True)
 class ItemScore:
     """One checklist sub-item."""
@@ -82,14 +88,16 @@ class IndicatorScore:
     verifier_note: str = ""
     items: tuple[ItemScore, ...] = ()
     evidence_items: tuple[EvidenceItem, ...] = ()
+    #: Decimals the instrument rounds this criterion's points to (``rounding.indicators``).
+    places: int | None = None
 
     @property
     def points_claimed(self) -> Fraction:
-        return self.max_points * self.value_claimed
+        return _rounded(self.max_points * self.value_claimed, self.places)
 
     @property
     def points(self) -> Fraction:
-        return self.max_points * self.value
+        return _rounded(self.max_points * self.value, self.places)
 
     @property
     def scored(self) -> bool:
@@ -327,25 +335,36 @@ def _totals(
     tracks: tuple[str, ...] = (),
 ) -> OfficeScore:
     """Aspects, groups, SAQ, final score and predicate from the indicators' values."""
-    aspects: list[AspectScore] = []
-    by_aspect: dict[str, list[IndicatorScore]] = {}
+    places = rubric.rounding
+    if places.indicators is not None:
+        indicators = [replace(s, places=places.indicators) for s in indicators]
+    groups = _group_scores(rubric, indicators, shares)
+    # An aspect adds its own indicators and its top groups (each group the sum of what is under
+    # it): without rounding that is the sum of every indicator under the aspect.
+    claimed: dict[str, Fraction] = {a.code: Fraction(0) for a in rubric.aspects}
+    kept = dict(claimed)
+    where = {i.code: i.group for i in rubric.indicators}
     for s in indicators:
-        by_aspect.setdefault(s.aspect, []).append(s)
-    for aspect in rubric.aspects:
-        scored = by_aspect.get(aspect.code, [])
-        aspects.append(
-            AspectScore(
-                code=aspect.code,
-                name=aspect.name,
-                weight=aspect.weight,
-                claimed=sum((s.points_claimed for s in scored), Fraction(0)),
-                verifiable=sum((s.points for s in scored), Fraction(0)),
-            )
+        if where.get(s.code) is None and s.aspect in claimed:
+            claimed[s.aspect] += s.points_claimed
+            kept[s.aspect] += s.points
+    for g in groups:
+        if g.parent in claimed:
+            claimed[g.parent] += g.claimed
+            kept[g.parent] += g.verifiable
+    aspects = [
+        AspectScore(
+            code=a.code,
+            name=a.name,
+            weight=a.weight,
+            claimed=_rounded(claimed[a.code], places.aspects),
+            verifiable=_rounded(kept[a.code], places.aspects),
         )
+        for a in rubric.aspects
+    ]
     saq_claimed = sum((a.claimed for a in aspects), Fraction(0))
     saq_verifiable = sum((a.verifiable for a in aspects), Fraction(0))
     final, gate_passed, staged = final_score(rubric, saq_verifiable, stage_scores)
-    groups = _group_scores(rubric, indicators, shares)
     points = {a.code: round2(a.verifiable) for a in aspects}
     points.update({g.code: round2(g.verifiable) for g in groups})
     return OfficeScore(
@@ -403,27 +422,45 @@ def combine_tracks(rubric: Rubric, scores: Mapping[str, OfficeScore]) -> OfficeS
 def _group_scores(
     rubric: Rubric, indicators: list[IndicatorScore], shares: dict[str, Fraction]
 ) -> tuple[GroupScore, ...]:
-    """Claimed and verifiable points of each group: the sum over the indicators under it."""
+    """Claimed and verifiable points of each group: its own indicators plus its sub-groups,
+    bottom up, each rounded where the rubric says the instrument rounds (``rounding.groups``)."""
     if not rubric.groups:
         return ()
-    parents = {g.code: g.parent for g in rubric.groups}
+    places = rubric.rounding.groups
     where = {i.code: i.group for i in rubric.indicators}
     claimed = {g.code: Fraction(0) for g in rubric.groups}
     verifiable = dict(claimed)
     for s in indicators:
         node = where.get(s.code)
-        while node in parents:
+        if node in claimed:
             claimed[node] += s.points_claimed
             verifiable[node] += s.points
-            node = parents[node]
+    children: dict[str, list[str]] = {}
+    for g in rubric.groups:
+        children.setdefault(g.parent, []).append(g.code)
+    done: dict[str, tuple[Fraction, Fraction]] = {}
+    # Deepest first: a group's sum needs its sub-groups' (rounded) sums. The tree has no cycles
+    # (checked at load), so an explicit stack visits each group once.
+    for top in [g.code for g in rubric.groups if g.parent not in claimed]:
+        stack = [(top, False)]
+        while stack:
+            code, expanded = stack.pop()
+            if expanded:
+                below = children.get(code, [])
+                c = claimed[code] + sum((done[k][0] for k in below), Fraction(0))
+                v = verifiable[code] + sum((done[k][1] for k in below), Fraction(0))
+                done[code] = (_rounded(c, places), _rounded(v, places))
+            else:
+                stack.append((code, True))
+                stack.extend((k, False) for k in children.get(code, []))
     return tuple(
         GroupScore(
             code=g.code,
             name=g.name,
             parent=g.parent,
             max_points=shares[g.code],
-            claimed=claimed[g.code],
-            verifiable=verifiable[g.code],
+            claimed=done[g.code][0],
+            verifiable=done[g.code][1],
         )
         for g in rubric.groups
     )

@@ -254,3 +254,61 @@ def test_track_cell_unknown_or_missing(tmp_path):
 
     q = read_questionnaire(write_workbook(tmp_path / "c.xlsx", plain, []), plain)
     assert "MV635" not in [p.code for p in q.problems]
+
+
+# --- rounding where the instrument itself rounds ----------------------------------------------
+
+THIRDS = """
+id: sepertiga
+title: Uji pembulatan
+year: 2024
+category: Uji
+version: "1.0"
+lead_unit: null
+unit_types: [Unit]
+aspects: [{code: X, name: Aspek, weight: 100}]
+groups:
+- {code: G1, parent: X, name: Kelompok 1}
+- {code: G2, parent: X, name: Kelompok 2}
+indicators:
+- {code: X-1, aspect: X, group: G1, question: Satu, answer: {type: ya_tidak}}
+- {code: X-2, aspect: X, group: G1, question: Dua, answer: {type: ya_tidak}}
+- {code: X-3, aspect: X, group: G1, question: Tiga, answer: {type: ya_tidak}}
+- {code: X-4, aspect: X, group: G2, question: Empat, answer: {type: ya_tidak}}
+- {code: X-5, aspect: X, group: G2, question: Lima, answer: {type: ya_tidak}}
+- {code: X-6, aspect: X, group: G2, question: Enam, answer: {type: ya_tidak}}
+predicates: []
+stages: [{code: saq, name: SAQ, weight: 100}]
+"""
+#: G1: Ya Ya Ya (all 50 points); G2: Ya Tidak Tidak. Each group 100 / 2 = 50, each item 50 / 3.
+THIRDS_ROWS = [("X-1", "Ya", EV), ("X-2", "Ya", EV), ("X-3", "Ya", EV), ("X-4", "Ya", EV)]
+THIRDS_ROWS += [("X-5", "Tidak"), ("X-6", "Tidak")]
+
+
+@pytest.mark.parametrize(
+    ("rounding", "exact", "figure"),
+    [
+        # monev's rule: exact, rounded once: 4 x 50/3 = 200/3 = 66.666... -> 66.67
+        ("", Fraction(200, 3), "66.67"),
+        # each criterion rounded to 2 decimals first: 16.666... -> 16.67; 4 x 16.67 = 66.68
+        ("rounding: {indicators: 2}", Fraction("66.68"), "66.68"),
+        # each group rounded to 1 decimal: G1 = 50 (exact), G2 = 16.666... -> 16.7; 66.7
+        ("rounding: {groups: 1}", Fraction("66.7"), "66.70"),
+        # criteria to 2 (16.67), then groups to 1: G1 50.01 -> 50.0, G2 16.67 -> 16.7; 66.7
+        ("rounding: {indicators: 2, groups: 1}", Fraction("66.7"), "66.70"),
+        # the aspect to 0 decimals: 66.666... -> 67
+        ("rounding: {aspects: 0}", Fraction(67), "67.00"),
+    ],
+)
+def test_rounding_per_level_reproduces_an_instrument_that_rounds(rounding, exact, figure):
+    r = parse_rubric(THIRDS + rounding, "t.yaml")
+    s = score(r, questionnaire(r, THIRDS_ROWS))
+    assert s.final_exact == exact
+    assert s.score == D(figure)
+
+
+def test_rounding_levels_are_checked():
+    with pytest.raises(RubricError) as err:
+        parse_rubric(THIRDS + "rounding: {indicators: 9, criteria: 2}", "t.yaml")
+    paths = [p for p, _ in err.value.errors]
+    assert paths == ["rounding.indicators", "rounding.criteria"]
