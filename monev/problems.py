@@ -82,6 +82,12 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     # wp-rfmt: assessor tracks (issue 12).
     "MV634": ("warning", "track-unknown"),
     "MV635": ("warning", "track-missing"),
+    # wp-rfmt: stage parts and variants in the stages file (issue 12).
+    "MV636": ("error", "stages-variant-unknown"),
+    "MV637": ("error", "stages-variant-missing"),
+    "MV638": ("error", "stages-part-missing"),
+    "MV639": ("error", "stages-part-invalid"),
+    "MV640": ("warning", "stages-whole-score-not-used"),
     # Identity: one office, one rank.
     "MV430": ("warning", "office-copy-skipped"),
     # The verifier's stages file (monev score --stages) and stage scores typed in workbooks.

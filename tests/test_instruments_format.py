@@ -312,3 +312,128 @@ def test_rounding_levels_are_checked():
         parse_rubric(THIRDS + "rounding: {indicators: 9, criteria: 2}", "t.yaml")
     paths = [p for p, _ in err.value.errors]
     assert paths == ["rounding.indicators", "rounding.criteria"]
+
+
+# --- stage parts and variants in the stages file (KI Kalbar's presentation) -----------------
+
+KALBAR_HEADER = ("kantor", "presentasi.varian", "presentasi.pimpinan", "presentasi.program")
+
+
+def stages_file(path, rows, header=KALBAR_HEADER):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Tahapan"
+    ws.append(list(header))
+    for row in rows:
+        ws.append(row)
+    wb.save(path)
+    return path
+
+
+def test_stages_file_takes_the_variant_and_its_parts(tmp_path):
+    from monev.stages import load_stages
+
+    r = load_rubric("ki-kalbar-2025")
+    rows = [
+        ["Dinas Video", "video", 32, 51],  # 32 (of 40) + 51 (of 60) = 83
+        ["Dinas Langsung", "Presentasi langsung", 50, "40"],  # by name: 50 + 40 = 90
+        ["Dinas Lebih", "video", 45, 50],  # the leader's part is at most 40 by video
+        ["Dinas Tanpa Bentuk", None, 30, 30],
+        ["Dinas Daring", "daring", 30, 30],
+        ["Dinas Separuh", "langsung", 30, None],
+    ]
+    table = load_stages(stages_file(tmp_path / "t.xlsx", rows), r)
+    assert table.problems == [] and table.stages == ("presentasi",)
+
+    def row(name):
+        found = table.rows_for(name)[0]
+        value = found.values.get("presentasi")
+        return (value.value if value else None), [(p.code, p.cell) for p in found.problems]
+
+    assert row("Dinas Video") == (D(83), [])
+    assert row("Dinas Langsung") == (D(90), [])
+    assert row("Dinas Lebih") == (None, [("MV639", "C4")])
+    assert row("Dinas Tanpa Bentuk") == (None, [("MV637", "C5")])
+    assert row("Dinas Daring") == (None, [("MV636", "B6")])
+    assert row("Dinas Separuh") == (None, [("MV638", "B7")])
+    lebih = table.rows_for("Dinas Lebih")[0].problems[0]
+    assert "bukan angka 0 sampai 40" in lebih.message("id")
+
+
+def test_a_whole_stage_score_beside_its_parts_is_not_used(tmp_path):
+    from monev.stages import load_stages
+
+    r = load_rubric("ki-kalbar-2025")
+    header = ("kantor", "presentasi", *KALBAR_HEADER[1:])
+    table = load_stages(
+        stages_file(tmp_path / "t.xlsx", [["Dinas", 70, "video", 32, 51]], header), r
+    )
+    found = table.rows_for("Dinas")[0]
+    assert found.values["presentasi"].value == 83  # 32 + 51, not the 70 typed
+    assert [(p.code, p.cell) for p in found.problems] == [("MV640", "B2")]
+    # A rubric whose stages have no parts still refuses such headers (MV415), as before
+    plain = load_stages(
+        stages_file(tmp_path / "p.xlsx", [["Dinas", 80, 1]], ("kantor", "visitasi", "visitasi.x")),
+        load_rubric(),
+    )
+    assert "MV415" in [p.code for p in plain.problems]
+
+
+def test_stages_template_has_the_variant_and_part_columns(tmp_path):
+    from openpyxl import load_workbook
+
+    from monev.stages import TemplateRow, load_stages, write_stages_template
+
+    r = load_rubric("ki-kalbar-2025")
+    path = write_stages_template(tmp_path / "t.xlsx", r, [TemplateRow("Dinas Uji", {})])
+    wb = load_workbook(path)
+    assert [c.value for c in wb["Tahapan"][1]] == [
+        "kantor",
+        "presentasi",
+        "presentasi.varian",
+        "presentasi.pimpinan",
+        "presentasi.program",
+        "catatan",
+    ]
+    lists = [dv.formula1 for dv in wb["Tahapan"].data_validations.dataValidation]
+    assert '"langsung,video"' in lists  # the variant column is a drop-down of the variants
+    help_text = " ".join(str(c.value) for c in wb["Petunjuk"]["A"])
+    assert "video (pimpinan 0-40, program 0-60)" in help_text
+    # The verifier fills it in: it reads back without a problem
+    ws = wb["Tahapan"]
+    ws["C2"], ws["D2"], ws["E2"] = "video", 32, 51
+    wb.save(path)
+    table = load_stages(path, r)
+    assert table.problems == [] and table.rows_for("Dinas Uji")[0].values["presentasi"].value == 83
+    csv = write_stages_template(tmp_path / "t.csv", r, [])
+    assert csv.read_text("utf-8-sig").splitlines()[0] == (
+        "kantor;presentasi;presentasi.varian;presentasi.pimpinan;presentasi.program;catatan"
+    )
+
+
+def test_kalbar_video_variant_end_to_end_through_monev_score_stages(tmp_path):
+    import json
+
+    from helpers import write_workbook
+
+    from monev.cli import main
+
+    r = load_rubric("ki-kalbar-2025")
+    folder = tmp_path / "kuesioner"
+    folder.mkdir()
+    sd = [(i.code, "Ya", EV) for i in r.indicators_of("SD")]
+    write_workbook(folder / "dinas.xlsx", r, sd, office="Dinas Video")
+    stages = stages_file(tmp_path / "tahapan.xlsx", [["Dinas Video", "video", 32, 51]])
+    out = tmp_path / "hasil"
+    args = ["score", str(folder), "-r", "ki-kalbar-2025", "--stages", str(stages)]
+    rc = main([*args, "--out", str(out), "--no-pdf", "-q"])
+    assert rc == 0
+    office = json.loads((out / "results.json").read_text())["offices"][0]
+    # SAQ: only Sarana Prasarana dan Digitalisasi (30) answered, all proven -> 30
+    # presentation by video: 32 (leader, of 40) + 51 (programme, of 60) = 83
+    # final = 30 x 70 % + 83 x 30 % = 21 + 24.9 = 45.9 -> Kurang Informatif
+    assert office["stages"] == {"presentasi": 83}
+    assert office["score"] == 45.9
+    assert office["predicate"] == "Kurang Informatif"
