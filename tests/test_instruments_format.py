@@ -69,6 +69,10 @@ def sakip_best_rows(r):
 
 
 def test_checklist_items_on_y_t_and_a_to_d_by_hand():
+    # The figure as the SAKIP app computes a criterion scored per document: yudhis55/
+    # kke-sakip-trenggalek, .sisyphus/docs/FLOWS.md section 14 (BuktiDukung::getNilai): each
+    # document gets level x (criterion weight / number of documents); the criterion is their sum.
+    # PK.2.2 (4.5) with two documents at A and C: 1 x 2.25 + 0.33 x 2.25 = 2.9925, as below.
     r = sakip_per_document()
     rows = sakip_best_rows(r)
     rows["PK.1.2.B"] = ("PK.1.2.B", "T", EV)  # Renja not on time
@@ -437,3 +441,86 @@ def test_kalbar_video_variant_end_to_end_through_monev_score_stages(tmp_path):
     assert office["stages"] == {"presentasi": 83}
     assert office["score"] == 45.9
     assert office["predicate"] == "Kurang Informatif"
+
+
+# --- one figure per instrument computed by its own system, reproduced --------------------------
+
+
+def full_answer(ind, item=None):
+    """The full-value answer of a row (Ya, the best option, the threshold's minimum)."""
+    spec = ind.answer
+    if item is not None or spec.type in ("ya_tidak", "checklist"):
+        return spec.choices()[0] if spec.type == "checklist" else "Ya"
+    if spec.type == "options":
+        return next(o.label for o in spec.options if o.value == 1)
+    if spec.type == "threshold":
+        return str(spec.min)
+    if spec.type == "percent":
+        return "100"
+    raise AssertionError(spec.type)
+
+
+def test_kemenhub_ungraded_unit_as_its_app_totals_it():
+    # Source: Kaspi24/penilaian-informasi-publik, app/Http/Controllers/QuestionnaireController.php
+    # submitScore(): an item the jury left ungraded gets its good_enough (Cukup) points and the
+    # unit's total_score is the plain sum; database/json/questions.json gives each item's points.
+    # A unit that answered all 35 items Ya and was never graded therefore gets the sum of the 35
+    # good_enough values: 10 x 2.2 + 8 x 1.2 + 7 x 0.6 + 4 x 3.2 + 4 x 3 + 2 + 4
+    #                  = 22 + 9.6 + 4.2 + 12.8 + 12 + 2 + 4 = 66.6
+    r = load_rubric(RUBRICS / "kemenhub-2024.yaml")
+    s = score(r, questionnaire(r, [(f"K-{n:02d}", "Ya", EV) for n in range(1, 36)]))
+    assert s.final_exact == Fraction("66.6")
+    assert s.score == D("66.60")
+
+
+def kalbar_rows(r, tidak):
+    rows = []
+    for ind, item in r.rows():
+        if item is None and ind.answer.type == "checklist":
+            continue
+        code = item.code if item else ind.code
+        rows.append((code, "Tidak") if code in tidak else (code, full_answer(ind, item), EV))
+    return rows
+
+
+def test_kalbar_app_rounds_each_aspect_and_monev_can_too():
+    # Source: Dikall/monev, app/Http/Controllers/AdminController.php listAkun(): each aspect
+    # ("indikator") is round((bobot Ya / total bobot) x aspect weight, 2), the questionnaire total
+    # is the sum of those rounded figures, and
+    # total_score = round(total x 0.7 + presentasi x 0.3, 2)
+    # (the same 70/30 rule is printed under its Excel recap, generate_rekap_excel.py).
+    # An office with every SD and KQ item, 4 of the 14 JN items and 5 of the 6 KO items:
+    #   SD 30, KQ 25, JN 20 x 4/14 = 5.714285... (the app: 5.71), KO 25 x 5/6 = 20.8333... (20.83)
+    #   monev, exact: 30 + 25 + 40/7 + 125/6 = 81.547619... -> 81.55
+    #   the app:      30 + 25 + 5.71 + 20.83 = 81.54
+    text = (Path(__file__).parents[1] / "scoring_rules" / "ki-kalbar-2025.yaml").read_text("utf-8")
+    r = parse_rubric(text, "ki-kalbar-2025.yaml")
+    tidak = {f"JN-{n:02d}" for n in range(5, 15)} | {"KO-06"}
+    rows = kalbar_rows(r, tidak)
+    exact = score(r, questionnaire(r, rows))
+    assert exact.saq_verifiable_exact == 55 + Fraction(40, 7) + Fraction(125, 6)
+    assert exact.saq_verifiable == D("81.55")
+    as_the_app = parse_rubric(text + "\nrounding: {aspects: 2}\n", "ki-kalbar-2025.yaml")
+    s = score(as_the_app, questionnaire(as_the_app, rows, stages={"presentasi": D("83")}))
+    assert [a.verifiable for a in s.aspects] == [30, 25, Fraction("5.71"), Fraction("20.83")]
+    assert s.saq_verifiable == D("81.54")
+    # with a presentation of 83: round(81.54 x 0.7 + 83 x 0.3, 2) = round(57.078 + 24.9, 2) = 81.98
+    assert s.score == D("81.98")
+
+
+def test_zi_pillar_as_the_lke_app_stores_it(tmp_path):
+    # Source: aryasepta7901/EZonaIntegritas-Master, Code/app/Http/Controllers/
+    # SelfAssessmentController.php store(): a criterion answered with two counts scores
+    # second / first, at most 1; the pillar's nilai_sa is round(sum of nilai x penimbang, 3).
+    # PPC (weight 5) with two criteria of 2.5 each: PPC-1 answered A (2.5) and 20 trained of 30
+    # staff: 2.5 x 20/30 = 1.6666...
+    #   the app stores PPC = round(2.5 + 1.6666..., 3) = 4.167; monev, exact: 25/6 = 4.1666...
+    from test_computed import full_rows, read, zi_text
+
+    text = zi_text("min(1, ratio(dilatih, pegawai))")
+    for rounding, ppc in (("", Fraction(25, 6)), ("rounding: {aspects: 3}", Fraction("4.167"))):
+        r = parse_rubric(text + rounding, "zi.yaml")
+        s = score(r, read(tmp_path, r, full_rows(20, 30)))
+        assert dict((a.code, a.verifiable) for a in s.aspects)["PPC"] == ppc
+        # total: 100 - 2.5 + 1.6666... = 99.1666... (or 95 + 4.167 = 99.167) -> 99.17
+        assert s.score == D("99.17")
