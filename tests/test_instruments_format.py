@@ -524,3 +524,20 @@ def test_zi_pillar_as_the_lke_app_stores_it(tmp_path):
         assert dict((a.code, a.verifiable) for a in s.aspects)["PPC"] == ppc
         # total: 100 - 2.5 + 1.6666... = 99.1666... (or 95 + 4.167 = 99.167) -> 99.17
         assert s.score == D("99.17")
+
+
+def test_bali_village_as_its_app_computes_it():
+    # Source: Central-Saga/spk-desa, app/Services/PerhitunganNilaiService.php: questionnaire =
+    # sum(skor x bobot / 100) over the 20 questions of weight 5; visitation = sum(skor x bobot /
+    # 100) over its 4 indicators of weight 25; final = round(kuesioner x 0.60 + visitasi x 0.40, 2).
+    # A village with Q01 at 77 and every other question at 80:
+    #   kuesioner = (77 + 19 x 80) x 5 / 100 = 1597 / 20 = 79.85
+    # visitation indicators 90, 85, 70, 95: (90 + 85 + 70 + 95) x 25 / 100 = 85
+    # final = 79.85 x 0.6 + 85 x 0.4 = 47.91 + 34 = 81.91
+    r = load_rubric(RUBRICS / "ki-bali-desa-2026.yaml")
+    rows = [("Q01", "77", EV)] + [(f"Q{n:02d}", "80", EV) for n in range(2, 21)]
+    visitasi = (D(90) + D(85) + D(70) + D(95)) * 25 / 100
+    s = score(r, questionnaire(r, rows, stages={"visitasi": visitasi}))
+    assert s.saq_verifiable_exact == Fraction("79.85")
+    assert s.final_exact == Fraction("81.91")
+    assert s.score == D("81.91")
