@@ -184,3 +184,16 @@ def test_hostile_formula_is_refused_quickly():
         with pytest.raises(formula.FormulaError):
             formula.parse(text)
     assert time.perf_counter() - start < 5  # generous: each is refused after a few hundred tokens
+
+
+def test_rubric_show_names_the_new_answer_types(tmp_path, capsys):
+    from monev.cli import main
+
+    path = tmp_path / "zi.yaml"
+    path.write_text(zi_text(), encoding="utf-8")
+    assert main(["rubric", "show", str(path)]) == 0  # was exit 3: no words for these types
+    out = capsys.readouterr().out
+    assert "PPC-2   [dihitung monev]" in out
+    assert "PPC-2.B [angka untuk perhitungan, tidak dinilai sendiri]" in out
+    assert main(["rubric", "show", str(path), "--lang", "en"]) == 0
+    assert "[computed by monev]" in capsys.readouterr().out
