@@ -74,6 +74,20 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV404": ("error", "stage-score-invalid"),
     "MV405": ("warning", "stage-incomplete"),
     "MV406": ("warning", "unit-type-unknown"),
+    # wp-rfmt: computed answers (issue 12).
+    "MV630": ("error", "computed-number-missing"),
+    "MV631": ("error", "computed-division-by-zero"),
+    "MV632": ("error", "computed-out-of-range"),
+    "MV633": ("warning", "computed-answer-typed"),
+    # wp-rfmt: assessor tracks (issue 12).
+    "MV634": ("warning", "track-unknown"),
+    "MV635": ("warning", "track-missing"),
+    # wp-rfmt: stage parts and variants in the stages file (issue 12).
+    "MV636": ("error", "stages-variant-unknown"),
+    "MV637": ("error", "stages-variant-missing"),
+    "MV638": ("error", "stages-part-missing"),
+    "MV639": ("error", "stages-part-invalid"),
+    "MV640": ("warning", "stages-whole-score-not-used"),
     # Identity: one office, one rank.
     "MV430": ("warning", "office-copy-skipped"),
     # The verifier's stages file (monev score --stages) and stage scores typed in workbooks.
