@@ -68,12 +68,14 @@ TABLES = (
     Table("options", ("indicators", "answer", "options"), "rows"),
     Table("items", ("indicators", "answer", "items"), "rows"),
     Table("indicator_levels", ("indicators", "levels"), "mapping"),
+    Table("numbers", ("indicators", "answer", "numbers"), "mapping"),
     Table("predicates", ("predicates",), "rows"),
     Table("requires", ("predicates", "requires"), "mapping"),
     Table("stages", ("stages",), "rows", required=True),
     Table("variants", ("stages", "variants"), "rows"),
     Table("parts", ("stages", "variants", "parts"), "rows"),
     Table("verification", ("verification", "levels"), "rows"),
+    Table("tracks", ("assessors", "tracks"), "rows"),
 )
 
 #: Fields of the model deliberately not in the workbook (none today); a field missing from both
@@ -97,6 +99,10 @@ def _unwrap(ann: Any) -> tuple[str, list[Any]]:
     if get_origin(ann) is Annotated:
         return _unwrap(get_args(ann)[0])
     origin = get_origin(ann)
+    if origin in (Union, types.UnionType):  # ``list[X] | None``: the list, None is its absence
+        inner = [a for a in get_args(ann) if a is not type(None)]
+        if len(inner) == 1 and get_origin(inner[0]) in (list, dict, Annotated):
+            return _unwrap(inner[0])
     if origin is list:
         return "list", _members(get_args(ann)[0])
     if origin is dict:
