@@ -214,7 +214,8 @@ def test_every_mistake_is_reported_with_its_sheet_and_cell(tmp_path):
     assert res.exit_code == 1
     assert not out.exists()
     text = res.output
-    assert "[rubrik.xlsx: Indikator!H3] MV611 Kolom Bobot berisi abc, bukan angka" in text
+    weight_line = f"[rubrik.xlsx: Indikator!{weight_cell}] MV611 Kolom Bobot berisi abc"
+    assert weight_line + ", bukan angka" in text
     assert "[rubrik.xlsx: Indikator!A5] MV606 Kode JI-03 dipakai lebih dari sekali" in text
     assert f"[rubrik.xlsx: Indikator!{group_cell}] MV607 Rujukan KI-X di kolom Kelompok" in text
     assert (
