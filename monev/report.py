@@ -31,7 +31,14 @@ from monev.outputs import write_atomic
 from monev.plan import Plan, build_plan
 from monev.problems import Problem
 from monev.resources import data_dir
-from monev.results import KecamatanGroup, OfficeResult, RunResult, dumps
+from monev.results import (
+    PUBLIC_RESULTS,
+    KecamatanGroup,
+    OfficeResult,
+    RunResult,
+    dumps,
+    missing_dict,
+)
 from monev.rounding import leading_digits
 from monev.scoring import OfficeScore, round2
 from monev.text import capped, for_pdf, for_pdf_full
@@ -469,20 +476,13 @@ KECAMATAN_COMMON = 10
 
 
 def kecamatan_attachment(run: RunResult, g: KecamatanGroup, lang: str) -> str:
-    """The kecamatan's offices' entries (its own office first), and its offices not sent."""
+    """The kecamatan's offices' public entries (its own office first), and its offices not sent
+    (without contacts: the kecamatan report may be shared beyond the office, UU PDP)."""
     offices = ([g.office] if g.office else []) + g.kelurahan
     data = {
         "kecamatan": g.name,
-        "offices": [run.office_dict(o, lang) for o in offices],
-        "missing": [
-            {
-                "name": e.name,
-                "unit_type": e.unit_type,
-                "kecamatan": e.kecamatan,
-                "contact": e.contact,
-            }
-            for e in g.missing
-        ],
+        "offices": [run.office_dict(o, lang, public=True) for o in offices],
+        "missing": [missing_dict(e, public=True) for e in g.missing],
     }
     return dumps(data) + "\n"
 
@@ -646,8 +646,9 @@ def office_attachment(run: RunResult, o: OfficeResult, lang: str) -> str:
 
 
 def city_attachments(run: RunResult, lang: str) -> tuple[tuple[str, str], ...]:
-    """``results.json`` and, when its file is found unchanged, the rubric (``rubrik-<id>.yaml``)."""
-    files = [("results.json", run.to_json(lang))]
+    """``results-publik.json`` (kota.pdf is published: no respondents, contacts or verifier's
+    notes) and, when its file is found unchanged, the rubric (``rubrik-<id>.yaml``)."""
+    files = [(PUBLIC_RESULTS, run.to_json(lang, public=True))]
     rubric_text = _rubric_text(run)
     if rubric_text is not None:
         files.append((f"rubrik-{run.rubric.id}.yaml", rubric_text))

@@ -1,6 +1,6 @@
 """Auditors from either PDF alone (issue 11 item 7): `check --json` gives an office the same entry
-results.json holds, and kota.pdf carries results.json and the rubric, enough to recompute every
-office's score without monev's other outputs."""
+results.json holds, and kota.pdf carries the public results (results-publik.json) and the rubric,
+enough to recompute every office's score without monev's other outputs."""
 
 from __future__ import annotations
 
@@ -56,8 +56,9 @@ def test_every_score_is_recomputed_from_kota_pdf_alone(rubric):
     _key, data, _rendered = _render_job(("city", 0, {}))
     pdf = PdfReader(io.BytesIO(data))
     attached = {name: data[0] for name, data in pdf.attachments.items()}
-    assert sorted(attached) == ["results.json", f"rubrik-{rubric.id}.yaml"]
-    results = json.loads(attached["results.json"])
+    # The public results (UU PDP: no respondents, contacts or verifier's notes) are enough.
+    assert sorted(attached) == ["results-publik.json", f"rubrik-{rubric.id}.yaml"]
+    results = json.loads(attached["results-publik.json"])
     rb = parse_rubric(attached[f"rubrik-{rubric.id}.yaml"].decode("utf-8"))
     assert rb.sha256 == results["rubric"]["sha256"]  # the very rubric that produced the run
     weights = {s.code: Fraction(s.weight) for s in rb.stages}
