@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from monev import __version__
+from monev.compare import gone_note, office_change, previous_label
 from monev.i18n import fmt_date, fmt_number, t
 from monev.identity import office_key
 from monev.outputs import write_atomic
@@ -510,6 +511,13 @@ def _env(lang: str):
     env.filters["date"] = lambda iso: fmt_date(dt.date.fromisoformat(iso), lang) if iso else "–"
     env.filters["is_link"] = lambda s: bool(re.match(r"^https?://[^\s<>\"']+$", s or ""))
     env.filters["heat"] = heat_colour
+    # Year over year in the rankings (monev.compare): (score change, rank change) of an office,
+    # the old set's name, the offices gone.
+    env.globals["yoy_change"] = lambda cmp, o, rank=None: office_change(
+        cmp, o.file, o.rank if rank is None else rank, lang
+    )
+    env.globals["yoy_label"] = lambda cmp: previous_label(cmp.previous, lang)
+    env.globals["yoy_gone"] = lambda cmp: gone_note(cmp, lang)
     return env
 
 
