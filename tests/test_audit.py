@@ -77,3 +77,27 @@ def test_every_score_is_recomputed_from_kota_pdf_alone(rubric):
             final = saq
         assert float(round_half_up(final, 2)) == o["score"], o["name"]
     assert len(results["offices"]) == len(run.offices) and staged > 0
+
+
+def test_check_json_entry_equals_results_json_with_stage_cells_and_verifier(
+    tmp_path, rubric, capsys
+):
+    """Issue 11 item 7, checked again on the cases where check and score read a workbook
+    differently if anything: stage scores typed in the workbook (score ignores them without
+    --stages-from-workbooks, with a warning) and a verifier's mark in the Verifikasi column."""
+    from test_scoring import best
+
+    rows = [*best(rubric), ("JI-02", "Ya", "", "Sesuai")]
+    path = write_workbook(
+        tmp_path / "a.xlsx",
+        rubric,
+        rows,
+        office="Dinas A",
+        stages={"visitasi": 90, "wawancara": 80},
+    )
+    main(["check", str(path), "--json"])
+    checked = json.loads(capsys.readouterr().out)[0]["entry"]
+    scored = json.loads(score_paths([path], rubric).to_json())["offices"][0]
+    assert scored.pop("rank") == 1 and checked.pop("rank") == 0
+    assert checked == scored
+    assert checked["stages"] == {} and not checked["staged"]  # the typed stage cells are not used
