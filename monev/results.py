@@ -602,7 +602,7 @@ def _ranking_sheet(run: RunResult, lang: str) -> SheetSpec:
                     d.previous.rank - o.rank,
                 ]
                 if d is not None
-                else [None] * 5
+                else [None, None, t("yoy.new_mark", lang), None, None]  # "baru": new this year
             )
         rows.append(values[:6] + change + values[6:])
     return SheetSpec(t("rekap.sheet.ranking", lang), head, rows, formats, freeze="C2")
