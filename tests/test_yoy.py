@@ -177,3 +177,13 @@ def test_kecamatan_ranking_has_score_change(city):  # noqa: F811
         ["Kelurahan Bugul Lor", "0,00", "−0,50"],
     ]
     assert "2025 (ki-jatim-2024 1.0.0, per 3 November 2025)" in html
+
+
+def test_office_report_names_the_old_set(demo):
+    from monev.report import render_office_html
+
+    dinkes = next(o for o in demo.offices if o.name == "Dinas Kesehatan")
+    html = render_office_html(demo, dinkes)
+    assert "Pembanding: 2023 (ki-jatim-2024 1.0.0, per 1 Desember 2023)." in html
+    # 86,54 - 71,19 = +15,35; rank 4 -> 7.
+    assert "Nilai 71,19 → 86,54 (+15,35)" in html and "peringkat 4 → 7" in html
