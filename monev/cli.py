@@ -193,20 +193,17 @@ def _print_ranking(run, lang: str) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from monev.compare import gone_note, office_change, previous_label
     from monev.text import for_terminal
 
+    cmp = run.comparison  # --previous: the change of score and rank after the predicate
+    change = ("score_change", "rank_change") if cmp is not None else ()
     table = Table(show_lines=False, header_style="bold")
-    for key, justify in (
-        ("rank", "right"),
-        ("office", "left"),
-        ("unit", "left"),
-        ("score", "right"),
-        ("predicate", "left"),
-        ("claimed", "right"),
-        ("verifiable", "right"),
-        ("problems", "right"),
-    ):
+    for key in ("rank", "office", "unit", "score", "predicate", *change):
+        justify = "left" if key in ("office", "unit", "predicate") else "right"
         table.add_column(t(f"cli.col.{key}", lang), justify=justify)  # type: ignore[arg-type]
+    for key in ("claimed", "verifiable", "problems"):
+        table.add_column(t(f"cli.col.{key}", lang), justify="right")
     for o in run.offices:
         s = o.score
         # Text objects: an office name is shown as typed, never read as rich markup or escapes.
@@ -219,6 +216,7 @@ def _print_ranking(run, lang: str) -> None:
                     o.office.unit_type,
                     fmt_number(s.score, lang),
                     s.predicate or "–",  # a rubric without bands
+                    *(office_change(cmp, o.file, o.rank, lang) if cmp is not None else ()),
                     fmt_number(s.saq_claimed, lang),
                     fmt_number(s.saq_verifiable, lang),
                     str(len(o.problems)),
@@ -227,8 +225,13 @@ def _print_ranking(run, lang: str) -> None:
         )
     console = Console(highlight=False)
     if not console.is_terminal:
-        console = Console(highlight=False, width=170)
+        console = Console(highlight=False, width=190 if cmp is not None else 170)
     console.print(table)
+    if cmp is not None:
+        label = previous_label(cmp.previous, lang)
+        console.print(Text(for_terminal(t("yoy.compared_with", lang, label=label))))
+        if cmp.gone:
+            console.print(Text(for_terminal(gone_note(cmp, lang))))
 
 
 def _print_summary(run, lang: str) -> None:
