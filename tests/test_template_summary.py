@@ -21,7 +21,7 @@ from monev.i18n import t
 from monev.rubric import Checklist, Options, Percent, Rubric, Threshold, load_rubric
 from monev.scoring import round2, score
 from monev.template import HEADER_ROW, ORDER, build_template
-from monev.workbook import read_questionnaire
+from monev.workbook import distrust_verifier_acceptance, read_questionnaire
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,8 +59,11 @@ def _answer(rng: random.Random, spec, item) -> object:
     return rng.choice(["catatan", None])  # info: not scored
 
 
-def fill(rubric: Rubric, path: Path, rng: random.Random, lang: str = "id") -> Path:
-    """A template of ``rubric`` with random clean answers and evidence on every answer row."""
+def fill(
+    rubric: Rubric, path: Path, rng: random.Random, lang: str = "id", verdicts: bool = False
+) -> Path:
+    """A template of ``rubric`` with random clean answers and evidence on every answer row; with
+    ``verdicts``, about one answer in six also gets one of the rubric's verifier decisions."""
     options = {"lang": lang} if lang != "id" else {}  # (the id template is the default)
     wb = build_template(rubric, office=path.stem, unit_type=rubric.unit_types[0], **options)
     ws = wb["Kuesioner"]
@@ -76,6 +79,9 @@ def fill(rubric: Rubric, path: Path, rng: random.Random, lang: str = "id") -> Pa
         if answer is not None:
             ws.cell(row=r, column=COL["answer"], value=answer)
             ws.cell(row=r, column=COL["evidence"], value=rng.choice(EVIDENCE) or None)
+            if verdicts and rng.random() < 1 / 6:
+                decision = rng.choice(list(rubric.verdicts().values()))
+                ws.cell(row=r, column=COL["verification"], value=decision)
     wb.save(path)
     return path
 
@@ -126,13 +132,15 @@ def test_summary_matches_monev_to_the_cent_after_libreoffice_recalculation(tmp_p
         rubric = load_rubric(ref)
         for n in range(FILLS_PER_RUBRIC):
             lang = "id" if n % 2 == 0 else "en"
-            path = fill(rubric, tmp_path / f"{rubric.id}-{n}.xlsx", rng, lang)
+            path = fill(rubric, tmp_path / f"{rubric.id}-{n}.xlsx", rng, lang, verdicts=n >= 2)
             cases.append((rubric, path, lang))
     out = tmp_path / "out"
     recalculate([p for _, p, _ in cases], out, tmp_path / "profile")
     checked = 0
     for rubric, path, lang in cases:
-        s = score(rubric, read_questionnaire(path, rubric))
+        # As `monev score` reads an office's own workbook: its Verifikasi cells can only lower
+        # an item (distrust_verifier_acceptance), which is what the sheet estimates.
+        s = score(rubric, distrust_verifier_acceptance(read_questionnaire(path, rubric), rubric))
         got = sheet_values(out / path.name, t("tmpl.sheet.summary", lang))
         where = summary_cells(rubric)
         want = {"": (s.saq_claimed, s.saq_verifiable)}
@@ -147,4 +155,10 @@ def test_summary_matches_monev_to_the_cent_after_libreoffice_recalculation(tmp_p
     assert checked == sum(len(r.aspects) + 1 for r, _, _ in cases)
     # The fills are not trivial: evidence rules cost points in most of them.
     losses = [score(r, read_questionnaire(p, r)).evidence_loss for r, p, _ in cases]
+    decided = [
+        p
+        for r, p, _ in cases
+        if any(a.verification for a in read_questionnaire(p, r).answers.values())
+    ]
+    assert len(decided) >= len(RUBRICS)  # half the fills carry verifier decisions
     assert sum(1 for x in losses if x > 0) >= len(cases) // 2
