@@ -355,8 +355,9 @@ class _Calc:
     value (0..1) of the answer and its value counting only answers with evidence a verifier can
     open, following monev's rules (:mod:`monev.scoring`) as far as plain spreadsheet functions
     go. ``Nilai Pilihan`` holds the answer options' values (and drop-down lists too long to be
-    written inline). Only IF, TRIM, ISNUMBER, SEARCH, MIN, AND, OR, ROUND and SUMPRODUCT are used:
-    Excel and LibreOffice compute them alike, without macros or dynamic arrays.
+    written inline). Only IF, TRIM, ISNUMBER, SEARCH, CELL, LEFT, MIN, AND, OR, ROUND and
+    SUMPRODUCT are used: Excel and LibreOffice compute them alike, without macros or dynamic
+    arrays.
     """
 
     MARK_COL = "G"
@@ -440,7 +441,9 @@ class _Calc:
         if isinstance(spec, Threshold):
             claimed = f"IF(ISNUMBER({ans}),IF({ans}>={_float(spec.min)},1,0),0)"
         elif isinstance(spec, Percent):
-            claimed = f"IF(ISNUMBER({ans}),IF(AND({ans}>=0,{ans}<=100),{ans}/100,0),0)"
+            # "95%" typed in Excel is stored as 0.95 in a percent-format cell: monev reads 95.
+            pct = f'IF(LEFT(CELL("format",{ans}),1)="P",{ans}*100,{ans})'
+            claimed = f"IF(ISNUMBER({ans}),IF(AND({pct}>=0,{pct}<=100),{pct}/100,0),0)"
         elif isinstance(spec, Options):
             labels, values = self.ranges(spec)
             claimed = f"SUMPRODUCT(({labels}=TRIM({ans}))*{values})"

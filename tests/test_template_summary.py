@@ -77,7 +77,11 @@ def fill(
             continue  # the heading row takes no answer
         answer = _answer(rng, ind.answer, item)
         if answer is not None:
-            ws.cell(row=r, column=COL["answer"], value=answer)
+            cell = ws.cell(row=r, column=COL["answer"], value=answer)
+            if isinstance(ind.answer, Percent) and rng.random() < 0.5:
+                # Typed as "87.5%" in Excel: stored as 0.875 in a percent-format cell.
+                cell.value = answer / 100
+                cell.number_format = "0.0%"
             ws.cell(row=r, column=COL["evidence"], value=rng.choice(EVIDENCE) or None)
             if verdicts and rng.random() < 1 / 6:
                 decision = rng.choice(list(rubric.verdicts().values()))
