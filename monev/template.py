@@ -421,11 +421,11 @@ class _Calc:
 
     def options_of(self, spec: Any) -> str:
         """The drop-down source of an answer's choices (their values kept for the formulas)."""
-        return "=" + self.ranges(spec)[0]
+        return self.ranges(spec)[0]  # as Excel stores a formula: without "="
 
     def list_of(self, names: list[str]) -> str:
         labels, _ = self._block([(n, None) for n in names])
-        return "=" + labels
+        return labels
 
     def add_row(self, ind: Indicator, item: Any, r: int, col: dict[str, int]) -> None:
         from openpyxl.utils import get_column_letter

@@ -222,7 +222,7 @@ def test_option_drop_downs_list_each_indicators_choices(tmp_path):
         if ind.answer.type != "options":
             continue
         formula = next(v for k, v in lists.items() if _covers(k, f"E{rows[ind.code]}"))
-        m = re.fullmatch(r"='Nilai Pilihan'!\$B\$(\d+):\$B\$(\d+)", formula)
+        m = re.fullmatch(r"'Nilai Pilihan'!\$B\$(\d+):\$B\$(\d+)", formula)
         assert m, formula
         first, last = int(m.group(1)), int(m.group(2))
         got = [
