@@ -23,7 +23,16 @@ from typing import Any
 
 from monev.i18n import DEFAULT_LANG, LANGS, t
 from monev.problems import Problem
-from monev.rubric import Checklist, Exact, Indicator, Options, Percent, Rubric, Threshold
+from monev.rubric import (
+    DEFAULT_VERDICTS,
+    Checklist,
+    Exact,
+    Indicator,
+    Options,
+    Percent,
+    Rubric,
+    Threshold,
+)
 from monev.workbook import (
     IDENTITY,
     SHEET_IDENTITY,
@@ -343,6 +352,11 @@ def _float(value: Fraction | Decimal) -> str:
     return repr(float(value))
 
 
+def _literal(text: str) -> str:
+    """A text constant in a formula."""
+    return '"' + text.replace('"', '""') + '"'
+
+
 def _quote(sheet: str) -> str:
     return "'" + sheet.replace("'", "''") + "'"
 
@@ -447,8 +461,9 @@ class _Calc:
         elif isinstance(spec, Options):
             labels, values = self.ranges(spec)
             claimed = f"SUMPRODUCT(({labels}=TRIM({ans}))*{values})"
-        else:  # Ya / Tidak, a checklist item
-            claimed = f'IF(TRIM({ans})="Ya",1,0)'
+        else:  # Ya / Tidak, a checklist item: the choice worth 1
+            yes = next(c for c in spec.choices() if spec.parse(c).value == 1)
+            claimed = f"IF(TRIM({ans})={_literal(yes)},1,0)"
         self.row += 1
         n = self.row
         d = f"$D{n}"
@@ -461,7 +476,8 @@ class _Calc:
         verification = self.rubric.verification
         if verification is None:
             # Sesuai in the office's own workbook cannot raise an item; anything else makes it 0.
-            verifiable = f'IF(OR({decision}="",{decision}="Sesuai"),{d}*{ok},0)'
+            accept = _literal(DEFAULT_VERDICTS[0])
+            verifiable = f'IF(OR({decision}="",{decision}={accept}),{d}*{ok},0)'
         else:
             kept = f"{d}*{ok}"
             if verification.ungraded is not None:
@@ -469,7 +485,8 @@ class _Calc:
             verifiable = "0"
             for level in reversed(verification.levels):
                 value = _float(self.rubric.level_value(ind, level.name))
-                verifiable = f'IF({decision}="{level.name}",MIN({d}*{value},{kept}),{verifiable})'
+                name = _literal(level.name)
+                verifiable = f"IF({decision}={name},MIN({d}*{value},{kept}),{verifiable})"
             verifiable = f'IF({decision}="",{kept},{verifiable})'
         self.calc.cell(row=n, column=1, value=item.code if item else ind.code).data_type = "s"
         self.calc.cell(row=n, column=2, value=ind.aspect).data_type = "s"
