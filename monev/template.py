@@ -21,6 +21,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from monev.evidence_items import _TLDS, DOCUMENT_SUFFIXES
 from monev.i18n import DEFAULT_LANG, LANGS, t
 from monev.problems import Problem
 from monev.rubric import (
@@ -66,25 +67,23 @@ WIDTHS = {
 }
 EDITABLE = {"answer", "evidence", "note", "verification", "verifier_note"}
 
-#: Text in an evidence cell that makes the summary count it as evidence a verifier can open: a
-#: link or a document's file name (monev's own rule, :mod:`monev.evidence_items`, is finer).
-EVIDENCE_MARKS = (
-    "http://",
-    "https://",
-    "www.",
-    ".go.id",
-    ".pdf",
-    ".jpg",
-    ".jpeg",
-    ".png",
-    ".gif",
-    ".webp",
-    ".doc",
-    ".xls",
-    ".odt",
-    ".ods",
-    ".ppt",
-)
+
+def _evidence_marks() -> tuple[str, ...]:
+    """Text in an evidence cell that makes the summary count it as evidence a verifier can open:
+    a link (``https://``, ``www.``, a domain ending of monev's list) or a document's file name
+    (monev's own rule, :mod:`monev.evidence_items`, is finer: it also refuses local paths)."""
+    marks = ["http://", "https://", "www."]
+    marks += ["." + tld for tld in _TLDS.split("|")]
+    for suffix in DOCUMENT_SUFFIXES.split("|"):
+        if "?" in suffix:  # jpe?g: jpg and jpeg; docx?: doc (which .docx contains)
+            i = suffix.index("?")
+            marks += [suffix[: i - 1] + suffix[i + 1 :], suffix.replace("?", "")]
+        else:
+            marks.append(suffix)
+    return tuple(dict.fromkeys(m if m.startswith(("http", "www", ".")) else "." + m for m in marks))
+
+
+EVIDENCE_MARKS = _evidence_marks()
 
 
 def _num(value: Decimal | Fraction, lang: str = DEFAULT_LANG) -> str:

@@ -90,6 +90,24 @@ def fill(
     return path
 
 
+def _hand_filled_bali(path: Path) -> Path:
+    rubric = load_rubric(RUBRICS[2])
+    wb = build_template(rubric, office="Desa Uji", unit_type="Desa")
+    ws = wb["Kuesioner"]
+    rows = {ws.cell(row=r, column=1).value: r for r in range(HEADER_ROW + 1, ws.max_row + 1)}
+    for code, answer, evidence in [
+        ("Q01", 100, "https://desa.contoh.id/profil"),
+        ("Q02", 50, "SK PPID Desa.pdf"),
+        ("Q03", 0.875, "-"),  # 87.5 % typed in Excel: 0.875 in a percent-format cell
+        ("Q17", 40, "sik.desa-contoh.id/data"),
+    ]:
+        ws.cell(row=rows[code], column=COL["answer"], value=answer)
+        ws.cell(row=rows[code], column=COL["evidence"], value=evidence)
+    ws.cell(row=rows["Q03"], column=COL["answer"]).number_format = "0.0%"
+    wb.save(path)
+    return path
+
+
 def recalculate(files: list[Path], out: Path, profile: Path) -> None:
     """One LibreOffice call for every file: loading recalculates, saving keeps the values."""
     subprocess.run(
@@ -138,8 +156,22 @@ def test_summary_matches_monev_to_the_cent_after_libreoffice_recalculation(tmp_p
             lang = "id" if n % 2 == 0 else "en"
             path = fill(rubric, tmp_path / f"{rubric.id}-{n}.xlsx", rng, lang, verdicts=n >= 2)
             cases.append((rubric, path, lang))
+    hand = _hand_filled_bali(tmp_path / "bali-tangan.xlsx")
     out = tmp_path / "out"
-    recalculate([p for _, p, _ in cases], out, tmp_path / "profile")
+    recalculate([hand, *(p for _, p, _ in cases)], out, tmp_path / "profile")
+    # KI Bali: 5 points per PD indicator (15 % over 3), 5 for the one SK indicator.
+    # PD claimed = 5 x 1 + 5 x 0.5 + 5 x 0.875 = 11.875 -> 11.88 (half up);
+    # PD with evidence = 5 + 2.5 + 0 ("-" opens nothing) = 7.50; SK = 5 x 0.40 = 2.00 both
+    # (a bare domain with a path counts); SAQ 13.875 -> 13.88 claimed, 9.50 with evidence.
+    got = sheet_values(out / hand.name, "Ringkasan")
+    bali = load_rubric(RUBRICS[2])
+    where = summary_cells(bali)
+    expected = {"PD": ("11.88", "7.50"), "SK": ("2.00", "2.00"), "": ("13.88", "9.50")}
+    for key, (claimed, verifiable) in expected.items():
+        assert cents(got[where[key][0]]) == Decimal(claimed), key
+        assert cents(got[where[key][1]]) == Decimal(verifiable), key
+    s = score(bali, read_questionnaire(hand, bali))
+    assert (s.saq_claimed, s.saq_verifiable) == (Decimal("13.88"), Decimal("9.50"))
     checked = 0
     for rubric, path, lang in cases:
         # As `monev score` reads an office's own workbook: its Verifikasi cells can only lower
