@@ -494,7 +494,7 @@ class _Calc:
         self.calc.cell(row=n, column=5, value="=" + verifiable)
 
     def write_summary(self) -> None:
-        from openpyxl.styles import Alignment, Font, Protection
+        from openpyxl.styles import Alignment, Font
 
         lang = self.lang
         ws = self.wb.create_sheet(self.summary_name, 2)
@@ -546,7 +546,10 @@ class _Calc:
         for letter, width in zip("ABCDE", (10, 48, 11, 22, 24), strict=True):
             ws.column_dimensions[letter].width = width
         ws.protection.sheet = True
-        ws.cell(row=1, column=1).protection = Protection(locked=True)
+        ws.page_setup.orientation = "landscape"
+        ws.sheet_properties.pageSetUpPr.fitToPage = True  # one page wide when printed
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
 
 
 def summary_cells(rubric: Rubric) -> dict[str, tuple[str, str]]:
