@@ -27,6 +27,7 @@ from monev.problems import Problem
 from monev.rubric import (
     DEFAULT_VERDICTS,
     Checklist,
+    Computed,
     Exact,
     Indicator,
     Options,
@@ -406,6 +407,7 @@ class _Calc:
         self.marks = f"${self.MARK_COL}$2:${self.MARK_COL}${1 + len(EVIDENCE_MARKS)}"
         self.sets: dict[tuple[tuple[str, Fraction], ...], tuple[str, str]] = {}
         self.row = 1
+        self.computed = False  # an answer computed from numbers: not in the estimate
 
     def _block(self, pairs: list[tuple[str, Fraction | None]]) -> tuple[str, str]:
         """Write a list of labels (and values) on the options sheet; its label and value ranges."""
@@ -457,9 +459,16 @@ class _Calc:
             # "95%" typed in Excel is stored as 0.95 in a percent-format cell: monev reads 95.
             pct = f'IF(LEFT(CELL("format",{ans}),1)="P",{ans}*100,{ans})'
             claimed = f"IF(ISNUMBER({ans}),IF(AND({pct}>=0,{pct}<=100),{pct}/100,0),0)"
-        elif isinstance(spec, Options):
-            labels, values = self.ranges(spec)
+        elif isinstance(spec, Options) or (isinstance(spec, Checklist) and spec.options):
+            own = spec
+            if isinstance(spec, Checklist) and spec.options:  # items answered on their own labels
+                own = Options(type="options", options=spec.options)
+            labels, values = self.ranges(own)
             claimed = f"SUMPRODUCT(({labels}=TRIM({ans}))*{values})"
+        elif isinstance(spec, Computed):
+            # A formula over other rows' numbers: computed by monev only, not estimated here.
+            self.computed = True
+            claimed = "0"
         else:  # Ya / Tidak, a checklist item: the choice worth 1
             yes = next(c for c in spec.choices() if spec.parse(c).value == 1)
             claimed = f"IF(TRIM({ans})={_literal(yes)},1,0)"
@@ -543,6 +552,8 @@ class _Calc:
             ws.cell(row=r, column=4, value=by_monev)
             ws.cell(row=r, column=5, value=by_monev)
             r += 1
+        if self.computed:
+            ws.cell(row=r + 1, column=1, value=t("tmpl.summary.computed_note", lang))
         for letter, width in zip("ABCDE", (10, 48, 11, 22, 24), strict=True):
             ws.column_dimensions[letter].width = width
         ws.protection.sheet = True
