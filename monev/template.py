@@ -183,6 +183,17 @@ def build_template(
                 ident.add_data_validation(dv)
                 dv.add(c)
         row += 1
+    if rubric.assessors is not None:  # one workbook per assessor: which one this is
+        ident.cell(row=row, column=1, value=t("tmpl.identity.track", lang)).font = bold
+        c = ident.cell(row=row, column=2)
+        c.protection = unlocked
+        c.fill = input_fill
+        names = [tr.name for tr in rubric.assessors.tracks]
+        if _inline_ok(names):
+            dv = _validation("list", t("tmpl.dv.track", lang), pick, formula1=_listed(names))
+            ident.add_data_validation(dv)
+            dv.add(c)
+        row += 1
     row += 1
     if rubric.stages[1:]:
         by = (

@@ -316,7 +316,7 @@ def _read_identity(q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path
     office.position = get(*_label_forms("position"))[0]
     office.filled_on = get(*_label_forms("filled_on"))[0]
     if rubric.assessors is not None:
-        _read_track(q, rubric, *get(TRACK_LABEL))
+        _read_track(q, rubric, *get(*_label_forms("track")))
     q.rubric_id, rid_cell = get(*_label_forms("rubric_id"))
     q.rubric_version, ver_cell = get(*_label_forms("rubric_version"))
     if q.rubric_id and q.rubric_id != rubric.id:

@@ -290,3 +290,25 @@ def test_checklist_headings_take_no_answer_in_either_language():
         for ind in rubric.indicators:
             if isinstance(ind.answer, Checklist):
                 assert not any(_covers(k, f"E{rows[ind.code]}") for k in lists)
+
+
+def test_an_assessor_rubric_template_asks_which_assessor_fills_it(tmp_path):
+    """SAKIP is scored by three assessors, one workbook each: the template has a Penilai row
+    with their names in a drop-down, and a workbook filled with a track's name is read as that
+    track (no MV635 'no assessor named')."""
+    from monev.workbook import read_questionnaire
+
+    rb = load_rubric(SAKIP)
+    for lang, label in (("id", "Penilai"), ("en", "Assessor")):
+        wb = build_template(rb, office="Dinas Uji", lang=lang)
+        ident = wb["Identitas"]
+        row = next(r for r in range(1, ident.max_row + 1) if ident.cell(r, 1).value == label)
+        names = [tr.name for tr in rb.assessors.tracks]
+        lists = [dv.formula1 for dv in ident.data_validations.dataValidation]
+        assert any(all(n in (f or "") for n in names) for f in lists)
+        ident.cell(row, 2).value = names[1]
+        path = tmp_path / f"sakip-{lang}.xlsx"
+        wb.save(path)
+        q = read_questionnaire(path, rb)
+        assert q.office.track == rb.assessors.tracks[1].code
+        assert "MV635" not in {p.code for p in q.problems}
