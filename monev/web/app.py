@@ -31,9 +31,21 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from monev.i18n import DEFAULT_LANG, LANGS, fmt_number, t
-from monev.web import security, storage
+from monev.results import OfficeResult
+from monev.web import security, storage, verification
 from monev.web.checking import check_blob, other_office, page_context, rubric
-from monev.web.db import AuditEntry, Office, Period, Upload, User, audit, utcnow
+from monev.web.db import (
+    AuditEntry,
+    Decision,
+    Objection,
+    Office,
+    Period,
+    Snapshot,
+    Upload,
+    User,
+    audit,
+    utcnow,
+)
 from monev.web.ops import (
     OpError,
     Store,
@@ -49,6 +61,7 @@ from monev.web.settings import ZONES, Settings
 
 HERE = Path(__file__).resolve().parent
 SESSION_HOURS = 12
+HOME = {"admin": "/admin", "office": "/office", "verifier": "/verify", "auditor": "/auditor"}
 BODY_MARGIN = 64 * 1024  # multipart framing and the other fields around the file
 
 
@@ -139,8 +152,10 @@ def load_user(request: Request, db: Session) -> User | None:
     return user
 
 
-def error_page(request: Request, code: int) -> Response:
-    key = "web.csrf" if code == 403 else "web.not_found"
+def error_page(request: Request, code: int, detail: str = "") -> Response:
+    key = "web.not_found"
+    if code == 403:
+        key = "web.read_only" if detail == "read-only" else "web.csrf"
     return render(request, "message.html.j2", code, message=wt(key, request.state.lang))
 
 
@@ -174,16 +189,19 @@ class App:
             user = load_user(request, db)
             request.state.user = user
             request.state.lang = self._lang(request, user)
-            if roles and (user is None or user.role not in roles):
-                if user is None:
-                    return RedirectResponse("/login", 303)
-                raise HTTPException(404)
             try:
+                auditor = user is not None and user.role == "auditor"
+                if auditor and request.method == "POST" and request.url.path != "/logout":
+                    raise HTTPException(403, "read-only")  # an auditor reads; nothing else
+                if roles and (user is None or user.role not in roles):
+                    if user is None:
+                        return RedirectResponse("/login", 303)
+                    raise HTTPException(404)
                 if data is not None:
                     return handler(request, db, user, data)
                 return handler(request, db, user)
             except HTTPException as exc:  # rendered here, while the user is still loaded
-                return error_page(request, exc.status_code)
+                return error_page(request, exc.status_code, exc.detail)
 
     @staticmethod
     def _lang(request: Request, user: User | None) -> str:
@@ -200,7 +218,7 @@ class App:
     def home(self, request: Request, db: Session, user: User | None) -> Response:
         if user is None:
             return RedirectResponse("/login", 303)
-        return RedirectResponse("/admin" if user.role == "admin" else "/office", 303)
+        return RedirectResponse(HOME[user.role], 303)
 
     def login_form(self, request: Request, db: Session, user: User | None) -> Response:
         return render(request, "login.html.j2", error="")
@@ -250,8 +268,8 @@ class App:
                 404,
                 message=wt("web.invite.invalid", request.state.lang),
             )
-        office = db.get(Office, inv.office_id)
-        return render(request, "invite.html.j2", office=office, error="")
+        office = db.get(Office, inv.office_id) if inv.office_id else None
+        return render(request, "invite.html.j2", office=office, role=inv.role, error="")
 
     def invite_accept(
         self, request: Request, db: Session, user: User | None, form: FormData
@@ -261,7 +279,8 @@ class App:
         inv = find_invitation(db, token)
         if inv is None:
             return render(request, "message.html.j2", 404, message=wt("web.invite.invalid", lang))
-        office = db.get(Office, inv.office_id)
+        office = db.get(Office, inv.office_id) if inv.office_id else None
+        role = inv.role
         password = str(form.get("password") or "")
         if password != str(form.get("password2") or ""):
             return render(
@@ -269,6 +288,7 @@ class App:
                 "invite.html.j2",
                 400,
                 office=office,
+                role=role,
                 error=wt("web.password.mismatch", lang),
             )
         try:
@@ -277,14 +297,19 @@ class App:
             )
         except OpError as exc:
             return render(
-                request, "invite.html.j2", 400, office=office, error=wt(exc.key, lang, **exc.params)
+                request,
+                "invite.html.j2",
+                400,
+                office=office,
+                role=role,
+                error=wt(exc.key, lang, **exc.params),
             )
         new.lang = lang
         request.session.clear()
         request.session.update(
             uid=new.id, gen=new.session_gen, csrf=secrets.token_urlsafe(32), lang=lang
         )
-        return RedirectResponse("/office", 303)
+        return RedirectResponse("/", 303)
 
     # --- admin ---------------------------------------------------------------------------------
 
@@ -313,7 +338,13 @@ class App:
             "admin.html.j2",
             status,
             periods=[
-                {"p": p, "deadline": local_time(p.deadline_utc, p.zone)}
+                {
+                    "p": p,
+                    "deadline": local_time(p.deadline_utc, p.zone),
+                    "objection": local_time(p.objection_until_utc, p.zone)
+                    if p.objection_until_utc
+                    else "",
+                }
                 for p in db.scalars(select(Period).order_by(Period.year.desc()))
             ],
             rubrics=sorted(shipped()),
@@ -576,6 +607,369 @@ class App:
         )
         return FileResponse(path, filename=up.original_name, media_type="application/octet-stream")
 
+    # --- verification (step 2) ------------------------------------------------------------------
+
+    def _period(self, db: Session) -> Period:
+        period = current_period(db)
+        if period is None:
+            raise HTTPException(404)
+        return period
+
+    def _office_of_url(self, request: Request, db: Session) -> Office:
+        office = db.get(Office, request.path_params["office"])
+        if office is None:
+            raise HTTPException(404)
+        return office
+
+    def verify_list(self, request: Request, db: Session, user: User) -> Response:
+        """Every office with its latest upload, decisions made and objections waiting."""
+        period = current_period(db)
+        rows = []
+        if period is not None:
+            for office in db.scalars(select(Office).order_by(Office.name)):
+                open_objections = db.scalar(
+                    select(func.count())
+                    .select_from(Objection)
+                    .join(Decision, Decision.id == Objection.decision_id)
+                    .where(
+                        Objection.office_id == office.id,
+                        Objection.status == "open",
+                        Decision.period_id == period.id,
+                    )
+                )
+                rows.append(
+                    {
+                        "office": office,
+                        "latest": verification.latest_upload(db, period, office.id),
+                        "decided": len(verification.decisions_of(db, period, office.id)),
+                        "objections": open_objections,
+                    }
+                )
+        return render(request, "verify_list.html.j2", period=period, rows=rows)
+
+    def verify_office(
+        self, request: Request, db: Session, user: User, error: str = "", status: int = 200
+    ) -> Response:
+        """One office: each indicator with the answer and evidence (as text), the decision and
+        its note, any objection; forms for a verifier, read-only for an admin or an auditor."""
+        period = self._period(db)
+        office = self._office_of_url(request, db)
+        return self._decisions_page(request, db, user, period, office, error, status)
+
+    def _decisions_page(
+        self,
+        request: Request,
+        db: Session,
+        user: User,
+        period: Period,
+        office: Office,
+        error: str = "",
+        status: int = 200,
+    ) -> Response:
+        rb = rubric(period.rubric_id)
+        d = verification.decided(self.settings, db, period, office)
+        decisions = verification.decisions_of(db, period, office.id)
+        objections = {
+            o.decision_id: o
+            for o in db.scalars(select(Objection).where(Objection.office_id == office.id))
+        }
+        answers: dict[str, Any] = {}
+        if d is not None:
+            path = verification.upload_path(self.settings, d.upload)
+            checked = check_blob(path, period.rubric_id, d.upload.original_name).result
+            if checked is not None:
+                answers = {i.code: i for i in checked.score.indicators}
+        items = []
+        for ind in rb.indicators:
+            dec = decisions.get(ind.code)
+            items.append(
+                {
+                    "code": ind.code,
+                    "question": ind.question,
+                    "answer": answers.get(ind.code),
+                    "decision": dec,
+                    "objection": objections.get(dec.id) if dec else None,
+                }
+            )
+        result = d.result if d is not None and isinstance(d.result, OfficeResult) else None
+        return render(
+            request,
+            "verify_office.html.j2",
+            status,
+            period=period,
+            office=office,
+            upload=d.upload if d else None,
+            result=result,
+            items=items,
+            verdicts=list(rb.verdicts().values()),
+            stages=[(s, self._stage_name(rb, s)) for s in verification.later_stages(rb)],
+            stage_values=verification.stages_of(db, period, office.id),
+            can_verify=user.role == "verifier",
+            can_object=user.role == "office" and verification.objection_open(period),
+            objection_until=local_time(period.objection_until_utc, period.zone)
+            if period.objection_until_utc
+            else "",
+            error=error,
+        )
+
+    @staticmethod
+    def _stage_name(rb: Any, code: str) -> str:
+        return next((s.name for s in rb.stages if s.code == code), code)
+
+    def verify_decide(self, request: Request, db: Session, user: User, form: FormData) -> Response:
+        period = self._period(db)
+        office = self._office_of_url(request, db)
+        up = verification.latest_upload(db, period, office.id)
+        try:
+            verification.decide(
+                db,
+                user,
+                period,
+                office,
+                str(form.get("code") or ""),
+                str(form.get("verdict") or ""),
+                str(form.get("note") or ""),
+                up.id if up else None,
+                client_ip(request),
+            )
+        except verification.VerifyError as exc:
+            msg = wt(exc.key, request.state.lang, **exc.params)
+            return self._decisions_page(request, db, user, period, office, msg, 400)
+        return RedirectResponse(f"/verify/{office.id}#i-{form.get('code')}", 303)
+
+    def verify_stages(self, request: Request, db: Session, user: User, form: FormData) -> Response:
+        period = self._period(db)
+        office = self._office_of_url(request, db)
+        try:
+            for stage in verification.later_stages(rubric(period.rubric_id)):
+                if f"stage-{stage}" in form:
+                    verification.set_stage(
+                        db,
+                        user,
+                        period,
+                        office,
+                        stage,
+                        str(form.get(f"stage-{stage}") or ""),
+                        client_ip(request),
+                    )
+        except verification.VerifyError as exc:
+            msg = wt(exc.key, request.state.lang, **exc.params)
+            return self._decisions_page(request, db, user, period, office, msg, 400)
+        return RedirectResponse(f"/verify/{office.id}", 303)
+
+    def objection_answer(
+        self, request: Request, db: Session, user: User, form: FormData
+    ) -> Response:
+        period = self._period(db)
+        obj = db.get(Objection, request.path_params["id"])
+        if obj is None:
+            raise HTTPException(404)
+        office = db.get(Office, obj.office_id)
+        assert office is not None
+        try:
+            verification.answer_objection(
+                db,
+                user,
+                period,
+                obj,
+                form.get("outcome") == "accept",
+                str(form.get("answer") or ""),
+                str(form.get("verdict") or ""),
+                client_ip(request),
+            )
+        except verification.VerifyError as exc:
+            msg = wt(exc.key, request.state.lang, **exc.params)
+            return self._decisions_page(request, db, user, period, office, msg, 400)
+        return RedirectResponse(f"/verify/{office.id}", 303)
+
+    def _decided_download(self, db: Session, office: Office) -> Response:
+        from monev.report import safe_name
+
+        period = self._period(db)
+        d = verification.decided(self.settings, db, period, office)
+        if d is None:
+            raise HTTPException(404)
+        name = f"kuesioner-{period.year}-{safe_name(office.name)}-verifikasi.xlsx"
+        return Response(
+            d.workbook,
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    def verify_download(self, request: Request, db: Session, user: User) -> Response:
+        return self._decided_download(db, self._office_of_url(request, db))
+
+    # --- the office's side of verification --------------------------------------------------
+
+    def office_decisions(self, request: Request, db: Session, user: User) -> Response:
+        period = self._period(db)
+        office = db.get(Office, user.office_id)
+        assert office is not None
+        return self._decisions_page(request, db, user, period, office)
+
+    def office_object(self, request: Request, db: Session, user: User, form: FormData) -> Response:
+        period = self._period(db)
+        office = db.get(Office, user.office_id)
+        assert office is not None
+        raw = str(form.get("decision") or "")
+        decision = db.get(Decision, int(raw)) if raw.isdigit() else None
+        if decision is None or decision.office_id != user.office_id:
+            raise HTTPException(404)  # another office's decision: as one that does not exist
+        try:
+            verification.object_to(
+                db,
+                user,
+                period,
+                decision,
+                str(form.get("reason") or ""),
+                str(form.get("evidence") or ""),
+                client_ip(request),
+            )
+        except verification.VerifyError as exc:
+            msg = wt(exc.key, request.state.lang, **exc.params)
+            return self._decisions_page(request, db, user, period, office, msg, 400)
+        return RedirectResponse("/office/decisions", 303)
+
+    def office_download(self, request: Request, db: Session, user: User) -> Response:
+        office = db.get(Office, user.office_id)
+        assert office is not None
+        return self._decided_download(db, office)
+
+    # --- auditor, dashboard, snapshots ----------------------------------------------------------
+
+    def auditor_page(self, request: Request, db: Session, user: User) -> Response:
+        period = current_period(db)
+        return render(
+            request,
+            "auditor.html.j2",
+            period=period,
+            snapshots=list(db.scalars(select(Snapshot).order_by(Snapshot.id.desc()))),
+            audit_log=list(db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(30))),
+        )
+
+    def audit_csv(self, request: Request, db: Session, user: User) -> Response:
+        import csv
+
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(
+            ["id", "at_utc", "actor", "action", "entity", "entity_id", "before", "after", "ip"]
+        )
+        for e in db.scalars(select(AuditEntry).order_by(AuditEntry.id)):
+            w.writerow(
+                [
+                    e.id,
+                    e.at.isoformat(timespec="seconds"),
+                    e.actor,
+                    e.action,
+                    e.entity,
+                    e.entity_id if e.entity_id is not None else "",
+                    _json(e.before),
+                    _json(e.after),
+                    e.ip,
+                ]
+            )
+        return Response(
+            out.getvalue().encode("utf-8-sig"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="catatan-perubahan.csv"'},
+        )
+
+    def dashboard_page(self, request: Request, db: Session, user: User) -> Response:
+        from monev.web.snapshot import dashboard
+
+        period = self._period(db)
+        return render(
+            request,
+            "dashboard.html.j2",
+            period=period,
+            board=dashboard(self.settings, db, period),
+            deadline=local_time(period.deadline_utc, period.zone),
+            snapshots=list(
+                db.scalars(
+                    select(Snapshot)
+                    .where(Snapshot.period_id == period.id)
+                    .order_by(Snapshot.id.desc())
+                )
+            ),
+            error="",
+        )
+
+    def admin_publish(self, request: Request, db: Session, user: User, form: FormData) -> Response:
+        from monev.web.snapshot import PublishError, publish
+
+        period = self._period(db)
+        try:
+            snap = publish(
+                self.settings, db, user, period, pdf=self.settings.pdf, ip=client_ip(request)
+            )
+        except PublishError as exc:
+            return self.admin(request, db, user, wt(exc.key, request.state.lang, **exc.params), 409)
+        return RedirectResponse(f"/snapshots/{snap.id}", 303)
+
+    def admin_staff(self, request: Request, db: Session, user: User, form: FormData) -> Response:
+        from monev.web.ops import invite_staff
+
+        try:
+            link = invite_staff(db, self.settings, user, str(form.get("role") or ""))
+        except OpError as exc:
+            return self.admin(request, db, user, wt(exc.key, request.state.lang), 400)
+        role = wt(f"web.role.{form.get('role')}", request.state.lang)
+        return render(request, "links.html.j2", links=[(role, link)])
+
+    def admin_objection_window(
+        self, request: Request, db: Session, user: User, form: FormData
+    ) -> Response:
+        from monev.web.ops import parse_deadline
+
+        period = self._period(db)
+        raw = str(form.get("objection_until") or "").strip()
+        try:
+            until = parse_deadline(raw, period.zone) if raw else None
+        except OpError as exc:
+            return self.admin(request, db, user, wt(exc.key, request.state.lang), 400)
+        before = {"objection_until_utc": period.objection_until_utc}
+        period.objection_until_utc = until
+        audit(
+            db,
+            user,
+            "period.objection_window",
+            "period",
+            period.id,
+            before,
+            {"objection_until_utc": until},
+            client_ip(request),
+        )
+        return RedirectResponse("/admin", 303)
+
+    def snapshot_page(self, request: Request, db: Session, user: User) -> Response:
+        snap = db.get(Snapshot, request.path_params["id"])
+        if snap is None:
+            raise HTTPException(404)
+        period = db.get(Period, snap.period_id)
+        return render(request, "snapshot.html.j2", snap=snap, period=period)
+
+    def snapshot_download(self, request: Request, db: Session, user: User) -> Response:
+        from monev.web.snapshot import snapshot_file
+
+        snap = db.get(Snapshot, request.path_params["id"])
+        found = snapshot_file(self.settings, snap, request.path_params["name"]) if snap else None
+        if found is None or not found[0].is_file():
+            raise HTTPException(404)
+        path, sha = found
+        return FileResponse(
+            path,
+            filename=path.name,
+            media_type="application/octet-stream",
+            headers={"X-Content-SHA256": sha},
+        )
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True) if value is not None else ""
+
 
 # --- the application -------------------------------------------------------------------------
 
@@ -602,6 +996,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
 
     a = App(store or Store(settings))
     admin, office, anyone = ("admin",), ("office",), ("admin", "office", "verifier", "auditor")
+    verifier, staff = ("verifier",), ("admin", "verifier", "auditor")
+    readers = ("admin", "auditor")
 
     async def not_found(request: Request, exc: Exception) -> Response:
         request.state.user = None
@@ -624,6 +1020,39 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         Route("/office/uploads", a.upload, methods=["POST"]),
         Route("/uploads/{id:int}", a.page(a.result, anyone)),
         Route("/uploads/{id:int}/file", a.page(a.download, anyone)),
+        Route("/verify", a.page(a.verify_list, staff)),
+        Route("/verify/{office:int}", a.page(a.verify_office, staff)),
+        Route("/verify/{office:int}/workbook.xlsx", a.page(a.verify_download, staff)),
+        Route(
+            "/verify/{office:int}/decisions",
+            a.page(a.verify_decide, verifier, form=True),
+            methods=["POST"],
+        ),
+        Route(
+            "/verify/{office:int}/stages",
+            a.page(a.verify_stages, verifier, form=True),
+            methods=["POST"],
+        ),
+        Route(
+            "/objections/{id:int}/answer",
+            a.page(a.objection_answer, verifier, form=True),
+            methods=["POST"],
+        ),
+        Route("/office/decisions", a.page(a.office_decisions, office)),
+        Route("/office/objections", a.page(a.office_object, office, form=True), methods=["POST"]),
+        Route("/office/workbook.xlsx", a.page(a.office_download, office)),
+        Route("/auditor", a.page(a.auditor_page, ("auditor",))),
+        Route("/audit.csv", a.page(a.audit_csv, readers)),
+        Route("/dashboard", a.page(a.dashboard_page, readers)),
+        Route("/admin/publish", a.page(a.admin_publish, admin, form=True), methods=["POST"]),
+        Route("/admin/staff", a.page(a.admin_staff, admin, form=True), methods=["POST"]),
+        Route(
+            "/admin/objection-window",
+            a.page(a.admin_objection_window, admin, form=True),
+            methods=["POST"],
+        ),
+        Route("/snapshots/{id:int}", a.page(a.snapshot_page, readers)),
+        Route("/snapshots/{id:int}/{name:path}", a.page(a.snapshot_download, readers)),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     return Starlette(
