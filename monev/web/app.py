@@ -813,7 +813,11 @@ class App:
         assert office is not None
         raw = str(form.get("decision") or "")
         decision = db.get(Decision, int(raw)) if raw.isdigit() else None
-        if decision is None or decision.office_id != user.office_id:
+        if (
+            decision is None
+            or decision.office_id != user.office_id
+            or decision.period_id != period.id
+        ):
             raise HTTPException(404)  # another office's decision: as one that does not exist
         try:
             verification.object_to(

@@ -231,16 +231,25 @@ class Dashboard:
 def dashboard(settings: Settings, db: Session, period: Period) -> Dashboard:
     """Ranking by the decided score, predicate distribution, most-missed indicators, offices
     that have not uploaded a scorable workbook."""
+    from dataclasses import replace
+
+    from monev.results import rank
+
     rb = rubric(period.rubric_id)
-    ranking: list[tuple[Office, OfficeResult]] = []
+    copies: list[OfficeResult] = []
+    found: dict[int, Office] = {}
     outstanding: list[Office] = []
     for office in db.scalars(select(Office).order_by(Office.name)):
         d = decided(settings, db, period, office)
         if d is None or not isinstance(d.result, OfficeResult):
             outstanding.append(office)
         else:
-            ranking.append((office, d.result))
-    ranking.sort(key=lambda pair: (-pair[1].score.final_exact, pair[0].name))
+            copy = replace(d.result)  # rank() sets .rank: never on the cached result
+            copies.append(copy)
+            found[id(copy)] = office
+    # the library's ranking (equal rounded scores share a rank), as in results.json
+    ranked = rank(copies)
+    ranking = [(found[id(r)], r) for r in ranked]
     counts = Counter(r.score.predicate for _, r in ranking)
     bands = [b.name for b in rb.predicates] or sorted(counts)
     missed_count: Counter[str] = Counter()
