@@ -251,6 +251,7 @@ def answer_objection(
             )
         old = {"verdict": decision.verdict, "note": decision.note}
         decision.verdict, decision.verifier_id, decision.decided_at = verdict, actor.id, utcnow()
+        decision.note = answer  # the old note gave the reason of the old verdict
         audit(
             db,
             actor,
@@ -258,7 +259,7 @@ def answer_objection(
             "decision",
             decision.id,
             old,
-            {"code": decision.code, "verdict": verdict, "note": decision.note, "objection": obj.id},
+            {"code": decision.code, "verdict": verdict, "note": answer, "objection": obj.id},
             ip,
         )
     obj.status = "accepted" if accept else "rejected"
