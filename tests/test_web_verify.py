@@ -119,6 +119,7 @@ def test_verifier_decisions_change_the_score_the_office_sees(verif, rubric, tmp_
     )
     # JI-02 rejected: 20/7 = 2.857 -> 2,86
     assert decided_score(a, "/office/decisions") == "2,86"
+    assert "Nilai setelah verifikasi: <b>2,86</b>" in a.get("/office").text
     office_page = a.get("/office/decisions").text
     assert "Tidak Sesuai" in office_page and "Tautan mengarah ke halaman kosong" in office_page
 

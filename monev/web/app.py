@@ -402,10 +402,19 @@ class App:
                     .order_by(Upload.id.desc())
                 )
             )
+        after = None  # the score after verification, once a verifier has decided anything
+        if period is not None and office is not None:
+            decided_any = verification.decisions_of(db, period, office.id) or (
+                verification.stages_of(db, period, office.id)
+            )
+            d = verification.decided(self.settings, db, period, office) if decided_any else None
+            if d is not None and isinstance(d.result, OfficeResult):
+                after = d.result.score
         return render(
             request,
             "office.html.j2",
             status,
+            after=after,
             office=office,
             period=period,
             deadline=local_time(period.deadline_utc, period.zone) if period else "",

@@ -164,6 +164,8 @@ def publish(
         db.add(snap)
         db.flush()
         dest = snapshot_dir(settings, snap.id)
+        if dest.exists():  # left by a publish whose transaction did not commit: no row has it
+            shutil.rmtree(dest)
         files: list[dict[str, Any]] = []
         for path in sorted(p for p in out.rglob("*") if p.is_file()):
             rel = path.relative_to(out).as_posix()
