@@ -1,8 +1,10 @@
 """Routes and pages: a Starlette application over :mod:`monev.web.ops` and the library.
 
-Pages are Jinja2 templates rendered on the server (autoescaped, StrictUndefined); there is no
-JavaScript. Every POST carries the session's CSRF token. An office reaches only its own uploads:
-any other id answers 404, exactly as an id that does not exist.
+Pages are Jinja2 templates rendered on the server (autoescaped, StrictUndefined; see
+:mod:`.pages`); there is no JavaScript. The pages of verification, objections, the auditor, the
+dashboard and snapshots are in :mod:`.staff`. Every POST carries the session's CSRF token. An
+office reaches only its own uploads: any other id answers 404, exactly as an id that does not
+exist.
 """
 
 from __future__ import annotations
@@ -12,11 +14,8 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
@@ -26,21 +25,18 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from monev.i18n import DEFAULT_LANG, LANGS, fmt_number, t
+from monev.i18n import DEFAULT_LANG, LANGS
 from monev.results import OfficeResult
 from monev.web import security, storage, verification
 from monev.web.checking import check_blob, other_office, page_context, rubric
 from monev.web.db import (
     AuditEntry,
-    Decision,
-    Objection,
     Office,
     Period,
-    Snapshot,
     Upload,
     User,
     audit,
@@ -57,109 +53,24 @@ from monev.web.ops import (
     open_period,
 )
 from monev.web.ops import invite as make_invitation
+from monev.web.pages import (
+    HERE,
+    HOME,
+    check_csrf,
+    client_ip,
+    error_page,
+    load_user,
+    render,
+    wt,
+)
 from monev.web.settings import ZONES, Settings
+from monev.web.staff import StaffPages
 
-HERE = Path(__file__).resolve().parent
 SESSION_HOURS = 12
-HOME = {"admin": "/admin", "office": "/office", "verifier": "/verify", "auditor": "/auditor"}
 BODY_MARGIN = 64 * 1024  # multipart framing and the other fields around the file
 
 
-# --- texts and templates ------------------------------------------------------------------------
-
-
-@cache
-def _web_texts() -> dict[str, dict[str, str]]:
-    data: dict[str, dict[str, str]] = yaml.safe_load(
-        (HERE / "messages.yaml").read_text(encoding="utf-8")
-    )
-    return data
-
-
-def wt(key: str, lang: str = DEFAULT_LANG, /, **params: Any) -> str:
-    """A web text, or a text of the library's catalogue (problems, report labels)."""
-    entry = _web_texts().get(key)
-    if entry is None:
-        return t(key, lang, **params)
-    text = entry.get(lang) or entry[DEFAULT_LANG]
-    return text.format(**params) if params else text
-
-
-@cache
-def _env():  # -> jinja2.Environment
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return env
-
-
-def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
-    lang = request.state.lang
-    user = request.state.user
-    html = (
-        _env()
-        .get_template(name)
-        .render(
-            _=lambda key, **kw: wt(key, lang, **kw),
-            num=lambda v, places=2: fmt_number(
-                Decimal(v) if isinstance(v, str) else v, lang, places
-            ),
-            lang=lang,
-            other_lang="en" if lang == "id" else "id",
-            user=user,
-            csrf=csrf_token(request),
-            path=request.url.path,
-            **ctx,
-        )
-    )
-    return HTMLResponse(html, status_code=status)
-
-
-# --- sessions, CSRF, who is asking ------------------------------------------------------------
-
-
-def csrf_token(request: Request) -> str:
-    token = request.session.get("csrf")
-    if not token:
-        token = request.session["csrf"] = secrets.token_urlsafe(32)
-    return str(token)
-
-
-def check_csrf(request: Request, form: FormData) -> None:
-    sent = form.get("csrf")
-    good = request.session.get("csrf")
-    if not isinstance(sent, str) or not good or not security.same(sent, good):
-        raise HTTPException(403, "csrf")
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
-
-
-def load_user(request: Request, db: Session) -> User | None:
-    uid = request.session.get("uid")
-    if not isinstance(uid, int):
-        return None
-    user = db.get(User, uid)
-    if user is None or not user.active or request.session.get("gen") != user.session_gen:
-        return None
-    return user
-
-
-def error_page(request: Request, code: int, detail: str = "") -> Response:
-    key = "web.not_found"
-    if code == 403:
-        key = "web.read_only" if detail == "read-only" else "web.csrf"
-    return render(request, "message.html.j2", code, message=wt(key, request.state.lang))
-
-
-class App:
+class App(StaffPages):
     """Handlers of one running application (one :class:`Store`)."""
 
     def __init__(self, store: Store):
@@ -615,373 +526,6 @@ class App:
             self.settings.blob_dir, up.sha256, storage.suffix_of(up.original_name)
         )
         return FileResponse(path, filename=up.original_name, media_type="application/octet-stream")
-
-    # --- verification (step 2) ------------------------------------------------------------------
-
-    def _period(self, db: Session) -> Period:
-        period = current_period(db)
-        if period is None:
-            raise HTTPException(404)
-        return period
-
-    def _office_of_url(self, request: Request, db: Session) -> Office:
-        office = db.get(Office, request.path_params["office"])
-        if office is None:
-            raise HTTPException(404)
-        return office
-
-    def verify_list(self, request: Request, db: Session, user: User) -> Response:
-        """Every office with its latest upload, decisions made and objections waiting."""
-        period = current_period(db)
-        rows = []
-        if period is not None:
-            for office in db.scalars(select(Office).order_by(Office.name)):
-                open_objections = db.scalar(
-                    select(func.count())
-                    .select_from(Objection)
-                    .join(Decision, Decision.id == Objection.decision_id)
-                    .where(
-                        Objection.office_id == office.id,
-                        Objection.status == "open",
-                        Decision.period_id == period.id,
-                    )
-                )
-                rows.append(
-                    {
-                        "office": office,
-                        "latest": verification.latest_upload(db, period, office.id),
-                        "decided": len(verification.decisions_of(db, period, office.id)),
-                        "objections": open_objections,
-                    }
-                )
-        return render(request, "verify_list.html.j2", period=period, rows=rows)
-
-    def verify_office(
-        self, request: Request, db: Session, user: User, error: str = "", status: int = 200
-    ) -> Response:
-        """One office: each indicator with the answer and evidence (as text), the decision and
-        its note, any objection; forms for a verifier, read-only for an admin or an auditor."""
-        period = self._period(db)
-        office = self._office_of_url(request, db)
-        return self._decisions_page(request, db, user, period, office, error, status)
-
-    def _decisions_page(
-        self,
-        request: Request,
-        db: Session,
-        user: User,
-        period: Period,
-        office: Office,
-        error: str = "",
-        status: int = 200,
-    ) -> Response:
-        rb = rubric(period.rubric_id)
-        d = verification.decided(self.settings, db, period, office)
-        decisions = verification.decisions_of(db, period, office.id)
-        objections = {
-            o.decision_id: o
-            for o in db.scalars(select(Objection).where(Objection.office_id == office.id))
-        }
-        answers: dict[str, Any] = {}
-        if d is not None:
-            path = verification.upload_path(self.settings, d.upload)
-            checked = check_blob(path, period.rubric_id, d.upload.original_name).result
-            if checked is not None:
-                answers = {i.code: i for i in checked.score.indicators}
-        items = []
-        for ind in rb.indicators:
-            dec = decisions.get(ind.code)
-            items.append(
-                {
-                    "code": ind.code,
-                    "question": ind.question,
-                    "answer": answers.get(ind.code),
-                    "decision": dec,
-                    "objection": objections.get(dec.id) if dec else None,
-                }
-            )
-        result = d.result if d is not None and isinstance(d.result, OfficeResult) else None
-        return render(
-            request,
-            "verify_office.html.j2",
-            status,
-            period=period,
-            office=office,
-            upload=d.upload if d else None,
-            result=result,
-            items=items,
-            verdicts=list(rb.verdicts().values()),
-            stages=[(s, self._stage_name(rb, s)) for s in verification.later_stages(rb)],
-            stage_values=verification.stages_of(db, period, office.id),
-            can_verify=user.role == "verifier",
-            can_object=user.role == "office" and verification.objection_open(period),
-            objection_until=local_time(period.objection_until_utc, period.zone)
-            if period.objection_until_utc
-            else "",
-            error=error,
-        )
-
-    @staticmethod
-    def _stage_name(rb: Any, code: str) -> str:
-        return next((s.name for s in rb.stages if s.code == code), code)
-
-    def verify_decide(self, request: Request, db: Session, user: User, form: FormData) -> Response:
-        period = self._period(db)
-        office = self._office_of_url(request, db)
-        up = verification.latest_upload(db, period, office.id)
-        try:
-            verification.decide(
-                db,
-                user,
-                period,
-                office,
-                str(form.get("code") or ""),
-                str(form.get("verdict") or ""),
-                str(form.get("note") or ""),
-                up.id if up else None,
-                client_ip(request),
-            )
-        except verification.VerifyError as exc:
-            msg = wt(exc.key, request.state.lang, **exc.params)
-            return self._decisions_page(request, db, user, period, office, msg, 400)
-        return RedirectResponse(f"/verify/{office.id}#i-{form.get('code')}", 303)
-
-    def verify_stages(self, request: Request, db: Session, user: User, form: FormData) -> Response:
-        period = self._period(db)
-        office = self._office_of_url(request, db)
-        try:
-            for stage in verification.later_stages(rubric(period.rubric_id)):
-                if f"stage-{stage}" in form:
-                    verification.set_stage(
-                        db,
-                        user,
-                        period,
-                        office,
-                        stage,
-                        str(form.get(f"stage-{stage}") or ""),
-                        client_ip(request),
-                    )
-        except verification.VerifyError as exc:
-            msg = wt(exc.key, request.state.lang, **exc.params)
-            return self._decisions_page(request, db, user, period, office, msg, 400)
-        return RedirectResponse(f"/verify/{office.id}", 303)
-
-    def objection_answer(
-        self, request: Request, db: Session, user: User, form: FormData
-    ) -> Response:
-        period = self._period(db)
-        obj = db.get(Objection, request.path_params["id"])
-        if obj is None:
-            raise HTTPException(404)
-        office = db.get(Office, obj.office_id)
-        assert office is not None
-        try:
-            verification.answer_objection(
-                db,
-                user,
-                period,
-                obj,
-                form.get("outcome") == "accept",
-                str(form.get("answer") or ""),
-                str(form.get("verdict") or ""),
-                client_ip(request),
-            )
-        except verification.VerifyError as exc:
-            msg = wt(exc.key, request.state.lang, **exc.params)
-            return self._decisions_page(request, db, user, period, office, msg, 400)
-        return RedirectResponse(f"/verify/{office.id}", 303)
-
-    def _decided_download(self, db: Session, office: Office) -> Response:
-        from monev.report import safe_name
-
-        period = self._period(db)
-        d = verification.decided(self.settings, db, period, office)
-        if d is None:
-            raise HTTPException(404)
-        name = f"kuesioner-{period.year}-{safe_name(office.name)}-verifikasi.xlsx"
-        return Response(
-            d.workbook,
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
-
-    def verify_download(self, request: Request, db: Session, user: User) -> Response:
-        return self._decided_download(db, self._office_of_url(request, db))
-
-    # --- the office's side of verification --------------------------------------------------
-
-    def office_decisions(self, request: Request, db: Session, user: User) -> Response:
-        period = self._period(db)
-        office = db.get(Office, user.office_id)
-        assert office is not None
-        return self._decisions_page(request, db, user, period, office)
-
-    def office_object(self, request: Request, db: Session, user: User, form: FormData) -> Response:
-        period = self._period(db)
-        office = db.get(Office, user.office_id)
-        assert office is not None
-        raw = str(form.get("decision") or "")
-        decision = db.get(Decision, int(raw)) if raw.isdigit() else None
-        if (
-            decision is None
-            or decision.office_id != user.office_id
-            or decision.period_id != period.id
-        ):
-            raise HTTPException(404)  # another office's decision: as one that does not exist
-        try:
-            verification.object_to(
-                db,
-                user,
-                period,
-                decision,
-                str(form.get("reason") or ""),
-                str(form.get("evidence") or ""),
-                client_ip(request),
-            )
-        except verification.VerifyError as exc:
-            msg = wt(exc.key, request.state.lang, **exc.params)
-            return self._decisions_page(request, db, user, period, office, msg, 400)
-        return RedirectResponse("/office/decisions", 303)
-
-    def office_download(self, request: Request, db: Session, user: User) -> Response:
-        office = db.get(Office, user.office_id)
-        assert office is not None
-        return self._decided_download(db, office)
-
-    # --- auditor, dashboard, snapshots ----------------------------------------------------------
-
-    def auditor_page(self, request: Request, db: Session, user: User) -> Response:
-        period = current_period(db)
-        return render(
-            request,
-            "auditor.html.j2",
-            period=period,
-            snapshots=list(db.scalars(select(Snapshot).order_by(Snapshot.id.desc()))),
-            audit_log=list(db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(30))),
-        )
-
-    def audit_csv(self, request: Request, db: Session, user: User) -> Response:
-        import csv
-
-        out = io.StringIO()
-        w = csv.writer(out, lineterminator="\n")
-        w.writerow(
-            ["id", "at_utc", "actor", "action", "entity", "entity_id", "before", "after", "ip"]
-        )
-        for e in db.scalars(select(AuditEntry).order_by(AuditEntry.id)):
-            w.writerow(
-                [
-                    e.id,
-                    e.at.isoformat(timespec="seconds"),
-                    e.actor,
-                    e.action,
-                    e.entity,
-                    e.entity_id if e.entity_id is not None else "",
-                    _json(e.before),
-                    _json(e.after),
-                    e.ip,
-                ]
-            )
-        return Response(
-            out.getvalue().encode("utf-8-sig"),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="catatan-perubahan.csv"'},
-        )
-
-    def dashboard_page(self, request: Request, db: Session, user: User) -> Response:
-        from monev.web.snapshot import dashboard
-
-        period = self._period(db)
-        return render(
-            request,
-            "dashboard.html.j2",
-            period=period,
-            board=dashboard(self.settings, db, period),
-            deadline=local_time(period.deadline_utc, period.zone),
-            snapshots=list(
-                db.scalars(
-                    select(Snapshot)
-                    .where(Snapshot.period_id == period.id)
-                    .order_by(Snapshot.id.desc())
-                )
-            ),
-            error="",
-        )
-
-    def admin_publish(self, request: Request, db: Session, user: User, form: FormData) -> Response:
-        from monev.web.snapshot import PublishError, publish
-
-        period = self._period(db)
-        try:
-            snap = publish(
-                self.settings, db, user, period, pdf=self.settings.pdf, ip=client_ip(request)
-            )
-        except PublishError as exc:
-            return self.admin(request, db, user, wt(exc.key, request.state.lang, **exc.params), 409)
-        return RedirectResponse(f"/snapshots/{snap.id}", 303)
-
-    def admin_staff(self, request: Request, db: Session, user: User, form: FormData) -> Response:
-        from monev.web.ops import invite_staff
-
-        try:
-            link = invite_staff(db, self.settings, user, str(form.get("role") or ""))
-        except OpError as exc:
-            return self.admin(request, db, user, wt(exc.key, request.state.lang), 400)
-        role = wt(f"web.role.{form.get('role')}", request.state.lang)
-        return render(request, "links.html.j2", links=[(role, link)])
-
-    def admin_objection_window(
-        self, request: Request, db: Session, user: User, form: FormData
-    ) -> Response:
-        from monev.web.ops import parse_deadline
-
-        period = self._period(db)
-        raw = str(form.get("objection_until") or "").strip()
-        try:
-            until = parse_deadline(raw, period.zone) if raw else None
-        except OpError as exc:
-            return self.admin(request, db, user, wt(exc.key, request.state.lang), 400)
-        before = {"objection_until_utc": period.objection_until_utc}
-        period.objection_until_utc = until
-        audit(
-            db,
-            user,
-            "period.objection_window",
-            "period",
-            period.id,
-            before,
-            {"objection_until_utc": until},
-            client_ip(request),
-        )
-        return RedirectResponse("/admin", 303)
-
-    def snapshot_page(self, request: Request, db: Session, user: User) -> Response:
-        snap = db.get(Snapshot, request.path_params["id"])
-        if snap is None:
-            raise HTTPException(404)
-        period = db.get(Period, snap.period_id)
-        return render(request, "snapshot.html.j2", snap=snap, period=period)
-
-    def snapshot_download(self, request: Request, db: Session, user: User) -> Response:
-        from monev.web.snapshot import snapshot_file
-
-        snap = db.get(Snapshot, request.path_params["id"])
-        found = snapshot_file(self.settings, snap, request.path_params["name"]) if snap else None
-        if found is None or not found[0].is_file():
-            raise HTTPException(404)
-        path, sha = found
-        return FileResponse(
-            path,
-            filename=path.name,
-            media_type="application/octet-stream",
-            headers={"X-Content-SHA256": sha},
-        )
-
-
-def _json(value: Any) -> str:
-    import json
-
-    return json.dumps(value, ensure_ascii=False, sort_keys=True) if value is not None else ""
 
 
 # --- the application -------------------------------------------------------------------------
