@@ -510,3 +510,24 @@ def test_snapshot_files_cannot_be_reached_by_path_guessing(verif, rubric, tmp_pa
         assert au.get(f"{url}/{guess}").status_code == 404, guess
     assert a.get(f"{url}/results.json").status_code == 404  # an office reads no snapshot
     assert v.get(url).status_code == 404  # nor does a verifier (the admin publishes)
+
+
+def test_a_decision_of_an_earlier_period_cannot_be_objected_to(verif, rubric, tmp_path):
+    _settings, store, _app, admin, a, _b, v, _au = verif
+    wb = write_workbook(
+        tmp_path / "a.xlsx", rubric, [("JI-01", "Ya", EV)], office="Dinas Kesehatan"
+    )
+    upload(a, "a.xlsx", wb.read_bytes())
+    oid = office_id(store, "Dinas Kesehatan")
+    decide(v, oid, "JI-01", "Tidak Sesuai")
+    set_window(admin)
+    with store.session() as db:
+        old = db.scalars(select(Decision)).one().id
+    assert open_period(admin, year=2027).status_code == 200  # the newest open period is current
+    r = a.post(
+        "/office/objections",
+        data={"csrf": csrf(a, "/office"), "decision": str(old), "reason": "Tautan diperbaiki"},
+    )
+    assert r.status_code == 404
+    with store.session() as db:
+        assert db.scalars(select(Objection)).all() == []
