@@ -97,3 +97,30 @@ def test_a_report_after_others_in_one_worker_has_the_bytes_of_a_fresh_process(ru
         cwd=ROOT,
     ).stdout
     assert fresh[:5] == b"%PDF-" and warm == fresh
+
+
+def test_the_message_catalogue_is_read_with_libyaml_when_there(monkeypatch):
+    """Every command reads messages.yaml before any work (0.22 s with PyYAML's pure-Python
+    loader, 0.04 s with LibYAML's, measured here): same data, the fast loader."""
+    import yaml
+
+    from monev import i18n
+
+    if not hasattr(yaml, "CSafeLoader"):
+        pytest.skip("PyYAML without LibYAML")
+    loaders = []
+    real = yaml.load
+
+    def load(stream, Loader):
+        loaders.append(Loader)
+        return real(stream, Loader=Loader)
+
+    monkeypatch.setattr(yaml, "load", load)
+    i18n.catalogue.cache_clear()
+    try:
+        fast = i18n.catalogue()
+    finally:
+        i18n.catalogue.cache_clear()
+    assert loaders == [yaml.CSafeLoader]
+    text = (ROOT / "monev" / "messages.yaml").read_text("utf-8")
+    assert fast == yaml.safe_load(text)
