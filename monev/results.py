@@ -702,74 +702,63 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
     decimal comma; text goes through :func:`monev.text.for_xlsx`, and every cell cut at Excel's
     limit is listed on a ``Catatan`` sheet (problem MV501).
 
-    Written with XlsxWriter in constant-memory mode: rows go to a temporary file as they are
-    written, so memory does not grow with the number of offices, and it is about 4-5x faster than
-    openpyxl's write-only mode on the 52,000 indicator rows of 1,000 offices (issue 13; the
-    figures are in the README's Speed section). Rows are written top to bottom per sheet.
+    Written by :mod:`monev.xlsx`, row by row into the zip: memory does not grow with the number
+    of offices, and the 52,000 indicator rows of 1,000 offices take about a sixth of the time
+    XlsxWriter's constant-memory mode took (issue 13; figures in the README's Speed section).
+    The same run gives the same bytes.
     """
-    import xlsxwriter
-    from xlsxwriter.utility import xl_rowcol_to_cell
-
     from monev.i18n import t
+    from monev.xlsx import Book, col_letters
 
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(
-        buf,
-        {
-            "constant_memory": True,
-            # Text is text: never turned into a formula, a link or a number by the writer.
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-        },
-    )
-    bold = wb.add_format({"bold": True})
-    formats: dict[str, Any] = {}
-
-    def number_format(code: str) -> Any:
-        if code not in formats:
-            formats[code] = wb.add_format({"num_format": code})
-        return formats[code]
-
+    book = Book(buf)
     notes: list[Problem] = []
+    yes_no = {True: t("value.yes", lang), False: t("value.no", lang)}
+    # Text values repeat (office names, codes, aspects, statuses): each is made safe once.
+    safe: dict[str, tuple[str, int]] = {}
 
     def write(spec: SheetSpec) -> None:
-        ws = wb.add_worksheet(spec.title[:31])
-        for k, width in enumerate(_column_widths(spec)):
-            ws.set_column(k, k, width)
-        ws.freeze_panes(spec.freeze)
-        if spec.landscape:  # a list printed for phone calls: every column on one page width
-            ws.set_landscape()
-            ws.fit_to_pages(1, 0)
-        for k, name in enumerate(spec.header):
-            ws.write_string(0, k, name, bold)
+        frozen = _freeze(spec.freeze)
+        ws = book.add_sheet(spec.title[:31], _column_widths(spec), frozen, spec.landscape)
+        ws.row(list(spec.header), style=book.bold)
+        # Per column: (style, decimals) of an exact number; style of a plain number.
+        exact = {k: spec.formats.get(k, FMT_4) for k in range(len(spec.header))}
+        exact_style = {k: book.number_format(f) for k, f in exact.items()}
+        places = {k: len(f.split(";")[0].partition(".")[2]) for k, f in exact.items()}
+        plain_style = {k: book.number_format(f) for k, f in spec.formats.items()}
         for r, values in enumerate(spec.rows, start=1):
+            cells: list[Any] = []
             for k, v in enumerate(values):
-                if isinstance(v, Decimal | Fraction):
-                    fmt = spec.formats.get(k, FMT_4)
-                    places = len(fmt.split(";")[0].partition(".")[2])
-                    ws.write_number(r, k, float(_rounded(v, places)), number_format(fmt))
-                elif isinstance(v, bool):
-                    ws.write_string(r, k, t("value.yes" if v else "value.no", lang))
-                elif isinstance(v, int | float):
-                    if k in spec.formats:
-                        ws.write_number(r, k, v, number_format(spec.formats[k]))
-                    else:
-                        ws.write_number(r, k, v)
-                elif v is not None:
-                    value, cut = for_xlsx(v, lang)
-                    ws.write_string(r, k, value if isinstance(value, str) else str(value))
-                    if cut:
+                if isinstance(v, str):
+                    got = safe.get(v)
+                    if got is None:
+                        value, cut = for_xlsx(v, lang)
+                        got = (value if isinstance(value, str) else str(value), cut)
+                        if len(safe) < 100_000:
+                            safe[v] = got
+                    cells.append(got[0])
+                    if got[1]:
                         notes.append(
                             Problem.make(
                                 "MV501",
                                 "rekap.xlsx",
                                 spec.title,
-                                xl_rowcol_to_cell(r, k),
-                                length=fmt_number(cut, lang, 0),
+                                f"{col_letters(k)}{r + 1}",
+                                length=fmt_number(got[1], lang, 0),
                             )
                         )
-        ws.autofilter(0, 0, len(spec.rows), max(len(spec.header), 1) - 1)
+                elif isinstance(v, Decimal | Fraction):
+                    cells.append((float(_rounded(v, places[k])), exact_style[k]))
+                elif isinstance(v, bool):
+                    cells.append(yes_no[v])
+                elif isinstance(v, int | float):
+                    cells.append((v, plain_style[k]) if k in plain_style else v)
+                elif v is None:
+                    cells.append(None)
+                else:
+                    cells.append(str(v))
+            ws.row(cells)
+        ws.close(autofilter=True)
 
     for spec in rekap_sheets(run, lang):
         write(spec)
@@ -782,8 +771,19 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
                 [[p.sheet, p.cell, p.code, f"{p.message(lang)}. {p.todo(lang)}"] for p in notes],
             )
         )
-    wb.close()
+    book.close()
     return buf.getvalue()
+
+
+def _freeze(cell: str) -> tuple[int, int]:
+    """``"C2"`` -> (1, 2): the rows and columns above and left of ``cell`` stay in view."""
+    m = re.fullmatch(r"([A-Z]+)(\d+)", cell)
+    if m is None:
+        return (0, 0)
+    col = 0
+    for ch in m.group(1):
+        col = col * 26 + ord(ch) - 64
+    return int(m.group(2)) - 1, col - 1
 
 
 def _registry_sheets(run: RunResult, lang: str = "id") -> list[SheetSpec]:
