@@ -92,6 +92,14 @@ def run_process(argv: list[str], code: Path = ROOT) -> dict[str, float]:
             wall = time.perf_counter() - t
             text = Path(report.name).read_text()
         peak_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
+        user = float(re.search(r"User time \(seconds\): ([\d.]+)", text).group(1))
+        system = float(re.search(r"System time \(seconds\): ([\d.]+)", text).group(1))
+        # CPU seconds of the process and its workers: steadier than wall time on a shared machine.
+        return {
+            "s": round(wall, 2),
+            "cpu_s": round(user + system, 2),
+            "peak_mb": round(peak_kb / 1024, 1),
+        }
     else:  # the largest child so far: run the largest measurement last
         t = time.perf_counter()
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
@@ -153,9 +161,42 @@ def parts(folder: Path) -> dict[str, float]:
     got["results_json_stdlib_s"] = timed(lambda: _dumps_json(data))
     assert dumps(data) == _dumps_json(data), "msgspec and json disagree"
     got["ranking_csv_s"] = timed(lambda: to_csv(run))
-    got["rekap_xlsx_xlsxwriter_constant_memory_s"] = timed(lambda: to_xlsx(run))
+    got["rekap_xlsx_monev_xlsx_s"] = timed(lambda: to_xlsx(run))
+    got["rekap_xlsx_xlsxwriter_constant_memory_s"] = timed(lambda: xlsxwriter_rekap(run))
     got["rekap_xlsx_openpyxl_write_only_s"] = timed(lambda: openpyxl_rekap(run))
     return got
+
+
+def xlsxwriter_rekap(run) -> bytes:
+    """rekap.xlsx's sheets as main wrote them before monev.xlsx (XlsxWriter, constant memory, a
+    call per cell), for comparison only."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    import xlsxwriter
+
+    from monev.results import rekap_sheets
+    from monev.rounding import round_half_up
+    from monev.text import for_xlsx
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"constant_memory": True, "strings_to_numbers": False})
+    bold, four = wb.add_format({"bold": True}), wb.add_format({"num_format": "0.0000"})
+    for spec in rekap_sheets(run):
+        ws = wb.add_worksheet(spec.title[:31])
+        for k, name in enumerate(spec.header):
+            ws.write_string(0, k, name, bold)
+        for r, values in enumerate(spec.rows, start=1):
+            for k, v in enumerate(values):
+                if isinstance(v, Decimal | Fraction):
+                    ws.write_number(r, k, float(round_half_up(v, 4)), four)
+                elif isinstance(v, int | float):
+                    ws.write_number(r, k, v)
+                elif v is not None:
+                    ws.write_string(r, k, str(for_xlsx(v)[0]))
+        ws.autofilter(0, 0, len(spec.rows), len(spec.header) - 1)
+    wb.close()
+    return buf.getvalue()
 
 
 def openpyxl_rekap(run) -> bytes:
@@ -295,6 +336,13 @@ def main() -> int:
             ratio >= 3,
         )
     )
+    cpu = {j: results[f"monev_score_{sizes[0]}_j{j}"].get("cpu_s") for j in (1, 2)}
+    if pandas.get("cpu_s") and all(cpu.values()):
+        cpu_ratio = round(pandas["cpu_s"] / min(cpu.values()), 2)
+        results["pandas_cpu_over_monev_cpu"] = cpu_ratio
+        print(
+            f"CPU seconds: pandas {pandas['cpu_s']}, monev {cpu} -> {cpu_ratio}x", file=sys.stderr
+        )
     if not args.no_parts:
         results[f"parts_{sizes[0]}"] = parts(first)
         print(json.dumps(results[f"parts_{sizes[0]}"], indent=2), file=sys.stderr)
