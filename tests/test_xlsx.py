@@ -60,3 +60,18 @@ def test_text_that_xml_or_excel_would_change_is_escaped_as_excel_reads_it():
     assert _text_cell("B2", "tab\tend ") == (
         '<c r="B2" t="inlineStr"><is><t xml:space="preserve">tab\tend </t></is></c>'
     )
+
+
+def test_rekap_of_the_same_run_is_the_same_bytes(rubric):
+    from pathlib import Path
+
+    from monev.batch import score_paths
+    from monev.results import to_xlsx
+
+    demo = Path(__file__).resolve().parent.parent / "questionnaires" / "contoh"
+    run = score_paths([demo / "dinkes.xlsx", demo / "setwan.xlsx"], rubric)
+    again = score_paths([demo / "dinkes.xlsx", demo / "setwan.xlsx"], rubric, jobs=2)
+    assert to_xlsx(run) == to_xlsx(again)
+    # One row per office and indicator, under the header row.
+    rows = openpyxl.load_workbook(io.BytesIO(to_xlsx(run)))["Indikator"].max_row
+    assert rows == 1 + sum(len(o.score.indicators) for o in run.offices)
