@@ -48,6 +48,29 @@ def test_one_worker_with_big_tasks_still_finds_the_item_that_kills_it():
     ]
 
 
+def _spin_on(value: str) -> str:
+    if value == "spin":
+        while True:
+            pass
+    if value == "big":
+        bytearray(2**31)  # beyond the worker's address-space limit: a MemoryError
+    return value.upper()
+
+
+def test_each_item_of_a_task_keeps_its_own_cpu_and_memory_limits():
+    # 8 items, 1 worker, chunk=8: tasks of ceil(8 / 4) = 2 items. The spinning item dies of its
+    # 1 s CPU budget, the big one gets a MemoryError; the quick items, one of which shares a
+    # task with each of them, are all answered.
+    items = ["a", "spin", "b", "c", "big", "d", "e", "f"]
+    got = run_isolated(_spin_on, items, limits=ProcessLimits(2**30, 1), jobs=1, chunk=8)
+    shown = [g if isinstance(g, str) else "stopped" for g in got]
+    assert shown == ["A", "stopped", "B", "C", "stopped", "D", "E", "F"]
+    assert got[4] == Stopped("memory")
+    # SIGXCPU; on a loaded machine the death may be seen through the broken pool first
+    # (CHANGELOG, known issues): either way the item is stopped.
+    assert isinstance(got[1], Stopped) and got[1].reason in ("cpu", "crashed")
+
+
 def test_tasks_are_at_most_chunk_items_and_at_least_four_per_worker():
     items = [_Item(i, i) for i in range(1000)]
     sizes = [len(t) for t in _chunks(items, jobs=2, chunk=16)]
