@@ -253,7 +253,7 @@ def _pool(
 def _drain(started: Any, began: set[int], ended: set[int]) -> None:
     """Add the items the workers reported started / finished to ``began`` / ``ended``. Called
     whenever a task comes back: a pipe holds 64 KiB, and a worker writing to a full one would
-    wait for ever (a run of about 5,000 items did, before issue 13)."""
+    wait for ever (any run of more than about 3,300 items did, before issue 13)."""
     while not started.empty():
         index = started.get()
         if index >= 0:
