@@ -146,21 +146,64 @@ def timed(fn, repeat: int = 1) -> float:
     return round(best, 3)
 
 
+def cpu_timed(fn) -> float:
+    """CPU seconds of ``fn`` in this process and the workers it waited for (steadier than wall
+    time on a shared machine)."""
+    before, cpu = os.times(), time.process_time()
+    fn()
+    after = os.times()
+    children = after.children_user + after.children_system
+    children -= before.children_user + before.children_system
+    return round(time.process_time() - cpu + children, 3)
+
+
+# --- scale on paper (issue 13 item 5) ----------------------------------------------------------
+
+#: The runs the README's table estimates: (what, offices).
+SCALES = [("a province (public bodies)", 300), ("a regency's villages", 400)]
+SCALES += [("East Java's villages", 8500)]
+
+
+def scale_table(read_ms: float, write_ms: float, start_s: float, pdf_s: float) -> list[str]:
+    """Markdown rows: estimated wall time of a run without / with PDFs on 2, 8 and 16 free cores.
+
+    The model: start-up, plus reading and scoring (``read_ms`` CPU per workbook, divided by the
+    cores), plus writing results.json, ranking.csv and rekap.xlsx (``write_ms`` per office, one
+    process: not divided), plus one PDF per office and the city report (``pdf_s`` CPU each,
+    divided by the cores)."""
+
+    def show(seconds: float) -> str:
+        return f"{seconds:.0f} s" if seconds < 100 else f"{seconds / 60:.0f} min"
+
+    rows = []
+    for what, n in SCALES:
+        cells = []
+        for cores in (2, 8, 16):
+            plain = start_s + n * read_ms / 1000 / cores + n * write_ms / 1000
+            pdfs = plain + (n + 1) * pdf_s / cores
+            cells.append(f"{show(plain)} / {show(pdfs)}")
+        rows.append(f"| {what} | {n:,} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def parts(folder: Path) -> dict[str, float]:
     """Where a run's time goes, one step at a time, and the writer options side by side."""
-    from monev.results import _dumps_json, dumps, to_csv, to_xlsx
+    from monev.results import _dumps_json, dumps, to_csv, to_xlsx, write_outputs
 
     rubric = load_rubric()
     got: dict[str, float] = {}
     t = time.perf_counter()
     run = score_paths([folder], rubric, jobs=1)
     got["read_score_rank_j1_s"] = round(time.perf_counter() - t, 3)
+    got["read_score_rank_j1_cpu_s"] = cpu_timed(lambda: score_paths([folder], rubric, jobs=1))
     got["results_to_dict_s"] = timed(lambda: run.to_dict())
     data = run.to_dict()
     got["results_json_msgspec_s"] = timed(lambda: dumps(data))
     got["results_json_stdlib_s"] = timed(lambda: _dumps_json(data))
     assert dumps(data) == _dumps_json(data), "msgspec and json disagree"
     got["ranking_csv_s"] = timed(lambda: to_csv(run))
+    with tempfile.TemporaryDirectory() as tmp:
+        got["write_outputs_cpu_s"] = cpu_timed(lambda: write_outputs(run, Path(tmp)))
     got["rekap_xlsx_xlsxwriter_constant_memory_s"] = timed(lambda: to_xlsx(run))
     got["rekap_xlsx_openpyxl_write_only_s"] = timed(lambda: openpyxl_rekap(run))
     return got
@@ -366,6 +409,13 @@ def main() -> int:
             ratio >= 3,
         )
     )
+    cpu = {j: results[f"monev_score_{sizes[0]}_j{j}"].get("cpu_s") for j in (1, 2)}
+    if pandas.get("cpu_s") and all(cpu.values()):
+        cpu_ratio = round(pandas["cpu_s"] / min(cpu.values()), 2)
+        results["pandas_cpu_over_monev_cpu"] = cpu_ratio
+        print(
+            f"CPU seconds: pandas {pandas['cpu_s']}, monev {cpu} -> {cpu_ratio}x", file=sys.stderr
+        )
     if not args.no_parts:
         results[f"parts_{sizes[0]}"] = parts(first)
         print(json.dumps(results[f"parts_{sizes[0]}"], indent=2), file=sys.stderr)
@@ -393,6 +443,16 @@ def main() -> int:
         )
     )
     results["seconds_per_office_nopdf"] = {str(n): round(s, 4) for n, s in per_office.items()}
+    if not args.no_parts:
+        # Per-office CPU figures of the model behind the README's "Scale on paper" table.
+        p, n0 = results[f"parts_{sizes[0]}"], sizes[0]
+        read_ms = p["read_score_rank_j1_cpu_s"] / n0 * 1000
+        write_ms = p["write_outputs_cpu_s"] / n0 * 1000
+        results["scale_model"] = {"read_ms": round(read_ms, 2), "write_ms": round(write_ms, 2)}
+        pdf_s = 0.73  # one office PDF, CPU s (README; measured by `office_pdf` without --no-pdf)
+        start = results["monev_help"]["s"]
+        for row in scale_table(read_ms, write_ms, start, pdf_s):
+            print(row, file=sys.stderr)
 
     links = bench_links()
     results.update(links)
