@@ -19,6 +19,7 @@ reads in the other.
 
 from __future__ import annotations
 
+import datetime
 import re
 import types
 from collections.abc import Iterator
@@ -347,7 +348,9 @@ def cell_value(value: Any, column: Column | None = None) -> Any:
     if isinstance(value, Decimal):
         if value == value.to_integral_value() and abs(value) < 10**15:
             return int(value)
-        return float(value) if _float_exact(value) else format(value.normalize(), "f")
+        # a float of 16+ digits would read back as a formula's rounded result (MV624): text
+        exact = _float_exact(value) and not _inexact(float(value))
+        return float(value) if exact else format(value.normalize(), "f")
     return value
 
 
@@ -386,7 +389,7 @@ def export_book(rubric: Rubric, dest: str | Path, lang: str = DEFAULT_LANG) -> P
         rows = _table_rows(rubric, lay)
         for r, row in enumerate(rows, start=2):
             for c, value in enumerate(row, start=1):
-                cell = ws.cell(row=r, column=c, value=value)
+                cell = ws.cell(row=r, column=c, value=_xlsx_text(value))
                 if isinstance(value, str):
                     cell.data_type = "s"  # text starting with "=" stays text, not a formula
                     if len(value) > 60:
@@ -399,6 +402,23 @@ def export_book(rubric: Rubric, dest: str | Path, lang: str = DEFAULT_LANG) -> P
         _validations(ws, tb, lay, rubric, layouts, sizes, lang, DataValidation)
     wb.save(dest)
     return dest
+
+
+_XLSX_ESCAPE = re.compile(r"_x[0-9A-Fa-f]{4}_|[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _xlsx_text(value: Any) -> Any:
+    """Text as the xlsx format stores it: a control character (which openpyxl refuses) as
+    ``_x0001_`` and a literal ``_x0041_`` as ``_x005F_x0041_``, both of which a reader
+    (calamine, Excel) turns back into the text itself."""
+    if not isinstance(value, str):
+        return value
+
+    def escape(m: re.Match[str]) -> str:
+        hit = m.group(0)
+        return "_x005F" + hit if len(hit) > 1 else f"_x{ord(hit):04X}_"
+
+    return _XLSX_ESCAPE.sub(escape, value)
 
 
 def _table_rows(rubric: Rubric, lay: Layout) -> list[list[Any]]:
@@ -572,6 +592,15 @@ class _Reader:
         self.sheets: dict[str, tuple[str, str]] = {}
         #: rows by their keys, per list path: (dict, error path)
         self.index: dict[tuple[str, ...], dict[tuple[Any, ...], tuple[dict, str]]] = {}
+        #: (sheet, cell) of the cells whose value is already reported as hidden or unusable
+        self.flagged: set[tuple[str, str]] = set()
+        #: cells of the indicator and checklist item codes, by code (see _duplicate_cell)
+        self.code_cells: dict[str, list[tuple[str, str]]] | None = None
+
+    def flag(self, code: str, sheet: str, pos: tuple[int, int], **params: Any) -> None:
+        cell = _cell(*pos)
+        self.problems.append(Problem.make(code, self.file, sheet, cell, **params))
+        self.flagged.add((sheet, cell))
 
     def mark(self, path: str, sheet: str, cell: str, table: str, key: str, raw: Any) -> None:
         shown = _from_cell(raw, Column(key, "text"))[1]
@@ -615,10 +644,14 @@ def read_book(path: str | Path, display_name: str | None = None) -> BookResult:
         from python_calamine import CalamineWorkbook
 
         wb = CalamineWorkbook.from_path(str(path))
-        names = list(wb.sheet_names)
-        wb.close()
-        found = {tb.name: _find_sheet(names, tb.name) for tb in TABLES}
-        book = open_book(path, [s for s in found.values() if s], rich="")
+        try:
+            names = list(wb.sheet_names)
+            found = {tb.name: _find_sheet(names, tb.name) for tb in TABLES}
+            merged = {real: _merged_ranges(wb, real) for real in found.values() if real}
+        finally:
+            wb.close()
+        others = [n for n in names if n not in found.values() and _find_sheet([n], "help") is None]
+        book = open_book(path, [s for s in found.values() if s] + others, rich="")
     except TooLarge as exc:
         result.problems.append(
             Problem.make("MV111", name, limit=Key("limit.cells"), value=exc.detail, max=MAX_CELLS)
@@ -628,6 +661,9 @@ def read_book(path: str | Path, display_name: str | None = None) -> BookResult:
         result.problems.append(Problem.make("MV101", name, reason=str(exc)[:200]))
         return result
     reader = _Reader(name)
+    if any(_too_many_rows(reader, tb, book.sheets[real]) for tb, real in _present(found)):
+        result.problems.extend(reader.problems)
+        return _sorted(result)
     for tb in TABLES:
         real = found[tb.name]
         if real is None:
@@ -640,7 +676,10 @@ def read_book(path: str | Path, display_name: str | None = None) -> BookResult:
         sheet = book.sheets[real]
         if len(tb.path) == 1:  # a list of the rubric itself: "no rows" is said of the sheet
             reader.sheets[tb.path[0]] = (sheet.name, tb.name)
+        _add_extras(path, sheet)
+        _check_cells(reader, sheet, merged.get(real, []))
         _read_table(reader, tb, layout(tb), sheet.name, sheet.rows)
+    _renamed_sheets(reader, [book.sheets[n] for n in others if n in book.sheets], found)
     result.data = reader.data
     result.problems.extend(reader.problems)
     if any(p.code == "MV601" for p in result.problems):
@@ -648,12 +687,120 @@ def read_book(path: str | Path, display_name: str | None = None) -> BookResult:
     try:
         rubric = parse_rubric(dump_yaml(reader.data), file=name)
     except RubricError as exc:
-        result.problems.extend(_problems(reader, exc))
-        result.problems.extend(_second_pass(reader, exc))
+        verdicts = _problems(reader, exc) + _second_pass(reader, exc)
+        # a cell already said to hide its value (a formula, a merge...) is not judged again
+        result.problems.extend(p for p in verdicts if (p.sheet, p.cell) not in reader.flagged)
         return _sorted(result)
     if not result.problems:
         result.rubric = rubric
     return _sorted(result)
+
+
+# --- what a cell's value hides (wp-rbook2) ------------------------------------------------------
+
+
+def _merged_ranges(wb: Any, sheet: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    try:
+        return list(wb.get_sheet_by_name(sheet).merged_cell_ranges or [])
+    except Exception:  # an .ods or a file calamine reads without merge information
+        return []
+
+
+def _add_extras(path: Path, sheet: Any) -> None:
+    """Percent formats, formulas never calculated and Excel errors of ``sheet`` (which its values
+    alone do not show: a formula without a value and ``#REF!`` both read as an empty cell)."""
+    from monev.cells import _add_extras as add
+
+    add(path, sheet)
+
+
+def _inexact(value: float) -> bool:
+    """A float with 16 or more significant digits: nobody types that, a formula or a division
+    gave it (``=100/3`` saved by Excel is 33.333333333333336), and the rubric wants it exact."""
+    digits = repr(abs(value)).split("e")[0].replace(".", "").lstrip("0")
+    return len(digits) >= 16
+
+
+def _date_text(value: Any) -> str:
+    if isinstance(value, datetime.datetime) and value.time() == datetime.time(0):
+        return value.date().isoformat()
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _check_cells(reader: _Reader, sheet: Any, merged: list[Any]) -> None:
+    """Cells whose value is not what the person typed or meant: each a problem at its cell, never
+    a silent default (an empty weight is 1) or a silently different number (10% is 0.1)."""
+    for pos in sorted(sheet.pending_formulas):
+        reader.flag("MV617", sheet.name, pos)
+    for pos, error in sorted(sheet.errors.items()):
+        reader.flag("MV618", sheet.name, pos, value=error or "#?")
+    for pos in sorted(sheet.percent):
+        value = sheet.value(pos)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            shown = format((Decimal(repr(value)) * 100).normalize(), "f") + "%"
+            reader.flag("MV619", sheet.name, pos, value=shown.removesuffix("%"), shown=shown)
+    for r, row in enumerate(sheet.rows):
+        for c, value in enumerate(row):
+            if isinstance(value, datetime.date | datetime.time | datetime.timedelta):
+                reader.flag("MV620", sheet.name, (r, c), value=_date_text(value))
+            elif isinstance(value, float) and (r, c) not in sheet.percent and _inexact(value):
+                reader.flag("MV624", sheet.name, (r, c), value=repr(value))
+    for (r0, c0), (r1, c1) in merged:
+        if (r0, c0) == (r1, c1):
+            continue
+        span = f"{_cell(r0, c0)}:{_cell(r1, c1)}"
+        reader.flag("MV621", sheet.name, (r0, c0), range=span)
+        for r in range(r0, min(r1, r0 + 50_000) + 1):
+            for c in range(c0, min(c1, c0 + 1_000) + 1):
+                reader.flagged.add((sheet.name, _cell(r, c)))
+
+
+def _present(found: dict[str, str | None]) -> list[tuple[Table, str]]:
+    return [(tb, real) for tb in TABLES if (real := found[tb.name]) is not None]
+
+
+def _too_many_rows(reader: _Reader, tb: Table, sheet: Any) -> bool:
+    """A list of the rubric itself longer than the validator allows: said of the sheet before
+    any row is read (10,000 rows would take long to check one by one, all to be refused)."""
+    from monev.rubric import MAX_COUNTS
+
+    limit = MAX_COUNTS.get(tb.path[0]) if len(tb.path) == 1 else None
+    if limit is None:
+        return False
+    count = sum(1 for row in sheet.rows[1:] if not _is_blank(row))
+    if count <= limit:
+        return False
+    title = Key(f"rbook.sheet.{tb.name}")
+    params = {"sheet": title, "count": count, "max": limit}
+    reader.problems.append(Problem.make("MV623", reader.file, sheet.name, "A1", **params))
+    return True
+
+
+def _renamed_sheets(reader: _Reader, others: list[Any], found: dict[str, str | None]) -> None:
+    """A sheet of another name whose headings are those of a sheet the workbook lacks: renamed
+    (``Predikat 2024``), and without this its rows would be dropped without a word."""
+    missing = [tb for tb in TABLES if found[tb.name] is None and tb.kind != "fields"]
+    for sheet in others:
+        if not sheet.rows:
+            continue
+        keys = {m.group(1) for head in sheet.rows[0] if (m := _HEADER_KEY.search(str(head or "")))}
+        best = None
+        for tb in missing:
+            lay = layout(tb)
+            known = set(lay.parent_keys) | {c.key for c in lay.columns}
+            if keys and keys <= known and (best is None or len(known) < best[1]):
+                best = (tb, len(known))
+        if best is not None:
+            reader.problems.append(
+                Problem.make(
+                    "MV622",
+                    reader.file,
+                    sheet.name,
+                    "A1",
+                    name=sheet.name,
+                    sheet=Key(f"rbook.sheet.{best[0].name}"),
+                )
+            )
 
 
 def _sorted(result: BookResult) -> BookResult:
@@ -992,11 +1139,12 @@ def _duplicate_cell(
     the validator's index there counts questionnaire rows (both kinds), not rows of one sheet."""
     if not re.fullmatch(r"indicators\[\d+\]", path):
         return None
-    hits = [
-        (sheet, cell)
-        for p, (sheet, cell, _table, _key, raw) in reader.where.items()
-        if _ROW_CODE.match(p) and raw.strip() == code
-    ]
+    if reader.code_cells is None:  # built once: 2,000 duplicates must not scan 2,000 times
+        reader.code_cells = {}
+        for p, (sheet, cell, _table, _key, raw) in reader.where.items():
+            if _ROW_CODE.match(p):
+                reader.code_cells.setdefault(raw.strip(), []).append((sheet, cell))
+    hits = reader.code_cells.get(code, [])
     n = seen.get(code, 0) + 1
     seen[code] = n
     return hits[n] if len(hits) > n else None
