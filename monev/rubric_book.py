@@ -348,7 +348,7 @@ def cell_value(value: Any, column: Column | None = None) -> Any:
     if isinstance(value, Decimal):
         if value == value.to_integral_value() and abs(value) < 10**15:
             return int(value)
-        # a float of 16+ digits would read back as a formula's rounded result (MV624): text
+        # a float of 15+ digits would read back as a formula's rounded result (MV624): text
         exact = _float_exact(value) and not _inexact(float(value))
         return float(value) if exact else format(value.normalize(), "f")
     return value
@@ -647,7 +647,7 @@ def read_book(path: str | Path, display_name: str | None = None) -> BookResult:
         try:
             names = list(wb.sheet_names)
             found = {tb.name: _find_sheet(names, tb.name) for tb in TABLES}
-            merged = {real: _merged_ranges(wb, real) for real in found.values() if real}
+            merged = {real: _merged_ranges(wb, path, real) for real in found.values() if real}
         finally:
             wb.close()
         others = [n for n in names if n not in found.values() and _find_sheet([n], "help") is None]
@@ -699,11 +699,64 @@ def read_book(path: str | Path, display_name: str | None = None) -> BookResult:
 # --- what a cell's value hides (wp-rbook2) ------------------------------------------------------
 
 
-def _merged_ranges(wb: Any, sheet: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+Span = tuple[tuple[int, int], tuple[int, int]]  # first and last cell, zero-based
+
+
+def _merged_ranges(wb: Any, path: Path, sheet: str) -> list[Span]:
     try:
-        return list(wb.get_sheet_by_name(sheet).merged_cell_ranges or [])
-    except Exception:  # an .ods or a file calamine reads without merge information
-        return []
+        spans = list(wb.get_sheet_by_name(sheet).merged_cell_ranges or [])
+    except Exception:  # a file calamine reads without merge information
+        spans = []
+    return spans or _ods_merged(path, sheet)
+
+
+def _ods_merged(path: Path, sheet_name: str, most: int = 10_000) -> list[Span]:
+    """Merged cells of an .ods sheet (calamine gives none): a cell spanning rows or columns."""
+    import zipfile
+    from xml.etree.ElementTree import ParseError, iterparse
+
+    ns = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+
+    def number(elem: Any, attr: str) -> int:
+        try:
+            return max(1, int(elem.get(ns + attr, "1")))
+        except ValueError:
+            return 1
+
+    out: list[Span] = []
+    row, col, inside = -1, 0, False
+    try:
+        with zipfile.ZipFile(path) as zf:
+            if "content.xml" not in zf.namelist():
+                return out
+            with zf.open("content.xml") as fh:
+                for event, elem in iterparse(fh, events=("start", "end")):
+                    tag = elem.tag
+                    if tag == ns + "table":
+                        if event == "start":
+                            inside = elem.get(ns + "name") == sheet_name
+                        elif inside:
+                            break
+                    elif not inside:
+                        if event == "end":
+                            elem.clear()
+                    elif tag == ns + "table-row":
+                        if event == "start":
+                            row, col = row + 1, 0
+                        else:
+                            row += number(elem, "number-rows-repeated") - 1
+                            elem.clear()
+                    elif event == "start" and tag in (ns + "table-cell", ns + "covered-table-cell"):
+                        rows, cols = (
+                            number(elem, "number-rows-spanned"),
+                            number(elem, "number-columns-spanned"),
+                        )
+                        if tag == ns + "table-cell" and (rows > 1 or cols > 1) and len(out) < most:
+                            out.append(((row, col), (row + rows - 1, col + cols - 1)))
+                        col += number(elem, "number-columns-repeated")
+    except (KeyError, zipfile.BadZipFile, ParseError, OSError, ValueError, RuntimeError):
+        return out
+    return out
 
 
 def _add_extras(path: Path, sheet: Any) -> None:
@@ -715,10 +768,11 @@ def _add_extras(path: Path, sheet: Any) -> None:
 
 
 def _inexact(value: float) -> bool:
-    """A float with 16 or more significant digits: nobody types that, a formula or a division
-    gave it (``=100/3`` saved by Excel is 33.333333333333336), and the rubric wants it exact."""
+    """A float with 15 or more significant digits: nobody types that, a formula or a division
+    gave it (``=100/3`` is saved as 33.333333333333336 by Excel, 33.3333333333333 by
+    LibreOffice), and the rubric wants the exact value (``100/3`` as text)."""
     digits = repr(abs(value)).split("e")[0].replace(".", "").lstrip("0")
-    return len(digits) >= 16
+    return len(digits) >= 15
 
 
 def _date_text(value: Any) -> str:

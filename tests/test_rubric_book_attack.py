@@ -7,6 +7,8 @@ do; never a silently different weight (an empty cell is weight 1, ``10%`` is 0.1
 from __future__ import annotations
 
 import datetime
+import shutil
+import subprocess
 import time
 import zipfile
 from decimal import Decimal
@@ -196,18 +198,22 @@ def test_a_notes_sheet_is_not_taken_for_a_renamed_sheet(book, original):
     assert result.problems == []
 
 
-def test_a_value_rounded_by_a_formula_is_reported(book):
-    # "=100/3" saved by Excel keeps its cached value 33.333333333333336 (17 digits), which
-    # calamine reads as the cell's value; before, the weight became that rounded decimal.
-    _edit(book, _set("H2", 100 / 3))
+@pytest.mark.parametrize(
+    "saved", [100 / 3, 33.3333333333333], ids=["excel_17_digits", "libreoffice_15_digits"]
+)
+def test_a_value_rounded_by_a_formula_is_reported(book, saved):
+    # "=100/3" saved by Excel keeps its cached value 33.333333333333336 (17 digits), saved by
+    # LibreOffice 33.3333333333333 (15 digits); calamine reads that as the cell's value, and
+    # before, the weight silently became that rounded decimal instead of 100/3.
+    _edit(book, _set("H2", saved))
     result = read_book(book)
     assert [(p.code, p.sheet, p.cell) for p in result.problems] == [("MV624", "Indikator", "H2")]
     assert result.problems[0].param("value").startswith("33.3333333333333")
 
 
 def test_a_long_exact_decimal_still_round_trips(tmp_path):
-    # 123456.1234567891 has 16 digits: the export writes it as text, so it is not taken for a
-    # formula's rounded result (MV624) on the way back.
+    # 123456.1234567891 has 16 digits (15 or more): the export writes it as text, so it is not
+    # taken for a formula's rounded result (MV624) on the way back.
     text = rubric_yaml(load_rubric(RUBRIC))
     data = yaml.safe_load(text)
     data["indicators"][0]["weight"] = "123456.1234567891"
@@ -330,3 +336,45 @@ def test_two_thousand_duplicate_codes_are_each_reported_in_bounded_time(book):
     # the first DUP row (Indikator!A53) is the original; the 1,948 after it are duplicates
     assert len(dups) == 1_948
     assert dups[0].cell == "A54" and dups[-1].cell == "A2001"
+
+
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice is not installed; .ci/run installs it")
+@pytest.mark.parametrize("fmt", ["xlsx", "ods"])
+def test_libreoffice_copies_keep_the_hidden_values_reported(book, tmp_path, fmt):
+    # The same edits, saved again by LibreOffice: it calculates "=100/3" (33.3333333333333)
+    # and, in .ods, keeps merges where calamine does not see them (JI-02's weight was read as
+    # the default 1 before), and keeps the percent format.
+    def change(wb):
+        ws = wb["Indikator"]
+        ws["H2"] = "=100/3"
+        ws["H3"] = 2
+        ws.merge_cells("H3:H4")
+        ws["H5"] = 0.1
+        ws["H5"].number_format = "0%"
+
+    _edit(book, change)
+    out = tmp_path / "out"
+    subprocess.run(
+        [
+            str(SOFFICE),
+            f"-env:UserInstallation=file://{tmp_path / 'profile'}",
+            "--headless",
+            "--convert-to",
+            fmt,
+            "--outdir",
+            str(out),
+            str(book),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    assert _found(out / f"rubrik.{fmt}") == {
+        ("MV624", "Indikator", "H2"),
+        ("MV621", "Indikator", "H3"),
+        ("MV619", "Indikator", "H5"),
+    }
