@@ -127,6 +127,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV622": ("error", "rubric-sheet-renamed"),
     "MV623": ("error", "rubric-too-many-rows"),
     "MV624": ("error", "rubric-number-inexact"),
+    "MV625": ("error", "rubric-number-ambiguous"),
 }
 
 

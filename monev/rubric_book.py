@@ -544,6 +544,8 @@ class BookResult:
         return self.rubric is not None and not self.problems
 
 
+#: One separator followed by exactly three digits, after a non-zero whole part: 1.000, 12,500.
+_THOUSANDS = re.compile(r"^\s*[+-]?[1-9]\d{0,2}[.,]\d{3}\s*$")
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*(/\s*\d+(,\d+)?\s*)?$")
 
 
@@ -597,10 +599,17 @@ class _Reader:
         #: cells of the indicator and checklist item codes, by code (see _duplicate_cell)
         self.code_cells: dict[str, list[tuple[str, str]]] | None = None
 
-    def flag(self, code: str, sheet: str, pos: tuple[int, int], **params: Any) -> None:
-        cell = _cell(*pos)
+    def flag(self, code: str, sheet: str, pos: tuple[int, int] | str, **params: Any) -> None:
+        cell = pos if isinstance(pos, str) else _cell(*pos)
         self.problems.append(Problem.make(code, self.file, sheet, cell, **params))
         self.flagged.add((sheet, cell))
+
+    def check_number(self, sheet: str, cell: str, raw: Any, column: Column) -> None:
+        """``1.000`` or ``1,000`` typed as text in a number cell: one thousand (as Indonesian
+        and English write thousands) or one (a decimal point or comma)? Asked, not guessed."""
+        numeric = column.kind in ("number", "exact", "int")
+        if numeric and isinstance(raw, str) and _THOUSANDS.match(raw):
+            self.flag("MV625", sheet, cell, value=raw.strip())
 
     def mark(self, path: str, sheet: str, cell: str, table: str, key: str, raw: Any) -> None:
         shown = _from_cell(raw, Column(key, "text"))[1]
@@ -891,6 +900,7 @@ def _read_fields(reader: _Reader, lay: Layout, sheet: str, rows: list[list[Any]]
             continue
         seen.add(key)
         reader.mark(col.key, sheet, _cell(r, 1), "instrument", col.key, raw)
+        reader.check_number(sheet, _cell(r, 1), raw, col)
         present, value = _from_cell(raw, col)
         if present:
             _set(reader.data, col.key, value)
@@ -999,6 +1009,7 @@ def _put_mapping(reader: _Reader, lay: Layout, at: _Place) -> None:
     key_text = str(key) if present_k else ""
     target = at.holder.setdefault(at.attr, {})
     cell = at.cell("value")
+    reader.check_number(at.sheet, cell, at.raws.get("value"), c_val)
     reader.mark(
         f"{at.path}.{key_text}", at.sheet, cell, lay.table.name, "value", at.raws.get("value")
     )
@@ -1031,6 +1042,7 @@ def _put_row(reader: _Reader, lay: Layout, at: _Place) -> None:
         for n in range(1, len(parts)):  # "answer" points at answer.type's cell
             reader.mark(_path(el_path, ".".join(parts[:n])), at.sheet, cell, table, col.key, raw)
         reader.mark(_path(el_path, col.key), at.sheet, cell, table, col.key, raw)
+        reader.check_number(at.sheet, cell, raw, col)
         present, value = _from_cell(raw, col)
         if present:
             _set(element, col.key, value)

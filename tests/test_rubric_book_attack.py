@@ -378,3 +378,34 @@ def test_libreoffice_copies_keep_the_hidden_values_reported(book, tmp_path, fmt)
         ("MV621", "Indikator", "H3"),
         ("MV619", "Indikator", "H5"),
     }
+
+
+def _row_of(ws, code: str) -> int:
+    return next(r for r in range(2, ws.max_row + 1) if ws.cell(row=r, column=1).value == code)
+
+
+@pytest.mark.parametrize("typed", ["1.000", "1,000", " 12.500 "])
+def test_a_thousands_separator_is_asked_not_guessed(book, typed):
+    # The threshold of KI-05 (column F, answer.min) typed as text "1.000": an Indonesian means a
+    # thousand, the decimal reading gives 1. Before: min 1, silently.
+    def change(wb):
+        ws = wb["Indikator"]
+        ws.cell(row=_row_of(ws, "KI-05"), column=6).value = typed
+
+    ws = load_workbook(book)["Indikator"]
+    cell = f"F{_row_of(ws, 'KI-05')}"
+    result = read_book(_edit(book, change))
+    assert [(p.code, p.cell, p.param("value")) for p in result.problems] == [
+        ("MV625", cell, typed.strip())
+    ]
+
+
+@pytest.mark.parametrize("typed,meant", [("1,5", Decimal("1.5")), ("0,125", Decimal("0.125"))])
+def test_a_decimal_comma_is_still_a_decimal(book, typed, meant):
+    def change(wb):
+        ws = wb["Indikator"]
+        ws.cell(row=_row_of(ws, "KI-05"), column=6).value = typed
+
+    result = read_book(_edit(book, change))
+    assert result.problems == []
+    assert next(i for i in result.rubric.indicators if i.code == "KI-05").answer.min == meant
