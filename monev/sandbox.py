@@ -133,6 +133,12 @@ def _cpu_budget(seconds: int) -> None:
 
 def _call(fn: Callable[[T], R], index: int, value: T) -> R | Stopped:
     _STATE["started"].put(index)  # SimpleQueue: written before the work starts, no feeder thread
+    return _guarded(fn, value)
+
+
+def _guarded(fn: Callable[[T], R], value: T) -> R | Stopped:
+    """``fn(value)`` with this item's own CPU budget; running out of memory, a runaway
+    recursion or a native panic is this item's :class:`Stopped`, not the worker's death."""
     _cpu_budget(_STATE["limits"].cpu_seconds)
     try:
         return fn(value)
@@ -353,3 +359,56 @@ def _run_alone(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         started.close()
+
+
+# --- a long-lived pool, for a server -----------------------------------------------------------
+
+
+class WorkerPool:
+    """Workers under ``limits`` that stay alive between calls, for a server that checks one
+    upload per request (``monev serve``): :meth:`call` runs ``fn(value)`` in one of them and
+    waits for it. Several request threads may call at once (``workers`` run in parallel).
+
+    A call whose worker dies (or that was running in the pool when another call killed a worker)
+    is run again alone, as :func:`run_isolated` does, so that only the call that kills its worker
+    gets its :class:`Stopped`; the pool is then replaced. Workers start from a fork server (never
+    forked from a threaded server) or are spawned where there is none.
+    """
+
+    def __init__(self, limits: ProcessLimits, workers: int = 1):
+        self.limits = limits
+        self.workers = max(1, workers)
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _current(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                if sys.platform.startswith("linux"):
+                    ctx = multiprocessing.get_context("forkserver")
+                else:
+                    ctx = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=ctx,
+                    initializer=_init,
+                    initargs=(self.limits, None, None, ()),
+                )
+            return self._pool
+
+    def call(self, fn: Callable[[T], R], value: T) -> R | Stopped:
+        pool = self._current()
+        try:
+            return pool.submit(_guarded, fn, value).result()
+        except BrokenProcessPool:
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+        return run_isolated(fn, [value], limits=self.limits, jobs=1)[0]
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -106,3 +106,24 @@ def test_thousands_of_items_do_not_fill_the_pipe_of_started_items(tmp_path):
         raise AssertionError("4,000 items did not finish in 90 s (a full pipe?)") from None
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_a_server_pool_survives_a_call_that_kills_its_worker():
+    """monev serve checks uploads in a WorkerPool: the call that aborts its worker gets its
+    Stopped, calls running beside it get their own results (they are run again alone), and the
+    pool serves the next calls. Before: uploads were read in the server's own process, where an
+    abort would have ended the server."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from monev.sandbox import WorkerPool
+
+    pool = WorkerPool(ProcessLimits(2**30, 10), workers=2)
+    try:
+        values = ["a", "b", "abort", "c", "d", "e"]
+        with ThreadPoolExecutor(6) as threads:  # six request threads at once
+            got = list(threads.map(lambda v: pool.call(_die_on, v), values))
+        assert got[:2] == ["A", "B"] and got[3:] == ["C", "D", "E"]
+        assert isinstance(got[2], Stopped) and got[2].reason == "crashed"
+        assert pool.call(_die_on, "after") == "AFTER"  # a fresh pool took the broken one's place
+    finally:
+        pool.close()

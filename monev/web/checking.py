@@ -8,6 +8,7 @@ tens of milliseconds) and cached per blob, so the database keeps only the summar
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -16,10 +17,12 @@ from typing import Any
 
 from monev.batch import finish, read_one
 from monev.identity import office_key
+from monev.limits import READ_CPU_SECONDS, READ_MEMORY_BYTES
 from monev.plan import Plan, build_plan
-from monev.problems import Problem, sort_key, tally
+from monev.problems import Key, Problem, sort_key, tally
 from monev.results import OfficeResult
 from monev.rubric import Rubric, load_rubric
+from monev.sandbox import ProcessLimits, Stopped, WorkerPool
 from monev.scoring import round2
 
 
@@ -62,14 +65,31 @@ def rubric(rubric_id: str) -> Rubric:
     return load_rubric(rubric_id)
 
 
-@lru_cache(maxsize=256)
-def check_blob(path: Path, rubric_id: str, name: str) -> Outcome:
-    """Read, check and score one stored upload (``name``: the display name in problems)."""
+def _check(item: tuple[str, str, str]) -> Outcome:
+    """The check itself, in a worker process (see :data:`WORKERS`)."""
+    path, rubric_id, name = item
     rb = rubric(rubric_id)
-    res = finish(read_one(path, rb, name), rb)
+    res = finish(read_one(Path(path), rb, name), rb)
     if isinstance(res, OfficeResult):
         return Outcome(sorted(res.problems, key=sort_key), res, build_plan(rb, res.score))
     return Outcome(sorted(res.problems, key=sort_key), None, None)
+
+
+#: Uploads are read in worker processes with the reader's memory and CPU limits, as `monev
+#: score` reads files: an upload that crashes or exhausts the reader costs its own check (MV110),
+#: never the server; and the checks of simultaneous uploads run on every core, not under one
+#: interpreter lock (scripts/web_load.py: 100 uploads at once, p95 3.9 s in one process).
+WORKERS = WorkerPool(ProcessLimits(READ_MEMORY_BYTES, READ_CPU_SECONDS), os.cpu_count() or 1)
+
+
+@lru_cache(maxsize=256)
+def check_blob(path: Path, rubric_id: str, name: str) -> Outcome:
+    """Read, check and score one stored upload (``name``: the display name in problems)."""
+    got = WORKERS.call(_check, (str(path), rubric_id, name))
+    if isinstance(got, Stopped):
+        problem = Problem.make("MV110", name, reason=Key(f"reader.{got.reason}"))
+        return Outcome([problem], None, None)
+    return got
 
 
 def other_office(outcome: Outcome, office_name: str) -> str:
@@ -117,4 +137,5 @@ def warm_up(rubric_ids: list[str]) -> None:
         with tempfile.TemporaryDirectory(prefix="monev-warm-") as tmp:
             path = Path(tmp) / "kosong.xlsx"
             build_template(rb).save(path)
-            check_blob.__wrapped__(path, rubric_id, path.name)
+            for _ in range(WORKERS.workers):  # each worker loads its modules and the rubric
+                check_blob.__wrapped__(path, rubric_id, path.name)
