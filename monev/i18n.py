@@ -22,7 +22,9 @@ DEFAULT_LANG = "id"
 @cache
 def catalogue() -> dict[str, dict[str, str]]:
     text = resources.files("monev").joinpath("messages.yaml").read_text(encoding="utf-8")
-    data: dict[str, dict[str, str]] = yaml.safe_load(text)
+    # The C loader when PyYAML has it: the catalogue is read on every run, `--help` included.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data: dict[str, dict[str, str]] = yaml.load(text, Loader=loader)
     return data
 
 
