@@ -933,7 +933,9 @@ def doctor(
     checks = diagnose(render=render)
     for c in checks:
         state = t("cli.doctor.ok" if c.ok else "cli.doctor.missing", lang)
-        _echo(f"{c.name:16} {state:10} {c.detail}")
+        # A failure's detail is the library's own text: labelled, after the state word.
+        detail = c.detail if c.ok or c.detail == "-" else t("text.technical", lang, detail=c.detail)
+        _echo(f"{c.name:16} {state:10} {detail}")
     pdf_ok = all(c.ok for c in checks if c.name in ("weasyprint", "test-pdf"))
     if pdf_ok:
         _echo(t("cli.doctor.summary_ok", lang))

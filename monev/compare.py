@@ -257,7 +257,7 @@ def _read_limited(path: Path, limit: int, too_large: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise PreviousError("previous.not_json", path=path, error="not UTF-8 text") from None
+        raise PreviousError("previous.not_utf8", path=path) from None
 
 
 def load_previous(path: Path, rubric: Any = None) -> PreviousRun:

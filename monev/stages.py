@@ -38,7 +38,7 @@ from typing import Any
 
 from monev.cells import TooLarge, open_book
 from monev.identity import office_key
-from monev.problems import Key, Problem
+from monev.problems import Detail, Key, Problem, technical
 from monev.rubric import Rubric
 from monev.scan import scan_workbook
 from monev.workbook import SHEET_IDENTITY, Questionnaire, cell_ref, stage_label
@@ -201,7 +201,11 @@ def load_stages(path: str | Path, rubric: Rubric, display_name: str | None = Non
 
     def unusable(reason: str, detail: str = "") -> StagesError:
         return StagesError(
-            [Problem.make("MV417", name, reason=Key(f"stages.reason.{reason}"), detail=detail)]
+            [
+                Problem.make(
+                    "MV417", name, reason=Key(f"stages.reason.{reason}"), detail=Detail(detail)
+                )
+            ]
         )
 
     suffix = path.suffix.lower()
@@ -240,7 +244,7 @@ def _read_csv(data: bytes, unusable: Any) -> list[list[Any]]:
             itertools.islice(csv.reader(io.StringIO(text), delimiter=delimiter), MAX_ROWS + 1)
         )
     except csv.Error as exc:
-        raise unusable("broken", str(exc)[:80]) from None
+        raise unusable("broken", technical(exc)) from None
     if len(grid) > MAX_ROWS or any(len(row) > MAX_COLUMNS for row in grid):
         raise unusable("too_large", f"> {MAX_ROWS} x {MAX_COLUMNS}")
     return [list(row) for row in grid]
@@ -266,7 +270,7 @@ def _read_sheet(
     except TooLarge as exc:
         raise unusable("too_large", exc.detail) from None
     except Exception as exc:  # calamine raises many types for broken files
-        raise unusable("broken", f"{type(exc).__name__}: {str(exc)[:80]}") from None
+        raise unusable("broken", technical(exc)) from None
     if ws is None:
         raise unusable("broken", "no sheet")
     grid = ws.rows
