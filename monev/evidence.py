@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monev.evidence_items import URL
-from monev.problems import Detail, Key, Problem
+from monev.problems import Key, Problem
 from monev.workbook import SHEET_QUESTIONS, Questionnaire
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
@@ -654,7 +654,7 @@ def apply_checks(q: Questionnaire, folder: Path, links: dict[str, Check]) -> Que
                         code=code,
                         target=c.target[:80],
                         reason=Key(f"evidence.{c.status}"),
-                        detail=Detail(c.detail),
+                        detail=c.detail,
                     )
                 )
         if not any(c.counts for c in checks):
