@@ -258,7 +258,8 @@ def _read_sheet(
     pre = scan_workbook(path, path.name)  # limits before work, every sheet
     if pre.problem is not None:
         bad = pre.problem
-        detail = bad.param("detail") or bad.param("reason") or bad.param("limit")
+        # The library's text when there is one, else the code (documented in docs/problems.md).
+        detail = "; ".join(bad.details()) or bad.code
         too_large = bad.code in ("MV107", "MV111")
         raise unusable("too_large" if too_large else "broken", detail[:80])
     try:
