@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from monev.i18n import DEFAULT_LANG, t
+from monev.i18n import DEFAULT_LANG, Detail, t
 
 Severity = Literal["fatal", "error", "warning"]
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
@@ -110,25 +110,6 @@ class Key(str):
     ``Problem.make("MV108", name, kind=Key("kind.text"))``. Plain strings are always shown as
     they are, whatever their first character (an office may type ``@ppid_kota``).
     """
-
-
-class Detail(str):
-    """A parameter that is a library's or the system's own text (an exception's message, an OS
-    error): never inside the sentence, shown after it as ``(rincian teknis: …)``. Made by
-    :func:`technical`; the template of a code does not name it."""
-
-
-def technical(error: BaseException | str, limit: int = 120) -> Detail:
-    """The one way a raw error text reaches a person: ``BadZipFile: File is not a zip file`` (an
-    OS error: its ``strerror``), on one line, cut at ``limit`` characters, marked as a detail."""
-    if isinstance(error, OSError) and error.strerror:
-        text = error.strerror
-    elif isinstance(error, BaseException):
-        text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-    else:
-        text = error
-    text = " ".join(text.split())
-    return Detail(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 @dataclass(frozen=True)

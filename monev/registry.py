@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from monev.cells import cell_ref, find_sheet
-from monev.i18n import DEFAULT_LANG, t
+from monev.i18n import DEFAULT_LANG, Detail, t, technical
 from monev.identity import office_key
-from monev.problems import Detail, Key, Problem, technical
+from monev.problems import Key, Problem
 from monev.workbook import UNIT_TYPES
 
 SHEET = "Daftar Kantor"

@@ -33,7 +33,8 @@ from typing import IO
 from xml.parsers import expat
 
 from monev import limits
-from monev.problems import Key, Problem, technical
+from monev.i18n import technical
+from monev.problems import Key, Problem
 
 __all__ = ["Scan", "SheetExtent", "scan_workbook"]
 

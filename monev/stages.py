@@ -37,8 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from monev.cells import TooLarge, open_book
+from monev.i18n import Detail, technical
 from monev.identity import office_key
-from monev.problems import Detail, Key, Problem, technical
+from monev.problems import Key, Problem
 from monev.rubric import Rubric
 from monev.scan import scan_workbook
 from monev.workbook import SHEET_IDENTITY, Questionnaire, cell_ref, stage_label

@@ -27,7 +27,8 @@ from monev.cells import (
     open_book,
 )
 from monev.evidence_items import LOCAL_PATH, MISTYPED, EvidenceItem, parse_evidence
-from monev.problems import Problem, technical
+from monev.i18n import technical
+from monev.problems import Problem
 from monev.rubric import (
     DEFAULT_UNIT_TYPES,
     DEFAULT_VERDICTS,

@@ -23,7 +23,7 @@ EV = "https://ppid.contoh.go.id/bukti"
 
 
 def test_technical_keeps_the_library_text_as_one_short_line():
-    from monev.problems import technical
+    from monev.i18n import technical
 
     assert technical(zipfile.BadZipFile("File is not a zip file")) == (
         "BadZipFile: File is not a zip file"
