@@ -983,7 +983,9 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
         if os.environ.get("MONEV_DEBUG"):
             raise
-        _echo(t("cli.unexpected", lang, error=f"{type(exc).__name__}: {exc}"), err=True)
+        from monev.i18n import technical
+
+        _echo(t("cli.unexpected", lang, error=technical(exc, 300)), err=True)
         return EXIT_BUG
     return rc if isinstance(rc, int) else EXIT_OK
 

@@ -70,11 +70,37 @@ def localise(command: Any, lang: str, path: tuple[str, ...] = ()) -> None:
         text = _help_text([f"help.{name}.{param.name}", f"help.opt.{param.name}"], lang)
         if text is not None:
             param.help = text
+        param.display_type_rich = _type_label(param.display_type_rich, lang)
         if param.param_type_name == "argument":
             shown = _help_text([f"cli.arg.{param.name}"], lang)
             param.metavar = shown or param.metavar
     for sub_name, sub in getattr(command, "commands", {}).items():
         localise(sub, lang, (*path, sub_name))
+
+
+#: Python's type names as typer shows them in a help page, and what a person reads instead.
+_TYPES = {"str": "text", "path": "path", "Path": "path", "int": "integer", "float": "number"}
+
+
+def _type_label(original: Any, lang: str):
+    """The value's kind in ``lang`` (``<teks>``, ``<jalur>...``), none for an on/off option, instead
+    of Python's ``<str>``, ``<list[Path]>`` or ``<bool>``."""
+
+    def display_type_rich(ctx: Any) -> str | None:
+        shown = original(ctx)
+        if shown is None:
+            return None
+        m = re.fullmatch(r"<(list\[)?(\w+)(?: range)?\]?>", shown)
+        if m is None:
+            return str(shown)
+        if m.group(2) == "bool":
+            return None
+        kind = _TYPES.get(m.group(2))
+        if kind is None:
+            return str(shown)
+        return f"<{t('cli.type.' + kind, lang)}>" + ("..." if m.group(1) else "")
+
+    return display_type_rich
 
 
 def _usage_writer(lang: str):
@@ -87,6 +113,10 @@ def _usage_writer(lang: str):
     return format_usage
 
 
+def _no_type(ctx: Any) -> None:
+    return None
+
+
 def _help_option_getter(original: Any, lang: str):
     """``--help`` is added by click to each command on first use: give it its text in ``lang``."""
     text = t("cli.click.help_option", lang)
@@ -95,6 +125,7 @@ def _help_option_getter(original: Any, lang: str):
         option = original(ctx)
         if option is not None:
             option.help = text
+            option.display_type_rich = _no_type  # an on/off option: no value to type
         return option
 
     return get_help_option

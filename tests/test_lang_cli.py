@@ -86,6 +86,8 @@ def test_help_of_every_command_speaks_the_run_language(lang, capsys, monkeypatch
         flat = " ".join(re.sub("[│╭╮╰╯─]", " ", out).split())  # the text without its frames
         for word in own[lang]:
             assert word in flat, (path, word)
+        # Python's type names are not shown: a kind of value in words, none for on/off options.
+        assert not re.search(r"<(bool|str|int|float|list\[)", out), (path, out)
         for line in out.replace(" ".join(["monev", *path]), " ").splitlines():  # names
             bad = foreign_words(line, lang)
             assert not bad, f"{path}: {sorted(bad)} in: {line}"
