@@ -132,9 +132,9 @@ def _help_option_getter(original: Any, lang: str):
 
 
 def localise_help_page(lang: str) -> None:
-    """The fixed words of typer's help page (panel titles, ``[default: …]``, ``[required]``, the
-    ``--help`` option's own text). Called only when a help page may be shown: importing typer's
-    help renderer costs a tenth of a second."""
+    """The fixed words of typer's help page (panel titles, ``[default: …]``, ``[required]``).
+    Module settings of typer's help renderer, set for each run; called only when a help page may
+    be shown (:func:`help_requested`): importing the renderer costs a tenth of a second."""
     from typer import rich_utils
 
     rich_utils.ARGUMENTS_PANEL_TITLE = t("cli.click.arguments", lang)
