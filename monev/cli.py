@@ -874,7 +874,14 @@ def web_create_admin(
         lines = password_file.read_text(encoding="utf-8").splitlines()
         password = lines[0] if lines else ""
     else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        from monev.cli_lang import run_lang
+
+        lang = run_lang(sys.argv[1:])  # MONEV_LANG: the web commands have no --lang
+        password = typer.prompt(
+            t("cli.password_prompt", lang),
+            hide_input=True,
+            confirmation_prompt=t("cli.password_repeat", lang),
+        )
     store = _web_store(data, db)
     try:
         with store.session() as s:
