@@ -17,14 +17,14 @@ from typing import Any
 
 from monev import limits
 from monev.evidence import LinkChecker, apply_checks, evidence_targets
-from monev.identity import Copy, newest_copies, office_key
+from monev.identity import Copy, newest_copies, office_key, tracked_key
 from monev.inputs import _display_names, collect
 from monev.problems import Key, Problem
 from monev.registry import Registry, identify
 from monev.results import OfficeResult, Rejected, RunResult, rank
 from monev.rubric import Rubric
 from monev.sandbox import ProcessLimits, Stopped, run_isolated
-from monev.scoring import score
+from monev.scoring import combine_tracks, score
 from monev.stages import StagesRow, StagesSource, StagesTable, apply_stages
 from monev.workbook import (
     Questionnaire,
@@ -228,8 +228,9 @@ def set_aside_copies(
     Every other copy becomes a skipped entry with a problem naming the copy used.
     """
     scored = [(i, o) for i, o in enumerate(outcomes) if isinstance(o, OfficeResult)]
-    copies = [
-        Copy(_identity_of(o), o.office.filled_on, _mtime(paths[i]), o.file) for i, o in scored
+    copies = [  # one office's workbooks from different assessor tracks are not copies
+        Copy(_identity_of(o, o.office.track), o.office.filled_on, _mtime(paths[i]), o.file)
+        for i, o in scored
     ]
     older = newest_copies(copies)
     if not older:
@@ -251,12 +252,30 @@ def set_aside_copies(
     return out
 
 
-def _identity_of(o: OfficeResult) -> str:
-    """The office's identity, or "" when its workbook names no office (the name then comes from
-    the file name, and two such workbooks are different offices, never copies)."""
+def _identity_of(o: OfficeResult, track: str = "") -> str:
+    """The office's identity (plus ``track``), or "" when its workbook names no office (the name
+    then comes from the file name, and two such workbooks are different offices, never copies)."""
     if any(p.code == "MV401" for p in o.problems):
         return ""
-    return office_key(o.name)
+    return tracked_key(o.name, track)
+
+
+def combine_assessors(offices: list[OfficeResult], rubric: Rubric) -> list[OfficeResult]:
+    """With assessor tracks (``rubric.assessors``), one result per office: the workbooks of its
+    tracks combined by :func:`monev.scoring.combine_tracks`. The result keeps the file of the
+    last track used and the problems of every workbook."""
+    if rubric.assessors is None:
+        return offices
+    groups: dict[str, list[OfficeResult]] = {}
+    for n, o in enumerate(offices):
+        groups.setdefault(_identity_of(o) or f"\0{n}", []).append(o)
+    out = []
+    for members in groups.values():
+        by_track = {o.office.track: o for o in members}
+        combined = combine_tracks(rubric, {t: o.score for t, o in by_track.items()})
+        ref = by_track[combined.tracks[-1]]
+        out.append(replace(ref, score=combined, problems=[p for o in members for p in o.problems]))
+    return out
 
 
 def _mtime(path: Path) -> float:
@@ -318,7 +337,7 @@ def score_paths(
     else:
         outcomes = _isolated(_score_task, paths, names, rubric, options, jobs, progress)
     outcomes = set_aside_copies(outcomes, paths)
-    offices = [o for o in outcomes if isinstance(o, OfficeResult)]
+    offices = combine_assessors([o for o in outcomes if isinstance(o, OfficeResult)], rubric)
     rejected = [o for o in outcomes if isinstance(o, Rejected) and not o.skipped]
     skipped = [o for o in outcomes if isinstance(o, Rejected) and o.skipped]
     source = None

@@ -28,7 +28,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 rubric_app = typer.Typer(
-    help="List, show and check rubric files (scoring rules).", no_args_is_help=True
+    help="List, show and check rubric files (scoring rules); export and import them as workbooks.",
+    no_args_is_help=True,
 )
 app.add_typer(rubric_app, name="rubric")
 offices_app = typer.Typer(
@@ -195,20 +196,17 @@ def _print_ranking(run, lang: str) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from monev.compare import gone_note, office_change, previous_label
     from monev.text import for_terminal
 
+    cmp = run.comparison  # --previous: the change of score and rank after the predicate
+    change = ("score_change", "rank_change") if cmp is not None else ()
     table = Table(show_lines=False, header_style="bold")
-    for key, justify in (
-        ("rank", "right"),
-        ("office", "left"),
-        ("unit", "left"),
-        ("score", "right"),
-        ("predicate", "left"),
-        ("claimed", "right"),
-        ("verifiable", "right"),
-        ("problems", "right"),
-    ):
+    for key in ("rank", "office", "unit", "score", "predicate", *change):
+        justify = "left" if key in ("office", "unit", "predicate") else "right"
         table.add_column(t(f"cli.col.{key}", lang), justify=justify)  # type: ignore[arg-type]
+    for key in ("claimed", "verifiable", "problems"):
+        table.add_column(t(f"cli.col.{key}", lang), justify="right")
     for o in run.offices:
         s = o.score
         # Text objects: an office name is shown as typed, never read as rich markup or escapes.
@@ -221,6 +219,7 @@ def _print_ranking(run, lang: str) -> None:
                     o.office.unit_type,
                     fmt_number(s.score, lang),
                     s.predicate or "–",  # a rubric without bands
+                    *(office_change(cmp, o.file, o.rank, lang) if cmp is not None else ()),
                     fmt_number(s.saq_claimed, lang),
                     fmt_number(s.saq_verifiable, lang),
                     str(len(o.problems)),
@@ -229,8 +228,13 @@ def _print_ranking(run, lang: str) -> None:
         )
     console = Console(highlight=False)
     if not console.is_terminal:
-        console = Console(highlight=False, width=170)
+        console = Console(highlight=False, width=190 if cmp is not None else 170)
     console.print(table)
+    if cmp is not None:
+        label = previous_label(cmp.previous, lang)
+        console.print(Text(for_terminal(t("yoy.compared_with", lang, label=label))))
+        if cmp.gone:
+            console.print(Text(for_terminal(gone_note(cmp, lang))))
 
 
 def _print_summary(run, lang: str) -> None:
@@ -795,6 +799,88 @@ def rubric_check(
     )
 
 
+@rubric_app.command("export")
+def rubric_export(
+    ref: Annotated[str, typer.Argument(help="Rubric id or path.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Rubric workbook to write (.xlsx).")
+    ] = Path("rubrik.xlsx"),
+    force: ForceOpt = False,
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Write a rubric as a workbook staff can edit (then `rubric import` it back).
+
+    Exit codes: 0 written; 2 usage or rubric error (an existing file needs --force)."""
+    from monev.rubric_book import export_book
+
+    lang = _lang(lang)
+    if output.suffix.lower() != ".xlsx":
+        _echo(
+            t("rbook.bad_suffix", lang, want=".xlsx", suffix=output.suffix or output.name), err=True
+        )
+        raise typer.Exit(EXIT_USAGE)
+    if not force and (output.exists() or output.is_symlink()):
+        _echo(t("rbook.exists", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    rb = _rubric(ref, lang)
+    try:
+        export_book(rb, output, lang=lang)
+    except OSError as exc:
+        _echo(t("rbook.cannot_write", lang, path=output, reason=exc.strerror or exc), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    _echo(t("rbook.exported", lang, id=rb.id, path=output, indicators=len(rb.indicators)))
+
+
+@rubric_app.command("import")
+def rubric_import(
+    book: Annotated[Path, typer.Argument(help="Rubric workbook (.xlsx or .ods) to read.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Rubric YAML file to write.")
+    ] = Path("rubrik.yaml"),
+    force: ForceOpt = False,
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Read a rubric workbook, check it as a rubric file is checked, and write it as YAML.
+
+    Every mistake is named with its sheet and cell; nothing is written when there is one.
+    Exit codes: 0 written; 1 the workbook has mistakes; 2 usage error."""
+    from monev.rubric_book import import_book
+
+    lang = _lang(lang)
+    if output.suffix.lower() not in (".yaml", ".yml"):
+        _echo(
+            t("rbook.bad_suffix", lang, want=".yaml", suffix=output.suffix or output.name), err=True
+        )
+        raise typer.Exit(EXIT_USAGE)
+    if not book.is_file():
+        _echo(t("cli.missing_input", lang, path=book), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        result = import_book(book, output, overwrite=force, lang=lang)
+    except FileExistsError:
+        _echo(t("rbook.exists", lang, path=output), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except OSError as exc:
+        _echo(t("rbook.cannot_write", lang, path=output, reason=exc.strerror or exc), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    if result.rubric is None or result.problems:
+        _echo(t("rbook.rejected", lang, path=book, count=len(result.problems)), err=True)
+        for problem in result.problems:
+            _echo(f"  {problem.text(lang)}", err=True)
+        raise typer.Exit(EXIT_PROBLEMS)
+    rb = result.rubric
+    _echo(
+        t(
+            "rbook.imported",
+            lang,
+            id=rb.id,
+            version=rb.version,
+            path=output,
+            indicators=len(rb.indicators),
+        )
+    )
+
+
 # --- web front end (issue 14): the web package is imported only when these commands run ------
 
 web_app = typer.Typer(
@@ -831,6 +917,7 @@ def serve(
 ) -> None:
     """Start the web application (needs the web extra); migrations are applied on start."""
     from monev.web.app import serve as run
+    from monev.web.ops import OpError
     from monev.web.settings import Settings
 
     settings = Settings.for_data_dir(
@@ -840,14 +927,20 @@ def serve(
         base_url=base_url or f"http://{host}:{port}",
         secure_cookies=(base_url or "").startswith("https://"),
     )
-    run(settings, host, port)
+    try:
+        run(settings, host, port)
+    except OpError as exc:
+        raise _web_error(exc) from None
 
 
 def _web_store(data: Path, db: str | None, base_url: str = "http://127.0.0.1:8000"):
-    from monev.web.ops import Store
+    from monev.web.ops import OpError, Store
     from monev.web.settings import Settings
 
-    return Store(Settings.for_data_dir(data, db, base_url=base_url))
+    try:
+        return Store(Settings.for_data_dir(data, db, base_url=base_url))
+    except OpError as exc:
+        raise _web_error(exc) from None
 
 
 def _web_error(exc) -> typer.Exit:
@@ -857,12 +950,51 @@ def _web_error(exc) -> typer.Exit:
     return typer.Exit(EXIT_PROBLEMS)
 
 
+@web_app.command("backup")
+def web_backup(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Archive to write (default monev-backup-DATE.tar.gz)."),
+    ] = None,
+    data: DataOpt = Path("monev-data"),
+    db: DbOpt = None,
+) -> None:
+    """Back up the database and the uploaded files into one .tar.gz, while the server runs."""
+    from monev.web.app import wt
+    from monev.web.backup import BackupError, default_name, make_backup
+    from monev.web.settings import Settings
+
+    if not data.is_dir():
+        _echo(wt("web.backup.no_data", DEFAULT_LANG, path=str(data)), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        done = make_backup(Settings.for_data_dir(data, db), out or Path(default_name()))
+    except BackupError as exc:
+        raise _web_error(exc) from None
+    size = f"{done.size / 2**20:.1f}".replace(".", ",")
+    _echo(
+        wt(
+            "web.backup.done",
+            DEFAULT_LANG,
+            path=str(done.path),
+            files=done.files,
+            size=size,
+            database=done.database,
+        )
+    )
+
+
 @web_app.command("create-admin")
 def web_create_admin(
     email: Annotated[str, typer.Option("--email", help="The admin's e-mail (login name).")],
     password_file: Annotated[
         Path | None,
-        typer.Option("--password-file", help="Read the password from this file (first line)."),
+        typer.Option(
+            "--password-file",
+            exists=True,
+            dir_okay=False,
+            help="Read the password from this file (first line).",
+        ),
     ] = None,
     data: DataOpt = Path("monev-data"),
     db: DbOpt = None,

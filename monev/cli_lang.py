@@ -79,7 +79,14 @@ def localise(command: Any, lang: str, path: tuple[str, ...] = ()) -> None:
 
 
 #: Python's type names as typer shows them in a help page, and what a person reads instead.
-_TYPES = {"str": "text", "path": "path", "Path": "path", "int": "integer", "float": "number"}
+_TYPES = {
+    "str": "text",
+    "path": "path",
+    "Path": "path",
+    "file": "file",
+    "int": "integer",
+    "float": "number",
+}
 
 
 def _type_label(original: Any, lang: str):

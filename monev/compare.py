@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,10 @@ class PreviousRun:
     as_of: str
     offices: dict[str, PreviousOffice]  # by name_key
     distribution: dict[str, int]
+    #: Scored now from a folder of last year's workbooks (``as_of`` is then today's run, not the
+    #: old set's date): named by ``source``, the folder's name.
+    rescored: bool = False
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -280,7 +284,8 @@ def load_previous(path: Path, rubric: Any = None) -> PreviousRun:
         if rubric is None:
             raise PreviousError("previous.rubric_needed", path=path)
         run = score_paths([path], rubric)
-        return parse_results_json(run.to_json(), path)
+        previous = parse_results_json(run.to_json(), path)
+        return replace(previous, rescored=True, source=path.name)
     raise PreviousError("previous.not_found", path=path)
 
 
@@ -412,3 +417,54 @@ def office_delta_dict(d: OfficeDelta) -> dict[str, Any]:
         "aspects": {k: num(v) for k, v in d.aspects.items()},
         "indicators": {k: num(v, 4) for k, v in d.indicators.items()},
     }
+
+
+# --- the change as a reader sees it (terminal table, city and kecamatan rankings) -------------
+
+MINUS = "\u2212"  # the minus sign: "−1,00", as wide as "+"
+
+
+def signed(value: Decimal | int, lang: str = "id", places: int = 2) -> str:
+    """``+3,25`` / ``−1,00`` / ``0,00`` (``+2`` / ``−1`` / ``0`` with ``places=0``)."""
+    from monev.i18n import fmt_number
+
+    text = fmt_number(-value if value < 0 else value, lang, places)
+    return ("+" if value > 0 else MINUS if value < 0 else "") + text
+
+
+def previous_label(previous: PreviousRun, lang: str = "id") -> str:
+    """The old set, named by its own year, rubric and date: ``2023 (ki-jatim-2024 1.0.0, per
+    1 Desember 2023)``; a folder scored again now: ``contoh-2023 (dinilai ulang dengan
+    ki-jatim-2024 1.0.0)`` (its date would be today's); a results.json without a date (monev
+    0.1): ``hasil sebelumnya (ki-jatim-2024 1.0.0)``."""
+    from monev.i18n import fmt_date, t
+
+    rubric = {"rubric": previous.rubric_id, "version": previous.rubric_version}
+    if previous.rescored:
+        return t("yoy.label_rescored", lang, folder=previous.source, **rubric)
+    if not previous.as_of:
+        return t("yoy.label_undated", lang, **rubric)
+    day = dt.date.fromisoformat(previous.as_of)
+    return t("yoy.label", lang, year=str(day.year), date=fmt_date(day, lang), **rubric)
+
+
+def office_change(cmp: Comparison, file: str, rank: int, lang: str = "id") -> tuple[str, str]:
+    """One office's change as shown in a ranking: (score change, rank change), ``+`` up; an
+    office not in the old set is ``baru`` (new) in both. Differences of the published figures."""
+    d = cmp.offices.get(file)
+    if d is None:
+        from monev.i18n import t
+
+        new = t("yoy.new_mark", lang)
+        return new, new
+    return signed(d.score_delta, lang), signed(d.previous.rank - rank, lang, 0)
+
+
+def gone_note(cmp: Comparison, lang: str = "id") -> str:
+    """The offices of the old set not in this run, in one sentence ("" when none)."""
+    from monev.i18n import t
+
+    if not cmp.gone:
+        return ""
+    label = previous_label(cmp.previous, lang)
+    return t("yoy.gone", lang, label=label, names=", ".join(cmp.gone))

@@ -20,6 +20,13 @@ def office_key(name: str) -> str:
     return _NON_WORD.sub(" ", unicodedata.normalize("NFKC", str(name)).casefold()).strip()
 
 
+def tracked_key(name: str, track: str = "") -> str:
+    """An office's identity plus its assessor track: the workbooks of one office from several
+    assessors (a rubric's ``assessors``) are not copies of each other; "" for a name without one."""
+    key = office_key(name)
+    return f"{key} #{track}" if key and track else key
+
+
 _MONTHS = {
     name: n
     for n, names in enumerate(

@@ -51,7 +51,7 @@ MANIFEST = ".monev-manifest.json"
 #: Folder inside ``out`` kept from run to run (a render cache); never listed, always carried over.
 CACHE = ".cache"
 #: What every run writes at these names; a user's file there is refused before any work.
-FIXED = ("results.json", "ranking.csv", "rekap.xlsx", "kota.pdf", "kantor")
+FIXED = ("results.json", "results-publik.json", "ranking.csv", "rekap.xlsx", "kota.pdf", "kantor")
 _NEW, _OLD, _LOCK = "monev-new", "monev-old", "monev-lock"
 _SHOWN = 3  # file names shown in a message
 

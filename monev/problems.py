@@ -74,6 +74,20 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV404": ("error", "stage-score-invalid"),
     "MV405": ("warning", "stage-incomplete"),
     "MV406": ("warning", "unit-type-unknown"),
+    # wp-rfmt: computed answers (issue 12).
+    "MV630": ("error", "computed-number-missing"),
+    "MV631": ("error", "computed-division-by-zero"),
+    "MV632": ("error", "computed-out-of-range"),
+    "MV633": ("warning", "computed-answer-typed"),
+    # wp-rfmt: assessor tracks (issue 12).
+    "MV634": ("warning", "track-unknown"),
+    "MV635": ("warning", "track-missing"),
+    # wp-rfmt: stage parts and variants in the stages file (issue 12).
+    "MV636": ("error", "stages-variant-unknown"),
+    "MV637": ("error", "stages-variant-missing"),
+    "MV638": ("error", "stages-part-missing"),
+    "MV639": ("error", "stages-part-invalid"),
+    "MV640": ("warning", "stages-whole-score-not-used"),
     # Identity: one office, one rank.
     "MV430": ("warning", "office-copy-skipped"),
     # The verifier's stages file (monev score --stages) and stage scores typed in workbooks.
@@ -101,6 +115,23 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV447": ("warning", "registry-identity-differs"),
     "MV448": ("warning", "registry-old-name-used"),
     "MV449": ("fatal", "registry-empty"),
+    # 6xx rubric files: a rubric workbook read by `monev rubric import` (wp-rbook).
+    "MV601": ("fatal", "rubric-sheet-missing"),
+    "MV602": ("error", "rubric-column-unknown"),
+    "MV603": ("error", "rubric-field-unknown"),
+    "MV604": ("error", "rubric-row-parent-unknown"),
+    "MV605": ("error", "rubric-value-invalid"),
+    "MV606": ("error", "rubric-code-duplicated"),
+    "MV607": ("error", "rubric-reference-unknown"),
+    "MV608": ("error", "rubric-weights-total"),
+    "MV609": ("error", "rubric-answer-type-unknown"),
+    "MV610": ("error", "rubric-value-required"),
+    "MV611": ("error", "rubric-number-expected"),
+    "MV612": ("error", "rubric-value-not-used"),
+    "MV613": ("error", "rubric-column-duplicated"),
+    "MV614": ("error", "rubric-key-column-missing"),
+    "MV615": ("error", "rubric-sheet-empty"),
+    "MV616": ("error", "rubric-field-duplicated"),
 }
 
 

@@ -25,13 +25,21 @@ from pathlib import Path
 from typing import Any
 
 from monev import __version__
+from monev.compare import gone_note, office_change, previous_label
 from monev.i18n import fmt_date, fmt_number, t
 from monev.identity import office_key
 from monev.outputs import write_atomic
 from monev.plan import Plan, build_plan
 from monev.problems import Problem
 from monev.resources import data_dir
-from monev.results import KecamatanGroup, OfficeResult, RunResult, dumps
+from monev.results import (
+    PUBLIC_RESULTS,
+    KecamatanGroup,
+    OfficeResult,
+    RunResult,
+    dumps,
+    missing_dict,
+)
 from monev.rounding import leading_digits
 from monev.scoring import OfficeScore, round2
 from monev.text import capped, for_pdf, for_pdf_full
@@ -469,20 +477,13 @@ KECAMATAN_COMMON = 10
 
 
 def kecamatan_attachment(run: RunResult, g: KecamatanGroup, lang: str) -> str:
-    """The kecamatan's offices' entries (its own office first), and its offices not sent."""
+    """The kecamatan's offices' public entries (its own office first), and its offices not sent
+    (without contacts: the kecamatan report may be shared beyond the office, UU PDP)."""
     offices = ([g.office] if g.office else []) + g.kelurahan
     data = {
         "kecamatan": g.name,
-        "offices": [run.office_dict(o, lang) for o in offices],
-        "missing": [
-            {
-                "name": e.name,
-                "unit_type": e.unit_type,
-                "kecamatan": e.kecamatan,
-                "contact": e.contact,
-            }
-            for e in g.missing
-        ],
+        "offices": [run.office_dict(o, lang, public=True) for o in offices],
+        "missing": [missing_dict(e, public=True) for e in g.missing],
     }
     return dumps(data) + "\n"
 
@@ -510,6 +511,13 @@ def _env(lang: str):
     env.filters["date"] = lambda iso: fmt_date(dt.date.fromisoformat(iso), lang) if iso else "–"
     env.filters["is_link"] = lambda s: bool(re.match(r"^https?://[^\s<>\"']+$", s or ""))
     env.filters["heat"] = heat_colour
+    # Year over year in the rankings (monev.compare): (score change, rank change) of an office,
+    # the old set's name, the offices gone.
+    env.globals["yoy_change"] = lambda cmp, o, rank=None: office_change(
+        cmp, o.file, o.rank if rank is None else rank, lang
+    )
+    env.globals["yoy_label"] = lambda cmp: previous_label(cmp.previous, lang)
+    env.globals["yoy_gone"] = lambda cmp: gone_note(cmp, lang)
     return env
 
 
@@ -646,8 +654,9 @@ def office_attachment(run: RunResult, o: OfficeResult, lang: str) -> str:
 
 
 def city_attachments(run: RunResult, lang: str) -> tuple[tuple[str, str], ...]:
-    """``results.json`` and, when its file is found unchanged, the rubric (``rubrik-<id>.yaml``)."""
-    files = [("results.json", run.to_json(lang))]
+    """``results-publik.json`` (kota.pdf is published: no respondents, contacts or verifier's
+    notes) and, when its file is found unchanged, the rubric (``rubrik-<id>.yaml``)."""
+    files = [(PUBLIC_RESULTS, run.to_json(lang, public=True))]
     rubric_text = _rubric_text(run)
     if rubric_text is not None:
         files.append((f"rubrik-{run.rubric.id}.yaml", rubric_text))

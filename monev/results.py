@@ -199,21 +199,13 @@ class RunResult:
         """Per kecamatan: the kecamatan office, its kelurahan ranked, and who has not sent."""
         return kecamatan_groups(self)
 
-    def _registry_part(self) -> dict[str, Any]:
+    def _registry_part(self, public: bool = False) -> dict[str, Any]:
         """``missing`` and ``coverage`` for results.json (only with a registry)."""
         cov = self.coverage
         if cov is None:
             return {}
         return {
-            "missing": [
-                {
-                    "name": e.name,
-                    "unit_type": e.unit_type,
-                    "kecamatan": e.kecamatan,
-                    "contact": e.contact,
-                }
-                for e in self.missing
-            ],
+            "missing": [missing_dict(e, public) for e in self.missing],
             "coverage": cov.to_dict(),
         }
 
@@ -221,13 +213,18 @@ class RunResult:
         counts = Counter(o.score.predicate for o in self.offices)
         return {b.name: counts.get(b.name, 0) for b in self.rubric.predicates}
 
-    def office_dict(self, o: OfficeResult, lang: str = "id") -> dict[str, Any]:
+    def office_dict(
+        self, o: OfficeResult, lang: str = "id", public: bool = False
+    ) -> dict[str, Any]:
+        """One office of results.json; ``public`` leaves out the respondent's name and the
+        verifier's notes (results-publik.json, the attachments of kota.pdf and the kecamatan
+        PDFs: UU PDP)."""
         s = o.score
         return {
             "name": o.office.name,
             "unit_type": o.office.unit_type,
             "kecamatan": o.office.kecamatan,
-            "respondent": o.office.respondent,
+            **({} if public else {"respondent": o.office.respondent}),
             "file": o.file,
             "sha256": o.sha256,
             "rank": o.rank,
@@ -261,7 +258,7 @@ class RunResult:
                     "note": i.note,
                     "status": i.status,
                     "verification": i.verification,
-                    "verifier_note": i.verifier_note,
+                    **({} if public else {"verifier_note": i.verifier_note}),
                     "value": num(i.value, 4),
                     "value_claimed": num(i.value_claimed, 4),
                     "points": num(i.points, 4),
@@ -292,14 +289,16 @@ class RunResult:
             return {}
         return {"previous": self.comparison.office_dict(o.file)}
 
-    def to_dict(self, lang: str = "id") -> dict[str, Any]:
-        """The whole run as plain data; :func:`dumps` turns it into ``results.json``."""
-        return self._dict(lang, [self.office_dict(o, lang) for o in self.offices])
+    def to_dict(self, lang: str = "id", public: bool = False) -> dict[str, Any]:
+        """The whole run as plain data; :func:`dumps` turns it into ``results.json`` (with
+        ``public``: ``results-publik.json``, see :meth:`office_dict`)."""
+        return self._dict(lang, [self.office_dict(o, lang, public) for o in self.offices], public)
 
-    def _dict(self, lang: str, offices: list[Any]) -> dict[str, Any]:
+    def _dict(self, lang: str, offices: list[Any], public: bool = False) -> dict[str, Any]:
         r = self.rubric
         return {
             "schema_version": SCHEMA_VERSION,
+            **({"public": True} if public else {}),
             "monev_version": __version__,
             "as_of": self.as_of.isoformat(),
             "rubric": {
@@ -335,7 +334,7 @@ class RunResult:
                 if self.stages_source is not None
                 else {}
             ),
-            **self._registry_part(),
+            **self._registry_part(public),
         }
 
     def _previous_run(self) -> dict[str, Any]:
@@ -343,23 +342,23 @@ class RunResult:
             return {}
         return {"previous": self.comparison.to_dict(self)}
 
-    def to_json(self, lang: str = "id") -> str:
-        return "".join(self.iter_json(lang))
+    def to_json(self, lang: str = "id", public: bool = False) -> str:
+        return "".join(self.iter_json(lang, public))
 
-    def iter_json(self, lang: str = "id") -> Iterator[str]:
+    def iter_json(self, lang: str = "id", public: bool = False) -> Iterator[str]:
         """``results.json`` in pieces, one office at a time: the same text as
         ``dumps(self.to_dict(lang)) + "\\n"`` without ever holding all of it (issue 13: 10,000
         offices make 380 MB of JSON). Write the pieces as they come (:func:`write_outputs`)."""
         if not self.offices:
-            yield dumps(self._dict(lang, [])) + "\n"
+            yield dumps(self._dict(lang, [], public)) + "\n"
             return
         # The rest of the run is written with one placeholder office (a string no data holds);
         # the offices are written one by one in its place, indented two levels deeper.
         mark = f"monev-office-{secrets.token_hex(16)}"
-        head, tail = dumps(self._dict(lang, [mark])).split(f'"{mark}"')
+        head, tail = dumps(self._dict(lang, [mark], public)).split(f'"{mark}"')
         yield head
         for k, o in enumerate(self.offices):
-            text = dumps(self.office_dict(o, lang)).replace("\n", "\n    ")
+            text = dumps(self.office_dict(o, lang, public)).replace("\n", "\n    ")
             yield text if k == 0 else ",\n    " + text
         yield tail + "\n"
 
@@ -433,6 +432,21 @@ def kecamatan_groups(run: RunResult) -> list[KecamatanGroup]:
             )
         )
     return groups
+
+
+#: The public results beside results.json: the same schema without the respondent's name, the
+#: verifier's notes and the registry's contacts (UU PDP); kota.pdf attaches this one.
+PUBLIC_RESULTS = "results-publik.json"
+
+
+def missing_dict(e: Entry, public: bool = False) -> dict[str, Any]:
+    """A registry office that sent no workbook; ``public`` leaves out its contact."""
+    return {
+        "name": e.name,
+        "unit_type": e.unit_type,
+        "kecamatan": e.kecamatan,
+        **({} if public else {"contact": e.contact}),
+    }
 
 
 def rank(offices: list[OfficeResult]) -> list[OfficeResult]:
@@ -588,7 +602,7 @@ def _ranking_sheet(run: RunResult, lang: str) -> SheetSpec:
                     d.previous.rank - o.rank,
                 ]
                 if d is not None
-                else [None] * 5
+                else [None, None, t("yoy.new_mark", lang), None, None]  # "baru": new this year
             )
         rows.append(values[:6] + change + values[6:])
     return SheetSpec(t("rekap.sheet.ranking", lang), head, rows, formats, freeze="C2")
@@ -813,9 +827,12 @@ def _registry_sheets(run: RunResult, lang: str = "id") -> list[SheetSpec]:
 
 
 def write_outputs(run: RunResult, out: Path, lang: str = "id") -> list[Path]:
-    """Write results.json, ranking.csv and rekap.xlsx into ``out``; return their paths."""
-    written = [out / "results.json"]
-    _write_pieces(out / "results.json", (p.encode("utf-8") for p in run.iter_json(lang)))
+    """Write results.json, results-publik.json, ranking.csv and rekap.xlsx into ``out``; return
+    their paths."""
+    written = []
+    for name, public in (("results.json", False), (PUBLIC_RESULTS, True)):
+        _write_pieces(out / name, (p.encode("utf-8") for p in run.iter_json(lang, public)))
+        written.append(out / name)
     for name, data in (
         ("ranking.csv", to_csv(run).encode("utf-8")),
         ("rekap.xlsx", to_xlsx(run, lang)),

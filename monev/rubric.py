@@ -428,15 +428,22 @@ class ChecklistItem(_Model):
 
 
 class Checklist(_Model):
-    """Sub-items answered Ya/Tidak each; the value is the fraction present."""
+    """Sub-items answered each; the value is the mean of the items' values.
+
+    Items are answered Ya (1) / Tidak (0), or with the rubric's own ``options`` (SAKIP: Y / T, or
+    A / B / C / D = 1 / 0.66 / 0.33 / 0 per evidence document).
+    """
 
     type: Literal["checklist"]
     items: list[ChecklistItem] = Field(min_length=1)
+    options: list[Option] | None = Field(default=None, min_length=2)
 
     def choices(self) -> list[str]:
-        return ["Ya", "Tidak"]
+        return [o.label for o in self.options] if self.options else ["Ya", "Tidak"]
 
     def parse(self, raw: object) -> Parsed:
+        if self.options:
+            return Options(type="options", options=self.options).parse(raw)
         return YaTidak(type="ya_tidak").parse(raw)
 
 
@@ -452,8 +459,68 @@ class Info(_Model):
         return Parsed(" ".join(str(raw).split()), None)
 
 
+class Number(_Model):
+    """A count or amount typed for a computed answer (ZI: staff trained); not scored itself."""
+
+    type: Literal["number"]
+    unit: str = ""
+
+    def choices(self) -> list[str]:
+        return []
+
+    def parse(self, raw: object) -> Parsed:
+        try:
+            n = _number(raw)
+        except InvalidOperation:
+            raise AnswerError(">= 0", "number") from None
+        if n < 0:
+            raise AnswerError(">= 0", "number")
+        return Parsed(_plain(n), None)
+
+
+class Computed(_Model):
+    """An answer monev computes from ``number`` rows (Zona Integritas: a ratio of two counts).
+
+    ``numbers`` maps each name the ``formula`` uses to the code of a ``number`` indicator; the
+    formula is of :mod:`monev.formula` (``+ - * /``, ``ratio``, ``sum``, ``min``, ``max``) and its
+    result, the answer's value, must be from 0 to 1. Nothing is typed on the computed row itself.
+    """
+
+    type: Literal["computed"]
+    numbers: dict[str, str] = Field(min_length=1, max_length=20)
+    formula: str = Field(min_length=1)
+    _tree: Any = PrivateAttr(default=None)
+
+    @field_validator("formula")
+    @classmethod
+    def _parses(cls, v: str) -> str:
+        from monev.formula import FormulaError, parse
+
+        try:
+            parse(v)
+        except FormulaError as exc:
+            raise ValueError(f"not a formula monev can compute: {exc}") from None
+        return v
+
+    @property
+    def tree(self) -> Any:
+        """The parsed formula (:class:`monev.formula.Node`), parsed once."""
+        if self._tree is None:
+            from monev.formula import parse
+
+            self._tree = parse(self.formula)
+        return self._tree
+
+    def choices(self) -> list[str]:
+        return []
+
+    def parse(self, raw: object) -> Parsed:
+        raise AnswerError("dihitung monev", "computed")
+
+
 AnswerSpec = Annotated[
-    YaTidak | Options | Threshold | Percent | Checklist | Info, Field(discriminator="type")
+    YaTidak | Options | Threshold | Percent | Checklist | Info | Number | Computed,
+    Field(discriminator="type"),
 ]
 
 
@@ -538,7 +605,7 @@ class Indicator(_Model):
 
     @property
     def scored(self) -> bool:
-        return self.answer.type != "info"
+        return self.answer.type not in ("info", "number")
 
 
 class Band(_Model):
@@ -612,6 +679,45 @@ DEFAULT_UNIT_TYPES = ("PPID Utama", "OPD", "Kecamatan", "Kelurahan")
 DEFAULT_LEAD_UNIT = "PPID Utama"
 
 
+class Track(_Model):
+    """An assessor track (SAKIP: the unit's self-assessment, the evaluator, the quality assurer)."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1)
+
+
+class Assessors(_Model):
+    """Several assessors score one office, one workbook each (``Penilai`` on the Identitas sheet).
+
+    ``combine``: ``mean`` (each indicator's value is the mean over the tracks that sent a
+    workbook), ``last`` (the last track in this list that sent one: the latest decision), or a
+    track's code (that track; the last one present while it has not sent its workbook).
+    """
+
+    tracks: list[Track] = Field(min_length=2, max_length=10)
+    combine: str = "mean"
+
+    def track(self, raw: str) -> Track | None:
+        """The track a ``Penilai`` cell names, by code or name (any case and spacing)."""
+        key = verdict_key(raw)
+        return next(
+            (t for t in self.tracks if key in (verdict_key(t.code), verdict_key(t.name))), None
+        )
+
+
+class Rounding(_Model):
+    """Where the instrument itself rounds, half up, to how many decimals (None: exact there).
+
+    monev's own rule is exact values rounded once; an instrument whose published figures round
+    each criterion's points (``indicators``), each group's sum (``groups``) or each aspect's sum
+    (``aspects``) on the way up is reproduced by saying so here.
+    """
+
+    indicators: int | None = Field(default=None, ge=0, le=6)
+    groups: int | None = Field(default=None, ge=0, le=6)
+    aspects: int | None = Field(default=None, ge=0, le=6)
+
+
 class Titles(_Model):
     """Titles of the documents monev makes for this instrument; None: monev's own wording."""
 
@@ -641,6 +747,10 @@ class Rubric(_Model):
     lead_unit: str | None = DEFAULT_LEAD_UNIT
     titles: Titles = Titles()
     verification: Verification | None = None  # None: Sesuai / Tidak Sesuai, as KI Jatim
+    #: Where the instrument rounds on the way up; by default nowhere (exact, rounded once).
+    rounding: Rounding = Rounding()
+    #: Several assessor tracks per office and how they combine; None: one workbook per office.
+    assessors: Assessors | None = None
 
     _path: str = PrivateAttr(default="")
     _sha256: str = PrivateAttr(default="")
@@ -774,7 +884,16 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
-_TAGS = {"ya_tidak", "options", "threshold", "percent", "checklist", "info"}
+_TAGS = {
+    "ya_tidak",
+    "options",
+    "threshold",
+    "percent",
+    "checklist",
+    "info",
+    "number",
+    "computed",
+}
 
 
 def _cross_checks(r: Rubric) -> list[tuple[str, str]]:
@@ -817,7 +936,7 @@ def _cross_checks(r: Rubric) -> list[tuple[str, str]]:
                     f"unknown aspect {ind.aspect!r} (known: {', '.join(sorted(aspect_codes))})",
                 )
             )
-        if isinstance(ind.answer, Options):
+        if isinstance(ind.answer, Options | Checklist) and ind.answer.options:
             dupes([o.label for o in ind.answer.options], f"indicators[{i}].answer.options")
     for j, a in enumerate(r.aspects):
         if not any(ind.scored for ind in r.indicators_of(a.code)):
@@ -856,6 +975,7 @@ def _instrument_checks(r: Rubric) -> list[tuple[str, str]]:
         seen.add(key)
     errors.extend(_group_checks(r))
     errors.extend(_level_checks(r))
+    errors.extend(_computed_checks(r))
     known: dict[str, Decimal | Fraction] = {a.code: a.weight for a in r.aspects}
     if r.groups and not any(e[0].startswith(("groups", "indicators")) for e in errors):
         shares = r.max_points()
@@ -890,6 +1010,19 @@ def _instrument_checks(r: Rubric) -> list[tuple[str, str]]:
             total = sum((p.max for p in v.parts), Decimal(0))
             if total != 100:
                 errors.append((f"{where}.parts", f"part maxima add up to {total}, not 100"))
+    if r.assessors is not None:
+        codes = [t.code for t in r.assessors.tracks]
+        keys = [verdict_key(t.name) for t in r.assessors.tracks]
+        for j, code in enumerate(codes):
+            if code in codes[:j] or keys[j] in keys[:j]:
+                errors.append((f"assessors.tracks[{j}]", f"duplicate track {code!r}"))
+        if r.assessors.combine not in ("mean", "last", *codes):
+            errors.append(
+                (
+                    "assessors.combine",
+                    f"{r.assessors.combine!r} is not mean, last or a track ({', '.join(codes)})",
+                )
+            )
     if r.lead_unit is not None and _norm(r.lead_unit) not in seen:
         errors.append(
             (
@@ -897,6 +1030,33 @@ def _instrument_checks(r: Rubric) -> list[tuple[str, str]]:
                 f"{r.lead_unit!r} is not one of the unit_types ({', '.join(r.unit_types)})",
             )
         )
+    return errors
+
+
+def _computed_checks(r: Rubric) -> list[tuple[str, str]]:
+    """Computed answers: names that match the formula, each naming a ``number`` indicator."""
+    from monev.formula import names
+
+    errors: list[tuple[str, str]] = []
+    kinds = {ind.code: ind.answer.type for ind in r.indicators}
+    for i, ind in enumerate(r.indicators):
+        if not isinstance(ind.answer, Computed):
+            continue
+        where = f"indicators[{i}].answer"
+        used = names(ind.answer.tree)
+        for name in sorted(used - set(ind.answer.numbers)):
+            errors.append((f"{where}.formula", f"the formula uses {name!r}, not one of numbers"))
+        for name, code in ind.answer.numbers.items():
+            if not re.fullmatch(r"[a-z_][a-z0-9_]{0,39}", name):
+                errors.append(
+                    (f"{where}.numbers.{name}", "a name is lower case letters, digits and _")
+                )
+            elif name not in used:
+                errors.append((f"{where}.numbers.{name}", "the formula does not use this name"))
+            if kinds.get(code) != "number":
+                errors.append(
+                    (f"{where}.numbers.{name}", f"{code!r} is not an indicator of type number")
+                )
     return errors
 
 

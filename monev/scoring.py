@@ -25,6 +25,7 @@ Definitions (all from the rubric):
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
@@ -49,6 +50,12 @@ STATUS_INFO = "info"
 def round2(value: Fraction | Decimal | int) -> Decimal:
     """Round half up to two decimals: every published figure (see :mod:`monev.rounding`)."""
     return round_half_up(value, 2)
+
+
+def _rounded(value: Fraction, places: int | None) -> Fraction:
+    """``value`` rounded half up to ``places`` decimals where a rubric says the instrument rounds
+    (``rounding``); unchanged when ``places`` is None (monev's own rule: exact until the end)."""
+    return value if places is None else Fraction(round_half_up(value, places))
 
 
 @dataclass(frozen=True)
@@ -81,14 +88,16 @@ class IndicatorScore:
     verifier_note: str = ""
     items: tuple[ItemScore, ...] = ()
     evidence_items: tuple[EvidenceItem, ...] = ()
+    #: Decimals the instrument rounds this criterion's points to (``rounding.indicators``).
+    places: int | None = None
 
     @property
     def points_claimed(self) -> Fraction:
-        return self.max_points * self.value_claimed
+        return _rounded(self.max_points * self.value_claimed, self.places)
 
     @property
     def points(self) -> Fraction:
-        return self.max_points * self.value
+        return _rounded(self.max_points * self.value, self.places)
 
     @property
     def scored(self) -> bool:
@@ -136,6 +145,8 @@ class OfficeScore:
     predicate: str  # "": the rubric has no bands (ranking only); results.json says null
     stage_weights: dict[str, Decimal] = field(default_factory=dict)
     groups: tuple[GroupScore, ...] = ()  # nested groups, when the rubric has any
+    #: The assessor tracks this figure combines (:func:`combine_tracks`); (): one workbook.
+    tracks: tuple[str, ...] = ()
 
     @property
     def saq_claimed(self) -> Decimal:
@@ -214,11 +225,13 @@ def score_indicator(
         items = []
         statuses = []
         kept: list[Fraction] = []
+        given: list[Fraction] = []
         for item in ind.answer.items:
             a = answers.get(item.code)
             claimed, verifiable, item_status = _value_and_status(ind, a, rubric)
             statuses.append(item_status)
             kept.append(verifiable)
+            given.append(claimed)
             items.append(
                 ItemScore(
                     code=item.code,
@@ -233,7 +246,8 @@ def score_indicator(
                 )
             )
         n = len(items)
-        claimed_v = Fraction(sum(i.claimed for i in items), n)
+        # Items answered on the rubric's own scale (A/B/C/D) may count part of their share.
+        claimed_v = sum(given, Fraction(0)) / n
         verifiable_v = sum(kept, Fraction(0)) / n  # a graded item may keep part of its value
         worst = (
             STATUS_INVALID,
@@ -304,28 +318,53 @@ def final_score(
 
 def score(rubric: Rubric, q: Questionnaire) -> OfficeScore:
     """Score a questionnaire that was read (and checked) against ``rubric``."""
-    indicators: list[IndicatorScore] = []
-    aspects: list[AspectScore] = []
     shares = rubric.max_points()
-    for aspect in rubric.aspects:
-        members = rubric.indicators_of(aspect.code)
-        scored = [
-            score_indicator(i, q.answers, shares.get(i.code, Fraction(0)), rubric) for i in members
-        ]
-        indicators.extend(scored)
-        aspects.append(
-            AspectScore(
-                code=aspect.code,
-                name=aspect.name,
-                weight=aspect.weight,
-                claimed=sum((s.points_claimed for s in scored), Fraction(0)),
-                verifiable=sum((s.points for s in scored), Fraction(0)),
-            )
+    indicators = [
+        score_indicator(i, q.answers, shares.get(i.code, Fraction(0)), rubric)
+        for aspect in rubric.aspects
+        for i in rubric.indicators_of(aspect.code)
+    ]
+    return _totals(rubric, indicators, q.stage_scores, shares)
+
+
+def _totals(
+    rubric: Rubric,
+    indicators: list[IndicatorScore],
+    stage_scores: dict[str, Decimal],
+    shares: dict[str, Fraction],
+    tracks: tuple[str, ...] = (),
+) -> OfficeScore:
+    """Aspects, groups, SAQ, final score and predicate from the indicators' values."""
+    places = rubric.rounding
+    if places.indicators is not None:
+        indicators = [replace(s, places=places.indicators) for s in indicators]
+    groups = _group_scores(rubric, indicators, shares)
+    # An aspect adds its own indicators and its top groups (each group the sum of what is under
+    # it): without rounding that is the sum of every indicator under the aspect.
+    claimed: dict[str, Fraction] = {a.code: Fraction(0) for a in rubric.aspects}
+    kept = dict(claimed)
+    where = {i.code: i.group for i in rubric.indicators}
+    for s in indicators:
+        if where.get(s.code) is None and s.aspect in claimed:
+            claimed[s.aspect] += s.points_claimed
+            kept[s.aspect] += s.points
+    for g in groups:
+        if g.parent in claimed:
+            claimed[g.parent] += g.claimed
+            kept[g.parent] += g.verifiable
+    aspects = [
+        AspectScore(
+            code=a.code,
+            name=a.name,
+            weight=a.weight,
+            claimed=_rounded(claimed[a.code], places.aspects),
+            verifiable=_rounded(kept[a.code], places.aspects),
         )
+        for a in rubric.aspects
+    ]
     saq_claimed = sum((a.claimed for a in aspects), Fraction(0))
     saq_verifiable = sum((a.verifiable for a in aspects), Fraction(0))
-    final, gate_passed, staged = final_score(rubric, saq_verifiable, q.stage_scores)
-    groups = _group_scores(rubric, indicators, shares)
+    final, gate_passed, staged = final_score(rubric, saq_verifiable, stage_scores)
     points = {a.code: round2(a.verifiable) for a in aspects}
     points.update({g.code: round2(g.verifiable) for g in groups})
     return OfficeScore(
@@ -333,40 +372,95 @@ def score(rubric: Rubric, q: Questionnaire) -> OfficeScore:
         indicators=tuple(indicators),
         saq_claimed_exact=saq_claimed,
         saq_verifiable_exact=saq_verifiable,
-        stage_scores=dict(q.stage_scores),
+        stage_scores=dict(stage_scores),
         gate_passed=gate_passed,
         staged=staged,
         final_exact=final,
         predicate=rubric.band_for(round2(final), points),
         stage_weights={s.code: s.weight for s in rubric.stages},
         groups=groups,
+        tracks=tracks,
     )
+
+
+def tracks_used(rubric: Rubric, present: Iterable[str]) -> tuple[str, ...]:
+    """The assessor tracks whose workbooks make an office's figure, by ``assessors.combine``:
+    every track present (``mean``), the last present in the rubric's order (``last``), or the
+    named track (the last present while the named one has sent nothing)."""
+    if rubric.assessors is None:
+        raise ValueError(f"rubric {rubric.id!r} has no assessor tracks")
+    have = set(present)
+    order = tuple(t.code for t in rubric.assessors.tracks if t.code in have)
+    if not order:
+        raise ValueError("no workbook of a known track")
+    how = rubric.assessors.combine
+    if how == "mean":
+        return order
+    if how != "last" and how in have:
+        return (how,)
+    return order[-1:]
+
+
+def combine_tracks(rubric: Rubric, scores: Mapping[str, OfficeScore]) -> OfficeScore:
+    """One office's score from its assessors' scores (track code -> score), by the rubric's
+    ``assessors.combine``. Each indicator's claimed and verifiable values are the mean over the
+    tracks used (one track: its own values), so every aspect, group and the final score are that
+    mean too (points are linear in the values), exact, and rounded once. Statuses, answers and
+    evidence are those of the last track used (the latest decision); stage scores likewise.
+    """
+    used = tracks_used(rubric, scores)
+    ref = scores[used[-1]]
+    n = len(used)
+    indicators = []
+    for k, ind in enumerate(ref.indicators):
+        claimed = sum((scores[t].indicators[k].value_claimed for t in used), Fraction(0)) / n
+        kept = sum((scores[t].indicators[k].value for t in used), Fraction(0)) / n
+        indicators.append(replace(ind, value_claimed=claimed, value=kept))
+    return _totals(rubric, indicators, ref.stage_scores, rubric.max_points(), used)
 
 
 def _group_scores(
     rubric: Rubric, indicators: list[IndicatorScore], shares: dict[str, Fraction]
 ) -> tuple[GroupScore, ...]:
-    """Claimed and verifiable points of each group: the sum over the indicators under it."""
+    """Claimed and verifiable points of each group: its own indicators plus its sub-groups,
+    bottom up, each rounded where the rubric says the instrument rounds (``rounding.groups``)."""
     if not rubric.groups:
         return ()
-    parents = {g.code: g.parent for g in rubric.groups}
+    places = rubric.rounding.groups
     where = {i.code: i.group for i in rubric.indicators}
     claimed = {g.code: Fraction(0) for g in rubric.groups}
     verifiable = dict(claimed)
     for s in indicators:
         node = where.get(s.code)
-        while node in parents:
+        if node in claimed:
             claimed[node] += s.points_claimed
             verifiable[node] += s.points
-            node = parents[node]
+    children: dict[str, list[str]] = {}
+    for g in rubric.groups:
+        children.setdefault(g.parent, []).append(g.code)
+    done: dict[str, tuple[Fraction, Fraction]] = {}
+    # Deepest first: a group's sum needs its sub-groups' (rounded) sums. The tree has no cycles
+    # (checked at load), so an explicit stack visits each group once.
+    for top in [g.code for g in rubric.groups if g.parent not in claimed]:
+        stack = [(top, False)]
+        while stack:
+            code, expanded = stack.pop()
+            if expanded:
+                below = children.get(code, [])
+                c = claimed[code] + sum((done[k][0] for k in below), Fraction(0))
+                v = verifiable[code] + sum((done[k][1] for k in below), Fraction(0))
+                done[code] = (_rounded(c, places), _rounded(v, places))
+            else:
+                stack.append((code, True))
+                stack.extend((k, False) for k in children.get(code, []))
     return tuple(
         GroupScore(
             code=g.code,
             name=g.name,
             parent=g.parent,
             max_points=shares[g.code],
-            claimed=claimed[g.code],
-            verifiable=verifiable[g.code],
+            claimed=done[g.code][0],
+            verifiable=done[g.code][1],
         )
         for g in rubric.groups
     )

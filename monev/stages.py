@@ -13,9 +13,12 @@ or without BOM, ``;`` or ``,`` as delimiter) has one header row and one row per 
   :func:`monev.identity.office_key` (case, spaces and punctuation ignored);
 * one column per later stage of the rubric, headed by the stage code (``visitasi``), its name or
   ``Nilai <name>``; a value is a number from 0 to 100 (``84``, ``84,5``, ``84.5``);
-* a header ``<stage>.<part>`` (``visitasi.kehadiran_pimpinan``) names a part of a stage. It is
-  reserved for rubrics that define a stage's parts (the stage score is then the sum of its parts);
-  the shipped rubrics define none, so today such a column is reported as unknown (``MV415``);
+* for a stage the rubric makes of parts (``variants``: KI Kalbar's presentation in person or by
+  video), a header ``<stage>.varian`` names the variant an office took (its code or name) and a
+  header ``<stage>.<part>`` (``presentasi.pimpinan``) one part's score, from 0 to the part's
+  maximum under that variant; the stage score is then the sum of the parts (a stage's whole
+  score in its own column is not used then: ``MV640``). For any other stage such a header is
+  unknown (``MV415``);
 * ``catatan`` / ``keterangan`` columns are notes, not read. Any other column is ``MV415``.
 
 The scorer stays pure: :func:`apply_stages` returns the questionnaire with ``stage_scores`` set from
@@ -283,6 +286,24 @@ def _read_sheet(
     return grid, ws.name, special
 
 
+VARIANT_HEADERS = ("varian", "variant", "bentuk")
+
+
+def _part_for_header(key: str, rubric: Rubric) -> tuple[str, str] | None:
+    """``(stage, part)`` for a ``<stage>.<part>`` header of a stage with variants (part
+    ``""`` for the variant column); None for any other header."""
+    head, dot, tail = key.partition(".")
+    stage_code = _stage_for_header(head.strip(), rubric) if dot else None
+    stage = next((s for s in rubric.stages if s.code == stage_code), None)
+    if stage is None or not stage.variants:
+        return None
+    part = "_".join(tail.split())
+    if part in VARIANT_HEADERS:
+        return stage.code, ""
+    codes = {p.code for v in stage.variants for p in v.parts}
+    return (stage.code, part) if part in codes else None
+
+
 def _stage_for_header(key: str, rubric: Rubric) -> str | None:
     for stage in rubric.stages[1:]:
         names = {
@@ -318,6 +339,7 @@ def _table(
     table = StagesTable(file=name, sha256=digest, sheet=sheet, stages=())
     office_col = -1
     columns: dict[int, str] = {}
+    part_columns: dict[int, tuple[str, str]] = {}  # column -> (stage, part; "" the variant)
     first_cell: dict[str, str] = {}
     known = ", ".join(s.code for s in rubric.stages[1:])
     for c, value in enumerate(grid[head]):
@@ -329,7 +351,19 @@ def _table(
             office_col = c
             continue
         stage = _stage_for_header(key, rubric)
-        if stage is None:
+        part = _part_for_header(key, rubric) if stage is None else None
+        if part is not None:
+            label = f"{part[0]}.{part[1] or VARIANT_HEADERS[0]}"
+            if label in first_cell:
+                table.problems.append(
+                    Problem.make(
+                        "MV418", name, sheet, where, header=_shown(value), first=first_cell[label]
+                    )
+                )
+            else:
+                first_cell[label] = where
+                part_columns[c] = part
+        elif stage is None:
             table.problems.append(
                 Problem.make("MV415", name, sheet, where, header=_shown(value), known=known)
             )
@@ -342,12 +376,13 @@ def _table(
         else:
             first_cell[stage] = where
             columns[c] = stage
-    missing = [s.code for s in rubric.stages[1:] if s.code not in first_cell]
+    present = set(first_cell) | {stage for stage, _ in part_columns.values()}
+    missing = [s.code for s in rubric.stages[1:] if s.code not in present]
     if missing:
         table.problems.append(
             Problem.make("MV416", name, sheet, cell_ref(head, 0), missing=", ".join(missing))
         )
-    table.stages = tuple(s.code for s in rubric.stages[1:] if s.code in first_cell)
+    table.stages = tuple(s.code for s in rubric.stages[1:] if s.code in present)
     for r in range(head + 1, len(grid)):
         row = grid[r]
         office_raw = row[office_col] if office_col < len(row) else None
@@ -369,6 +404,8 @@ def _table(
                 problems.append(
                     Problem.make("MV404", name, sheet, where, stage=stage, value=_shown(raw))
                 )
+        if part_columns:
+            _parts_of_row(row, r, part_columns, special, rubric, values, problems, name, sheet)
         if not office_key(office):
             if values:
                 table.problems.append(Problem.make("MV419", name, sheet, cell_ref(r, office_col)))
@@ -376,6 +413,121 @@ def _table(
         entry = StagesRow(office, cell_ref(r, office_col), values, tuple(problems))
         table.rows.setdefault(office_key(office), []).append(entry)
     return table
+
+
+def _parts_of_row(
+    row: list[Any],
+    r: int,
+    part_columns: dict[int, tuple[str, str]],
+    special: dict[str, str],
+    rubric: Rubric,
+    values: dict[str, StageValue],
+    problems: list[Problem],
+    name: str,
+    sheet: str,
+) -> None:
+    """The score of each stage given by parts on this row: the variant, then the sum of its
+    parts; every refusal is a problem with its cell and the stage then has no score."""
+    given: dict[str, dict[str, tuple[Any, str]]] = {}
+    for c, (code, part) in part_columns.items():
+        where = cell_ref(r, c)
+        raw = row[c] if c < len(row) else None
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            if where not in special:
+                continue
+            raw = special[where]
+        given.setdefault(code, {})[part] = (raw, where)
+    for stage in rubric.stages[1:]:
+        cells = given.get(stage.code)
+        if not cells:
+            continue
+        variant_raw, variant_cell = cells.pop("", ("", ""))
+        first = variant_cell or next(iter(cells.values()))[1]
+        allowed = ", ".join(v.code for v in stage.variants)
+        chosen = None
+        if variant_cell:
+            key = " ".join(_shown(variant_raw).replace("_", " ").split()).casefold()
+            chosen = next(
+                (
+                    v
+                    for v in stage.variants
+                    if key in (v.code.replace("_", " "), " ".join(v.name.split()).casefold())
+                ),
+                None,
+            )
+            if chosen is None:
+                problems.append(
+                    Problem.make(
+                        "MV636",
+                        name,
+                        sheet,
+                        variant_cell,
+                        stage=stage.code,
+                        value=_shown(variant_raw),
+                        allowed=allowed,
+                    )
+                )
+        elif len(stage.variants) == 1:
+            chosen = stage.variants[0]
+        else:
+            problems.append(
+                Problem.make("MV637", name, sheet, first, stage=stage.code, allowed=allowed)
+            )
+        whole = values.pop(stage.code, None)
+        if chosen is None:
+            continue
+        total = Decimal(0)
+        ok = True
+        for p in chosen.parts:
+            raw, where = cells.get(p.code, (None, ""))
+            if raw is None:
+                ok = False
+                problems.append(
+                    Problem.make(
+                        "MV638",
+                        name,
+                        sheet,
+                        first,
+                        stage=stage.code,
+                        part=p.code,
+                        variant=chosen.code,
+                    )
+                )
+                continue
+            value = parse_stage_value(raw)
+            if value is None or value > p.max:
+                ok = False
+                problems.append(
+                    Problem.make(
+                        "MV639",
+                        name,
+                        sheet,
+                        where,
+                        stage=stage.code,
+                        part=p.code,
+                        variant=chosen.code,
+                        value=_shown(raw),
+                        max=f"{p.max.normalize():f}",
+                    )
+                )
+                continue
+            total += value
+        if not ok:
+            continue
+        if whole is not None:
+            problems.append(
+                Problem.make(
+                    "MV640",
+                    name,
+                    sheet,
+                    whole.cell,
+                    stage=stage.code,
+                    value=whole.raw,
+                    used=f"{total.normalize():f}",
+                )
+            )
+        shown = " + ".join(f"{p.code} {_shown(cells[p.code][0])}" for p in chosen.parts)
+        values[stage.code] = StageValue(stage.code, total, f"{chosen.code}: {shown}", first)
 
 
 # --- applying ------------------------------------------------------------------------------------
@@ -531,9 +683,18 @@ def write_stages_template(
         raise ValueError(path.suffix)
     if path.exists() and not overwrite:
         raise FileExistsError(str(path))
-    later = [s.code for s in rubric.stages[1:]]
-    header = [OFFICE_HEADERS[0], *later, NOTE_HEADERS[0]]
-    body = [[_safe_name(r.name), *[r.values.get(code) for code in later], None] for r in rows]
+    # A stage made of parts gets its variant column and one column per part after its own.
+    columns: list[str] = []
+    variant_columns: dict[int, list[str]] = {}
+    for stage in rubric.stages[1:]:
+        columns.append(stage.code)
+        if stage.variants:
+            variant_columns[len(columns)] = [v.code for v in stage.variants]
+            columns.append(f"{stage.code}.{VARIANT_HEADERS[0]}")
+            parts = dict.fromkeys(p.code for v in stage.variants for p in v.parts)
+            columns.extend(f"{stage.code}.{p}" for p in parts)
+    header = [OFFICE_HEADERS[0], *columns, NOTE_HEADERS[0]]
+    body = [[_safe_name(r.name), *[r.values.get(code) for code in columns], None] for r in rows]
     if suffix == ".csv":
         out = io.StringIO()
         writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
@@ -569,13 +730,23 @@ def write_stages_template(
         error=t("stages.template.validation", lang),
     )
     ws.add_data_validation(dv)
-    for c in range(2, 2 + len(later)):
+    for c in range(2, 2 + len(columns)):
         letter = cell_ref(0, c - 1)[:-1]
-        dv.add(f"{letter}2:{letter}{last}")
+        if c - 2 in variant_columns:
+            choice = DataValidation(
+                type="list",
+                formula1='"' + ",".join(variant_columns[c - 2]) + '"',
+                showErrorMessage=True,
+                error=t("stages.template.variant", lang, allowed=", ".join(variant_columns[c - 2])),
+            )
+            ws.add_data_validation(choice)
+            choice.add(f"{letter}2:{letter}{last}")
+        else:
+            dv.add(f"{letter}2:{letter}{last}")
     ws.column_dimensions["A"].width = 48
-    for c in range(len(later)):
+    for c in range(len(columns)):
         ws.column_dimensions[cell_ref(0, c + 1)[:-1]].width = 14
-    ws.column_dimensions[cell_ref(0, len(later) + 1)[:-1]].width = 40
+    ws.column_dimensions[cell_ref(0, len(columns) + 1)[:-1]].width = 40
     ws.freeze_panes = "B2"
     help_ws = wb.create_sheet(SHEET_HELP)
     help_ws.column_dimensions["A"].width = 110
@@ -584,6 +755,13 @@ def write_stages_template(
     )
     for n in range(1, 8):
         help_ws.append([t(f"stages.template.help{n}", lang, rubric=rubric.id, stages=stages_text)])
+    for stage in rubric.stages[1:]:
+        if stage.variants:
+            variants = "; ".join(
+                f"{v.code} ({', '.join(f'{p.code} 0-{p.max.normalize():f}' for p in v.parts)})"
+                for v in stage.variants
+            )
+            help_ws.append([t("stages.template.parts", lang, stage=stage.code, variants=variants)])
     help_ws["A1"].font = Font(bold=True)
     wb.save(path)
     return path

@@ -29,11 +29,13 @@ from monev.cells import (
 from monev.evidence_items import LOCAL_PATH, MISTYPED, EvidenceItem, parse_evidence
 from monev.i18n import technical
 from monev.problems import Problem
+from monev.rounding import round_half_up
 from monev.rubric import (
     DEFAULT_UNIT_TYPES,
     DEFAULT_VERDICTS,
     AnswerError,
     Checklist,
+    Computed,
     Indicator,
     Parsed,
     Rubric,
@@ -87,6 +89,8 @@ IDENTITY = {
     "rubric_id": "ID Rubrik",
     "rubric_version": "Versi Rubrik",
 }
+#: The Identitas label naming the assessor track of a workbook (rubrics with ``assessors``).
+TRACK_LABEL = "Penilai"
 UNIT_TYPES = list(DEFAULT_UNIT_TYPES)  # the default rubric's; a rubric may name its own
 VERDICTS = {verdict_key(v): v for v in DEFAULT_VERDICTS}  # a rubric may define graded levels
 
@@ -143,6 +147,8 @@ class Office:
     respondent: str = ""
     position: str = ""
     filled_on: str = ""
+    #: The assessor track this workbook is from (a rubric with ``assessors``); "": the only one.
+    track: str = ""
 
 
 @dataclass
@@ -303,6 +309,8 @@ def _read_identity(q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path
     office.respondent = get(IDENTITY["respondent"])[0]
     office.position = get(IDENTITY["position"])[0]
     office.filled_on = get(IDENTITY["filled_on"])[0]
+    if rubric.assessors is not None:
+        _read_track(q, rubric, *get(TRACK_LABEL))
     q.rubric_id, rid_cell = get(IDENTITY["rubric_id"])
     q.rubric_version, ver_cell = get(IDENTITY["rubric_version"])
     if q.rubric_id and q.rubric_id != rubric.id:
@@ -328,6 +336,23 @@ def _read_identity(q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path
         raw, cell = get(stage_label(stage.code))
         if raw:
             q.workbook_stages[stage.code] = (raw, cell)
+
+
+def _read_track(q: Questionnaire, rubric: Rubric, raw: str, cell: str) -> None:
+    """The workbook's assessor track; without one (MV635) or with an unknown one (MV634), the
+    first track (the office's own assessment)."""
+    assert rubric.assessors is not None
+    tracks = rubric.assessors.tracks
+    allowed = ", ".join(t.name for t in tracks)
+    found = rubric.assessors.track(raw) if raw else None
+    if found is None:
+        code = "MV634" if raw else "MV635"
+        q.problems.append(
+            Problem.make(
+                code, q.file, SHEET_IDENTITY, cell, value=raw, allowed=allowed, used=tracks[0].name
+            )
+        )
+    q.office.track = (found or tracks[0]).code
 
 
 def _older(found: str, used: str) -> bool:
@@ -396,7 +421,10 @@ def _read_answers(q: Questionnaire, sheet: Sheet, rubric: Rubric) -> None:
             continue
         indicator = specs[code]
         parsed: Parsed | None = None
-        if raw_text == "":
+        if isinstance(indicator.answer, Computed):
+            if raw_text:  # monev computes this row: what was typed there is not used
+                q.problems.append(Problem.make("MV633", q.file, SHEET_QUESTIONS, where, code=code))
+        elif raw_text == "":
             if (r, acol) in sheet.errors:  # #N/A, #DIV/0!: calamine reads them as empty
                 answered += 1
                 q.problems.append(
@@ -442,6 +470,7 @@ def _read_answers(q: Questionnaire, sheet: Sheet, rubric: Rubric) -> None:
         q.answers[code] = answer
         if parsed and parsed.value and indicator.evidence_required and answer.verification is None:
             q.problems.extend(_evidence_problems(answer, q.file))
+    _compute_answers(q, rubric, acol)
     if len(empty) > 1 and answered == 0:
         # Nothing answered at all: one line, not one per row.
         q.problems.append(Problem.make("MV211", q.file, SHEET_QUESTIONS, count=len(empty)))
@@ -450,6 +479,56 @@ def _read_answers(q: Questionnaire, sheet: Sheet, rubric: Rubric) -> None:
     for code in specs:
         if code not in first_seen and code not in headings:
             q.problems.append(Problem.make("MV204", q.file, SHEET_QUESTIONS, code=code))
+
+
+def _compute_answers(q: Questionnaire, rubric: Rubric, acol: int) -> None:
+    """The value of each computed row, from the numbers typed in the rows its formula names.
+
+    A missing number (MV630), a division by 0 (MV631) or a result outside 0..1 (MV632) leaves the
+    row without a value (it counts 0) and says which row to correct."""
+    from monev.formula import DivisionByZero, evaluate
+
+    for ind in rubric.indicators:
+        spec = ind.answer
+        a = q.answers.get(ind.code)
+        if not isinstance(spec, Computed) or a is None:
+            continue
+        where = cell_ref(a.row - 1, acol)
+        values: dict[str, Fraction] = {}
+        missing = []
+        for name, code in spec.numbers.items():
+            number = q.answers.get(code)
+            if number is None or number.parsed is None:
+                missing.append(code)
+            else:
+                values[name] = Fraction(Decimal(number.parsed.text))
+        problem: Problem | None = None
+        parsed: Parsed | None = None
+        if missing:
+            problem = Problem.make(
+                "MV630", q.file, SHEET_QUESTIONS, where, code=ind.code, rows=", ".join(missing)
+            )
+        else:
+            try:
+                value = evaluate(spec.tree, values)
+            except DivisionByZero as exc:
+                problem = Problem.make(
+                    "MV631", q.file, SHEET_QUESTIONS, where, code=ind.code, divisor=exc.divisor
+                )
+            else:
+                shown = f"{round_half_up(value * 100, 2).normalize():f} %"
+                if 0 <= value <= 1:
+                    parsed = Parsed(shown, value)
+                else:
+                    problem = Problem.make(
+                        "MV632", q.file, SHEET_QUESTIONS, where, code=ind.code, value=shown
+                    )
+        if problem is not None:
+            q.problems.append(problem)
+        raw = "" if missing else spec.formula
+        q.answers[ind.code] = a = replace(a, parsed=parsed, raw=raw if parsed is None else "")
+        if parsed and parsed.value and ind.evidence_required and a.verification is None:
+            q.problems.extend(_evidence_problems(a, q.file))
 
 
 def _text_keep_lines(value: Any) -> str:

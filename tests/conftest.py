@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -29,3 +31,28 @@ def rubric() -> Rubric:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(autouse=True)
+def web_database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """With ``MONEV_TEST_POSTGRES`` set to a server URL (``.ci/run`` sets it), every test that
+    uses the web application gets a fresh PostgreSQL database of its own through
+    ``MONEV_WEB_DB``; without it the tests run on SQLite in their own folders."""
+    server = os.environ.get("MONEV_TEST_POSTGRES")
+    if not server or "web" not in request.node.nodeid:
+        yield
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from monev.web.db import driver_url
+
+    name = f"monev_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(driver_url(server), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    monkeypatch.setenv("MONEV_WEB_DB", make_url(server).set(database=name).render_as_string(False))
+    yield
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

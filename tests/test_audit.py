@@ -1,6 +1,6 @@
 """Auditors from either PDF alone (issue 11 item 7): `check --json` gives an office the same entry
-results.json holds, and kota.pdf carries results.json and the rubric, enough to recompute every
-office's score without monev's other outputs."""
+results.json holds, and kota.pdf carries the public results (results-publik.json) and the rubric,
+enough to recompute every office's score without monev's other outputs."""
 
 from __future__ import annotations
 
@@ -56,8 +56,9 @@ def test_every_score_is_recomputed_from_kota_pdf_alone(rubric):
     _key, data, _rendered = _render_job(("city", 0, {}))
     pdf = PdfReader(io.BytesIO(data))
     attached = {name: data[0] for name, data in pdf.attachments.items()}
-    assert sorted(attached) == ["results.json", f"rubrik-{rubric.id}.yaml"]
-    results = json.loads(attached["results.json"])
+    # The public results (UU PDP: no respondents, contacts or verifier's notes) are enough.
+    assert sorted(attached) == ["results-publik.json", f"rubrik-{rubric.id}.yaml"]
+    results = json.loads(attached["results-publik.json"])
     rb = parse_rubric(attached[f"rubrik-{rubric.id}.yaml"].decode("utf-8"))
     assert rb.sha256 == results["rubric"]["sha256"]  # the very rubric that produced the run
     weights = {s.code: Fraction(s.weight) for s in rb.stages}
@@ -76,3 +77,27 @@ def test_every_score_is_recomputed_from_kota_pdf_alone(rubric):
             final = saq
         assert float(round_half_up(final, 2)) == o["score"], o["name"]
     assert len(results["offices"]) == len(run.offices) and staged > 0
+
+
+def test_check_json_entry_equals_results_json_with_stage_cells_and_verifier(
+    tmp_path, rubric, capsys
+):
+    """Issue 11 item 7, checked again on the cases where check and score read a workbook
+    differently if anything: stage scores typed in the workbook (score ignores them without
+    --stages-from-workbooks, with a warning) and a verifier's mark in the Verifikasi column."""
+    from test_scoring import best
+
+    rows = [*best(rubric), ("JI-02", "Ya", "", "Sesuai")]
+    path = write_workbook(
+        tmp_path / "a.xlsx",
+        rubric,
+        rows,
+        office="Dinas A",
+        stages={"visitasi": 90, "wawancara": 80},
+    )
+    main(["check", str(path), "--json"])
+    checked = json.loads(capsys.readouterr().out)[0]["entry"]
+    scored = json.loads(score_paths([path], rubric).to_json())["offices"][0]
+    assert scored.pop("rank") == 1 and checked.pop("rank") == 0
+    assert checked == scored
+    assert checked["stages"] == {} and not checked["staged"]  # the typed stage cells are not used

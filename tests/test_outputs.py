@@ -574,7 +574,7 @@ def test_kill_9_while_rendering_leaves_the_previous_set(tmp_path):
     assert _leftovers(tmp_path) == []
     # The render cache (.cache/, the first run's PDFs) is carried into every set; not an output.
     outputs = sorted(rel for rel in _tree(out) if not rel.startswith(".cache/"))
-    assert outputs == [MANIFEST, "ranking.csv", "rekap.xlsx", "results.json"]
+    assert outputs == [MANIFEST, "ranking.csv", "rekap.xlsx", "results-publik.json", "results.json"]
 
 
 @pytest.mark.pdf

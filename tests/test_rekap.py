@@ -152,7 +152,8 @@ def test_ranking_shows_last_years_figures_with_previous(years, rubric):  # noqa:
     assert rows["DINAS A"][6:11] == (2.86, 2.85, "Tidak Informatif", 2, 0)
     # Dinas Baru was Dinas Lama (2.86, rank 2); now 2.86 behind A: rank 3, one down: -1.
     assert rows["Dinas Baru"][8:11] == ("Tidak Informatif", 2, -1)
-    assert rows["Dinas Tambahan"][6:11] == (None,) * 5  # new this year
+    # New this year: no figures, "baru" where last year's predicate would be.
+    assert rows["Dinas Tambahan"][6:11] == (None, None, "baru", None, None)
     change = ws.cell(row=2, column=8)
     assert change.number_format == "+0.00;-0.00;0.00"
 

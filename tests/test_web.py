@@ -6,6 +6,7 @@ tests/web_e2e/.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -435,9 +436,18 @@ def test_monev_serve_starts_on_loopback_and_stops(tmp_path):
                 time.sleep(0.2)
         assert r.status_code == 200 and 'action="/login"' in r.text  # redirected to the login
         assert r.history[0].status_code == 303
-        assert (data / "monev.sqlite3").exists() and (
-            data / "secret.key"
-        ).stat().st_mode & 0o077 == 0
+        assert (data / "secret.key").stat().st_mode & 0o077 == 0
+        db_url = os.environ.get("MONEV_WEB_DB")  # PostgreSQL in CI: the migrations ran there
+        if db_url:
+            from sqlalchemy import inspect
+
+            from monev.web.db import make_engine
+
+            engine = make_engine(db_url)
+            assert "alembic_version" in inspect(engine).get_table_names()
+            engine.dispose()
+        else:
+            assert (data / "monev.sqlite3").exists()
     finally:
         proc.terminate()
         proc.wait(10)

@@ -146,7 +146,18 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(driver_url(url), pool_pre_ping=True)
+
+
+def driver_url(url: str) -> str:
+    """``postgresql://…`` names no driver, and SQLAlchemy then wants psycopg2; monev's
+    ``postgres`` extra installs psycopg 3, so a URL without a driver is given that one."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
 
 
 def migrate(engine: Engine) -> None:

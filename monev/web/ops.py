@@ -11,7 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monev.identity import office_key
@@ -34,14 +35,34 @@ class Store:
 
     def __init__(self, settings: Settings, engine: Engine | None = None):
         self.settings = settings
-        self.engine = engine or make_engine(settings.db_url)
-        migrate(self.engine)
+        try:
+            self.engine = engine or make_engine(settings.db_url)
+            migrate(self.engine)
+        except ModuleNotFoundError as exc:  # a PostgreSQL URL without the postgres extra
+            raise OpError("web.error.db_driver", module=exc.name or "psycopg") from None
+        except (ArgumentError, OperationalError) as exc:
+            raise OpError(
+                "web.error.db", url=_safe_url(settings.db_url), detail=_first_line(exc)
+            ) from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         with self._sessions() as db, db.begin():
             yield db
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "?"
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def create_admin(db: Session, email: str, password: str) -> User:

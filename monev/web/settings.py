@@ -32,11 +32,12 @@ class Settings:
     def for_data_dir(
         cls, data_dir: str | Path, db_url: str | None = None, **kw: object
     ) -> Settings:
-        """Settings for ``data_dir``: SQLite inside it unless ``db_url`` is given; the cookie
-        secret from ``MONEV_WEB_SECRET`` or a ``secret.key`` file created there on first use."""
+        """Settings for ``data_dir``: the database at ``db_url``, else at ``MONEV_WEB_DB``, else
+        SQLite inside the folder; the cookie secret from ``MONEV_WEB_SECRET`` or a ``secret.key``
+        file created there on first use."""
         data = Path(data_dir).resolve()
         data.mkdir(parents=True, exist_ok=True)
-        url = db_url or f"sqlite:///{data / 'monev.sqlite3'}"
+        url = db_url or os.environ.get("MONEV_WEB_DB") or f"sqlite:///{data / 'monev.sqlite3'}"
         return cls(data_dir=data, db_url=url, secret_key=_secret(data), **kw)  # type: ignore[arg-type]
 
 

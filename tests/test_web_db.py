@@ -1,0 +1,122 @@
+"""The web application's database: which driver a URL gets, and what the operator is told when
+the database cannot be opened (issue 14: `--db postgresql://…`). The whole web suite runs a
+second time on a real PostgreSQL in CI (`MONEV_TEST_POSTGRES`, see tests/conftest.py)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("sqlalchemy", reason='the web extra is not installed: pip install ".[web]"')
+
+from monev.web.db import driver_url
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://u:p@db.kota.go.id/monev", "postgresql+psycopg://u:p@db.kota.go.id/monev"),
+        ("postgres://u@127.0.0.1:5433/monev", "postgresql+psycopg://u@127.0.0.1:5433/monev"),
+        # A driver the operator names is kept.
+        ("postgresql+psycopg2://u@h/m", "postgresql+psycopg2://u@h/m"),
+        ("sqlite:////srv/monev/monev.sqlite3", "sqlite:////srv/monev/monev.sqlite3"),
+    ],
+)
+def test_a_postgresql_url_without_a_driver_gets_psycopg(url, expected):
+    assert driver_url(url) == expected
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again when the block ends: nothing listens there
+
+
+def test_a_database_that_cannot_be_opened_is_a_message_not_a_traceback(tmp_path):
+    url = f"postgresql://monev:rahasia-sekali@127.0.0.1:{_closed_port()}/monev"
+    pw = tmp_path / "sandi.txt"
+    pw.write_text("kata-sandi-admin-1\n")
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monev",
+            "web",
+            "create-admin",
+            "--email",
+            "a@kota.go.id",
+            "--password-file",
+            str(pw),
+            "--data",
+            str(tmp_path / "d"),
+            "--db",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    assert "tidak dapat dibuka" in r.stderr and "rahasia-sekali" not in r.stderr
+
+
+def test_a_missing_password_file_is_a_usage_error_not_a_traceback(tmp_path):
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monev",
+            "web",
+            "create-admin",
+            "--email",
+            "a@kota.go.id",
+            "--password-file",
+            str(tmp_path / "tidak-ada.txt"),
+            "--data",
+            str(tmp_path / "d"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_serve_with_an_unreachable_database_says_what_to_check(tmp_path):
+    url = f"postgresql://monev:rahasia-sekali@127.0.0.1:{_closed_port()}/monev"
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monev",
+            "serve",
+            "--data",
+            str(tmp_path / "d"),
+            "--db",
+            url,
+            "--port",
+            str(_closed_port()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    assert "tidak dapat dibuka" in r.stderr and "Periksa alamat" in r.stderr
+    assert "rahasia-sekali" not in r.stderr  # the password is never printed
+
+
+def test_serve_warms_the_reader_for_each_rubric_in_use():
+    """A blank template of the rubric goes through the whole check once at start-up; the rubric
+    is then loaded, and a blank template is a scorable workbook (claimed SAQ 0)."""
+    from monev.web import checking
+
+    checking.rubric.cache_clear()
+    checking.warm_up(["ki-jatim-2024"])
+    assert checking.rubric.cache_info().currsize == 1
