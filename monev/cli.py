@@ -592,7 +592,13 @@ def template(
         raise typer.Exit(EXIT_USAGE)
     try:
         path = write_template(
-            rb, output, office=office, unit_type=unit_type, source=source, overwrite=force
+            rb,
+            output,
+            office=office,
+            unit_type=unit_type,
+            source=source,
+            overwrite=force,
+            lang=lang,
         )
     except FileExistsError:
         _echo(t("cli.template_exists", lang, path=output), err=True)

@@ -27,7 +27,7 @@ from monev.cells import (
     open_book,
 )
 from monev.evidence_items import LOCAL_PATH, MISTYPED, EvidenceItem, parse_evidence
-from monev.i18n import technical
+from monev.i18n import DEFAULT_LANG, LANGS, t, technical
 from monev.problems import Problem
 from monev.rounding import round_half_up
 from monev.rubric import (
@@ -61,20 +61,21 @@ COLUMNS = {
     "verifier_note": "Catatan Verifikator",
 }
 ALIASES = {
-    "code": ["kode", "kode indikator", "no. kode"],
-    "question": ["pertanyaan", "indikator"],
-    "answer": ["jawaban", "jawaban anda"],
+    "code": ["kode", "kode indikator", "no. kode", "code"],
+    "question": ["pertanyaan", "indikator", "question"],
+    "answer": ["jawaban", "jawaban anda", "answer"],
     "evidence": [
         "bukti",
         "bukti dukung",
         "tautan bukti",
         "link bukti",
         "bukti (tautan / nama berkas)",
+        "evidence",
     ],
-    "note": ["keterangan", "catatan"],
-    "verification": ["verifikasi", "hasil verifikasi"],
-    "verifier_note": ["catatan verifikator"],
-}
+    "note": ["keterangan", "catatan", "note"],
+    "verification": ["verifikasi", "hasil verifikasi", "verification"],
+    "verifier_note": ["catatan verifikator", "verifier's note"],
+}  # the English names are those of a template written with --lang en (wp-tmpl)
 REQUIRED = ("code", "answer", "evidence")
 HEADER_SEARCH_ROWS = 40
 
@@ -97,8 +98,9 @@ VERDICTS = {verdict_key(v): v for v in DEFAULT_VERDICTS}  # a rubric may define 
 DRIVE_SHARING = re.compile(r"(drive|docs)\.google\.com/.*(usp=sharing|/edit|/view|open\?id=)", re.I)
 
 
-def stage_label(code: str) -> str:
-    return f"Nilai {code.replace('_', ' ').title()}"
+def stage_label(code: str, lang: str = DEFAULT_LANG) -> str:
+    """The Identitas label of a later stage's score (``Nilai Visitasi``, ``Visitasi score``)."""
+    return t("tmpl.stage_label", lang, stage=code.replace("_", " ").title())
 
 
 @dataclass(frozen=True)
@@ -278,19 +280,23 @@ def read_questionnaire(
 def _read_identity(q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path: Path) -> None:
     ident = _identity(rows)
 
-    def get(label: str) -> tuple[str, str]:
-        return ident.get(label.casefold(), ("", ""))
+    def get(*labels: str) -> tuple[str, str]:
+        """The value right of the first of ``labels`` found (one label per language)."""
+        for label in labels:
+            if _key(label) in ident:
+                return ident[_key(label)]
+        return ("", "")
 
     office = q.office
-    office.name = get(IDENTITY["office"])[0] or ""
+    office.name = get(*_label_forms("office"))[0] or ""
     if not office.name:
         office.name = path.stem.replace("_", " ")
         q.problems.append(
             Problem.make(
-                "MV401", q.file, SHEET_IDENTITY, get(IDENTITY["office"])[1], name=office.name
+                "MV401", q.file, SHEET_IDENTITY, get(*_label_forms("office"))[1], name=office.name
             )
         )
-    unit, unit_cell = get(IDENTITY["unit_type"])
+    unit, unit_cell = get(*_label_forms("unit_type"))
     if unit:
         match = next((u for u in rubric.unit_types if u.casefold() == unit.casefold()), None)
         if match is None:
@@ -305,14 +311,14 @@ def _read_identity(q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path
                 )
             )
         office.unit_type = match or unit
-    office.kecamatan = get(IDENTITY["kecamatan"])[0]
-    office.respondent = get(IDENTITY["respondent"])[0]
-    office.position = get(IDENTITY["position"])[0]
-    office.filled_on = get(IDENTITY["filled_on"])[0]
+    office.kecamatan = get(*_label_forms("kecamatan"))[0]
+    office.respondent = get(*_label_forms("respondent"))[0]
+    office.position = get(*_label_forms("position"))[0]
+    office.filled_on = get(*_label_forms("filled_on"))[0]
     if rubric.assessors is not None:
-        _read_track(q, rubric, *get(TRACK_LABEL))
-    q.rubric_id, rid_cell = get(IDENTITY["rubric_id"])
-    q.rubric_version, ver_cell = get(IDENTITY["rubric_version"])
+        _read_track(q, rubric, *get(*_label_forms("track")))
+    q.rubric_id, rid_cell = get(*_label_forms("rubric_id"))
+    q.rubric_version, ver_cell = get(*_label_forms("rubric_version"))
     if q.rubric_id and q.rubric_id != rubric.id:
         q.problems.append(
             Problem.make(
@@ -333,7 +339,7 @@ def _read_identity(q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path
     # Later-stage scores belong to the verifier (monev.stages): here they are only recorded, as
     # typed and with their cell; monev.stages.apply_stages decides whether they count.
     for stage in rubric.stages[1:]:
-        raw, cell = get(stage_label(stage.code))
+        raw, cell = get(*(stage_label(stage.code, lang) for lang in LANGS))
         if raw:
             q.workbook_stages[stage.code] = (raw, cell)
 
@@ -353,6 +359,12 @@ def _read_track(q: Questionnaire, rubric: Rubric, raw: str, cell: str) -> None:
             )
         )
     q.office.track = (found or tracks[0]).code
+
+
+def _label_forms(key: str) -> list[str]:
+    """An Identitas label (a key of :data:`IDENTITY`) as each language's template writes it;
+    the reader accepts every one."""
+    return [t(f"tmpl.identity.{key}", lang) for lang in LANGS]
 
 
 def _older(found: str, used: str) -> bool:

@@ -205,7 +205,10 @@ def write_tracked(path, r, rows, track, office="Bappeda"):
     if track is not None:
         wb = load_workbook(path)
         ident = wb["Identitas"]
-        row = ident.max_row + 2
+        # The template has a Penilai row for a rubric with assessors; a workbook without one
+        # (an older template) gets it typed below.
+        labels = [ident.cell(r, 1).value for r in range(1, ident.max_row + 1)]
+        row = labels.index("Penilai") + 1 if "Penilai" in labels else ident.max_row + 2
         ident.cell(row=row, column=1, value="Penilai")
         ident.cell(row=row, column=2, value=track)
         wb.save(path)

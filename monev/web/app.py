@@ -1,8 +1,10 @@
 """Routes and pages: a Starlette application over :mod:`monev.web.ops` and the library.
 
-Pages are Jinja2 templates rendered on the server (autoescaped, StrictUndefined); there is no
-JavaScript. Every POST carries the session's CSRF token. An office reaches only its own uploads:
-any other id answers 404, exactly as an id that does not exist.
+Pages are Jinja2 templates rendered on the server (autoescaped, StrictUndefined; see
+:mod:`.pages`); there is no JavaScript. The pages of verification, objections, the auditor, the
+dashboard and snapshots are in :mod:`.staff`. Every POST carries the session's CSRF token. An
+office reaches only its own uploads: any other id answers 404, exactly as an id that does not
+exist.
 """
 
 from __future__ import annotations
@@ -12,11 +14,8 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
@@ -26,14 +25,23 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from monev.i18n import DEFAULT_LANG, LANGS, fmt_number, t
-from monev.web import security, storage
+from monev.i18n import DEFAULT_LANG, LANGS
+from monev.results import OfficeResult
+from monev.web import security, storage, verification
 from monev.web.checking import check_blob, other_office, page_context, rubric, warm_up
-from monev.web.db import AuditEntry, Office, Period, Upload, User, audit, utcnow
+from monev.web.db import (
+    AuditEntry,
+    Office,
+    Period,
+    Upload,
+    User,
+    audit,
+    utcnow,
+)
 from monev.web.ops import (
     OpError,
     Store,
@@ -45,106 +53,24 @@ from monev.web.ops import (
     open_period,
 )
 from monev.web.ops import invite as make_invitation
+from monev.web.pages import (
+    HERE,
+    HOME,
+    check_csrf,
+    client_ip,
+    error_page,
+    load_user,
+    render,
+    wt,
+)
 from monev.web.settings import ZONES, Settings
+from monev.web.staff import StaffPages
 
-HERE = Path(__file__).resolve().parent
 SESSION_HOURS = 12
 BODY_MARGIN = 64 * 1024  # multipart framing and the other fields around the file
 
 
-# --- texts and templates ------------------------------------------------------------------------
-
-
-@cache
-def _web_texts() -> dict[str, dict[str, str]]:
-    data: dict[str, dict[str, str]] = yaml.safe_load(
-        (HERE / "messages.yaml").read_text(encoding="utf-8")
-    )
-    return data
-
-
-def wt(key: str, lang: str = DEFAULT_LANG, /, **params: Any) -> str:
-    """A web text, or a text of the library's catalogue (problems, report labels)."""
-    entry = _web_texts().get(key)
-    if entry is None:
-        return t(key, lang, **params)
-    text = entry.get(lang) or entry[DEFAULT_LANG]
-    return text.format(**params) if params else text
-
-
-@cache
-def _env():  # -> jinja2.Environment
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    return env
-
-
-def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
-    lang = request.state.lang
-    user = request.state.user
-    html = (
-        _env()
-        .get_template(name)
-        .render(
-            _=lambda key, **kw: wt(key, lang, **kw),
-            num=lambda v, places=2: fmt_number(
-                Decimal(v) if isinstance(v, str) else v, lang, places
-            ),
-            lang=lang,
-            other_lang="en" if lang == "id" else "id",
-            user=user,
-            csrf=csrf_token(request),
-            path=request.url.path,
-            **ctx,
-        )
-    )
-    return HTMLResponse(html, status_code=status)
-
-
-# --- sessions, CSRF, who is asking ------------------------------------------------------------
-
-
-def csrf_token(request: Request) -> str:
-    token = request.session.get("csrf")
-    if not token:
-        token = request.session["csrf"] = secrets.token_urlsafe(32)
-    return str(token)
-
-
-def check_csrf(request: Request, form: FormData) -> None:
-    sent = form.get("csrf")
-    good = request.session.get("csrf")
-    if not isinstance(sent, str) or not good or not security.same(sent, good):
-        raise HTTPException(403, "csrf")
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
-
-
-def load_user(request: Request, db: Session) -> User | None:
-    uid = request.session.get("uid")
-    if not isinstance(uid, int):
-        return None
-    user = db.get(User, uid)
-    if user is None or not user.active or request.session.get("gen") != user.session_gen:
-        return None
-    return user
-
-
-def error_page(request: Request, code: int) -> Response:
-    key = "web.csrf" if code == 403 else "web.not_found"
-    return render(request, "message.html.j2", code, message=wt(key, request.state.lang))
-
-
-class App:
+class App(StaffPages):
     """Handlers of one running application (one :class:`Store`)."""
 
     def __init__(self, store: Store):
@@ -174,16 +100,19 @@ class App:
             user = load_user(request, db)
             request.state.user = user
             request.state.lang = self._lang(request, user)
-            if roles and (user is None or user.role not in roles):
-                if user is None:
-                    return RedirectResponse("/login", 303)
-                raise HTTPException(404)
             try:
+                auditor = user is not None and user.role == "auditor"
+                if auditor and request.method == "POST" and request.url.path != "/logout":
+                    raise HTTPException(403, "read-only")  # an auditor reads; nothing else
+                if roles and (user is None or user.role not in roles):
+                    if user is None:
+                        return RedirectResponse("/login", 303)
+                    raise HTTPException(404)
                 if data is not None:
                     return handler(request, db, user, data)
                 return handler(request, db, user)
             except HTTPException as exc:  # rendered here, while the user is still loaded
-                return error_page(request, exc.status_code)
+                return error_page(request, exc.status_code, exc.detail)
 
     @staticmethod
     def _lang(request: Request, user: User | None) -> str:
@@ -200,7 +129,7 @@ class App:
     def home(self, request: Request, db: Session, user: User | None) -> Response:
         if user is None:
             return RedirectResponse("/login", 303)
-        return RedirectResponse("/admin" if user.role == "admin" else "/office", 303)
+        return RedirectResponse(HOME[user.role], 303)
 
     def login_form(self, request: Request, db: Session, user: User | None) -> Response:
         return render(request, "login.html.j2", error="")
@@ -250,8 +179,8 @@ class App:
                 404,
                 message=wt("web.invite.invalid", request.state.lang),
             )
-        office = db.get(Office, inv.office_id)
-        return render(request, "invite.html.j2", office=office, error="")
+        office = db.get(Office, inv.office_id) if inv.office_id else None
+        return render(request, "invite.html.j2", office=office, role=inv.role, error="")
 
     def invite_accept(
         self, request: Request, db: Session, user: User | None, form: FormData
@@ -261,7 +190,8 @@ class App:
         inv = find_invitation(db, token)
         if inv is None:
             return render(request, "message.html.j2", 404, message=wt("web.invite.invalid", lang))
-        office = db.get(Office, inv.office_id)
+        office = db.get(Office, inv.office_id) if inv.office_id else None
+        role = inv.role
         password = str(form.get("password") or "")
         if password != str(form.get("password2") or ""):
             return render(
@@ -269,6 +199,7 @@ class App:
                 "invite.html.j2",
                 400,
                 office=office,
+                role=role,
                 error=wt("web.password.mismatch", lang),
             )
         try:
@@ -277,14 +208,19 @@ class App:
             )
         except OpError as exc:
             return render(
-                request, "invite.html.j2", 400, office=office, error=wt(exc.key, lang, **exc.params)
+                request,
+                "invite.html.j2",
+                400,
+                office=office,
+                role=role,
+                error=wt(exc.key, lang, **exc.params),
             )
         new.lang = lang
         request.session.clear()
         request.session.update(
             uid=new.id, gen=new.session_gen, csrf=secrets.token_urlsafe(32), lang=lang
         )
-        return RedirectResponse("/office", 303)
+        return RedirectResponse("/", 303)
 
     # --- admin ---------------------------------------------------------------------------------
 
@@ -313,7 +249,13 @@ class App:
             "admin.html.j2",
             status,
             periods=[
-                {"p": p, "deadline": local_time(p.deadline_utc, p.zone)}
+                {
+                    "p": p,
+                    "deadline": local_time(p.deadline_utc, p.zone),
+                    "objection": local_time(p.objection_until_utc, p.zone)
+                    if p.objection_until_utc
+                    else "",
+                }
                 for p in db.scalars(select(Period).order_by(Period.year.desc()))
             ],
             rubrics=sorted(shipped()),
@@ -371,10 +313,19 @@ class App:
                     .order_by(Upload.id.desc())
                 )
             )
+        after = None  # the score after verification, once a verifier has decided anything
+        if period is not None and office is not None:
+            decided_any = verification.decisions_of(db, period, office.id) or (
+                verification.stages_of(db, period, office.id)
+            )
+            d = verification.decided(self.settings, db, period, office) if decided_any else None
+            if d is not None and isinstance(d.result, OfficeResult):
+                after = d.result.score
         return render(
             request,
             "office.html.j2",
             status,
+            after=after,
             office=office,
             period=period,
             deadline=local_time(period.deadline_utc, period.zone) if period else "",
@@ -602,6 +553,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
 
     a = App(store or Store(settings))
     admin, office, anyone = ("admin",), ("office",), ("admin", "office", "verifier", "auditor")
+    verifier, staff = ("verifier",), ("admin", "verifier", "auditor")
+    readers = ("admin", "auditor")
 
     async def not_found(request: Request, exc: Exception) -> Response:
         request.state.user = None
@@ -624,6 +577,39 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         Route("/office/uploads", a.upload, methods=["POST"]),
         Route("/uploads/{id:int}", a.page(a.result, anyone)),
         Route("/uploads/{id:int}/file", a.page(a.download, anyone)),
+        Route("/verify", a.page(a.verify_list, staff)),
+        Route("/verify/{office:int}", a.page(a.verify_office, staff)),
+        Route("/verify/{office:int}/workbook.xlsx", a.page(a.verify_download, staff)),
+        Route(
+            "/verify/{office:int}/decisions",
+            a.page(a.verify_decide, verifier, form=True),
+            methods=["POST"],
+        ),
+        Route(
+            "/verify/{office:int}/stages",
+            a.page(a.verify_stages, verifier, form=True),
+            methods=["POST"],
+        ),
+        Route(
+            "/objections/{id:int}/answer",
+            a.page(a.objection_answer, verifier, form=True),
+            methods=["POST"],
+        ),
+        Route("/office/decisions", a.page(a.office_decisions, office)),
+        Route("/office/objections", a.page(a.office_object, office, form=True), methods=["POST"]),
+        Route("/office/workbook.xlsx", a.page(a.office_download, office)),
+        Route("/auditor", a.page(a.auditor_page, ("auditor",))),
+        Route("/audit.csv", a.page(a.audit_csv, readers)),
+        Route("/dashboard", a.page(a.dashboard_page, readers)),
+        Route("/admin/publish", a.page(a.admin_publish, admin, form=True), methods=["POST"]),
+        Route("/admin/staff", a.page(a.admin_staff, admin, form=True), methods=["POST"]),
+        Route(
+            "/admin/objection-window",
+            a.page(a.admin_objection_window, admin, form=True),
+            methods=["POST"],
+        ),
+        Route("/snapshots/{id:int}", a.page(a.snapshot_page, readers)),
+        Route("/snapshots/{id:int}/{name:path}", a.page(a.snapshot_download, readers)),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     return Starlette(

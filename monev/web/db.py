@@ -78,7 +78,8 @@ class Period(Base):
 class Invitation(Base):
     __tablename__ = "invitations"
     id: Mapped[int] = mapped_column(primary_key=True)
-    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    #: None for a verifier's or an auditor's invitation (they belong to no office).
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"), nullable=True)
     role: Mapped[str] = mapped_column(String(20), default="office")
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)  # the token is never stored
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
@@ -123,6 +124,71 @@ class AuditEntry(Base):
     before: Mapped[Any] = mapped_column(JSON, nullable=True)
     after: Mapped[Any] = mapped_column(JSON, nullable=True)
     ip: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Decision(Base):
+    """A verifier's decision on one indicator of one office in one period (the newest stands;
+    every change is in the audit log). ``verdict`` is one of the rubric's ``verdicts()``."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (UniqueConstraint("period_id", "office_id", "code", name="uq_decisions_item"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"), index=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    code: Mapped[str] = mapped_column(String(60))
+    verdict: Mapped[str] = mapped_column(String(60))
+    note: Mapped[str] = mapped_column(String(2000), default="")
+    #: The upload the verifier was looking at.
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"), nullable=True)
+    verifier_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class StageScore(Base):
+    """A later-stage score (visitasi, wawancara, ...) entered by a verifier, 0-100 as text."""
+
+    __tablename__ = "stage_scores"
+    __table_args__ = (
+        UniqueConstraint("period_id", "office_id", "stage", name="uq_stage_scores_item"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"), index=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(String(20))
+    verifier_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    entered_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Objection(Base):
+    """An office's objection to one decision (at most one per decision), and its answer."""
+
+    __tablename__ = "objections"
+    __table_args__ = (UniqueConstraint("decision_id", name="uq_objections_decision"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(2000))
+    evidence: Mapped[str] = mapped_column(String(2000), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open, accepted, rejected
+    answer: Mapped[str] = mapped_column(String(2000), default="")
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class Snapshot(Base):
+    """A published set of results, frozen: ``files`` lists name, size and sha256 of each file
+    kept under ``snapshots/<id>/`` in the data folder."""
+
+    __tablename__ = "snapshots"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    as_of: Mapped[str] = mapped_column(String(10))
+    files: Mapped[Any] = mapped_column(JSON)
 
 
 class LoginFailure(Base):

@@ -144,6 +144,32 @@ def invite(
     return office, f"{settings.base_url.rstrip('/')}/invite/{token}"
 
 
+def invite_staff(db: Session, settings: Settings, actor: User | None, role: str) -> str:
+    """A single-use, expiring invitation link for a verifier's or an auditor's account."""
+    if role not in ("verifier", "auditor"):
+        raise OpError("web.error.role")
+    token = security.new_token()
+    inv = Invitation(
+        office_id=None,
+        role=role,
+        token_sha256=security.token_sha256(token),
+        expires_at=utcnow() + dt.timedelta(days=settings.invitation_days),
+        created_by=actor.id if actor else None,
+    )
+    db.add(inv)
+    db.flush()
+    audit(
+        db,
+        actor,
+        "invitation.create",
+        "invitation",
+        inv.id,
+        None,
+        {"role": role, "expires_at": inv.expires_at},
+    )
+    return f"{settings.base_url.rstrip('/')}/invite/{token}"
+
+
 def find_invitation(db: Session, token: str) -> Invitation | None:
     """The invitation of ``token`` while it is unused and not expired, else None."""
     inv = db.scalar(

@@ -23,6 +23,7 @@ class Settings:
     invitation_days: int = 14
     login_limit: int = 5  # failed attempts per account, and per address, in the window
     login_window_minutes: int = 15
+    pdf: bool = True  # a published snapshot has the PDFs (tests without the PDF stack: False)
 
     @property
     def blob_dir(self) -> Path:

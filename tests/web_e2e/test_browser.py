@@ -133,9 +133,12 @@ def _fill(driver, **fields: str) -> None:
 
 def _wait_text(d, element_id: str, text: str, seconds: float = 30) -> None:
     """Wait until the element shows ``text`` (the page before a click may have the element too)."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(d, seconds).until(lambda drv: text in drv.find_element(By.ID, element_id).text)
+    WebDriverWait(d, seconds, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda drv: text in drv.find_element(By.ID, element_id).text
+    )
 
 
 def _wait_url(d, ending: str, seconds: float = 30) -> None:
@@ -209,3 +212,121 @@ def test_office_uploads_reads_its_problems_fixes_them_and_scores_higher(
     d.get(server + "/office")
     assert len(d.find_elements(By.CSS_SELECTOR, "#history tbody tr")) == 2
     _shot(d, shots, "06-history")
+
+    # 5. admin opens the objection window and invites a verifier and an auditor
+    d.find_element(By.CSS_SELECTOR, "header form button").click()  # the office logs out
+    _wait_url(d, "/login")
+    _login(d, ADMIN, ADMIN_PW, "/admin")
+    window = d.find_element(By.ID, "objection_until")
+    d.execute_script("arguments[0].value = '2099-12-31T23:59'", window)
+    d.find_element(By.ID, "set-objection-window").click()
+    _wait_text(d, "periods", "2099-12-31 23:59 WIB")
+    links = {}
+    for role in ("verifier", "auditor"):
+        d.get(server + "/admin")
+        from selenium.webdriver.support.ui import Select
+
+        Select(d.find_element(By.ID, "role")).select_by_value(role)
+        d.find_element(By.ID, "invite-staff").click()
+        links[role] = d.find_element(By.CSS_SELECTOR, "#links a").get_attribute("href")
+    _logout(d)
+
+    # 6. the verifier rejects JI-01 with a note
+    _accept(d, links["verifier"], "verifikator@kota.go.id", "/verify")
+    _shot(d, shots, "07-verifier-offices")
+    d.find_element(By.LINK_TEXT, "lihat").click()
+    _wait_url(d, "/verify/1")
+    row = d.find_element(By.ID, "i-JI-01")
+    assert EV in row.text and not row.find_elements(By.CSS_SELECTOR, ".evidence a")
+    Select(row.find_element(By.NAME, "verdict")).select_by_visible_text("Tidak Sesuai")
+    row.find_element(By.NAME, "note").send_keys("Tautan tidak dapat dibuka tanpa login")
+    before = d.find_element(By.ID, "decided-score").text
+    row.find_element(By.CSS_SELECTOR, "form.decide button").click()
+    _wait_text(d, "i-JI-01", "Tautan tidak dapat dibuka tanpa login")
+    after = d.find_element(By.ID, "decided-score").text
+    assert _number(after) < _number(before)
+    _shot(d, shots, "08-verifier-decision")
+    _logout(d)
+
+    # 7. the office reads the decision and objects, once
+    _login(d, "ppid@dinkes.kota.go.id", OFFICE_PW, "/office")
+    d.find_element(By.ID, "decisions").click()
+    _wait_url(d, "/office/decisions")
+    row = d.find_element(By.ID, "i-JI-01")
+    assert "Tidak Sesuai" in row.text and "tanpa login" in row.text
+    row.find_element(By.NAME, "reason").send_keys("Tautan sudah dibuka untuk umum")
+    row.find_element(By.NAME, "evidence").send_keys(EV + "/publik")
+    row.find_element(By.CSS_SELECTOR, "form.object button").click()
+    _wait_text(d, "i-JI-01", "menunggu jawaban")
+    assert not d.find_element(By.ID, "i-JI-01").find_elements(By.CSS_SELECTOR, "form.object")
+    _shot(d, shots, "09-office-objection")
+    _logout(d)
+
+    # 8. the verifier accepts the objection: the decision becomes Sesuai
+    _login(d, "verifikator@kota.go.id", OFFICE_PW, "/verify")
+    d.get(server + "/verify/1")
+    row = d.find_element(By.ID, "i-JI-01")
+    Select(row.find_element(By.NAME, "outcome")).select_by_value("accept")
+    answer_verdict = row.find_element(By.CSS_SELECTOR, "form.answer select[name=verdict]")
+    Select(answer_verdict).select_by_visible_text("Sesuai")
+    row.find_element(By.NAME, "answer").send_keys("Tautan baru dapat dibuka; diterima")
+    row.find_element(By.CSS_SELECTOR, "form.answer button").click()
+    _wait_text(d, "i-JI-01", "diterima")
+    assert d.find_element(By.ID, "decided-score").text == before
+    _shot(d, shots, "10-verifier-answer")
+    _logout(d)
+
+    # 9. admin reads the dashboard and publishes the snapshot
+    _login(d, ADMIN, ADMIN_PW, "/admin")
+    d.get(server + "/dashboard")
+    assert "Dinas Kesehatan" in d.find_element(By.ID, "ranking").text
+    _shot(d, shots, "11-dashboard")
+    d.find_element(By.ID, "publish").click()
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(d, 180).until(lambda drv: "/snapshots/" in drv.current_url)
+    files = d.find_element(By.ID, "snapshot-files").text
+    assert "results.json" in files and "kota.pdf" in files and "rekap.xlsx" in files
+    _shot(d, shots, "12-snapshot")
+    _logout(d)
+
+    # 10. the auditor downloads the snapshot's results.json, and cannot change anything
+    _accept(d, links["auditor"], "auditor@kota.go.id", "/auditor")
+    _shot(d, shots, "13-auditor")
+    d.find_element(By.CSS_SELECTOR, "#snapshots a").click()
+    _wait_url(d, "/snapshots/1")
+    href = d.find_element(By.LINK_TEXT, "results.json").get_attribute("href")
+    sha = d.find_element(By.XPATH, "//tr[td/a[text()='results.json']]/td[3]").text
+    _shot(d, shots, "14-auditor-snapshot")
+    got = d.execute_async_script(  # the download, as the browser gets it with this session
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0]).then(async r => done([r.status, r.headers.get('X-Content-SHA256'),"
+        " await r.text()]));",
+        href,
+    )
+    assert got[0] == 200 and got[1] == sha and '"Dinas Kesehatan"' in got[2]
+    d.get(server + "/verify/1")
+    assert not d.find_elements(By.CSS_SELECTOR, "form.decide")  # read only
+
+
+def _number(text: str) -> float:
+    return float(text.replace(".", "").replace(",", "."))
+
+
+def _login(d, email: str, password: str, lands: str) -> None:
+    d.get(d.current_url.split("/", 3)[0] + "//" + d.current_url.split("/", 3)[2] + "/login")
+    _fill(d, email=email, password=password)
+    d.find_element(By.ID, "login").click()
+    _wait_url(d, lands)
+
+
+def _logout(d) -> None:
+    d.find_element(By.CSS_SELECTOR, "header form button").click()
+    _wait_url(d, "/login")
+
+
+def _accept(d, link: str, email: str, lands: str) -> None:
+    d.get(link)
+    _fill(d, email=email, password=OFFICE_PW, password2=OFFICE_PW)
+    d.find_element(By.ID, "accept").click()
+    _wait_url(d, lands)

@@ -1,0 +1,270 @@
+"""The city dashboard and published snapshots (issue 14 step 2).
+
+A snapshot is exactly a ``monev score`` run over inputs exported from the database:
+
+* every office's latest scorable upload with the verifier's decisions written in
+  (:func:`monev.web.verification.decided_workbook`), one ``.xlsx`` per office;
+* the stages file of the verifiers' later-stage scores (``tahapan.csv``);
+* the city's registry of offices (``daftar-kantor.csv``);
+
+scored by :func:`monev.run.run_score` with ``verifier_from_workbooks`` and the report date
+``as_of``. Its outputs (results.json, ranking.csv, rekap.xlsx, kota.pdf, every office PDF) are
+frozen under ``snapshots/<id>/`` with their SHA-256 and never changed afterwards. The same
+inputs given to ``monev score FILES --rubric R --stages S --offices O --as-of D
+--verifier-from-workbooks`` give the same results.json (a test runs exactly that).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monev.results import OfficeResult
+from monev.web.checking import rubric
+from monev.web.db import Office, Period, Snapshot, User, audit, utcnow
+from monev.web.settings import ZONES, Settings
+from monev.web.verification import (
+    decided,
+    decided_workbook,
+    decisions_of,
+    later_stages,
+    latest_upload,
+    stages_csv,
+    stages_of,
+    upload_path,
+)
+
+STAGES_FILE = "tahapan.csv"
+REGISTRY_FILE = "daftar-kantor.csv"
+WORKBOOKS = "kuesioner"
+
+
+@dataclass
+class Exported:
+    """The inputs of a snapshot run, written into one folder."""
+
+    workbooks: list[Path]
+    stages: Path
+    registry: Path
+    #: Offices left out of the registry: no unit type known (none set, no upload naming one).
+    unregistered: list[str] = field(default_factory=list)
+
+
+def local_date(period: Period, now: dt.datetime | None = None) -> dt.date:
+    """Today in the period's time zone (the report date of a snapshot)."""
+    return ((now or utcnow()) + dt.timedelta(hours=ZONES.get(period.zone, 7))).date()
+
+
+def export_inputs(settings: Settings, db: Session, period: Period, folder: Path) -> Exported:
+    """Write the latest uploads (decisions written in), the stages file and the registry."""
+    from monev.registry import Entry, registry_bytes
+    from monev.report import safe_name
+    from monev.web.checking import check_blob
+
+    rb = rubric(period.rubric_id)
+    books = folder / WORKBOOKS
+    books.mkdir(parents=True, exist_ok=True)
+    workbooks: list[Path] = []
+    stage_rows: list[tuple[str, dict[str, str]]] = []
+    entries: list[Entry] = []
+    unregistered: list[str] = []
+    taken: set[str] = set()
+    for office in db.scalars(select(Office).order_by(Office.name)):
+        up = latest_upload(db, period, office.id)
+        unit, kecamatan = office.unit_type, ""
+        if up is not None:
+            path = upload_path(settings, up)
+            named = check_blob(path, period.rubric_id, up.original_name).result
+            if named is not None:
+                unit = unit or named.office.unit_type
+                kecamatan = named.office.kecamatan
+            decisions = {
+                c: (d.verdict, d.note) for c, d in decisions_of(db, period, office.id).items()
+            }
+            dest = books / f"{safe_name(office.name, taken)}.xlsx"
+            dest.write_bytes(decided_workbook(path, rb, office, decisions, up.received_at))
+            workbooks.append(dest)
+        values = stages_of(db, period, office.id)
+        if values:
+            stage_rows.append((office.name, values))
+        if unit:
+            entries.append(Entry(name=office.name, unit_type=unit, kecamatan=kecamatan))
+        else:
+            unregistered.append(office.name)
+    stages = folder / STAGES_FILE
+    stages.write_bytes(stages_csv(stage_rows, later_stages(rb)))
+    registry = folder / REGISTRY_FILE
+    registry.write_bytes(registry_bytes(entries, ".csv", unit_types=rb.unit_types))
+    return Exported(workbooks, stages, registry, unregistered)
+
+
+class PublishError(Exception):
+    def __init__(self, key: str, **params: object):
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+def snapshot_dir(settings: Settings, snap_id: int) -> Path:
+    return settings.data_dir / "snapshots" / str(int(snap_id))
+
+
+def publish(
+    settings: Settings,
+    db: Session,
+    actor: User,
+    period: Period,
+    pdf: bool = True,
+    ip: str = "",
+    as_of: dt.date | None = None,
+) -> Snapshot:
+    """Score the exported inputs with the library and freeze every output with its SHA-256."""
+    from monev.registry import load_registry
+    from monev.run import RunError, RunSettings, run_score
+    from monev.stages import load_stages
+
+    rb = rubric(period.rubric_id)
+    day = as_of or local_date(period)
+    with tempfile.TemporaryDirectory(prefix="monev-publish-") as tmp:
+        inputs = export_inputs(settings, db, period, Path(tmp) / "masukan")
+        if not inputs.workbooks:
+            raise PublishError("web.publish.nothing")
+        registry = load_registry(inputs.registry, rb.unit_types)
+        if not registry.usable:
+            detail = "; ".join(p.text() for p in registry.problems[:3])
+            raise PublishError("web.error.registry", detail=detail)
+        out = Path(tmp) / "hasil"
+        try:
+            run_score(
+                inputs.workbooks,
+                rb,
+                RunSettings(
+                    out=out,
+                    jobs=1,
+                    pdf=pdf,
+                    as_of=day,
+                    stages=load_stages(inputs.stages, rb),
+                    verifier_from_workbooks=True,
+                    registry=registry,
+                ),
+            )
+        except RunError as exc:
+            raise PublishError("web.publish.failed", detail=exc.key) from None
+        snap = Snapshot(period_id=period.id, created_by=actor.id, as_of=day.isoformat(), files=[])
+        db.add(snap)
+        db.flush()
+        dest = snapshot_dir(settings, snap.id)
+        if dest.exists():  # left by a publish whose transaction did not commit: no row has it
+            shutil.rmtree(dest)
+        files: list[dict[str, Any]] = []
+        for path in sorted(p for p in out.rglob("*") if p.is_file()):
+            rel = path.relative_to(out).as_posix()
+            if rel.startswith(".") or "/." in rel:  # the run's cache and manifest
+                continue
+            target = dest / rel
+            files.append(_freeze(path, target, rel))
+        for src in (inputs.stages, inputs.registry):  # the run's own inputs besides the workbooks
+            rel = f"masukan/{src.name}"
+            files.append(_freeze(src, dest / rel, rel))
+        snap.files = files
+    audit(
+        db,
+        actor,
+        "snapshot.publish",
+        "snapshot",
+        snap.id,
+        None,
+        {
+            "period": period.year,
+            "as_of": snap.as_of,
+            "files": len(files),
+            "results.json": next((f["sha256"] for f in files if f["name"] == "results.json"), ""),
+            "unregistered": inputs.unregistered,
+        },
+        ip,
+    )
+    return snap
+
+
+def _freeze(src: Path, target: Path, name: str) -> dict[str, Any]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, target)
+    target.chmod(0o444)
+    data = target.read_bytes()
+    return {"name": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+_SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*")
+
+
+def snapshot_file(settings: Settings, snap: Snapshot, name: str) -> tuple[Path, str] | None:
+    """The stored file ``name`` of ``snap`` when it is one of its listed files (never a path
+    taken from the URL otherwise), with its recorded SHA-256."""
+    if not _SAFE.fullmatch(name) or ".." in name:
+        return None
+    listed = next((f for f in snap.files or [] if f["name"] == name), None)
+    if listed is None:
+        return None
+    return snapshot_dir(settings, snap.id) / listed["name"], str(listed["sha256"])
+
+
+# --- dashboard ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Dashboard:
+    ranking: list[tuple[Office, OfficeResult]]
+    predicates: list[tuple[str, int]]
+    missed: list[tuple[str, str, int]]  # code, question, offices that lack points there
+    outstanding: list[Office]
+    deadline_passed: bool
+
+
+def dashboard(settings: Settings, db: Session, period: Period) -> Dashboard:
+    """Ranking by the decided score, predicate distribution, most-missed indicators, offices
+    that have not uploaded a scorable workbook."""
+    from dataclasses import replace
+
+    from monev.results import rank
+
+    rb = rubric(period.rubric_id)
+    copies: list[OfficeResult] = []
+    found: dict[int, Office] = {}
+    outstanding: list[Office] = []
+    for office in db.scalars(select(Office).order_by(Office.name)):
+        d = decided(settings, db, period, office)
+        if d is None or not isinstance(d.result, OfficeResult):
+            outstanding.append(office)
+        else:
+            copy = replace(d.result)  # rank() sets .rank: never on the cached result
+            copies.append(copy)
+            found[id(copy)] = office
+    # the library's ranking (equal rounded scores share a rank), as in results.json
+    ranked = rank(copies)
+    ranking = [(found[id(r)], r) for r in ranked]
+    counts = Counter(r.score.predicate for _, r in ranking)
+    bands = [b.name for b in rb.predicates] or sorted(counts)
+    missed_count: Counter[str] = Counter()
+    for _, r in ranking:
+        for ind in r.score.indicators:
+            if ind.scored and ind.gap > 0:
+                missed_count[ind.code] += 1
+    questions = {i.code: i.question for i in rb.indicators}
+    missed = [(c, questions.get(c, ""), n) for c, n in missed_count.most_common(10)]
+    return Dashboard(
+        ranking,
+        [(b, counts.get(b, 0)) for b in bands],
+        missed,
+        outstanding,
+        period.deadline_utc < utcnow(),
+    )
