@@ -132,6 +132,16 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV614": ("error", "rubric-key-column-missing"),
     "MV615": ("error", "rubric-sheet-empty"),
     "MV616": ("error", "rubric-field-duplicated"),
+    # Rubric workbooks as staff really edit them (wp-rbook2): what a cell's value hides.
+    "MV617": ("error", "rubric-formula-without-value"),
+    "MV618": ("error", "rubric-excel-error"),
+    "MV619": ("error", "rubric-percent-typed"),
+    "MV620": ("error", "rubric-date-in-cell"),
+    "MV621": ("error", "rubric-merged-cells"),
+    "MV622": ("error", "rubric-sheet-renamed"),
+    "MV623": ("error", "rubric-too-many-rows"),
+    "MV624": ("error", "rubric-number-inexact"),
+    "MV625": ("error", "rubric-number-ambiguous"),
 }
 
 

@@ -19,6 +19,7 @@ reads in the other.
 
 from __future__ import annotations
 
+import datetime
 import re
 import types
 from collections.abc import Iterator
@@ -353,7 +354,9 @@ def cell_value(value: Any, column: Column | None = None) -> Any:
     if isinstance(value, Decimal):
         if value == value.to_integral_value() and abs(value) < 10**15:
             return int(value)
-        return float(value) if _float_exact(value) else format(value.normalize(), "f")
+        # a float of 15+ digits would read back as a formula's rounded result (MV624): text
+        exact = _float_exact(value) and not _inexact(float(value))
+        return float(value) if exact else format(value.normalize(), "f")
     return value
 
 
@@ -392,7 +395,7 @@ def export_book(rubric: Rubric, dest: str | Path, lang: str = DEFAULT_LANG) -> P
         rows = _table_rows(rubric, lay)
         for r, row in enumerate(rows, start=2):
             for c, value in enumerate(row, start=1):
-                cell = ws.cell(row=r, column=c, value=value)
+                cell = ws.cell(row=r, column=c, value=_xlsx_text(value))
                 if isinstance(value, str):
                     cell.data_type = "s"  # text starting with "=" stays text, not a formula
                     if len(value) > 60:
@@ -405,6 +408,23 @@ def export_book(rubric: Rubric, dest: str | Path, lang: str = DEFAULT_LANG) -> P
         _validations(ws, tb, lay, rubric, layouts, sizes, lang, DataValidation)
     wb.save(dest)
     return dest
+
+
+_XLSX_ESCAPE = re.compile(r"_x[0-9A-Fa-f]{4}_|[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _xlsx_text(value: Any) -> Any:
+    """Text as the xlsx format stores it: a control character (which openpyxl refuses) as
+    ``_x0001_`` and a literal ``_x0041_`` as ``_x005F_x0041_``, both of which a reader
+    (calamine, Excel) turns back into the text itself."""
+    if not isinstance(value, str):
+        return value
+
+    def escape(m: re.Match[str]) -> str:
+        hit = m.group(0)
+        return "_x005F" + hit if len(hit) > 1 else f"_x{ord(hit):04X}_"
+
+    return _XLSX_ESCAPE.sub(escape, value)
 
 
 def _table_rows(rubric: Rubric, lay: Layout) -> list[list[Any]]:
@@ -530,6 +550,8 @@ class BookResult:
         return self.rubric is not None and not self.problems
 
 
+#: One separator followed by exactly three digits, after a non-zero whole part: 1.000, 12,500.
+_THOUSANDS = re.compile(r"^\s*[+-]?[1-9]\d{0,2}[.,]\d{3}\s*$")
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+\s*(/\s*\d+(,\d+)?\s*)?$")
 
 
@@ -578,6 +600,22 @@ class _Reader:
         self.sheets: dict[str, tuple[str, str]] = {}
         #: rows by their keys, per list path: (dict, error path)
         self.index: dict[tuple[str, ...], dict[tuple[Any, ...], tuple[dict, str]]] = {}
+        #: (sheet, cell) of the cells whose value is already reported as hidden or unusable
+        self.flagged: set[tuple[str, str]] = set()
+        #: cells of the indicator and checklist item codes, by code (see _duplicate_cell)
+        self.code_cells: dict[str, list[tuple[str, str]]] | None = None
+
+    def flag(self, code: str, sheet: str, pos: tuple[int, int] | str, **params: Any) -> None:
+        cell = pos if isinstance(pos, str) else _cell(*pos)
+        self.problems.append(Problem.make(code, self.file, sheet, cell, **params))
+        self.flagged.add((sheet, cell))
+
+    def check_number(self, sheet: str, cell: str, raw: Any, column: Column) -> None:
+        """``1.000`` or ``1,000`` typed as text in a number cell: one thousand (as Indonesian
+        and English write thousands) or one (a decimal point or comma)? Asked, not guessed."""
+        numeric = column.kind in ("number", "exact", "int")
+        if numeric and isinstance(raw, str) and _THOUSANDS.match(raw):
+            self.flag("MV625", sheet, cell, value=raw.strip())
 
     def mark(self, path: str, sheet: str, cell: str, table: str, key: str, raw: Any) -> None:
         shown = _from_cell(raw, Column(key, "text"))[1]
@@ -621,10 +659,14 @@ def read_book(path: str | Path, display_name: str | None = None) -> BookResult:
         from python_calamine import CalamineWorkbook
 
         wb = CalamineWorkbook.from_path(str(path))
-        names = list(wb.sheet_names)
-        wb.close()
-        found = {tb.name: _find_sheet(names, tb.name) for tb in TABLES}
-        book = open_book(path, [s for s in found.values() if s], rich="")
+        try:
+            names = list(wb.sheet_names)
+            found = {tb.name: _find_sheet(names, tb.name) for tb in TABLES}
+            merged = {real: _merged_ranges(wb, path, real) for real in found.values() if real}
+        finally:
+            wb.close()
+        others = [n for n in names if n not in found.values() and _find_sheet([n], "help") is None]
+        book = open_book(path, [s for s in found.values() if s] + others, rich="")
     except TooLarge as exc:
         result.problems.append(
             Problem.make("MV111", name, limit=Key("limit.cells"), value=exc.detail, max=MAX_CELLS)
@@ -634,6 +676,9 @@ def read_book(path: str | Path, display_name: str | None = None) -> BookResult:
         result.problems.append(Problem.make("MV101", name, reason=str(exc)[:200]))
         return result
     reader = _Reader(name)
+    if any(_too_many_rows(reader, tb, book.sheets[real]) for tb, real in _present(found)):
+        result.problems.extend(reader.problems)
+        return _sorted(result)
     for tb in TABLES:
         real = found[tb.name]
         if real is None:
@@ -646,7 +691,10 @@ def read_book(path: str | Path, display_name: str | None = None) -> BookResult:
         sheet = book.sheets[real]
         if len(tb.path) == 1:  # a list of the rubric itself: "no rows" is said of the sheet
             reader.sheets[tb.path[0]] = (sheet.name, tb.name)
+        _add_extras(path, sheet)
+        _check_cells(reader, sheet, merged.get(real, []))
         _read_table(reader, tb, layout(tb), sheet.name, sheet.rows)
+    _renamed_sheets(reader, [book.sheets[n] for n in others if n in book.sheets], found)
     result.data = reader.data
     result.problems.extend(reader.problems)
     if any(p.code == "MV601" for p in result.problems):
@@ -654,12 +702,174 @@ def read_book(path: str | Path, display_name: str | None = None) -> BookResult:
     try:
         rubric = parse_rubric(dump_yaml(reader.data), file=name)
     except RubricError as exc:
-        result.problems.extend(_problems(reader, exc))
-        result.problems.extend(_second_pass(reader, exc))
+        verdicts = _problems(reader, exc) + _second_pass(reader, exc)
+        # a cell already said to hide its value (a formula, a merge...) is not judged again
+        result.problems.extend(p for p in verdicts if (p.sheet, p.cell) not in reader.flagged)
         return _sorted(result)
     if not result.problems:
         result.rubric = rubric
     return _sorted(result)
+
+
+# --- what a cell's value hides (wp-rbook2) ------------------------------------------------------
+
+
+Span = tuple[tuple[int, int], tuple[int, int]]  # first and last cell, zero-based
+
+
+def _merged_ranges(wb: Any, path: Path, sheet: str) -> list[Span]:
+    try:
+        spans = list(wb.get_sheet_by_name(sheet).merged_cell_ranges or [])
+    except Exception:  # a file calamine reads without merge information
+        spans = []
+    return spans or _ods_merged(path, sheet)
+
+
+def _ods_merged(path: Path, sheet_name: str, most: int = 10_000) -> list[Span]:
+    """Merged cells of an .ods sheet (calamine gives none): a cell spanning rows or columns."""
+    import zipfile
+    from xml.etree.ElementTree import ParseError, iterparse
+
+    ns = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+
+    def number(elem: Any, attr: str) -> int:
+        try:
+            return max(1, int(elem.get(ns + attr, "1")))
+        except ValueError:
+            return 1
+
+    out: list[Span] = []
+    row, col, inside = -1, 0, False
+    try:
+        with zipfile.ZipFile(path) as zf:
+            if "content.xml" not in zf.namelist():
+                return out
+            with zf.open("content.xml") as fh:
+                for event, elem in iterparse(fh, events=("start", "end")):
+                    tag = elem.tag
+                    if tag == ns + "table":
+                        if event == "start":
+                            inside = elem.get(ns + "name") == sheet_name
+                        elif inside:
+                            break
+                    elif not inside:
+                        if event == "end":
+                            elem.clear()
+                    elif tag == ns + "table-row":
+                        if event == "start":
+                            row, col = row + 1, 0
+                        else:
+                            row += number(elem, "number-rows-repeated") - 1
+                            elem.clear()
+                    elif event == "start" and tag in (ns + "table-cell", ns + "covered-table-cell"):
+                        rows, cols = (
+                            number(elem, "number-rows-spanned"),
+                            number(elem, "number-columns-spanned"),
+                        )
+                        if tag == ns + "table-cell" and (rows > 1 or cols > 1) and len(out) < most:
+                            out.append(((row, col), (row + rows - 1, col + cols - 1)))
+                        col += number(elem, "number-columns-repeated")
+    except (KeyError, zipfile.BadZipFile, ParseError, OSError, ValueError, RuntimeError):
+        return out
+    return out
+
+
+def _add_extras(path: Path, sheet: Any) -> None:
+    """Percent formats, formulas never calculated and Excel errors of ``sheet`` (which its values
+    alone do not show: a formula without a value and ``#REF!`` both read as an empty cell)."""
+    from monev.cells import _add_extras as add
+
+    add(path, sheet)
+
+
+def _inexact(value: float) -> bool:
+    """A float with 15 or more significant digits: nobody types that, a formula or a division
+    gave it (``=100/3`` is saved as 33.333333333333336 by Excel, 33.3333333333333 by
+    LibreOffice), and the rubric wants the exact value (``100/3`` as text)."""
+    digits = repr(abs(value)).split("e")[0].replace(".", "").lstrip("0")
+    return len(digits) >= 15
+
+
+def _date_text(value: Any) -> str:
+    if isinstance(value, datetime.datetime) and value.time() == datetime.time(0):
+        return value.date().isoformat()
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _check_cells(reader: _Reader, sheet: Any, merged: list[Any]) -> None:
+    """Cells whose value is not what the person typed or meant: each a problem at its cell, never
+    a silent default (an empty weight is 1) or a silently different number (10% is 0.1)."""
+    for pos in sorted(sheet.pending_formulas):
+        reader.flag("MV617", sheet.name, pos)
+    for pos, error in sorted(sheet.errors.items()):
+        reader.flag("MV618", sheet.name, pos, value=error or "#?")
+    for pos in sorted(sheet.percent):
+        value = sheet.value(pos)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            shown = format((Decimal(repr(value)) * 100).normalize(), "f") + "%"
+            reader.flag("MV619", sheet.name, pos, value=shown.removesuffix("%"), shown=shown)
+    for r, row in enumerate(sheet.rows):
+        for c, value in enumerate(row):
+            if isinstance(value, datetime.date | datetime.time | datetime.timedelta):
+                reader.flag("MV620", sheet.name, (r, c), value=_date_text(value))
+            elif isinstance(value, float) and (r, c) not in sheet.percent and _inexact(value):
+                reader.flag("MV624", sheet.name, (r, c), value=repr(value))
+    for (r0, c0), (r1, c1) in merged:
+        if (r0, c0) == (r1, c1):
+            continue
+        span = f"{_cell(r0, c0)}:{_cell(r1, c1)}"
+        reader.flag("MV621", sheet.name, (r0, c0), range=span)
+        for r in range(r0, min(r1, r0 + 50_000) + 1):
+            for c in range(c0, min(c1, c0 + 1_000) + 1):
+                reader.flagged.add((sheet.name, _cell(r, c)))
+
+
+def _present(found: dict[str, str | None]) -> list[tuple[Table, str]]:
+    return [(tb, real) for tb in TABLES if (real := found[tb.name]) is not None]
+
+
+def _too_many_rows(reader: _Reader, tb: Table, sheet: Any) -> bool:
+    """A list of the rubric itself longer than the validator allows: said of the sheet before
+    any row is read (10,000 rows would take long to check one by one, all to be refused)."""
+    from monev.rubric import MAX_COUNTS
+
+    limit = MAX_COUNTS.get(tb.path[0]) if len(tb.path) == 1 else None
+    if limit is None:
+        return False
+    count = sum(1 for row in sheet.rows[1:] if not _is_blank(row))
+    if count <= limit:
+        return False
+    title = Key(f"rbook.sheet.{tb.name}")
+    params = {"sheet": title, "count": count, "max": limit}
+    reader.problems.append(Problem.make("MV623", reader.file, sheet.name, "A1", **params))
+    return True
+
+
+def _renamed_sheets(reader: _Reader, others: list[Any], found: dict[str, str | None]) -> None:
+    """A sheet of another name whose headings are those of a sheet the workbook lacks: renamed
+    (``Predikat 2024``), and without this its rows would be dropped without a word."""
+    missing = [tb for tb in TABLES if found[tb.name] is None and tb.kind != "fields"]
+    for sheet in others:
+        if not sheet.rows:
+            continue
+        keys = {m.group(1) for head in sheet.rows[0] if (m := _HEADER_KEY.search(str(head or "")))}
+        best = None
+        for tb in missing:
+            lay = layout(tb)
+            known = set(lay.parent_keys) | {c.key for c in lay.columns}
+            if keys and keys <= known and (best is None or len(known) < best[1]):
+                best = (tb, len(known))
+        if best is not None:
+            reader.problems.append(
+                Problem.make(
+                    "MV622",
+                    reader.file,
+                    sheet.name,
+                    "A1",
+                    name=sheet.name,
+                    sheet=Key(f"rbook.sheet.{best[0].name}"),
+                )
+            )
 
 
 def _sorted(result: BookResult) -> BookResult:
@@ -696,6 +906,7 @@ def _read_fields(reader: _Reader, lay: Layout, sheet: str, rows: list[list[Any]]
             continue
         seen.add(key)
         reader.mark(col.key, sheet, _cell(r, 1), "instrument", col.key, raw)
+        reader.check_number(sheet, _cell(r, 1), raw, col)
         present, value = _from_cell(raw, col)
         if present:
             _set(reader.data, col.key, value)
@@ -804,6 +1015,7 @@ def _put_mapping(reader: _Reader, lay: Layout, at: _Place) -> None:
     key_text = str(key) if present_k else ""
     target = at.holder.setdefault(at.attr, {})
     cell = at.cell("value")
+    reader.check_number(at.sheet, cell, at.raws.get("value"), c_val)
     reader.mark(
         f"{at.path}.{key_text}", at.sheet, cell, lay.table.name, "value", at.raws.get("value")
     )
@@ -836,6 +1048,7 @@ def _put_row(reader: _Reader, lay: Layout, at: _Place) -> None:
         for n in range(1, len(parts)):  # "answer" points at answer.type's cell
             reader.mark(_path(el_path, ".".join(parts[:n])), at.sheet, cell, table, col.key, raw)
         reader.mark(_path(el_path, col.key), at.sheet, cell, table, col.key, raw)
+        reader.check_number(at.sheet, cell, raw, col)
         present, value = _from_cell(raw, col)
         if present:
             _set(element, col.key, value)
@@ -998,11 +1211,12 @@ def _duplicate_cell(
     the validator's index there counts questionnaire rows (both kinds), not rows of one sheet."""
     if not re.fullmatch(r"indicators\[\d+\]", path):
         return None
-    hits = [
-        (sheet, cell)
-        for p, (sheet, cell, _table, _key, raw) in reader.where.items()
-        if _ROW_CODE.match(p) and raw.strip() == code
-    ]
+    if reader.code_cells is None:  # built once: 2,000 duplicates must not scan 2,000 times
+        reader.code_cells = {}
+        for p, (sheet, cell, _table, _key, raw) in reader.where.items():
+            if _ROW_CODE.match(p):
+                reader.code_cells.setdefault(raw.strip(), []).append((sheet, cell))
+    hits = reader.code_cells.get(code, [])
     n = seen.get(code, 0) + 1
     seen[code] = n
     return hits[n] if len(hits) > n else None

@@ -146,6 +146,17 @@ def _call(fn: Callable[[T], R], index: int, value: T) -> R | Stopped:
         raise
 
 
+def _call_many(fn: Callable[[T], R], chunk: list[tuple[int, T]]) -> list[R | Stopped]:
+    """Several items in one task (one round trip to the parent instead of one per item). Each
+    item still gets its own CPU budget, and is marked finished (``~index``) once its result is
+    in hand, so that when the worker dies only the item that was running is a suspect."""
+    out = []
+    for index, value in chunk:
+        out.append(_call(fn, index, value))
+        _STATE["started"].put(~index)
+    return out
+
+
 # --- in the parent -----------------------------------------------------------------------------
 
 
@@ -183,6 +194,7 @@ def run_isolated(
     initializer: Callable[..., None] | None = None,
     initargs: tuple[Any, ...] = (),
     on_result: Callable[[int, R | Stopped], None] | None = None,
+    chunk: int = 1,
 ) -> list[R | Stopped]:
     """``[fn(item) for item in items]``, each call in a worker process under ``limits``.
 
@@ -192,6 +204,11 @@ def run_isolated(
     is called in the parent as each item finishes, in completion order. Results come back in the
     order of ``items``; an item whose worker died is a :class:`Stopped`. Exceptions that ``fn``
     raises (other than running out of memory or a native panic) are re-raised: they are bugs.
+
+    ``chunk`` items at most go to a worker in one task (fewer round trips for many small items,
+    such as workbooks; issue 13). Isolation is the same: when a worker dies, only the item it was
+    running is a suspect (tried alone); the items it had finished or not started go back to a
+    fresh pool.
     """
     results: dict[int, R | Stopped] = {}
     ctx = _context()
@@ -212,7 +229,7 @@ def run_isolated(
             code, result = _run_alone(ctx, fn, it, limits, initializer, initargs)
             done(it, result if code is None else _reason(code))
         if together:
-            pending = _run_pool(ctx, fn, together, limits, jobs, initializer, initargs, done)
+            pending = _run_pool(ctx, fn, together, limits, jobs, initializer, initargs, done, chunk)
     return [results[i] for i in range(len(items))]
 
 
@@ -233,11 +250,23 @@ def _pool(
     return pool, started
 
 
-def _drain(started: Any) -> set[int]:
-    out = set()
+def _drain(started: Any, began: set[int], ended: set[int]) -> None:
+    """Add the items the workers reported started / finished to ``began`` / ``ended``. Called
+    whenever a task comes back: a pipe holds 64 KiB, and a worker writing to a full one would
+    wait for ever (any run of more than about 3,300 items did, before issue 13)."""
     while not started.empty():
-        out.add(started.get())
-    return out
+        index = started.get()
+        if index >= 0:
+            began.add(index)
+        else:
+            ended.add(~index)
+
+
+def _chunks(items: list[_Item[T]], jobs: int, chunk: int) -> list[list[_Item[T]]]:
+    """``items`` in tasks of at most ``chunk``, about four tasks per worker at least so that the
+    workers share the work evenly."""
+    size = max(1, min(chunk, -(-len(items) // (4 * max(jobs, 1)))))
+    return [items[k : k + size] for k in range(0, len(items), size)]
 
 
 def _run_pool(
@@ -249,43 +278,53 @@ def _run_pool(
     initializer: Callable[..., None] | None,
     initargs: tuple[Any, ...],
     done: Callable[[_Item[T], R | Stopped], None],
+    chunk: int = 1,
 ) -> list[_Item[T]]:
     """Run ``items`` in one pool; return the items to try again when a worker died."""
     pool, started = _pool(ctx, max(1, min(jobs, len(items))), limits, initializer, initargs)
-    futures: dict[Future[R | Stopped], _Item[T]] = {}
+    futures: dict[Future[list[R | Stopped]], list[_Item[T]]] = {}
     recorded: set[int] = set()
+    began: set[int] = set()
+    ended: set[int] = set()
     broken = False
     try:
-        futures = {pool.submit(_call, fn, it.index, it.value): it for it in items}
+        for task in _chunks(items, jobs, chunk):
+            pairs = [(it.index, it.value) for it in task]
+            futures[pool.submit(_call_many, fn, pairs)] = task
         waiting = set(futures)
         while waiting:
             finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            _drain(started, began, ended)
             for fut in finished:
                 try:
-                    result = fut.result()
+                    got = fut.result()
                 except BrokenProcessPool:
                     broken = True
                     continue
-                done(futures[fut], result)
-                recorded.add(futures[fut].index)
+                for it, result in zip(futures[fut], got, strict=True):
+                    done(it, result)
+                    recorded.add(it.index)
             if broken:
                 break
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     if not broken:
+        started.close()
         return []
-    ran = _drain(started)
+    _drain(started, began, ended)
     retry = []
-    for fut, it in futures.items():
+    for fut, task in futures.items():
         if fut.done() and not fut.cancelled() and fut.exception() is None:
-            if it.index not in recorded:  # finished, but not yet handed over when it broke
-                done(it, fut.result())
+            for it, result in zip(task, fut.result(), strict=True):
+                if it.index not in recorded:  # finished, but not yet handed over when it broke
+                    done(it, result)
             continue
-        if it.index in ran:
-            it.tries += 1  # it was running when the worker died: a suspect
-        else:
-            it.misses += 1
-        retry.append(it)
+        for it in task:
+            if it.index in began and it.index not in ended:
+                it.tries += 1  # it was running when the worker died: a suspect
+            else:
+                it.misses += 1
+            retry.append(it)
     started.close()
     return retry
 
