@@ -27,6 +27,29 @@ runner = CliRunner()
 RUBRIC = "ki-jatim-2024"
 
 
+def _column_of(key: str) -> str:
+    """The letter of the Indikator column whose heading ends in ``(key)``."""
+    import tempfile
+
+    from openpyxl.utils import get_column_letter
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = load_workbook(export_book(load_rubric(RUBRIC), Path(tmp) / "r.xlsx"))["Indikator"]
+        col = next(c.column for c in ws[1] if str(c.value).endswith(f"({key})"))
+    return get_column_letter(col)
+
+
+W, E = _column_of("weight"), _column_of("evidence_required")
+
+
+def _indicator_row(ws, code: str) -> list:
+    """A plain Ya/Tidak indicator row for sheet ``ws``, placed by the headings' keys."""
+    keys = [str(c.value).rsplit("(", 1)[-1].rstrip(")") for c in ws[1]]
+    values = {"code": code, "aspect": "JI", "question": "q", "answer.type": "ya_tidak"}
+    values |= {"weight": 1, "evidence_required": "Ya"}
+    return [values.get(k) for k in keys]
+
+
 @pytest.fixture(scope="module")
 def original():
     return load_rubric(RUBRIC)
@@ -75,16 +98,17 @@ def _blank_rows_and_moved_columns(wb):
     notes["B2"] = "=1/0"
 
 
-# On Indikator, row 2 is JI-01 (weight 1) and column H is the weight, I "evidence_required".
+# On Indikator, row 2 is JI-01 (weight 1); W is the weight column, E "evidence_required" (found
+# from the exported headings: new rubric fields add columns).
 MEANT = [
-    ("comma", _set("H2", "10,5"), lambda r: _weight(r, "JI-01") == Decimal("10.5")),
-    ("spaces", _set("H2", " 10 "), lambda r: _weight(r, "JI-01") == 10),
-    ("number_as_text", _set("H2", "3"), lambda r: _weight(r, "JI-01") == 3),
-    ("fraction_as_text", _set("H2", "2/3"), lambda r: _weight(r, "JI-01") == Exact.parse("2/3")),
-    ("ya_lowercase", _set("I2", "ya"), lambda r: r.indicators[0].evidence_required is True),
-    ("Y", _set("I2", "Y"), lambda r: r.indicators[0].evidence_required is True),
-    ("TRUE", _set("I2", True), lambda r: r.indicators[0].evidence_required is True),
-    ("N", _set("I2", "N"), lambda r: r.indicators[0].evidence_required is False),
+    ("comma", _set(f"{W}2", "10,5"), lambda r: _weight(r, "JI-01") == Decimal("10.5")),
+    ("spaces", _set(f"{W}2", " 10 "), lambda r: _weight(r, "JI-01") == 10),
+    ("number_as_text", _set(f"{W}2", "3"), lambda r: _weight(r, "JI-01") == 3),
+    ("fraction_as_text", _set(f"{W}2", "2/3"), lambda r: _weight(r, "JI-01") == Exact.parse("2/3")),
+    ("ya_lowercase", _set(f"{E}2", "ya"), lambda r: r.indicators[0].evidence_required is True),
+    ("Y", _set(f"{E}2", "Y"), lambda r: r.indicators[0].evidence_required is True),
+    ("TRUE", _set(f"{E}2", True), lambda r: r.indicators[0].evidence_required is True),
+    ("N", _set(f"{E}2", "N"), lambda r: r.indicators[0].evidence_required is False),
     (
         "question_with_line_breaks",
         _set("D2", "  Daftar Informasi\nPublik  \n"),
@@ -111,14 +135,14 @@ def test_hurried_edits_give_the_rubric_meant(book, original, name, change, check
 def test_a_formula_never_calculated_is_reported_not_read_as_weight_1(book):
     # openpyxl (and any generator) writes "=100/3" without a cached value: calamine reads "",
     # and an empty weight is the default 1. Before: the book imported with JI-01 weighing 1.
-    _edit(book, _set("H2", "=100/3"))
+    _edit(book, _set(f"{W}2", "=100/3"))
     _edit(book, _set("C2", "='http://127.0.0.1:1/[x.xlsx]S'!A1", sheet="Aspek"))  # external link
-    assert _found(book) == {("MV617", "Indikator", "H2"), ("MV617", "Aspek", "C2")}
+    assert _found(book) == {("MV617", "Indikator", f"{W}2"), ("MV617", "Aspek", "C2")}
 
 
 def test_an_excel_error_is_reported_not_read_as_weight_1(book):
-    _edit(book, _set("H2", "#REF!"))  # openpyxl stores this as an error cell, like Excel
-    assert _found(book) == {("MV618", "Indikator", "H2")}
+    _edit(book, _set(f"{W}2", "#REF!"))  # openpyxl stores this as an error cell, like Excel
+    assert _found(book) == {("MV618", "Indikator", f"{W}2")}
     text = read_book(book).problems[0].text()
     assert "#REF!" in text
 
@@ -127,16 +151,16 @@ def test_a_weight_typed_as_percent_is_reported_not_read_as_a_tenth(book):
     # Excel stores "10%" typed in a cell as 0.1 with a percent format. Before: weight 0.1,
     # silently (indicator weights are relative, so the JI-01 share fell tenfold).
     def change(wb):
-        wb["Indikator"]["H2"] = 0.1
-        wb["Indikator"]["H2"].number_format = "0%"
+        wb["Indikator"][f"{W}2"] = 0.1
+        wb["Indikator"][f"{W}2"].number_format = "0%"
         wb["Aspek"]["C2"] = 0.4  # JI's weight 40 typed as 40%
         wb["Aspek"]["C2"].number_format = "0.0%"
 
     result = read_book(_edit(book, change))
     found = {(p.code, p.sheet, p.cell) for p in result.problems}
-    assert {("MV619", "Indikator", "H2"), ("MV619", "Aspek", "C2")} <= found
+    assert {("MV619", "Indikator", f"{W}2"), ("MV619", "Aspek", "C2")} <= found
     assert result.rubric is None
-    h2 = next(p for p in result.problems if p.cell == "H2")
+    h2 = next(p for p in result.problems if p.cell == f"{W}2")
     # 0.1 x 100 = 10
     assert h2.param("shown") == "10%"
     assert "diketik sebagai persen (10%)" in h2.text()
@@ -144,7 +168,7 @@ def test_a_weight_typed_as_percent_is_reported_not_read_as_a_tenth(book):
 
 @pytest.mark.parametrize(
     "sheet,ref",
-    [("Indikator", "H2"), ("Butir Ceklis", "B2"), ("Butir Ceklis", "C2")],
+    [("Indikator", f"{W}2"), ("Butir Ceklis", "B2"), ("Butir Ceklis", "C2")],
     ids=["weight", "item_code", "item_label"],
 )
 def test_a_fraction_excel_turned_into_a_date_is_reported(book, sheet, ref):
@@ -162,12 +186,12 @@ def test_merged_weight_cells_are_reported_not_read_as_weight_1_below(book):
     # silently weighed the default 1 before.
     def change(wb):
         ws = wb["Indikator"]
-        ws["H2"] = 2
-        ws.merge_cells("H2:H3")
+        ws[f"{W}2"] = 2
+        ws.merge_cells(f"{W}2:{W}3")
 
     result = read_book(_edit(book, change))
     assert [(p.code, p.sheet, p.cell, p.param("range")) for p in result.problems] == [
-        ("MV621", "Indikator", "H2", "H2:H3")
+        ("MV621", "Indikator", f"{W}2", f"{W}2:{W}3")
     ]
 
 
@@ -205,9 +229,9 @@ def test_a_value_rounded_by_a_formula_is_reported(book, saved):
     # "=100/3" saved by Excel keeps its cached value 33.333333333333336 (17 digits), saved by
     # LibreOffice 33.3333333333333 (15 digits); calamine reads that as the cell's value, and
     # before, the weight silently became that rounded decimal instead of 100/3.
-    _edit(book, _set("H2", saved))
+    _edit(book, _set(f"{W}2", saved))
     result = read_book(book)
-    assert [(p.code, p.sheet, p.cell) for p in result.problems] == [("MV624", "Indikator", "H2")]
+    assert [(p.code, p.sheet, p.cell) for p in result.problems] == [("MV624", "Indikator", f"{W}2")]
     assert result.problems[0].param("value").startswith("33.3333333333333")
 
 
@@ -226,13 +250,13 @@ def test_a_long_exact_decimal_still_round_trips(tmp_path):
 
 def test_the_cli_names_the_cell_and_writes_nothing(book, tmp_path):
     def change(wb):
-        wb["Indikator"]["H2"] = 0.1
-        wb["Indikator"]["H2"].number_format = "0%"
+        wb["Indikator"][f"{W}2"] = 0.1
+        wb["Indikator"][f"{W}2"].number_format = "0%"
 
     out = tmp_path / "rubrik.yaml"
     res = runner.invoke(app, ["rubric", "import", str(_edit(book, change)), "-o", str(out)])
     assert res.exit_code == 1
-    assert "[rubrik.xlsx: Indikator!H2] MV619" in res.output
+    assert f"[rubrik.xlsx: Indikator!{W}2] MV619" in res.output
     assert not out.exists()
     en = runner.invoke(app, ["rubric", "import", str(book), "-o", str(out), "--lang", "en"])
     assert "typed as a percentage (10%)" in en.output
@@ -246,7 +270,7 @@ def test_ten_thousand_indicators_are_refused_by_their_count_quickly(book):
     def change(wb):
         ws = wb["Indikator"]
         for n in range(10_000):
-            ws.append([f"X-{n}", "JI", None, "q", "ya_tidak", None, None, 1, "Ya"])
+            ws.append(_indicator_row(ws, f"X-{n}"))
 
     _edit(book, change)
     start = time.monotonic()
@@ -326,7 +350,7 @@ def test_two_thousand_duplicate_codes_are_each_reported_in_bounded_time(book):
     def change(wb):
         ws = wb["Indikator"]
         for _ in range(1_949):  # 51 + 1,949 = 2,000 indicators, the limit
-            ws.append(["DUP", "JI", None, "q", "ya_tidak", None, None, 1, "Ya"])
+            ws.append(_indicator_row(ws, "DUP"))
 
     _edit(book, change)
     start = time.monotonic()
@@ -350,11 +374,11 @@ def test_libreoffice_copies_keep_the_hidden_values_reported(book, tmp_path, fmt)
     # the default 1 before), and keeps the percent format.
     def change(wb):
         ws = wb["Indikator"]
-        ws["H2"] = "=100/3"
-        ws["H3"] = 2
-        ws.merge_cells("H3:H4")
-        ws["H5"] = 0.1
-        ws["H5"].number_format = "0%"
+        ws[f"{W}2"] = "=100/3"
+        ws[f"{W}3"] = 2
+        ws.merge_cells(f"{W}3:{W}4")
+        ws[f"{W}5"] = 0.1
+        ws[f"{W}5"].number_format = "0%"
 
     _edit(book, change)
     out = tmp_path / "out"
@@ -374,9 +398,9 @@ def test_libreoffice_copies_keep_the_hidden_values_reported(book, tmp_path, fmt)
         timeout=180,
     )
     assert _found(out / f"rubrik.{fmt}") == {
-        ("MV624", "Indikator", "H2"),
-        ("MV621", "Indikator", "H3"),
-        ("MV619", "Indikator", "H5"),
+        ("MV624", "Indikator", f"{W}2"),
+        ("MV621", "Indikator", f"{W}3"),
+        ("MV619", "Indikator", f"{W}5"),
     }
 
 
