@@ -105,7 +105,10 @@ VerifierOpt = Annotated[
     ),
 ]
 
-LangOpt = Annotated[str, typer.Option("--lang", help="Language of messages and reports: id or en.")]
+LangOpt = Annotated[
+    str,
+    typer.Option("--lang", envvar="MONEV_LANG", help="Language of messages and reports: id or en."),
+]
 RubricOpt = Annotated[
     str, typer.Option("--rubric", "-r", help="Shipped rubric id or path to a rubric YAML file.")
 ]
@@ -1009,7 +1012,14 @@ def web_create_admin(
         lines = password_file.read_text(encoding="utf-8").splitlines()
         password = lines[0] if lines else ""
     else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        from monev.cli_lang import run_lang
+
+        lang = run_lang(sys.argv[1:])  # MONEV_LANG: the web commands have no --lang
+        password = typer.prompt(
+            t("cli.password_prompt", lang),
+            hide_input=True,
+            confirmation_prompt=t("cli.password_repeat", lang),
+        )
     store = _web_store(data, db)
     try:
         with store.session() as s:
@@ -1068,7 +1078,9 @@ def doctor(
     checks = diagnose(render=render)
     for c in checks:
         state = t("cli.doctor.ok" if c.ok else "cli.doctor.missing", lang)
-        _echo(f"{c.name:16} {state:10} {c.detail}")
+        # A failure's detail is the library's own text: labelled, after the state word.
+        detail = c.detail if c.ok or c.detail == "-" else t("text.technical", lang, detail=c.detail)
+        _echo(f"{c.name:16} {state:10} {detail}")
     pdf_ok = all(c.ok for c in checks if c.name in ("weasyprint", "test-pdf"))
     if pdf_ok:
         _echo(t("cli.doctor.summary_ok", lang))
@@ -1081,9 +1093,24 @@ def doctor(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app and map every outcome to an exit code."""
+    """Entry point: run the app and map every outcome to an exit code.
+
+    Help texts and the parser's own messages follow the run's language (``--lang``, else
+    ``MONEV_LANG``, else id): :mod:`monev.cli_lang`.
+    """
+    from typer.main import get_command
+
+    from monev.cli_lang import help_requested, localise, localise_help_page, run_lang
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    lang = run_lang(args)
+    command = get_command(app)
+    localise(command, lang)
+    groups = {n for n, c in getattr(command, "commands", {}).items() if hasattr(c, "commands")}
+    if help_requested(args, groups):
+        localise_help_page(lang)
     try:
-        rc = app(args=argv, standalone_mode=False)
+        rc = command.main(args=args, prog_name="monev", standalone_mode=False)
     except typer.Exit as exc:
         return exc.exit_code
     except SystemExit as exc:  # click's own exits
@@ -1095,15 +1122,26 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: say so briefly, without a traceback (MONEV_DEBUG=1 shows it)
         import os
 
+        # Usage errors are click's (vendored by newer typer): shown in the run's language.
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+            _usage_error(exc, lang)
+            return EXIT_USAGE
         if os.environ.get("MONEV_DEBUG"):
             raise
-        # Usage errors are click's ClickException (vendored by newer typer): they can show().
-        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
-            exc.show()
-            return EXIT_USAGE
-        _echo(t("cli.unexpected", DEFAULT_LANG, error=f"{type(exc).__name__}: {exc}"), err=True)
+        from monev.i18n import technical
+
+        _echo(t("cli.unexpected", lang, error=technical(exc, 300)), err=True)
         return EXIT_BUG
     return rc if isinstance(rc, int) else EXIT_OK
+
+
+def _usage_error(exc: Exception, lang: str) -> None:
+    from monev.cli_lang import usage_error_text
+
+    if type(exc).__name__ == "NoArgsIsHelpError":  # a group without its command: the help page
+        exc.show()  # type: ignore[attr-defined]
+        return
+    _echo(usage_error_text(exc, lang), err=True)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from monev.i18n import technical
 from monev.identity import office_key
 from monev.results import SCHEMA_VERSION, RunResult, num, round_places
 from monev.scoring import round2
@@ -245,7 +246,7 @@ def parse_results_json(text: str, file: Path | str = "results.json") -> Previous
     except RecursionError:
         raise PreviousError("previous.too_deep", path=file) from None
     except ValueError as exc:
-        raise PreviousError("previous.not_json", path=file, error=str(exc)) from None
+        raise PreviousError("previous.not_json", path=file, error=technical(exc)) from None
     return previous_from_results(data, file)
 
 
@@ -255,13 +256,13 @@ def _read_limited(path: Path, limit: int, too_large: str) -> str:
         with path.open("rb") as fh:
             raw = fh.read(limit + 1)
     except OSError as exc:
-        raise PreviousError("previous.unreadable", path=path, error=exc.strerror or exc) from None
+        raise PreviousError("previous.unreadable", path=path, error=technical(exc)) from None
     if len(raw) > limit:
         raise PreviousError(too_large, path=path, mb=limit // 1_000_000)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise PreviousError("previous.not_json", path=path, error="not UTF-8 text") from None
+        raise PreviousError("previous.not_utf8", path=path) from None
 
 
 def load_previous(path: Path, rubric: Any = None) -> PreviousRun:
@@ -310,7 +311,7 @@ def load_mapping(path: Path | None) -> dict[str, str]:
     except AliasError:
         raise PreviousError("rename.aliases", path=path) from None
     except (yaml.YAMLError, YamlLimitError) as exc:
-        raise PreviousError("rename.not_yaml", path=path, error=str(exc)) from None
+        raise PreviousError("rename.not_yaml", path=path, error=technical(exc)) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

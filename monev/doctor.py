@@ -86,7 +86,7 @@ def _test_render() -> Check:
         data = html_to_pdf("<h1>monev</h1><p>Uji 94,74</p>", dt.date(2024, 11, 13))
     except Exception as exc:  # a broken font setup shows here
         return Check("test-pdf", False, f"{type(exc).__name__}: {exc}"[:300])
-    return Check("test-pdf", True, f"{len(data)} B in {time.perf_counter() - start:.2f} s")
+    return Check("test-pdf", True, f"{len(data)} B, {time.perf_counter() - start:.2f} s")
 
 
 def _library(name: str, candidates: tuple[str, ...]) -> Check:

@@ -60,3 +60,22 @@ def fmt_date(day: dt.date, lang: str = DEFAULT_LANG) -> str:
     from babel.dates import format_date
 
     return format_date(day, format="d MMMM y", locale="id_ID" if lang == "id" else "en_GB")
+
+
+class Detail(str):
+    """A parameter that is a library's or the system's own text (an exception's message, an OS
+    error): never inside the sentence, shown after it as ``(rincian teknis: …)``. Made by
+    :func:`technical`; a problem template does not name it (``monev.problems``)."""
+
+
+def technical(error: BaseException | str, limit: int = 120) -> Detail:
+    """The one way a raw error text reaches a person: ``BadZipFile: File is not a zip file`` (an
+    OS error: its ``strerror``), on one line, cut at ``limit`` characters, marked as a detail."""
+    if isinstance(error, OSError) and error.strerror:
+        text = error.strerror
+    elif isinstance(error, BaseException):
+        text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    else:
+        text = error
+    text = " ".join(text.split())
+    return Detail(text if len(text) <= limit else text[: limit - 1] + "…")

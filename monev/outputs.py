@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from monev import __version__
+from monev.i18n import technical
 
 MANIFEST = ".monev-manifest.json"
 #: Folder inside ``out`` kept from run to run (a render cache); never listed, always carried over.
@@ -370,7 +371,9 @@ class OutputFolder:
                 owned = _Owned(self.path)
             except (ValueError, UnicodeDecodeError) as exc:  # the manifest damaged during the run
                 self.abort()
-                raise OutputError("cli.out.bad_manifest", out=shown, reason=str(exc)) from None
+                raise OutputError(
+                    "cli.out.bad_manifest", out=shown, reason=technical(exc)
+                ) from None
             if owned.changed:  # changed while this run was going on
                 self.abort()
                 raise OutputError("cli.out.changed", out=shown, files=_some(owned.changed))
@@ -437,7 +440,7 @@ def _check_existing(real: Path, shown: str) -> None:
     try:
         manifest = read_manifest(real)
     except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise OutputError("cli.out.bad_manifest", out=shown, reason=str(exc)) from None
+        raise OutputError("cli.out.bad_manifest", out=shown, reason=technical(exc)) from None
     if manifest is None:
         present = sorted(p.name for p in real.iterdir() if p.name != CACHE)
         if present and _legacy(real):

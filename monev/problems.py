@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from monev.i18n import DEFAULT_LANG, t
+from monev.i18n import DEFAULT_LANG, Detail, t
 
 Severity = Literal["fatal", "error", "warning"]
 _CELL = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
@@ -167,8 +167,9 @@ class Problem:
     sheet: str = ""
     cell: str = ""
     code: str = ""
-    #: (name, value, is_key): ``is_key`` marks a value that is a catalogue key (:class:`Key`).
-    params: tuple[tuple[str, str, bool], ...] = field(default=(), compare=False)
+    #: (name, value, kind): kind ``"key"`` marks a catalogue key (:class:`Key`), ``"detail"`` a
+    #: library's own text (:class:`Detail`), ``""`` a value shown as it is.
+    params: tuple[tuple[str, str, str], ...] = field(default=(), compare=False)
     row: int = field(default=0, init=False, compare=False)
     column: int = field(default=0, init=False, compare=False)
 
@@ -203,7 +204,7 @@ class Problem:
             sheet=sheet,
             cell=cell,
             code=code,
-            params=tuple(sorted((k, str(v), isinstance(v, Key)) for k, v in params.items())),
+            params=tuple(sorted((k, str(v), _kind(v)) for k, v in map(_bool, params.items()))),
         )
 
     @property
@@ -221,15 +222,26 @@ class Problem:
         return f"{self.file}: {where}" if where else self.file
 
     def _params(self, lang: str) -> dict[str, str]:
-        """Parameters, with :class:`Key` values translated into ``lang``."""
-        return {k: t(v, lang) if is_key else v for k, v, is_key in self.params}
+        """Parameters, with :class:`Key` values translated into ``lang`` (a key's text may name
+        the problem's other parameters: ``{count} bagian zip``)."""
+        raw = {k: v for k, v, kind in self.params if kind != "key"}
+        return {k: t(v, lang, **raw) if kind == "key" else v for k, v, kind in self.params}
+
+    def details(self) -> list[str]:
+        """The library's own texts kept as technical detail (:class:`Detail`)."""
+        return [v for _, v, kind in self.params if kind == "detail" and v]
 
     def param(self, name: str) -> str:
         """One parameter's raw value ("" when absent)."""
         return next((v for k, v, _ in self.params if k == name), "")
 
     def message(self, lang: str = DEFAULT_LANG) -> str:
-        return t(f"problem.{self.code}", lang, **self._params(lang))
+        """What is wrong, in ``lang``; a library's own text only after it, as a detail."""
+        text = t(f"problem.{self.code}", lang, **self._params(lang))
+        details = self.details()
+        if details:
+            text += " (" + t("text.technical", lang, detail="; ".join(details)) + ")"
+        return text
 
     def todo(self, lang: str = DEFAULT_LANG) -> str:
         return t(f"todo.{self.code}", lang, **self._params(lang))
@@ -248,6 +260,18 @@ class Problem:
             "message": self.message(lang),
             "todo": self.todo(lang),
         }
+
+
+def _bool(item: tuple[str, Any]) -> tuple[str, Any]:
+    """An Excel TRUE/FALSE (a bool read from a cell) is shown as Ya/Tidak, never ``True``."""
+    name, value = item
+    if isinstance(value, bool):
+        return name, Key("value.true" if value else "value.false")
+    return item
+
+
+def _kind(value: Any) -> str:
+    return "key" if isinstance(value, Key) else "detail" if isinstance(value, Detail) else ""
 
 
 def tally(problems: Iterable[Problem]) -> tuple[int, int]:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from monev.cells import cell_ref, find_sheet
-from monev.i18n import DEFAULT_LANG, t
+from monev.i18n import DEFAULT_LANG, Detail, t, technical
 from monev.identity import office_key
 from monev.problems import Key, Problem
 from monev.workbook import UNIT_TYPES
@@ -291,7 +291,7 @@ def _rows_xlsx(path: Path, name: str) -> tuple[str, list[list[Any]]] | Problem:
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises many types for broken files
-        return Problem.make("MV440", name, reason=f"{type(exc).__name__}: {str(exc)[:80]}")
+        return Problem.make("MV440", name, reason=Key("registry.broken"), detail=technical(exc))
     try:
         names = list(wb.sheet_names)
         preferred = find_sheet(names, SHEET)
@@ -303,7 +303,8 @@ def _rows_xlsx(path: Path, name: str) -> tuple[str, list[list[Any]]] | Problem:
                 return Problem.make(
                     "MV440",
                     name,
-                    reason=f"{sheet_name}: {sheet.total_height} x {sheet.total_width}",
+                    reason=Key("registry.too_large"),
+                    detail=Detail(f"{sheet_name}: {sheet.total_height} x {sheet.total_width}"),
                 )
             rows = sheet.to_python(skip_empty_area=False)
             first = first or (sheet_name, rows)
@@ -311,7 +312,7 @@ def _rows_xlsx(path: Path, name: str) -> tuple[str, list[list[Any]]] | Problem:
                 return sheet_name, rows
         return first or (SHEET, [])
     except Exception as exc:
-        return Problem.make("MV440", name, reason=f"{type(exc).__name__}: {str(exc)[:80]}")
+        return Problem.make("MV440", name, reason=Key("registry.broken"), detail=technical(exc))
     finally:
         wb.close()
 
@@ -326,7 +327,7 @@ def _rows_csv(data: bytes, name: str) -> list[list[Any]] | Problem:
     try:
         return [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
     except csv.Error as exc:
-        return Problem.make("MV440", name, reason=str(exc))
+        return Problem.make("MV440", name, reason=Key("registry.broken"), detail=technical(exc))
 
 
 def load_registry(path: str | Path, unit_types: Iterable[str] | None = None) -> Registry:
@@ -344,7 +345,10 @@ def load_registry(path: str | Path, unit_types: Iterable[str] | None = None) -> 
     try:
         data = path.read_bytes()
     except OSError as exc:
-        reg.problems.append(Problem.make("MV440", name, reason=exc.strerror or str(exc)))
+        unreadable = Problem.make(
+            "MV440", name, reason=Key("registry.unopenable"), detail=technical(exc)
+        )
+        reg.problems.append(unreadable)
         return reg
     if suffix == ".csv":
         sheet = path.stem  # the sheet name a spreadsheet shows for a CSV file

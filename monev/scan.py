@@ -33,6 +33,7 @@ from typing import IO
 from xml.parsers import expat
 
 from monev import limits
+from monev.i18n import technical
 from monev.problems import Key, Problem
 
 __all__ = ["Scan", "SheetExtent", "scan_workbook"]
@@ -121,7 +122,7 @@ def scan_workbook(
     except _Refuse as refused:
         scan.problem = refused.problem
     except OSError as exc:
-        scan.problem = Problem.make("MV101", name, reason=exc.strerror or str(exc))
+        scan.problem = Problem.make("MV101", name, reason=technical(exc))
     return scan
 
 
@@ -165,8 +166,7 @@ def _scan(scan: Scan, name: str, wanted: set[str] | None) -> None:
         with zipfile.ZipFile(scan.path) as zf:
             _scan_zip(scan, zf, name, wanted)
     except _ZIP_ERRORS as exc:  # a damaged zip: its directory, a compressed stream, a CRC
-        reason = f"{type(exc).__name__}: {str(exc)[:80]}"
-        raise _Refuse(Problem.make("MV101", name, reason=reason)) from None
+        raise _Refuse(Problem.make("MV101", name, reason=technical(exc))) from None
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -188,16 +188,19 @@ class _Budget:
         self.left -= n
         if self.left < 0:
             mib = limits.MAX_UNCOMPRESSED // limits.MIB
-            raise _Refuse(Problem.make("MV107", self.name, detail=f"> {mib} MiB uncompressed"))
+            too_large = Problem.make("MV107", self.name, detail=Key("scan.unzipped_over"), mib=mib)
+            raise _Refuse(too_large)
 
 
 def _scan_zip(scan: Scan, zf: zipfile.ZipFile, name: str, wanted: set[str] | None) -> None:
     infos = zf.infolist()
     if len(infos) > limits.MAX_ZIP_ENTRIES:
-        raise _Refuse(Problem.make("MV107", name, detail=f"{len(infos)} zip entries"))
+        count = len(infos)
+        raise _Refuse(Problem.make("MV107", name, detail=Key("scan.zip_entries"), count=count))
     total = sum(i.file_size for i in infos)
     if total > limits.MAX_UNCOMPRESSED:
-        raise _Refuse(Problem.make("MV107", name, detail=f"{total // limits.MIB} MiB uncompressed"))
+        mib = total // limits.MIB
+        raise _Refuse(Problem.make("MV107", name, detail=Key("scan.unzipped"), mib=mib))
     names = {i.filename for i in infos}
     budget = _Budget(name)
     if "xl/workbook.xml" in names:
@@ -249,7 +252,7 @@ def _parse(
         depth -= 1
 
     def no_doctype(*_: object) -> None:
-        raise _Refuse(Problem.make("MV101", name, reason=f"{part}: DOCTYPE"))
+        raise _Refuse(Problem.make("MV101", name, reason=technical(f"{part}: DOCTYPE")))
 
     if handlers:
         start_h, end_h, text_h = handlers
@@ -268,7 +271,7 @@ def _parse(
         with zf.open(part) as fh:
             _feed(parser, fh, budget)
     except expat.ExpatError as exc:
-        reason = f"{part}: {expat.ErrorString(exc.code)}"
+        reason = technical(f"{part}: {expat.ErrorString(exc.code)}")
         raise _Refuse(Problem.make("MV101", name, reason=reason)) from None
 
 

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from monev.cells import TooLarge, open_book
+from monev.i18n import Detail, technical
 from monev.identity import office_key
 from monev.problems import Key, Problem
 from monev.rubric import Rubric
@@ -204,7 +205,11 @@ def load_stages(path: str | Path, rubric: Rubric, display_name: str | None = Non
 
     def unusable(reason: str, detail: str = "") -> StagesError:
         return StagesError(
-            [Problem.make("MV417", name, reason=Key(f"stages.reason.{reason}"), detail=detail)]
+            [
+                Problem.make(
+                    "MV417", name, reason=Key(f"stages.reason.{reason}"), detail=Detail(detail)
+                )
+            ]
         )
 
     suffix = path.suffix.lower()
@@ -243,7 +248,7 @@ def _read_csv(data: bytes, unusable: Any) -> list[list[Any]]:
             itertools.islice(csv.reader(io.StringIO(text), delimiter=delimiter), MAX_ROWS + 1)
         )
     except csv.Error as exc:
-        raise unusable("broken", str(exc)[:80]) from None
+        raise unusable("broken", technical(exc)) from None
     if len(grid) > MAX_ROWS or any(len(row) > MAX_COLUMNS for row in grid):
         raise unusable("too_large", f"> {MAX_ROWS} x {MAX_COLUMNS}")
     return [list(row) for row in grid]
@@ -257,7 +262,8 @@ def _read_sheet(
     pre = scan_workbook(path, path.name)  # limits before work, every sheet
     if pre.problem is not None:
         bad = pre.problem
-        detail = bad.param("detail") or bad.param("reason") or bad.param("limit")
+        # The library's text when there is one, else the code (documented in docs/problems.md).
+        detail = "; ".join(bad.details()) or bad.code
         too_large = bad.code in ("MV107", "MV111")
         raise unusable("too_large" if too_large else "broken", detail[:80])
     try:
@@ -269,7 +275,7 @@ def _read_sheet(
     except TooLarge as exc:
         raise unusable("too_large", exc.detail) from None
     except Exception as exc:  # calamine raises many types for broken files
-        raise unusable("broken", f"{type(exc).__name__}: {str(exc)[:80]}") from None
+        raise unusable("broken", technical(exc)) from None
     if ws is None:
         raise unusable("broken", "no sheet")
     grid = ws.rows

@@ -27,7 +27,7 @@ from monev.cells import (
     open_book,
 )
 from monev.evidence_items import LOCAL_PATH, MISTYPED, EvidenceItem, parse_evidence
-from monev.i18n import DEFAULT_LANG, LANGS, t
+from monev.i18n import DEFAULT_LANG, LANGS, t, technical
 from monev.problems import Problem
 from monev.rounding import round_half_up
 from monev.rubric import (
@@ -177,6 +177,8 @@ class Questionnaire:
 def _text(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):  # an Excel TRUE/FALSE: as Excel writes it, not Python's True
+        return "TRUE" if value else "FALSE"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, dt.datetime | dt.date):
@@ -251,9 +253,7 @@ def read_questionnaire(
         if type(exc).__name__ == "PasswordError":
             q.problems.append(Problem.make("MV104", name))
         else:
-            q.problems.append(
-                Problem.make("MV101", name, reason=f"{type(exc).__name__}: {str(exc)[:80]}")
-            )
+            q.problems.append(Problem.make("MV101", name, reason=technical(exc)))
         return q
     qsheet = book.sheets.get(SHEET_QUESTIONS)
     if qsheet is None:
@@ -605,6 +605,7 @@ def _parse_answer(
         return parsed
     except AnswerError as exc:
         text = _text(raw)[:40]
+        shown: Any = raw if isinstance(raw, bool) else text  # an Excel TRUE: "Ya (TRUE)"
         if exc.kind == "range":
             q.problems.append(
                 Problem.make(
@@ -613,7 +614,7 @@ def _parse_answer(
                     SHEET_QUESTIONS,
                     where,
                     code=code,
-                    answer=text,
+                    answer=shown,
                     allowed=exc.allowed,
                 )
             )
@@ -626,7 +627,7 @@ def _parse_answer(
                     SHEET_QUESTIONS,
                     where,
                     code=code,
-                    answer=text,
+                    answer=shown,
                     example=digits.group(0) if digits else "7",
                 )
             )
@@ -639,7 +640,7 @@ def _parse_answer(
                     SHEET_QUESTIONS,
                     where,
                     code=code,
-                    answer=text,
+                    answer=shown,
                     allowed=exc.allowed,
                     meant=meant or "",
                 )

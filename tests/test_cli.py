@@ -72,8 +72,8 @@ def test_score_exit_1_when_a_file_is_rejected_and_english(tmp_path, rubric, caps
         (["score", "tidak-ada.xlsx"], "Berkas atau folder tidak ditemukan: tidak-ada.xlsx"),
         (["score", "masuk", "--rubric", "tidak-ada"], "Tidak ada rubrik bawaan dengan id ini"),
         (["score", "masuk", "--lang", "fr"], "Bahasa tidak dikenal: fr (pilih id atau en)"),
-        (["check"], "Missing argument"),
-        (["template", "--bogus"], "No such option: --bogus"),
+        (["check"], "Kesalahan: Argumen 'KUESIONER' belum diisi."),
+        (["template", "--bogus"], "Kesalahan: Opsi --bogus tidak dikenal."),
     ],
 )
 def test_usage_errors_exit_2(tmp_path, rubric, args, message, monkeypatch, capsys):

@@ -4,8 +4,8 @@ and a run in one language shows no interface text of the other.
 The check is a short list of marker words per language: common function words that never occur
 in the other language's interface text. Data is exempt (office names, rubric titles, aspect names,
 questions, band names, the rubric's own notes, file names): it is removed before the grep, as are
-placeholders, quoted values, command-line options and the validator's detail kept after
-"rincian dari pemeriksa:".
+placeholders, quoted values, command-line options, the validator's detail kept after
+"rincian dari pemeriksa:" and a library's error text kept after "rincian teknis:".
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ def _words(text: str) -> set[str]:
     text = re.sub(r"'[^']*'|\"[^\"]*\"|`[^`]*`", " ", text)  # quoted values: data or names
     text = re.sub(r"--[\w-]+", " ", text)  # command-line options
     text = re.sub(r"\(rincian dari pemeriksa: [^)]*\)", " ", text)  # the validator's own text
+    # A library's own error text, kept as a detail after the sentence (monev.problems.technical).
+    text = re.sub(r"\((?:rincian teknis|technical detail): .*?\)(?=[.;]|$| )", " ", text)
     return set(re.findall(r"[a-z]+", text.lower()))
 
 
@@ -100,6 +102,7 @@ def inputs(tmp_path_factory, rubric):
         office="Dinas Uji Bahasa",
     )
     (folder / "kosong.xlsx").write_bytes(b"")
+    (folder / "rusak.xlsx").write_bytes(b"PK\x03\x04" + b"junk" * 20)  # MV101: a library's text
     import openpyxl
 
     wb = openpyxl.Workbook()
@@ -126,6 +129,10 @@ def test_cli_speaks_one_language(lang, inputs, capsys, tmp_path):
         ["rubric", "show", "ki-jatim-2024"],
         ["rubric", "check", str(inputs / "rubrik-salah.yaml")],
         ["rubric", "show", "rubrik-x"],
+        ["doctor", "--no-render"],
+        ["score", "--help"],
+        ["check"],  # the parser's own message: a missing argument
+        ["score", str(folder), "--jobs", "banyak"],  # and an invalid value
     ]
     # "Ya, Tidak": the answers a Ya/Tidak question accepts, quoted from the rubric (data).
     data = _data_strings(["Dinas Uji Bahasa", "Mungkin", "Kuisioner", "Ya, Tidak"])
@@ -141,6 +148,7 @@ def test_cli_speaks_one_language(lang, inputs, capsys, tmp_path):
     everything = "\n".join(seen)
     # The runs did print what they are meant to (the test greps real output).
     assert "MV201" in everything and "MV102" in everything and "MV105" in everything
+    assert "MV101" in everything
     assert t("severity.error", lang) in everything and t("rubric.err.extra", lang) in everything
 
 
