@@ -30,7 +30,7 @@ from monev.compare import gone_note, office_change, previous_label
 from monev.i18n import fmt_date, fmt_number, t
 from monev.identity import office_key
 from monev.outputs import write_atomic
-from monev.plan import Plan, build_plan
+from monev.plan import Plan, band_above, build_plan
 from monev.problems import Problem
 from monev.resources import data_dir
 from monev.results import (
@@ -318,13 +318,16 @@ def city_context(
     ]
     rows = []
     for o in run.offices:
-        nxt = r.next_band(o.score.score)
+        # The band above the office's own (which a band's ``requires`` may hold below the one
+        # its total reaches: then nothing is needed on the total, the minimums are missing).
+        nxt = band_above(r, o.score.predicate)
         rows.append(
             {
                 "office": o,
                 "colour": band_colour(run, o.score.predicate),
                 "next": nxt.name if nxt else None,
-                "needed": (nxt.min - o.score.score) if nxt else None,
+                "needed": max(nxt.min - o.score.score, Decimal(0)) if nxt else None,
+                "requires": sorted(nxt.requires) if nxt and nxt.min <= o.score.score else [],
             }
         )
     heat = [
@@ -474,13 +477,14 @@ def kecamatan_context(run: RunResult, g: KecamatanGroup, lang: str = "id") -> Ke
         plan = build_plan(r, o.score)
         steps = list(plan.steps[:KECAMATAN_FIXES])
         after = steps[-1].cumulative if steps else o.score.score
+        after_band = steps[-1].band if steps else o.score.predicate  # requires checked too
         rows.append(
             {
                 **row,
                 "steps": steps,
                 "after": after,
-                "after_band": r.predicate(after),
-                "after_colour": band_colour(run, r.predicate(after)),
+                "after_band": after_band,
+                "after_colour": band_colour(run, after_band),
             }
         )
     misses: Counter[str] = Counter()

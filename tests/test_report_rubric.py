@@ -217,3 +217,77 @@ def test_an_instrument_without_predicates_shows_ranks_only(bali_run):
     assert '<div class="bands">' not in office
     assert '<div class="predicate">' not in office
     assert "Peringkat 1 dari 2" in office
+
+
+# --- 5. the plan follows every gate --------------------------------------------------------------
+
+REQUIRES_RUBRIC = """
+id: uji-syarat
+title: Uji syarat minimum
+year: 2024
+category: Uji
+version: "1.0"
+aspects:
+  - {code: A, name: Aspek A, weight: 60}
+  - {code: B, name: Aspek B, weight: 40}
+indicators:
+  - {code: A-01, aspect: A, question: Satu, answer: {type: ya_tidak}, weight: 5}
+  - {code: A-02, aspect: A, question: Dua, answer: {type: ya_tidak}, weight: 1}
+  - {code: B-01, aspect: B, question: Tiga, answer: {type: ya_tidak}, weight: 3}
+  - {code: B-02, aspect: B, question: Empat, answer: {type: ya_tidak}, weight: 1}
+predicates:
+  - {name: WBK, min: 60, requires: {B: 35}}
+  - {name: Belum, min: 0}
+stages:
+  - {code: saq, name: SAQ, weight: 100}
+"""
+
+
+def test_plan_marks_a_band_where_its_minimums_are_met():
+    from helpers import questionnaire
+
+    from monev.plan import build_plan
+    from monev.scoring import score
+
+    r = parse_rubric(REQUIRES_RUBRIC, "uji-syarat.yaml")
+    s = score(r, questionnaire(r, []))
+    assert s.predicate == "Belum"
+    plan = build_plan(r, s)
+    # Points: A-01 60 x 5/6 = 50, A-02 60 x 1/6 = 10, B-01 40 x 3/4 = 30, B-02 40 x 1/4 = 10.
+    # By gain: A-01 (+50), B-01 (+30), A-02 (+10), B-02 (+10; ties by code).
+    assert [st.indicator.code for st in plan.steps] == ["A-01", "B-01", "A-02", "B-02"]
+    assert [str(st.cumulative) for st in plan.steps] == ["50.00", "80.00", "90.00", "100.00"]
+    # The total passes WBK's 60 at step 2, but aspect B has 30 < 35 until B-02 (step 4: B 40).
+    assert [st.band for st in plan.steps] == ["Belum", "Belum", "Belum", "WBK"]
+    (target,) = plan.targets
+    assert (target.key, target.label, target.steps) == ("next", "WBK", 4)  # was 2
+
+
+def test_city_ranking_names_the_missing_minimums(tmp_path):
+    r = parse_rubric(REQUIRES_RUBRIC, "uji-syarat.yaml")
+    rows = [("A-01", "Ya", EV), ("A-02", "Ya", EV), ("B-01", "Ya", EV)]
+    run = run_of(tmp_path, r, [("a", "Dinas A", "OPD", rows, None)])
+    o = run.offices[0]
+    # 50 + 10 + 30 = 90 >= 60, but B 30 < 35: not WBK.
+    assert (str(o.score.score), o.score.predicate) == ("90.00", "Belum")
+    html = render_city_html(run)
+    assert "WBK: penuhi nilai minimum B" in html
+    assert "sudah di predikat tertinggi" not in html  # before: as if at the top band
+
+
+def test_plan_follows_every_saq_gate():
+    from helpers import questionnaire
+
+    from monev.plan import build_plan
+    from monev.scoring import score
+
+    data = yaml.safe_load(SMALL_RUBRIC)
+    data["stages"][2]["gate"]["min"] = 70  # visitasi at SAQ 80, wawancara at SAQ 70
+    r = parse_rubric(yaml.safe_dump(data), "uji-gerbang.yaml")
+    s = score(r, questionnaire(r, [("A-01", "Ya", EV)]))
+    gates = [(t.label, t.threshold) for t in build_plan(r, s).targets if t.key == "gate"]
+    assert gates == [("visitasi", 80), ("wawancara", 70)]  # before: visitasi only
+    # Two stages with one bound (SMALL_RUBRIC's own: both at 80) give one target.
+    r = parse_rubric(SMALL_RUBRIC, "uji-kecil.yaml")
+    s = score(r, questionnaire(r, [("A-01", "Ya", EV)]))
+    assert [t.label for t in build_plan(r, s).targets if t.key == "gate"] == ["visitasi"]
