@@ -291,3 +291,10 @@ def test_plan_follows_every_saq_gate():
     r = parse_rubric(SMALL_RUBRIC, "uji-kecil.yaml")
     s = score(r, questionnaire(r, [("A-01", "Ya", EV)]))
     assert [t.label for t in build_plan(r, s).targets if t.key == "gate"] == ["visitasi"]
+
+
+def test_reports_of_another_instrument_do_not_speak_of_ki_jatim(bali_run):
+    # Before: the reconstructed-rubric note said "bukan SAQ resmi KI Jatim" whatever the rubric.
+    for html in (render_city_html(bali_run), render_office_html(bali_run, bali_run.offices[0])):
+        assert "KI Jatim" not in html
+        assert "bukan instrumen resmi penyelenggara monev" in html
