@@ -5,6 +5,12 @@ fully, with evidence a verifier accepts) adds its gap to the verifiable SAQ. Can
 by that gain, largest first: the first k of them are the fewest fixes that reach any target, since
 no other k indicators add more. The cumulative final score is recomputed exactly at each step with
 the rubric's stage rule, so crossing the SAQ gate shows up where it happens.
+
+Every gate is followed: each distinct SAQ gate of a later stage is a target, and a band is
+reached only when the rubric's :meth:`~monev.rubric.Rubric.band_for` gives it, so a band that
+also requires minimum points per aspect or group (Zona Integritas: WBK) is marked where those are
+met too, not where the total alone passes its bound. (With ``requires``, the first k fixes by
+gain are not always the fewest that reach a band; the marker says where this plan reaches it.)
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from monev.rubric import Rubric
+from monev.rubric import Band, Rubric
 from monev.scoring import IndicatorScore, OfficeScore, final_score, round2
 
 
@@ -22,6 +28,7 @@ class Step:
     indicator: IndicatorScore
     gain: Fraction  # added to the final score by this fix, given the fixes above it
     cumulative: Decimal  # final score after this and every fix above it, rounded
+    band: str = ""  # the predicate after this and every fix above it ("" without bands)
 
 
 @dataclass(frozen=True)
@@ -47,20 +54,49 @@ class Plan:
         return out
 
 
+def band_above(rubric: Rubric, predicate: str) -> Band | None:
+    """The band just above ``predicate`` in the rubric's list; None at the top or without bands.
+
+    Unlike :meth:`Rubric.next_band` (by the total alone) this starts from the band an office
+    has, which a band's ``requires`` may keep below the one its total reaches."""
+    names = [b.name for b in rubric.predicates]
+    if predicate not in names:
+        return None
+    k = names.index(predicate)
+    return rubric.predicates[k - 1] if k > 0 else None
+
+
 def build_plan(rubric: Rubric, s: OfficeScore) -> Plan:
     todo = sorted(
         (i for i in s.indicators if i.scored and i.gap > 0), key=lambda i: (-i.gap, i.code)
     )
+    # Verifiable points per aspect and group, for the bands' ``requires``: each fix adds its
+    # gap to its aspect and to its group and every group above it.
+    parents = {g.code: g.parent for g in rubric.groups}
+    group_of = {i.code: i.group for i in rubric.indicators}
+    points: dict[str, Fraction] = {a.code: a.verifiable for a in s.aspects}
+    points.update({g.code: g.verifiable for g in s.groups})
+
+    def band(final: Fraction) -> str:
+        return rubric.band_for(round2(final), {c: round2(v) for c, v in points.items()})
+
     saq = s.saq_verifiable_exact
     before = s.final_exact
     steps = []
     finals = [round2(before)]
     saqs = [round2(saq)]
+    bands = [s.predicate]
     for ind in todo:
         saq += ind.gap
+        points[ind.aspect] = points.get(ind.aspect, Fraction(0)) + ind.gap
+        g = group_of.get(ind.code)
+        while g is not None and g in parents:
+            points[g] = points.get(g, Fraction(0)) + ind.gap
+            g = parents[g]
         after, _, _ = final_score(rubric, saq, s.stage_scores)
         rounded = round2(after)
-        steps.append(Step(ind, after - before, rounded))
+        bands.append(band(after))
+        steps.append(Step(ind, after - before, rounded, bands[-1]))
         finals.append(rounded)
         saqs.append(round2(saq))
         before = after
@@ -68,18 +104,25 @@ def build_plan(rubric: Rubric, s: OfficeScore) -> Plan:
     def first(values: list[Decimal], threshold: Decimal) -> int | None:
         return next((k for k, v in enumerate(values) if v >= threshold), None)
 
-    current = round2(s.final_exact)
+    rank = {b.name: k for k, b in enumerate(rubric.predicates)}
+
+    def first_band(target: Band) -> int | None:
+        want = rank[target.name]
+        return next((k for k, b in enumerate(bands) if rank.get(b, len(rank)) <= want), None)
+
     targets = []
-    nxt = rubric.next_band(current)
+    nxt = band_above(rubric, s.predicate)
     top = rubric.predicates[0] if rubric.predicates else None
     if nxt is not None:
-        targets.append(Target("next", nxt.name, nxt.min, first(finals, nxt.min)))
+        targets.append(Target("next", nxt.name, nxt.min, first_band(nxt)))
     if top is not None and (nxt is None or nxt.name != top.name):
-        k = first(finals, top.min)
+        k = first_band(top)
         targets.append(Target("top", top.name, top.min, k, reached_already=k == 0))
+    seen: set[Decimal] = set()
     for stage in rubric.stages[1:]:
-        if stage.gate and stage.gate.stage == "saq":
+        # Every SAQ gate, once per bound (KI Jatim's two stages share one gate at 80).
+        if stage.gate and stage.gate.stage == "saq" and stage.gate.min not in seen:
+            seen.add(stage.gate.min)
             k = first(saqs, stage.gate.min)
             targets.append(Target("gate", stage.code, stage.gate.min, k, reached_already=k == 0))
-            break
     return Plan(tuple(steps), tuple(targets))

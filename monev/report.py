@@ -30,7 +30,7 @@ from monev.compare import gone_note, office_change, previous_label
 from monev.i18n import fmt_date, fmt_number, t
 from monev.identity import office_key
 from monev.outputs import write_atomic
-from monev.plan import Plan, build_plan
+from monev.plan import Plan, band_above, build_plan
 from monev.problems import Problem
 from monev.resources import data_dir
 from monev.results import (
@@ -47,8 +47,12 @@ from monev.text import capped, for_pdf, for_pdf_full
 
 ATTACHMENT_NAME = "monev-kantor.json"
 KECAMATAN_ATTACHMENT = "monev-kecamatan.json"
-#: Colours of the predicate bands, from the top band down (the rubric names the bands).
+#: Colours of the predicate bands, from the top band down (the rubric names the bands); a rubric
+#: with more bands gets colours between these (:func:`band_palette`), a band with its own
+#: ``colour`` keeps it.
 BAND_COLOURS = ["#1b5e20", "#558b2f", "#f9a825", "#ef6c00", "#c62828", "#6d1b1b"]
+#: The score box and chips of an instrument without predicate bands (it only ranks).
+NO_BAND_COLOUR = "#1f4e79"
 
 
 # --- contexts ----------------------------------------------------------------------------------
@@ -83,6 +87,7 @@ class Arithmetic:
 class OfficeContext:
     lang: str
     title: str
+    report_title: str  # the rubric's titles.office_report, or monev's catalogue text
     office: OfficeResult
     total_offices: int
     band_colour: str
@@ -117,6 +122,9 @@ class CityContext:
     audit: Audit
     reconstructed: bool
     rubric_title: str
+    #: The rubric's lead unit (its own section) or None; False ``ranks_only``: bands shown.
+    lead_unit: str | None = None
+    ranks_only: bool = False
     files: dict[str, str] = field(default_factory=dict)
     verification: list[dict[str, Any]] = field(default_factory=list)
     comparison: Any = None  # monev.compare.Comparison
@@ -146,10 +154,37 @@ class KecamatanContext:
     rubric_title: str
 
 
+def band_palette(n: int) -> list[str]:
+    """``n`` distinct colours from the top band down: :data:`BAND_COLOURS` itself up to six
+    bands, else ``n`` points spread evenly along it (its first and last colour kept)."""
+    if n <= len(BAND_COLOURS):
+        return BAND_COLOURS[:n]
+    anchors = [tuple(int(c[k : k + 2], 16) for k in (1, 3, 5)) for c in BAND_COLOURS]
+    out = []
+    for k in range(n):
+        pos = Fraction(k * (len(anchors) - 1), n - 1)
+        lo = min(int(pos), len(anchors) - 2)
+        frac = pos - lo
+        rgb = (round(a + (b - a) * frac) for a, b in zip(anchors[lo], anchors[lo + 1], strict=True))
+        out.append("#" + "".join(f"{v:02x}" for v in rgb))
+    return out
+
+
 def band_colour(run: RunResult, predicate: str) -> str:
-    names = [b.name for b in run.rubric.predicates]
+    """The colour of a band: the rubric's own (``colour``) or monev's by the band's position."""
+    bands = run.rubric.predicates
+    if not bands:
+        return NO_BAND_COLOUR
+    names = [b.name for b in bands]
     k = names.index(predicate) if predicate in names else len(names) - 1
-    return BAND_COLOURS[min(k, len(BAND_COLOURS) - 1)]
+    return bands[k].colour or band_palette(len(bands))[k]
+
+
+def exact_number(value: Any, lang: str) -> str:
+    """A rubric's number (weight, band minimum, gate) with the decimals it has, in ``lang``:
+    4.5 -> ``4,5``, 68.25 -> ``68,25``, 30 -> ``30``; one that has no end (2/3) shows six
+    decimals and ``…``."""
+    return _digits(Fraction(value), 6, lang)
 
 
 def _audit(run: RunResult, o: OfficeResult | None = None) -> Audit:
@@ -189,6 +224,7 @@ def office_context(run: RunResult, o: OfficeResult, lang: str = "id") -> OfficeC
         rejected_by_verifier=verifier_rejections(o),
         lang=lang,
         title=o.name,
+        report_title=r.titles.office_report or t("report.office.title", lang),
         office=o,
         total_offices=len(run.offices),
         band_colour=band_colour(run, o.score.predicate),
@@ -244,7 +280,7 @@ def final_arithmetic(s: OfficeScore, lang: str = "id") -> Arithmetic | None:
         if round2(shown / 100) == s.score:
             break
         places += 1
-    terms = [(_digits(v, places, lang), fmt_number(weights[code], lang, 0)) for code, v in values]
+    terms = [(_digits(v, places, lang), exact_number(weights[code], lang)) for code, v in values]
     return Arithmetic(
         terms=terms,
         result=_digits(s.final_exact, places, lang),
@@ -282,13 +318,16 @@ def city_context(
     ]
     rows = []
     for o in run.offices:
-        nxt = r.next_band(o.score.score)
+        # The band above the office's own (which a band's ``requires`` may hold below the one
+        # its total reaches: then nothing is needed on the total, the minimums are missing).
+        nxt = band_above(r, o.score.predicate)
         rows.append(
             {
                 "office": o,
                 "colour": band_colour(run, o.score.predicate),
                 "next": nxt.name if nxt else None,
-                "needed": (nxt.min - o.score.score) if nxt else None,
+                "needed": max(nxt.min - o.score.score, Decimal(0)) if nxt else None,
+                "requires": sorted(nxt.requires) if nxt and nxt.min <= o.score.score else [],
             }
         )
     heat = [
@@ -338,14 +377,16 @@ def city_context(
         )
     return CityContext(
         lang=lang,
-        title=t("report.city.title", lang),
+        title=r.titles.city_report or t("report.city.title", lang),
         run=run,
         counts=counts,
         rows=rows,
         heat=heat,
         aspects=list(r.aspects),
         missing=missing,
-        utama=[o for o in run.offices if o.office.unit_type == "PPID Utama"],
+        utama=[o for o in run.offices if r.lead_unit and o.office.unit_type == r.lead_unit],
+        lead_unit=r.lead_unit,
+        ranks_only=not r.predicates,
         groups=groups,
         audit=_audit(run),
         reconstructed=r.reconstructed,
@@ -436,13 +477,14 @@ def kecamatan_context(run: RunResult, g: KecamatanGroup, lang: str = "id") -> Ke
         plan = build_plan(r, o.score)
         steps = list(plan.steps[:KECAMATAN_FIXES])
         after = steps[-1].cumulative if steps else o.score.score
+        after_band = steps[-1].band if steps else o.score.predicate  # requires checked too
         rows.append(
             {
                 **row,
                 "steps": steps,
                 "after": after,
-                "after_band": r.predicate(after),
-                "after_colour": band_colour(run, r.predicate(after)),
+                "after_band": after_band,
+                "after_colour": band_colour(run, after_band),
             }
         )
     misses: Counter[str] = Counter()
@@ -506,6 +548,7 @@ def _env(lang: str):
     )
     env.globals["_"] = lambda key, **kw: t(key, lang, **kw)
     env.filters["num"] = lambda v, places=2: _number(v, lang, places)
+    env.filters["exact"] = lambda v: _exact(v, lang)
     env.filters["pct"] = lambda share: fmt_number(share * 100, lang, 0) + "%"
     env.filters["full"] = Full
     env.filters["listed"] = lambda problems, file: shown_problems(file, list(problems))
@@ -528,6 +571,12 @@ def _number(value: Any, lang: str, places: int) -> str:
     0, 100, band limits) hundreds of times, and Babel's formatting is most of a page's HTML time.
     """
     return fmt_number(value, lang, places)
+
+
+@lru_cache(maxsize=1024, typed=True)
+def _exact(value: Any, lang: str) -> str:
+    """:func:`exact_number`, remembered (the same weights and bounds recur on every page)."""
+    return exact_number(value, lang)
 
 
 class Full(str):
