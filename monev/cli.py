@@ -949,10 +949,18 @@ def _web_store(data: Path, db: str | None, base_url: str = "http://127.0.0.1:800
         raise _web_error(exc) from None
 
 
+def _web_lang() -> str:
+    """The language of a `monev web` command's messages: MONEV_LANG (these commands take no
+    --lang), else Indonesian."""
+    from monev.cli_lang import run_lang
+
+    return run_lang(None)
+
+
 def _web_error(exc) -> typer.Exit:
     from monev.web.app import wt
 
-    _echo(wt(exc.key, DEFAULT_LANG, **exc.params), err=True)
+    _echo(wt(exc.key, _web_lang(), **exc.params), err=True)
     return typer.Exit(EXIT_PROBLEMS)
 
 
@@ -971,7 +979,7 @@ def web_backup(
     from monev.web.settings import Settings
 
     if not data.is_dir():
-        _echo(wt("web.backup.no_data", DEFAULT_LANG, path=str(data)), err=True)
+        _echo(wt("web.backup.no_data", _web_lang(), path=str(data)), err=True)
         raise typer.Exit(EXIT_USAGE)
     try:
         done = make_backup(Settings.for_data_dir(data, db), out or Path(default_name()))
@@ -981,7 +989,7 @@ def web_backup(
     _echo(
         wt(
             "web.backup.done",
-            DEFAULT_LANG,
+            _web_lang(),
             path=str(done.path),
             files=done.files,
             size=size,

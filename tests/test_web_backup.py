@@ -117,3 +117,16 @@ def test_backup_of_a_postgresql_site_is_a_pg_dump_archive(tmp_path):
     assert dump.startswith(b"PGDMP")  # pg_dump's custom format
     listing = subprocess.run(["pg_restore", "--list"], input=dump, capture_output=True, timeout=60)
     assert b"TABLE public uploads" in listing.stdout
+
+
+def test_web_command_messages_follow_monev_lang(tmp_path):
+    env = {**os.environ, "MONEV_LANG": "en"}
+    r = subprocess.run(
+        [sys.executable, "-m", "monev", "web", "backup", "--data", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert r.returncode == 2 and "does not exist" in r.stderr and "tidak ada" not in r.stderr
