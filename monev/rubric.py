@@ -321,7 +321,8 @@ class Exact(Fraction):
     def __format__(self, spec: str) -> str:
         value = self.normalize()
         if isinstance(value, Decimal):
-            return format(value, spec)
+            # normalize() writes 40 as 4E+1: without a spec, a number prints as written
+            return format(value, spec or "f")
         return f"{self.numerator}/{self.denominator}"
 
     def __str__(self) -> str:

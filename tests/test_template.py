@@ -312,3 +312,17 @@ def test_an_assessor_rubric_template_asks_which_assessor_fills_it(tmp_path):
         q = read_questionnaire(path, rb)
         assert q.office.track == rb.assessors.tracks[1].code
         assert "MV635" not in {p.code for p in q.problems}
+
+
+def test_aspect_weights_print_as_written_not_in_exponent_form():
+    """A weight of 40 printed as "4E+1" in the aspect headings of both languages' templates
+    (Decimal.normalize() of 40 is 4E+1 and an f-string used it without a format)."""
+    from monev.rubric import Exact
+
+    assert f"{Exact(40)}" == "40" and f"{Exact.parse('12.5')}" == "12.5"
+    assert f"{Exact.parse('2/3')}" == "2/3"
+    for lang, word in (("id", "bobot"), ("en", "weight")):
+        ws = build_template(load_rubric("ki-jatim-2024"), lang=lang)["Kuesioner"]
+        heads = [c.value for c in ws["B"] if isinstance(c.value, str) and f"({word} " in c.value]
+        assert heads and not any("E+" in h for h in heads), heads
+        assert any(f"({word} 40%)" in h for h in heads), heads
