@@ -563,6 +563,8 @@ def _meant(spec_choices: list[str], raw: object) -> str | None:
     """The listed answer an unlisted one probably means (``iya`` -> ``Ya``), or None when it is
     unclear (``Ya/Tidak`` names two answers)."""
     key = ("true" if raw else "false") if isinstance(raw, bool) else _text(raw).casefold()
+    if re.fullmatch(r"[+-]?\d+[.,]\d+%?|\d+%", key.strip()):
+        return None  # "0,95", "95%": a number, not a "0" or a "1" that stands for Tidak / Ya
     by_norm = {c.casefold(): c for c in spec_choices}
     named = [c for c in by_norm if re.search(rf"(?<!\w){re.escape(c)}(?!\w)", key)]
     if len(named) > 1 and not any(len(a) > len(b) and b in a for a in named for b in named):

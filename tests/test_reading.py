@@ -416,7 +416,19 @@ def test_invisible_and_full_width_characters_do_not_change_an_answer(tmp_path, r
 
 
 @pytest.mark.parametrize(
-    ("typed", "meant"), [("Ya/Tidak", ""), ("ya, ada", "Ya"), ("Ya (ada)", "Ya"), ("√", "Ya")]
+    ("typed", "meant"),
+    [
+        ("Ya/Tidak", ""),
+        ("ya, ada", "Ya"),
+        ("Ya (ada)", "Ya"),
+        ("√", "Ya"),
+        # A number in a Ya/Tidak cell suggests nothing: "0,95" was read as "0" -> "Tidak"
+        # (found filling a template by hand); a lone 0 or 1 still stands for Tidak / Ya.
+        ("0,95", ""),
+        ("95%", ""),
+        ("0", "Tidak"),
+        ("1", "Ya"),
+    ],
 )
 def test_suggestions_are_given_only_when_clear(tmp_path, rubric, typed, meant):
     q = read(tmp_path, rubric, [("JI-01", typed, EV)])
