@@ -117,40 +117,18 @@ def get_or_add_office(db: Session, actor: User | None, name: str, unit_type: str
     return office
 
 
-def invite(
-    db: Session, settings: Settings, actor: User | None, office_name: str
-) -> tuple[Office, str]:
-    """A single-use, expiring invitation link for one office (only its hash is stored)."""
-    office = get_or_add_office(db, actor, office_name)
+def _new_invitation(
+    db: Session,
+    settings: Settings,
+    actor: User | None,
+    role: str,
+    office: Office | None,
+    what: dict[str, object],
+) -> str:
+    """Store a single-use, expiring invitation (only its token's hash), audit it; its link."""
     token = security.new_token()
     inv = Invitation(
-        office_id=office.id,
-        role="office",
-        token_sha256=security.token_sha256(token),
-        expires_at=utcnow() + dt.timedelta(days=settings.invitation_days),
-        created_by=actor.id if actor else None,
-    )
-    db.add(inv)
-    db.flush()
-    audit(
-        db,
-        actor,
-        "invitation.create",
-        "invitation",
-        inv.id,
-        None,
-        {"office": office.name, "expires_at": inv.expires_at},
-    )
-    return office, f"{settings.base_url.rstrip('/')}/invite/{token}"
-
-
-def invite_staff(db: Session, settings: Settings, actor: User | None, role: str) -> str:
-    """A single-use, expiring invitation link for a verifier's or an auditor's account."""
-    if role not in ("verifier", "auditor"):
-        raise OpError("web.error.role")
-    token = security.new_token()
-    inv = Invitation(
-        office_id=None,
+        office_id=office.id if office else None,
         role=role,
         token_sha256=security.token_sha256(token),
         expires_at=utcnow() + dt.timedelta(days=settings.invitation_days),
@@ -158,16 +136,24 @@ def invite_staff(db: Session, settings: Settings, actor: User | None, role: str)
     )
     db.add(inv)
     db.flush()
-    audit(
-        db,
-        actor,
-        "invitation.create",
-        "invitation",
-        inv.id,
-        None,
-        {"role": role, "expires_at": inv.expires_at},
-    )
+    after = {**what, "expires_at": inv.expires_at}
+    audit(db, actor, "invitation.create", "invitation", inv.id, None, after)
     return f"{settings.base_url.rstrip('/')}/invite/{token}"
+
+
+def invite(
+    db: Session, settings: Settings, actor: User | None, office_name: str
+) -> tuple[Office, str]:
+    """A single-use, expiring invitation link for one office (only its hash is stored)."""
+    office = get_or_add_office(db, actor, office_name)
+    return office, _new_invitation(db, settings, actor, "office", office, {"office": office.name})
+
+
+def invite_staff(db: Session, settings: Settings, actor: User | None, role: str) -> str:
+    """A single-use, expiring invitation link for a verifier's or an auditor's account."""
+    if role not in ("verifier", "auditor"):
+        raise OpError("web.error.role")
+    return _new_invitation(db, settings, actor, role, None, {"role": role})
 
 
 def find_invitation(db: Session, token: str) -> Invitation | None:
