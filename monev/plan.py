@@ -9,8 +9,13 @@ the rubric's stage rule, so crossing the SAQ gate shows up where it happens.
 Every gate is followed: each distinct SAQ gate of a later stage is a target, and a band is
 reached only when the rubric's :meth:`~monev.rubric.Rubric.band_for` gives it, so a band that
 also requires minimum points per aspect or group (Zona Integritas: WBK) is marked where those are
-met too, not where the total alone passes its bound. (With ``requires``, the first k fixes by
-gain are not always the fewest that reach a band; the marker says where this plan reaches it.)
+met too, not where the total alone passes its bound.
+
+When the band just above the office's own has such minimums, the order by gain alone can spend
+many fixes on other aspects before the one the band is waiting for. The plan then also tries the
+order that first covers each minimum that is short (largest fixes of that aspect or group first)
+and then goes on by gain, and keeps whichever reaches that band in fewer fixes (the order by gain
+when they tie). For minimums on disjoint aspects this is the fewest fixes that reach the band.
 """
 
 from __future__ import annotations
@@ -66,57 +71,95 @@ def band_above(rubric: Rubric, predicate: str) -> Band | None:
     return rubric.predicates[k - 1] if k > 0 else None
 
 
+def _codes(rubric: Rubric) -> dict[str, tuple[str, ...]]:
+    """Indicator code -> the aspect and every group (and group above it) its points count in."""
+    parents = {g.code: g.parent for g in rubric.groups}
+    out = {}
+    for ind in rubric.indicators:
+        codes = [ind.aspect]
+        g = ind.group
+        while g is not None and g in parents:
+            codes.append(g)
+            g = parents[g]
+        out[ind.code] = tuple(codes)
+    return out
+
+
+def _minimums_first(
+    band: Band,
+    todo: list[IndicatorScore],
+    codes: dict[str, tuple[str, ...]],
+    points: dict[str, Fraction],
+) -> list[IndicatorScore]:
+    """``todo`` (by gain) reordered so that the fixes covering ``band``'s short minimums come
+    first, the largest of each aspect or group first, then the rest by gain."""
+    pts = dict(points)
+    first: list[IndicatorScore] = []
+    for code, need in band.requires.items():
+        for ind in todo:
+            if round2(pts.get(code, Fraction(0))) >= need:
+                break
+            if ind in first or code not in codes.get(ind.code, (ind.aspect,)):
+                continue
+            first.append(ind)
+            for c in codes.get(ind.code, (ind.aspect,)):
+                pts[c] = pts.get(c, Fraction(0)) + ind.gap
+    return first + [i for i in todo if i not in first]
+
+
 def build_plan(rubric: Rubric, s: OfficeScore) -> Plan:
-    todo = sorted(
+    by_gain = sorted(
         (i for i in s.indicators if i.scored and i.gap > 0), key=lambda i: (-i.gap, i.code)
     )
     # Verifiable points per aspect and group, for the bands' ``requires``: each fix adds its
     # gap to its aspect and to its group and every group above it.
-    parents = {g.code: g.parent for g in rubric.groups}
-    group_of = {i.code: i.group for i in rubric.indicators}
-    points: dict[str, Fraction] = {a.code: a.verifiable for a in s.aspects}
-    points.update({g.code: g.verifiable for g in s.groups})
+    codes = _codes(rubric)
+    start: dict[str, Fraction] = {a.code: a.verifiable for a in s.aspects}
+    start.update({g.code: g.verifiable for g in s.groups})
+    rank = {b.name: k for k, b in enumerate(rubric.predicates)}
 
-    def band(final: Fraction) -> str:
-        return rubric.band_for(round2(final), {c: round2(v) for c, v in points.items()})
+    def walk(
+        todo: list[IndicatorScore],
+    ) -> tuple[list[Step], list[Decimal], list[str]]:
+        points = dict(start)
+        saq = s.saq_verifiable_exact
+        before = s.final_exact
+        steps = []
+        saqs = [round2(saq)]
+        bands = [s.predicate]
+        for ind in todo:
+            saq += ind.gap
+            for c in codes.get(ind.code, (ind.aspect,)):
+                points[c] = points.get(c, Fraction(0)) + ind.gap
+            after, _, _ = final_score(rubric, saq, s.stage_scores)
+            rounded = round2(after)
+            bands.append(rubric.band_for(rounded, {c: round2(v) for c, v in points.items()}))
+            steps.append(Step(ind, after - before, rounded, bands[-1]))
+            saqs.append(round2(saq))
+            before = after
+        return steps, saqs, bands
 
-    saq = s.saq_verifiable_exact
-    before = s.final_exact
-    steps = []
-    finals = [round2(before)]
-    saqs = [round2(saq)]
-    bands = [s.predicate]
-    for ind in todo:
-        saq += ind.gap
-        points[ind.aspect] = points.get(ind.aspect, Fraction(0)) + ind.gap
-        g = group_of.get(ind.code)
-        while g is not None and g in parents:
-            points[g] = points.get(g, Fraction(0)) + ind.gap
-            g = parents[g]
-        after, _, _ = final_score(rubric, saq, s.stage_scores)
-        rounded = round2(after)
-        bands.append(band(after))
-        steps.append(Step(ind, after - before, rounded, bands[-1]))
-        finals.append(rounded)
-        saqs.append(round2(saq))
-        before = after
+    def first_band(bands: list[str], target: Band) -> int | None:
+        want = rank[target.name]
+        return next((k for k, b in enumerate(bands) if rank.get(b, len(rank)) <= want), None)
+
+    steps, saqs, bands = walk(by_gain)
+    nxt = band_above(rubric, s.predicate)
+    if nxt is not None and nxt.requires:
+        other = walk(_minimums_first(nxt, by_gain, codes, start))
+        k_gain, k_other = first_band(bands, nxt), first_band(other[2], nxt)
+        if k_other is not None and (k_gain is None or k_other < k_gain):
+            steps, saqs, bands = other
 
     def first(values: list[Decimal], threshold: Decimal) -> int | None:
         return next((k for k, v in enumerate(values) if v >= threshold), None)
 
-    rank = {b.name: k for k, b in enumerate(rubric.predicates)}
-
-    def first_band(target: Band) -> int | None:
-        want = rank[target.name]
-        return next((k for k, b in enumerate(bands) if rank.get(b, len(rank)) <= want), None)
-
     targets = []
-    nxt = band_above(rubric, s.predicate)
     top = rubric.predicates[0] if rubric.predicates else None
     if nxt is not None:
-        targets.append(Target("next", nxt.name, nxt.min, first_band(nxt)))
+        targets.append(Target("next", nxt.name, nxt.min, first_band(bands, nxt)))
     if top is not None and (nxt is None or nxt.name != top.name):
-        k = first_band(top)
+        k = first_band(bands, top)
         targets.append(Target("top", top.name, top.min, k, reached_already=k == 0))
     seen: set[Decimal] = set()
     for stage in rubric.stages[1:]:

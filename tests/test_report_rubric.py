@@ -254,13 +254,31 @@ def test_plan_marks_a_band_where_its_minimums_are_met():
     assert s.predicate == "Belum"
     plan = build_plan(r, s)
     # Points: A-01 60 x 5/6 = 50, A-02 60 x 1/6 = 10, B-01 40 x 3/4 = 30, B-02 40 x 1/4 = 10.
-    # By gain: A-01 (+50), B-01 (+30), A-02 (+10), B-02 (+10; ties by code).
-    assert [st.indicator.code for st in plan.steps] == ["A-01", "B-01", "A-02", "B-02"]
-    assert [str(st.cumulative) for st in plan.steps] == ["50.00", "80.00", "90.00", "100.00"]
-    # The total passes WBK's 60 at step 2, but aspect B has 30 < 35 until B-02 (step 4: B 40).
-    assert [st.band for st in plan.steps] == ["Belum", "Belum", "Belum", "WBK"]
+    # By gain: A-01 (+50), B-01 (+30), A-02 (+10), B-02 (+10; ties by code): the total passes
+    # WBK's 60 at step 2, but aspect B has 30 < 35 until B-02, so WBK only at step 4.
+    # B's minimum first: B-01 (B 30 < 35), B-02 (B 40 >= 35), then by gain A-01: total
+    # 30 + 10 + 50 = 90 >= 60 with B 40 >= 35, so WBK at step 3, one fix fewer. That order wins.
+    assert [st.indicator.code for st in plan.steps] == ["B-01", "B-02", "A-01", "A-02"]
+    assert [str(st.cumulative) for st in plan.steps] == ["30.00", "40.00", "90.00", "100.00"]
+    assert [st.band for st in plan.steps] == ["Belum", "Belum", "WBK", "WBK"]
     (target,) = plan.targets
-    assert (target.key, target.label, target.steps) == ("next", "WBK", 4)  # was 2
+    assert (target.key, target.label, target.steps) == ("next", "WBK", 3)  # was 4 (by gain)
+
+
+def test_plan_keeps_the_order_by_gain_when_the_minimums_do_not_shorten_it():
+    from helpers import questionnaire
+
+    from monev.plan import build_plan
+    from monev.scoring import score
+
+    r = parse_rubric(REQUIRES_RUBRIC, "uji-syarat.yaml")
+    # B-02 already answered: B has 10. By gain: A-01 (total 60, B 10), B-01 (total 90, B 40):
+    # WBK at step 2. B first: B-01 (total 40, B 40), A-01 (total 90): WBK at step 2 as well;
+    # a tie keeps the order by gain.
+    s = score(r, questionnaire(r, [("B-02", "Ya", EV)]))
+    plan = build_plan(r, s)
+    assert [st.indicator.code for st in plan.steps] == ["A-01", "B-01", "A-02"]
+    assert plan.targets[0].steps == 2
 
 
 def test_city_ranking_names_the_missing_minimums(tmp_path):
