@@ -49,6 +49,8 @@ class Target:
 class Plan:
     steps: tuple[Step, ...]
     targets: tuple[Target, ...]
+    #: When the plan covers the next band's short minimums first: (band, the aspects or groups).
+    minimums_first: tuple[str, tuple[str, ...]] | None = None
 
     def marks(self) -> dict[int, list[Target]]:
         """Step index (0-based) -> the targets first reached at that step."""
@@ -144,12 +146,17 @@ def build_plan(rubric: Rubric, s: OfficeScore) -> Plan:
         return next((k for k, b in enumerate(bands) if rank.get(b, len(rank)) <= want), None)
 
     steps, saqs, bands = walk(by_gain)
+    minimums_first = None
     nxt = band_above(rubric, s.predicate)
     if nxt is not None and nxt.requires:
         other = walk(_minimums_first(nxt, by_gain, codes, start))
         k_gain, k_other = first_band(bands, nxt), first_band(other[2], nxt)
         if k_other is not None and (k_gain is None or k_other < k_gain):
             steps, saqs, bands = other
+            short = tuple(
+                code for code, need in nxt.requires.items() if round2(start.get(code, 0)) < need
+            )
+            minimums_first = (nxt.name, short)
 
     def first(values: list[Decimal], threshold: Decimal) -> int | None:
         return next((k for k, v in enumerate(values) if v >= threshold), None)
@@ -168,4 +175,4 @@ def build_plan(rubric: Rubric, s: OfficeScore) -> Plan:
             seen.add(stage.gate.min)
             k = first(saqs, stage.gate.min)
             targets.append(Target("gate", stage.code, stage.gate.min, k, reached_already=k == 0))
-    return Plan(tuple(steps), tuple(targets))
+    return Plan(tuple(steps), tuple(targets), minimums_first)

@@ -243,7 +243,7 @@ stages:
 """
 
 
-def test_plan_marks_a_band_where_its_minimums_are_met():
+def test_plan_marks_a_band_where_its_minimums_are_met(tmp_path):
     from helpers import questionnaire
 
     from monev.plan import build_plan
@@ -263,6 +263,11 @@ def test_plan_marks_a_band_where_its_minimums_are_met():
     assert [st.band for st in plan.steps] == ["Belum", "Belum", "WBK", "WBK"]
     (target,) = plan.targets
     assert (target.key, target.label, target.steps) == ("next", "WBK", 3)  # was 4 (by gain)
+    assert plan.minimums_first == ("WBK", ("B",))
+    # The report says why the order is not by gain alone.
+    run = run_of(tmp_path, r, [("a", "Dinas A", "OPD", [], None)])
+    html = render_office_html(run, run.offices[0])
+    assert "Predikat WBK mensyaratkan nilai minimum B: baris teratas lebih dulu" in html
 
 
 def test_plan_keeps_the_order_by_gain_when_the_minimums_do_not_shorten_it():
@@ -279,6 +284,7 @@ def test_plan_keeps_the_order_by_gain_when_the_minimums_do_not_shorten_it():
     plan = build_plan(r, s)
     assert [st.indicator.code for st in plan.steps] == ["A-01", "B-01", "A-02"]
     assert plan.targets[0].steps == 2
+    assert plan.minimums_first is None
 
 
 def test_city_ranking_names_the_missing_minimums(tmp_path):
