@@ -468,6 +468,14 @@ def kecamatan_summary(run: RunResult, g: KecamatanGroup) -> dict[str, Any]:
 KECAMATAN_FIXES = 3
 
 
+def kecamatan_title(own: str | None, name: str, lang: str) -> str:
+    """The rubric's ``titles.kecamatan_report`` with ``{name}`` replaced (or the name after a
+    colon), else monev's own. Only ``{name}`` is replaced: other braces are the rubric's text."""
+    if own is None:
+        return t("report.kecamatan.title", lang, name=name)
+    return own.replace("{name}", name) if "{name}" in own else f"{own}: {name}"
+
+
 def kecamatan_context(run: RunResult, g: KecamatanGroup, lang: str = "id") -> KecamatanContext:
     r = run.rubric
     summary = kecamatan_summary(run, g)
@@ -503,7 +511,7 @@ def kecamatan_context(run: RunResult, g: KecamatanGroup, lang: str = "id") -> Ke
     ][:KECAMATAN_COMMON]
     return KecamatanContext(
         lang=lang,
-        title=t("report.kecamatan.title", lang, name=g.name),
+        title=kecamatan_title(r.titles.kecamatan_report, g.name, lang),
         run=run,
         k=summary,
         rows=rows,

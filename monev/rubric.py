@@ -725,6 +725,8 @@ class Titles(_Model):
     questionnaire: str | None = Field(default=None, min_length=1)
     office_report: str | None = Field(default=None, min_length=1)
     city_report: str | None = Field(default=None, min_length=1)
+    #: ``{name}`` stands for the kecamatan's name; without it the name follows after a colon.
+    kecamatan_report: str | None = Field(default=None, min_length=1)
 
 
 class Rubric(_Model):

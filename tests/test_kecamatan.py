@@ -3,6 +3,7 @@ kecamatan sections, and the camat's report ``kecamatan/<name>.pdf``."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -167,3 +168,21 @@ def test_no_kecamatan_pdfs_without_a_registry(tmp_path, rubric):
     workbook(src / "a.xlsx", rubric, "Kelurahan Sebani", "Kelurahan", "Gadingrejo")
     render_reports(score_paths([src], rubric, as_of=AS_OF), tmp_path / "o")
     assert not (tmp_path / "o" / "kecamatan").exists()
+
+
+def test_kecamatan_report_title_comes_from_the_rubric(city):
+    from monev.report import kecamatan_title
+
+    g = city.kecamatan_groups()[0]
+    assert kecamatan_context(city, g).title == "Laporan Kecamatan Gadingrejo"  # monev's own
+    titled = city.rubric.model_copy(
+        update={
+            "titles": city.rubric.titles.model_copy(
+                update={"kecamatan_report": "Rekap Monev KIP Kec. {name}"}
+            )
+        }
+    )
+    run = dataclasses.replace(city, rubric=titled)
+    assert kecamatan_context(run, g).title == "Rekap Monev KIP Kec. Gadingrejo"
+    # Without {name} the name follows a colon; other braces are the rubric's own text.
+    assert kecamatan_title("Laporan {tahun}", "Gadingrejo", "id") == "Laporan {tahun}: Gadingrejo"
