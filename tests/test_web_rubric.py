@@ -318,6 +318,8 @@ def test_snapshot_with_an_uploaded_rubric_equals_monev_score_with_that_file(rsit
     r = admin.post("/admin/publish", data={"csrf": csrf(admin, "/dashboard")})
     assert r.status_code == 200 and re.fullmatch(r"/snapshots/\d+", r.url.path), r.text
     published = json.loads(admin.get(f"{r.url.path}/results.json").content)
+    frozen = admin.get(f"{r.url.path}/masukan/rubrik.yaml")  # the snapshot keeps its rubric
+    assert frozen.status_code == 200 and frozen.content == SMALL_RUBRIC.encode("utf-8")
     with store.session() as db:
         period = db.scalars(select(Period)).one()
         inputs = export_inputs(settings, db, period, tmp_path / "export")

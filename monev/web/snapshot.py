@@ -179,7 +179,8 @@ def publish(
                 continue
             target = dest / rel
             files.append(_freeze(path, target, rel))
-        for src in (inputs.stages, inputs.registry):  # the run's own inputs besides the workbooks
+        # the run's own inputs besides the workbooks: stages, registry and the rubric file
+        for src in (inputs.stages, inputs.registry, *([inputs.rubric] if inputs.rubric else [])):
             rel = f"masukan/{src.name}"
             files.append(_freeze(src, dest / rel, rel))
         snap.files = files
