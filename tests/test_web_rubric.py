@@ -343,3 +343,26 @@ def test_snapshot_with_an_uploaded_rubric_equals_monev_score_with_that_file(rsit
     # Dinas Kesehatan: A-01 = 60 x 1/4 = 15. Dinas Pendidikan: A-01 + A-02 = 60 x 2/4 = 30;
     # A-03 (60 x 2/4 = 30 more) was judged Tidak Sesuai by the verifier.
     assert scores == {"Dinas Kesehatan": 15.0, "Dinas Pendidikan": 30.0}, scores
+
+
+def test_a_stored_rubric_changed_on_disk_is_never_trusted(rsite):
+    """The period names its rubric by hash: a file edited behind the application's back is
+    refused, not silently used to rescore the period."""
+    from monev.rubric import RubricError
+    from monev.web.checking import _stored_rubric, rubric
+
+    def restart() -> None:  # a running server keeps the rubric it verified; a new one reads
+        rubric.cache_clear()
+        _stored_rubric.cache_clear()
+
+    settings, _store, _app, admin = rsite
+    assert open_with(admin, "rubrik.yaml", SMALL_RUBRIC.encode("utf-8")).status_code == 200
+    stored = settings.rubric_dir / f"{SHA1}.yaml"
+    stored.write_text(SMALL_V2, encoding="utf-8")
+    assert rubric(f"sha256:{SHA1}").sha256 == SHA1  # still the verified one in memory
+    restart()
+    with pytest.raises(RubricError, match="changed"):
+        rubric(f"sha256:{SHA1}")
+    stored.write_text(SMALL_RUBRIC, encoding="utf-8")
+    restart()
+    assert rubric(f"sha256:{SHA1}").sha256 == SHA1
