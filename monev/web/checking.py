@@ -70,11 +70,12 @@ _RUBRIC_FOLDERS: list[Path] = []
 
 
 def use_rubric_folder(folder: Path) -> None:
-    """Resolve uploaded rubrics (``sha256:…``) from ``folder`` too (:class:`~monev.web.ops.Store`
-    calls this for its data folder)."""
+    """Resolve uploaded rubrics (``sha256:…``) from ``folder`` first (:class:`~monev.web.ops.Store`
+    calls this for its data folder; the folders opened before stay as fallbacks)."""
     folder = Path(folder)
-    if folder not in _RUBRIC_FOLDERS:
-        _RUBRIC_FOLDERS.append(folder)
+    if folder in _RUBRIC_FOLDERS:
+        _RUBRIC_FOLDERS.remove(folder)
+    _RUBRIC_FOLDERS.insert(0, folder)
 
 
 def stored_rubric_path(folder: Path, sha256: str) -> Path:

@@ -110,7 +110,10 @@ def export_inputs(settings: Settings, db: Session, period: Period, folder: Path)
     registry = folder / REGISTRY_FILE
     registry.write_bytes(registry_bytes(entries, ".csv", unit_types=rb.unit_types))
     rubric_copy = folder / RUBRIC_FILE
-    rubric_copy.write_bytes(rubric_source(period.rubric_id).read_bytes())
+    text = rubric_source(period.rubric_id).read_bytes()
+    if hashlib.sha256(text).hexdigest() != rb.sha256:  # changed since the period's rubric was read
+        raise PublishError("web.publish.failed", detail="rubric")
+    rubric_copy.write_bytes(text)
     return Exported(workbooks, stages, registry, unregistered, rubric_copy)
 
 
