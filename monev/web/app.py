@@ -32,7 +32,14 @@ from starlette.staticfiles import StaticFiles
 from monev.i18n import DEFAULT_LANG, LANGS
 from monev.results import OfficeResult
 from monev.web import security, storage, verification
-from monev.web.checking import check_blob, other_office, page_context, rubric, warm_up
+from monev.web.checking import (
+    UPLOADED,
+    check_blob,
+    other_office,
+    page_context,
+    rubric,
+    warm_up,
+)
 from monev.web.db import (
     AuditEntry,
     Office,
@@ -46,6 +53,7 @@ from monev.web.ops import (
     OpError,
     Store,
     accept_invitation,
+    check_period,
     current_period,
     find_invitation,
     local_time,
@@ -63,6 +71,8 @@ from monev.web.pages import (
     render,
     wt,
 )
+from monev.web.rubrics import RubricRefused, add_rubric, identity_of, period_identity
+from monev.web.rubrics import uploaded as uploaded_rubrics
 from monev.web.settings import ZONES, Settings
 from monev.web.staff import StaffPages
 
@@ -225,7 +235,13 @@ class App(StaffPages):
     # --- admin ---------------------------------------------------------------------------------
 
     def admin(
-        self, request: Request, db: Session, user: User, error: str = "", status: int = 200
+        self,
+        request: Request,
+        db: Session,
+        user: User,
+        error: str = "",
+        status: int = 200,
+        rubric_problems: list[str] | None = None,
     ) -> Response:
         from monev.rubric import shipped
 
@@ -251,6 +267,7 @@ class App(StaffPages):
             periods=[
                 {
                     "p": p,
+                    "rubric": period_identity(db, p),
                     "deadline": local_time(p.deadline_utc, p.zone),
                     "objection": local_time(p.objection_until_utc, p.zone)
                     if p.objection_until_utc
@@ -259,10 +276,13 @@ class App(StaffPages):
                 for p in db.scalars(select(Period).order_by(Period.year.desc()))
             ],
             rubrics=sorted(shipped()),
+            uploaded_rubrics=[identity_of(k) for k in uploaded_rubrics(db)],
+            max_upload_mb=self.settings.max_upload // 2**20,
             zones=list(ZONES),
             offices=offices,
             audit_log=list(db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(30))),
             error=error,
+            rubric_problems=rubric_problems or [],
             year=utcnow().year,
             invitation_days=self.settings.invitation_days,
         )
@@ -270,22 +290,71 @@ class App(StaffPages):
     def admin_page(self, request: Request, db: Session, user: User) -> Response:
         return self.admin(request, db, user)
 
-    def admin_period(self, request: Request, db: Session, user: User, form: FormData) -> Response:
+    async def admin_period(self, request: Request) -> Response:
+        """Open a period; with a rubric file, the body is counted while it streams in (as an
+        office's upload is) and the file is validated and kept before the period opens."""
+        cap = self.settings.max_upload + BODY_MARGIN
+        declared = request.headers.get("content-length", "")
+        too_large = declared.isdigit() and int(declared) > cap
+        data: FormData | None = None
+        if not too_large:
+            seen = 0
+
+            async def receive() -> Any:
+                nonlocal seen
+                message = await request.receive()
+                seen += len(message.get("body", b""))
+                if seen > cap:
+                    raise storage.TooLarge(seen)
+                return message
+
+            try:
+                data = await Request(request.scope, receive).form(max_files=1, max_fields=8)
+            except storage.TooLarge:
+                too_large = True
+        if data is not None:
+            check_csrf(request, data)
+        elif "uid" not in request.session:
+            return RedirectResponse("/login", 303)
+        return await run_in_threadpool(
+            self._run, self._admin_period, ("admin",), request, data or FormData()
+        )
+
+    def _admin_period(self, request: Request, db: Session, user: User, form: FormData) -> Response:
+        lang = request.state.lang
+        if not form.get("csrf"):  # the body was too large to read: nothing is kept
+            mb = self.settings.max_upload // 2**20
+            return self.admin(request, db, user, wt("web.rubric.too_large", lang, mb=mb), 413)
+        rubric_ref = str(form.get("rubric") or "")
         try:
             year = int(str(form.get("year") or "0"))
-            open_period(
-                db,
-                user,
-                year,
-                str(form.get("rubric") or ""),
-                str(form.get("deadline") or ""),
-                str(form.get("zone") or "WIB"),
-                client_ip(request),
-            )
+            file = form.get("rubric_file")
+            deadline, zone = str(form.get("deadline") or ""), str(form.get("zone") or "WIB")
+            if isinstance(file, UploadFile) and file.filename:
+                check_period(db, year, deadline, zone)  # before the file is kept
+                kept = add_rubric(
+                    self.settings,
+                    db,
+                    user,
+                    file.file,
+                    file.filename,
+                    wt("web.rubric.yaml_comment", DEFAULT_LANG),
+                    lang,
+                    client_ip(request),
+                )
+                rubric_ref = UPLOADED + kept.sha256
+            open_period(db, user, year, rubric_ref, deadline, zone, client_ip(request))
         except ValueError:
-            return self.admin(request, db, user, wt("web.error.year", request.state.lang), 400)
+            return self.admin(request, db, user, wt("web.error.year", lang), 400)
+        except storage.TooLarge:
+            mb = self.settings.max_upload // 2**20
+            return self.admin(request, db, user, wt("web.rubric.too_large", lang, mb=mb), 413)
+        except RubricRefused as exc:
+            return self.admin(
+                request, db, user, wt("web.rubric.refused", lang), 400, rubric_problems=exc.lines
+            )
         except OpError as exc:
-            return self.admin(request, db, user, wt(exc.key, request.state.lang, **exc.params), 400)
+            return self.admin(request, db, user, wt(exc.key, lang, **exc.params), 400)
         return RedirectResponse("/admin", 303)
 
     def admin_invite(self, request: Request, db: Session, user: User, form: FormData) -> Response:
@@ -570,7 +639,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         Route("/invite/{token}", a.page(a.invite_form)),
         Route("/invite/{token}", a.page(a.invite_accept, form=True), methods=["POST"]),
         Route("/admin", a.page(a.admin_page, admin)),
-        Route("/admin/periods", a.page(a.admin_period, admin, form=True), methods=["POST"]),
+        Route("/admin/periods", a.admin_period, methods=["POST"]),
         Route("/admin/invitations", a.page(a.admin_invite, admin, form=True), methods=["POST"]),
         Route("/office", a.page(a.office_page, office)),
         Route("/office/template.xlsx", a.page(a.template, office)),

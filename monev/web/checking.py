@@ -9,6 +9,7 @@ tens of milliseconds) and cached per blob, so the database keeps only the summar
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -21,7 +22,7 @@ from monev.limits import READ_CPU_SECONDS, READ_MEMORY_BYTES
 from monev.plan import Plan, build_plan
 from monev.problems import Key, Problem, sort_key, tally
 from monev.results import OfficeResult
-from monev.rubric import Rubric, load_rubric
+from monev.rubric import Rubric, RubricError, load_rubric
 from monev.sandbox import ProcessLimits, Stopped, WorkerPool
 from monev.scoring import round2
 
@@ -60,15 +61,76 @@ class Outcome:
         }
 
 
+#: A period's ``rubric_id`` for a rubric the admin uploaded: ``sha256:<hash of its text>``
+#: (a shipped rubric is named by its id). See :mod:`monev.web.rubrics`.
+UPLOADED = "sha256:"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+#: The ``rubrics/`` folders of the data folders opened in this process (one when serving).
+_RUBRIC_FOLDERS: list[Path] = []
+
+
+def use_rubric_folder(folder: Path) -> None:
+    """Resolve uploaded rubrics (``sha256:…``) from ``folder`` first (:class:`~monev.web.ops.Store`
+    calls this for its data folder; the folders opened before stay as fallbacks)."""
+    folder = Path(folder)
+    if folder in _RUBRIC_FOLDERS:
+        _RUBRIC_FOLDERS.remove(folder)
+    _RUBRIC_FOLDERS.insert(0, folder)
+
+
+def stored_rubric_path(folder: Path, sha256: str) -> Path:
+    """Where an uploaded rubric with this hash is kept: the hash is the whole name."""
+    if not _SHA256.fullmatch(sha256):
+        raise ValueError("not a rubric hash")
+    return Path(folder) / f"{sha256}.yaml"
+
+
+def rubric_file(rubric_id: str) -> Path | None:
+    """The stored file of an uploaded rubric (``sha256:…``), None for a shipped one."""
+    if not rubric_id.startswith(UPLOADED):
+        return None
+    sha = rubric_id[len(UPLOADED) :]
+    paths = [stored_rubric_path(folder, sha) for folder in _RUBRIC_FOLDERS]
+    found = next((p for p in paths if p.is_file()), None)
+    if found is None:
+        raise RubricError(rubric_id, [("", "the stored rubric file is missing")])
+    return found
+
+
+def rubric_source(rubric_id: str) -> Path:
+    """The file a period's rubric is read from: the stored upload, or the shipped file."""
+    from monev.rubric import shipped
+
+    stored = rubric_file(rubric_id)
+    if stored is not None:
+        return stored
+    known = shipped()
+    if rubric_id not in known:
+        raise RubricError(rubric_id, [("", "no shipped rubric with this id")])
+    return known[rubric_id]
+
+
 @lru_cache(maxsize=8)
 def rubric(rubric_id: str) -> Rubric:
-    return load_rubric(rubric_id)
+    """A period's rubric: a shipped one by id, or an uploaded one by its hash."""
+    stored = rubric_file(rubric_id)
+    return _stored_rubric(rubric_id, str(stored)) if stored else load_rubric(rubric_id)
 
 
-def _check(item: tuple[str, str, str]) -> Outcome:
-    """The check itself, in a worker process (see :data:`WORKERS`)."""
-    path, rubric_id, name = item
-    rb = rubric(rubric_id)
+@lru_cache(maxsize=8)
+def _stored_rubric(rubric_id: str, path: str) -> Rubric:
+    """The library's loader on the stored file, trusted only while it hashes to its name."""
+    rb = load_rubric(Path(path))
+    if UPLOADED + rb.sha256 != rubric_id:
+        raise RubricError(rubric_id, [("", "the stored rubric file was changed")])
+    return rb
+
+
+def _check(item: tuple[str, str, str, str]) -> Outcome:
+    """The check itself, in a worker process (see :data:`WORKERS`); ``stored``: the file of an
+    uploaded rubric (a worker does not know the data folder)."""
+    path, rubric_id, name, stored = item
+    rb = _stored_rubric(rubric_id, stored) if stored else rubric(rubric_id)
     res = finish(read_one(Path(path), rb, name), rb)
     if isinstance(res, OfficeResult):
         return Outcome(sorted(res.problems, key=sort_key), res, build_plan(rb, res.score))
@@ -84,8 +146,11 @@ WORKERS = WorkerPool(ProcessLimits(READ_MEMORY_BYTES, READ_CPU_SECONDS), os.cpu_
 
 @lru_cache(maxsize=256)
 def check_blob(path: Path, rubric_id: str, name: str) -> Outcome:
-    """Read, check and score one stored upload (``name``: the display name in problems)."""
-    got = WORKERS.call(_check, (str(path), rubric_id, name))
+    """Read, check and score one stored upload (``name``: the display name in problems).
+    Cached by ``rubric_id``, which for an uploaded rubric is its hash: any cache of outcomes
+    must keep the rubric in its key."""
+    stored = rubric_file(rubric_id)
+    got = WORKERS.call(_check, (str(path), rubric_id, name, str(stored) if stored else ""))
     if isinstance(got, Stopped):
         problem = Problem.make("MV110", name, reason=Key(f"reader.{got.reason}"))
         return Outcome([problem], None, None)

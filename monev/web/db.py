@@ -61,13 +61,38 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class RubricFile(Base):
+    """A rubric file the admin uploaded (YAML, or a rubric workbook read into YAML), stored
+    under ``rubrics/<sha256>.yaml`` in the data folder: by the hash of its text, never by the
+    uploaded name, and never changed afterwards."""
+
+    __tablename__ = "rubric_files"
+    __table_args__ = (UniqueConstraint("sha256", name="uq_rubric_files_sha256"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))  # of the stored YAML text
+    rubric_id: Mapped[str] = mapped_column(String(100))  # the rubric's own ``id``
+    title: Mapped[str] = mapped_column(String(300))
+    version: Mapped[str] = mapped_column(String(60))
+    #: "yaml" or "workbook" (a workbook is stored as the YAML it was read into).
+    source: Mapped[str] = mapped_column(String(20))
+    source_sha256: Mapped[str] = mapped_column(String(64))  # of the uploaded bytes
+    #: The name the browser sent, for display only: never used as a path.
+    original_name: Mapped[str] = mapped_column(String(255))
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class Period(Base):
     __tablename__ = "periods"
     __table_args__ = (UniqueConstraint("year", name="uq_periods_year"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(Integer)
+    #: What :func:`monev.web.checking.rubric` resolves: a shipped rubric's id, or
+    #: ``sha256:<hash>`` for an uploaded one (:data:`monev.web.rubrics.UPLOADED`), so that a
+    #: period keeps the exact rubric it was opened with.
     rubric_id: Mapped[str] = mapped_column(String(100))
     rubric_sha256: Mapped[str] = mapped_column(String(64))
+    rubric_file_id: Mapped[int | None] = mapped_column(ForeignKey("rubric_files.id"), nullable=True)
     deadline_utc: Mapped[dt.datetime] = mapped_column(DateTime)
     zone: Mapped[str] = mapped_column(String(8), default="WIB")
     objection_until_utc: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

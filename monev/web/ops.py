@@ -17,7 +17,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monev.identity import office_key
 from monev.web import security
-from monev.web.db import Invitation, Office, Period, User, audit, make_engine, migrate, utcnow
+from monev.web.db import (
+    Invitation,
+    Office,
+    Period,
+    RubricFile,
+    User,
+    audit,
+    make_engine,
+    migrate,
+    utcnow,
+)
 from monev.web.settings import ZONES, Settings
 
 
@@ -45,6 +55,9 @@ class Store:
                 "web.error.db", url=_safe_url(settings.db_url), detail=_first_line(exc)
             ) from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        from monev.web.checking import use_rubric_folder
+
+        use_rubric_folder(settings.rubric_dir)  # periods opened with an uploaded rubric
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -216,6 +229,16 @@ def local_time(utc: dt.datetime, zone: str) -> str:
     return (utc + dt.timedelta(hours=ZONES.get(zone, 7))).strftime("%Y-%m-%d %H:%M") + f" {zone}"
 
 
+def check_period(db: Session, year: int, deadline: str, zone: str) -> dt.datetime:
+    """Raise :class:`OpError` when a period of ``year`` cannot be opened with this deadline
+    (checked before an uploaded rubric is kept); the deadline in UTC."""
+    if not 2000 <= year <= 2100:
+        raise OpError("web.error.year")
+    if db.scalar(select(Period).where(Period.year == year)):
+        raise OpError("web.error.period_exists", year=year)
+    return parse_deadline(deadline, zone)
+
+
 def open_period(
     db: Session,
     actor: User,
@@ -225,15 +248,19 @@ def open_period(
     zone: str = "WIB",
     ip: str = "",
 ) -> Period:
+    """Open the period of ``year`` with a shipped rubric (its id) or an uploaded one
+    (``sha256:<hash>`` of a :class:`~monev.web.db.RubricFile`, see :mod:`monev.web.rubrics`)."""
     from monev.rubric import RubricError, shipped
-    from monev.web.checking import rubric
+    from monev.web.checking import UPLOADED, rubric
 
-    if rubric_id not in shipped():
+    kept = None
+    if rubric_id.startswith(UPLOADED):
+        kept = db.scalar(select(RubricFile).where(RubricFile.sha256 == rubric_id[len(UPLOADED) :]))
+        if kept is None:
+            raise OpError("web.error.rubric", rubric=rubric_id)
+    elif rubric_id not in shipped():
         raise OpError("web.error.rubric", rubric=rubric_id)
-    if not 2000 <= year <= 2100:
-        raise OpError("web.error.year")
-    if db.scalar(select(Period).where(Period.year == year)):
-        raise OpError("web.error.period_exists", year=year)
+    deadline_utc = check_period(db, year, deadline, zone)
     try:
         rb = rubric(rubric_id)
     except RubricError:
@@ -242,7 +269,8 @@ def open_period(
         year=year,
         rubric_id=rubric_id,
         rubric_sha256=rb.sha256,
-        deadline_utc=parse_deadline(deadline, zone),
+        rubric_file_id=kept.id if kept else None,
+        deadline_utc=deadline_utc,
         zone=zone,
         status="open",
     )
@@ -255,7 +283,15 @@ def open_period(
         "period",
         period.id,
         None,
-        {"year": year, "rubric": rubric_id, "deadline_utc": period.deadline_utc, "zone": zone},
+        {
+            "year": year,
+            "rubric": rb.id if kept else rubric_id,
+            "rubric_version": str(rb.version),
+            "rubric_sha256": rb.sha256,
+            "rubric_source": "uploaded" if kept else "shipped",
+            "deadline_utc": period.deadline_utc,
+            "zone": zone,
+        },
         ip,
     )
     return period

@@ -29,6 +29,11 @@ class Settings:
     def blob_dir(self) -> Path:
         return self.data_dir / "uploads"
 
+    @property
+    def rubric_dir(self) -> Path:
+        """Uploaded rubrics, as ``<sha256>.yaml`` (:mod:`monev.web.rubrics`)."""
+        return self.data_dir / "rubrics"
+
     @classmethod
     def for_data_dir(
         cls, data_dir: str | Path, db_url: str | None = None, **kw: object

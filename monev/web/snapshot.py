@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monev.results import OfficeResult
-from monev.web.checking import rubric
+from monev.web.checking import rubric, rubric_source
 from monev.web.db import Office, Period, Snapshot, User, audit, utcnow
 from monev.web.settings import ZONES, Settings
 from monev.web.verification import (
@@ -46,6 +46,7 @@ from monev.web.verification import (
 
 STAGES_FILE = "tahapan.csv"
 REGISTRY_FILE = "daftar-kantor.csv"
+RUBRIC_FILE = "rubrik.yaml"
 WORKBOOKS = "kuesioner"
 
 
@@ -58,6 +59,8 @@ class Exported:
     registry: Path
     #: Offices left out of the registry: no unit type known (none set, no upload naming one).
     unregistered: list[str] = field(default_factory=list)
+    #: The period's rubric file, byte for byte (an uploaded one too): ``--rubric`` takes it.
+    rubric: Path | None = None
 
 
 def local_date(period: Period, now: dt.datetime | None = None) -> dt.date:
@@ -66,7 +69,8 @@ def local_date(period: Period, now: dt.datetime | None = None) -> dt.date:
 
 
 def export_inputs(settings: Settings, db: Session, period: Period, folder: Path) -> Exported:
-    """Write the latest uploads (decisions written in), the stages file and the registry."""
+    """Write the latest uploads (decisions written in), the stages file, the registry and the
+    period's rubric file."""
     from monev.registry import Entry, registry_bytes
     from monev.report import safe_name
     from monev.web.checking import check_blob
@@ -105,7 +109,12 @@ def export_inputs(settings: Settings, db: Session, period: Period, folder: Path)
     stages.write_bytes(stages_csv(stage_rows, later_stages(rb)))
     registry = folder / REGISTRY_FILE
     registry.write_bytes(registry_bytes(entries, ".csv", unit_types=rb.unit_types))
-    return Exported(workbooks, stages, registry, unregistered)
+    rubric_copy = folder / RUBRIC_FILE
+    text = rubric_source(period.rubric_id).read_bytes()
+    if hashlib.sha256(text).hexdigest() != rb.sha256:  # changed since the period's rubric was read
+        raise PublishError("web.publish.failed", detail="rubric")
+    rubric_copy.write_bytes(text)
+    return Exported(workbooks, stages, registry, unregistered, rubric_copy)
 
 
 class PublishError(Exception):
@@ -173,7 +182,8 @@ def publish(
                 continue
             target = dest / rel
             files.append(_freeze(path, target, rel))
-        for src in (inputs.stages, inputs.registry):  # the run's own inputs besides the workbooks
+        # the run's own inputs besides the workbooks: stages, registry and the rubric file
+        for src in (inputs.stages, inputs.registry, *([inputs.rubric] if inputs.rubric else [])):
             rel = f"masukan/{src.name}"
             files.append(_freeze(src, dest / rel, rel))
         snap.files = files

@@ -1,0 +1,210 @@
+"""Rubric files the admin uploads when opening a period (issue 14 item 3, wp-webrubric).
+
+Two formats: the YAML that ``monev rubric check`` and ``--rubric`` read, and the rubric workbook
+of ``monev rubric export`` / ``import`` (.xlsx, .xlsm, .ods). Both are validated by the library's
+own loaders, never by a second validator here: :func:`monev.rubric.load_rubric` (its size, alias
+and nesting limits) for YAML, :func:`monev.rubric_book.read_book` (the reader's zip-bomb and
+cell limits, formulas and hidden values reported at their cell) for a workbook. Validation runs
+in a worker process under the reader's memory and CPU limits (:data:`~monev.web.checking.WORKERS`),
+so a hostile file costs its own check, never the server.
+
+A valid rubric is kept as the YAML text ``monev score --rubric`` reads, under
+``rubrics/<sha256>.yaml`` in the data folder: the hash of the text is the whole file name (the
+name the browser sent is shown, never used as a path), and a workbook is kept as the YAML it was
+read into. A period names it ``sha256:<hash>``, so a later upload with the same rubric id is a
+different rubric and can never rescore a running period. Nothing is stored for an invalid file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monev.problems import Key, Problem
+from monev.rubric import Rubric, RubricError, load_rubric, parse_rubric
+from monev.sandbox import Stopped
+from monev.web import storage
+from monev.web.checking import UPLOADED, WORKERS, rubric, stored_rubric_path
+from monev.web.db import Period, RubricFile, User, audit
+from monev.web.settings import Settings
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".ods")
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+@dataclass(frozen=True)
+class Validated:
+    """What the library said of one uploaded rubric file."""
+
+    text: str | None  # the YAML to keep; None when the file is refused
+    problems: list[Problem] = field(default_factory=list)  # a workbook's, at their cells
+    errors: list[tuple[str, str]] = field(default_factory=list)  # a YAML file's (path, message)
+
+
+class RubricRefused(Exception):
+    """An uploaded rubric that cannot be used: ``lines`` say where and what to do."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def _validate(item: tuple[str, str, str, str]) -> Validated:
+    """In a worker process: the library's loader on the uploaded bytes."""
+    path, name, kind, comment = item
+    if kind == "workbook":
+        from monev.rubric_book import read_book, rubric_yaml
+
+        book = read_book(path, display_name=name)
+        if book.rubric is None or book.problems:
+            return Validated(None, problems=book.problems)
+        return Validated(rubric_yaml(book.rubric, comment))
+    try:
+        load_rubric(Path(path))
+    except RubricError as exc:
+        return Validated(None, errors=exc.errors)
+    return Validated(Path(path).read_bytes().decode("utf-8"))  # the bytes, newlines as sent
+
+
+def kind_of(name: str, head: bytes) -> tuple[str, str]:
+    """("workbook" | "yaml", suffix for the reader) from the name's extension or the content."""
+    suffix = Path(storage.display_name(name)).suffix.lower()
+    if suffix in WORKBOOK_SUFFIXES:
+        return "workbook", suffix
+    if head.startswith(ZIP_MAGIC):
+        return "workbook", ".xlsx"
+    return "yaml", ".yaml"
+
+
+def _copy(head: bytes, src: IO[bytes], dest: Path, limit: int) -> tuple[str, int]:
+    """``head`` then the rest of ``src`` into ``dest``, at most ``limit`` bytes
+    (:class:`~monev.web.storage.TooLarge` beyond); (sha256, size)."""
+    digest, size = hashlib.sha256(), 0
+    with dest.open("wb") as out:
+        chunk = head
+        while chunk:
+            size += len(chunk)
+            if size > limit:
+                raise storage.TooLarge(size)
+            digest.update(chunk)
+            out.write(chunk)
+            chunk = src.read(storage.CHUNK)
+    return digest.hexdigest(), size
+
+
+def add_rubric(
+    settings: Settings,
+    db: Session,
+    actor: User,
+    src: IO[bytes],
+    raw_name: str,
+    comment: str,
+    lang: str,
+    ip: str = "",
+) -> RubricFile:
+    """Validate an uploaded rubric file and keep it by hash (the same file twice: one row).
+
+    Raises :class:`~monev.web.storage.TooLarge` past the upload limit and
+    :class:`RubricRefused` with the library's problems; nothing is kept in either case.
+    ``comment`` heads the YAML a workbook is turned into."""
+    name = storage.display_name(raw_name)
+    folder = settings.rubric_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".incoming-", dir=folder) as tmp:
+        head = src.read(len(ZIP_MAGIC))
+        kind, suffix = kind_of(name, head)
+        incoming = Path(tmp) / f"rubrik{suffix}"  # never the uploaded name
+        source_sha, _size = _copy(head, src, incoming, settings.max_upload)
+        got = WORKERS.call(_validate, (str(incoming), name, kind, comment))
+    if isinstance(got, Stopped):
+        problem = Problem.make("MV110", name, reason=Key(f"reader.{got.reason}"))
+        raise RubricRefused([problem.text(lang)])
+    if got.text is None:
+        lines = [p.text(lang) for p in got.problems]
+        lines += RubricError(name, got.errors).lines(lang) if got.errors else []
+        raise RubricRefused(lines)
+    text = got.text
+    rb = parse_rubric(text, file=name)  # safe now: within the limits; its identity
+    kept = db.scalar(select(RubricFile).where(RubricFile.sha256 == rb.sha256))
+    _keep(stored_rubric_path(folder, rb.sha256), text)
+    if kept is None:
+        kept = RubricFile(
+            sha256=rb.sha256,
+            rubric_id=rb.id[:100],
+            title=rb.title[:300],
+            version=str(rb.version)[:60],
+            source=kind,
+            source_sha256=source_sha,
+            original_name=name,
+            uploaded_by=actor.id,
+        )
+        db.add(kept)
+        db.flush()
+    audit(
+        db,
+        actor,
+        "rubric.upload",
+        "rubric_file",
+        kept.id,
+        None,
+        {**identity_of(kept), "file": name, "file_sha256": source_sha, "format": kind},
+        ip,
+    )
+    return kept
+
+
+def _keep(dest: Path, text: str) -> None:
+    """Write ``dest`` once; an existing file is kept only while it still hashes to its name."""
+    data = text.encode("utf-8")
+    if dest.is_file() and hashlib.sha256(dest.read_bytes()).hexdigest() == dest.stem:
+        return
+    fd, tmp = tempfile.mkstemp(prefix=".incoming-", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def identity_of(kept: RubricFile) -> dict[str, str]:
+    return {
+        "rubric": kept.rubric_id,
+        "title": kept.title,
+        "version": kept.version,
+        "sha256": kept.sha256,
+        "ref": UPLOADED + kept.sha256,
+    }
+
+
+def uploaded(db: Session) -> list[RubricFile]:
+    """Every kept rubric, newest first (the period form offers them again)."""
+    return list(db.scalars(select(RubricFile).order_by(RubricFile.id.desc())))
+
+
+def period_identity(db: Session, period: Period) -> dict[str, str]:
+    """id, title, version and sha256 of the rubric a period was opened with, for the pages."""
+    if period.rubric_file_id is not None:
+        kept = db.get(RubricFile, period.rubric_file_id)
+        if kept is not None:
+            return {**identity_of(kept), "source": "uploaded"}
+    try:
+        rb: Rubric | None = rubric(period.rubric_id)
+    except RubricError:
+        rb = None
+    return {
+        "rubric": rb.id if rb else period.rubric_id,
+        "title": rb.title if rb else "",
+        "version": str(rb.version) if rb else "",
+        "sha256": period.rubric_sha256,
+        "ref": period.rubric_id,
+        "source": "shipped",
+    }
