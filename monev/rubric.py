@@ -78,6 +78,10 @@ _ERROR_KEYS = [
     (re.compile(r"^this is not a rubric file \(a rubric is"), "rubric.err.not_rubric"),
     (re.compile(r"^not valid YAML: (?P<detail>.*)$"), "rubric.err.yaml"),
     (re.compile(r"^cannot read the file: (?P<detail>.*)$"), "rubric.err.unreadable"),
+    (re.compile(r"^the document is nested too deeply$"), "rubric.err.too_deep"),
+    (re.compile(r"^the document has more than (?P<limit>\d+) values$"), "rubric.err.too_many"),
+    (re.compile(r"^the file is larger than (?P<mb>\d+) MB$"), "rubric.err.too_large"),
+    (re.compile(r"^aliases \(\*name\) are not allowed in this file$"), "rubric.err.alias"),
 ]
 
 

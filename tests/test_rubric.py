@@ -272,3 +272,38 @@ def test_a_file_that_is_not_a_rubric_says_so(tmp_path):
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
     with pytest.raises(RubricError, match="not a rubric file"):
         load_rubric(binary)
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "id_words", "en_words"),
+    [
+        ("[" * 5_000 + "]" * 5_000, None, "bertingkat terlalu dalam", "nested too deeply"),
+        (
+            "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(
+                f"{c}: &{c} [" + ", ".join([f"*{p}"] * 10) + "]\n"
+                for p, c in zip("abcdef", "bcdefg", strict=True)
+            ),
+            None,
+            "lebih dari 500000 nilai",
+            "more than 500000 values",
+        ),
+        (SMALL_RUBRIC, 100, "lebih besar dari batas", "larger than the limit"),
+    ],
+    ids=["deep", "too-many-values", "too-large"],
+)
+def test_a_rubric_beyond_the_limits_says_which_limit(
+    tmp_path, monkeypatch, text, limit, id_words, en_words
+):
+    """Found uploading hostile rubrics in the web form: they all said "Nilai di sini tidak sesuai
+    format rubrik" (as if one value were wrong) with the reason only in English."""
+    if limit is not None:
+        monkeypatch.setattr("monev.rubric.MAX_RUBRIC_BYTES", limit)
+    path = tmp_path / "r.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(RubricError) as info:
+        load_rubric(path)
+    (line_id,) = info.value.lines("id")
+    (line_en,) = info.value.lines("en")
+    assert id_words in line_id and "tidak sesuai format rubrik" not in line_id, line_id
+    assert en_words in line_en, line_en

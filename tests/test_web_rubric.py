@@ -254,8 +254,8 @@ def _alias_bomb() -> bytes:
         ("bom.xlsx", _zip_bomb, "MV107"),  # the reader's zip-bomb guard (64 MiB uncompressed)
         ("rumus.xlsx", _formula_book, "MV617"),
         ("tawa.yaml", lambda _t: _alias_bomb(), "500000"),  # MAX_YAML_NODES
-        ("dalam.yaml", lambda _t: b"[" * 50_000 + b"]" * 50_000, "nested too deeply"),
-        ("besar.yaml", lambda _t: b"# " + b"x" * 2_100_000 + b"\n", "larger than 2 MB"),
+        ("dalam.yaml", lambda _t: b"[" * 50_000 + b"]" * 50_000, "bertingkat terlalu dalam"),
+        ("besar.yaml", lambda _t: b"# " + b"x" * 2_100_000 + b"\n", "lebih besar dari batas 2 MB"),
         ("teks.xlsx", lambda _t: b"id: uji\n", "MV108"),  # not a workbook although named one
     ],
 )
