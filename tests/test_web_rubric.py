@@ -366,3 +366,34 @@ def test_a_stored_rubric_changed_on_disk_is_never_trusted(rsite):
     stored.write_text(SMALL_RUBRIC, encoding="utf-8")
     restart()
     assert rubric(f"sha256:{SHA1}").sha256 == SHA1
+
+
+def test_two_admins_adding_the_same_rubric_at_once_get_one_row(rsite):
+    """Two admins upload the same new rubric at the same moment: both looked for its hash, found
+    nothing, and the second INSERT broke the unique constraint (a 500). Here the other admin's
+    row is committed between this call's look-up and its insert."""
+    from monev.web import rubrics
+    from monev.web.db import User
+
+    settings, store, _app, _admin = rsite
+    text = SMALL_RUBRIC.encode("utf-8")
+    with store.session() as db:
+        actor = db.scalar(select(User).where(User.role == "admin"))
+        first = rubrics.add_rubric(settings, db, actor, io.BytesIO(text), "a.yaml", "", "id")
+        first_id = first.id
+    with store.session() as db:
+        actor = db.scalar(select(User).where(User.role == "admin"))
+        real = db.scalar
+        calls = []
+
+        def late_scalar(stmt, *a, **kw):  # the first look-up ran before the other commit
+            calls.append(stmt)
+            return None if len(calls) == 1 else real(stmt, *a, **kw)
+
+        db.scalar = late_scalar  # type: ignore[method-assign]
+        again = rubrics.add_rubric(settings, db, actor, io.BytesIO(text), "b.yaml", "", "id")
+        assert again.id == first_id
+    with store.session() as db:
+        assert len(db.scalars(select(RubricFile)).all()) == 1
+        uploads = db.scalars(select(AuditEntry).where(AuditEntry.action == "rubric.upload")).all()
+        assert len(uploads) == 2  # both admins' uploads are in the audit log

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from monev.problems import Key, Problem
@@ -135,7 +136,7 @@ def add_rubric(
     kept = db.scalar(select(RubricFile).where(RubricFile.sha256 == rb.sha256))
     _keep(stored_rubric_path(folder, rb.sha256), text)
     if kept is None:
-        kept = RubricFile(
+        row = RubricFile(
             sha256=rb.sha256,
             rubric_id=rb.id[:100],
             title=rb.title[:300],
@@ -145,8 +146,14 @@ def add_rubric(
             original_name=name,
             uploaded_by=actor.id,
         )
-        db.add(kept)
-        db.flush()
+        try:  # another admin may add the same file at the same moment: theirs is kept
+            with db.begin_nested():
+                db.add(row)
+            kept = row
+        except IntegrityError:
+            kept = db.scalar(select(RubricFile).where(RubricFile.sha256 == rb.sha256))
+            if kept is None:  # not a duplicate after all: a real error
+                raise
     audit(
         db,
         actor,
