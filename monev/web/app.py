@@ -42,6 +42,7 @@ from monev.web.db import (
     audit,
     utcnow,
 )
+from monev.web.history import HistoryPages
 from monev.web.ops import (
     OpError,
     Store,
@@ -70,7 +71,7 @@ SESSION_HOURS = 12
 BODY_MARGIN = 64 * 1024  # multipart framing and the other fields around the file
 
 
-class App(StaffPages):
+class App(StaffPages, HistoryPages):
     """Handlers of one running application (one :class:`Store`)."""
 
     def __init__(self, store: Store):
@@ -577,6 +578,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         Route("/office/uploads", a.upload, methods=["POST"]),
         Route("/uploads/{id:int}", a.page(a.result, anyone)),
         Route("/uploads/{id:int}/file", a.page(a.download, anyone)),
+        Route("/offices/{office:int}/history", a.page(a.history, anyone)),
+        Route("/offices/{office:int}/compare", a.page(a.compare, anyone)),
         Route("/verify", a.page(a.verify_list, staff)),
         Route("/verify/{office:int}", a.page(a.verify_office, staff)),
         Route("/verify/{office:int}/workbook.xlsx", a.page(a.verify_download, staff)),
