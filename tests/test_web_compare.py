@@ -182,6 +182,8 @@ def test_staff_see_any_offices_history_but_never_mix_two_offices(hist):
     people, oids, ids, _ = hist
     for role in ("admin", "verifier", "auditor"):
         c = people[role]
+        verify_page = c.get(f"/verify/{oids['a']}").text  # where staff find an office
+        assert f'href="/offices/{oids["a"]}/history"' in verify_page, role
         for key in ("a", "b"):
             assert c.get(f"/offices/{oids[key]}/history").status_code == 200, (role, key)
             assert c.get(f"/offices/{oids[key]}/compare").status_code == 200, (role, key)
