@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import PurePath
 
 from monev.problems import Problem, sort_key
 from monev.results import OfficeResult, Rejected
@@ -131,9 +132,12 @@ def _side(i: IndicatorScore) -> Side:
 
 
 def _problem_key(p: Problem) -> tuple[str, str, str, tuple[tuple[str, str, str], ...]]:
-    """Problems are the same in two versions when code, place and parameters agree (the file
-    name differs between uploads and is not compared)."""
-    return (p.code, p.sheet, p.cell, p.params)
+    """Problems are the same in two versions when code, place and parameters agree. The file
+    name differs between uploads and is not compared, nor a parameter taken from it (MV401 uses
+    the file's name when the office name is empty)."""
+    stem = PurePath(p.file).stem
+    params = tuple((k, "" if v in (p.file, stem) else v, kind) for k, v, kind in p.params)
+    return (p.code, p.sheet, p.cell, params)
 
 
 def _difference(before: list[Problem], after: list[Problem]) -> tuple[list[Problem], list[Problem]]:

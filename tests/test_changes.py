@@ -113,6 +113,15 @@ def test_the_same_problem_in_two_files_of_other_names_is_not_a_change(changes):
     assert changes.appeared == () and changes.disappeared == ()
 
 
+def test_a_problem_naming_the_file_is_the_same_in_files_of_other_names(rb, tmp_path):
+    # no office name: MV401 (Identitas!B5) says the name is taken from the file, 'v1' then 'v2'
+    before = scored(write_workbook(tmp_path / "v1.xlsx", rb, BEFORE, office=""), rb)
+    after = scored(write_workbook(tmp_path / "v2.xlsx", rb, BEFORE, office=""), rb)
+    assert [p.param("name") for p in before.problems if p.code == "MV401"] == ["v1"]
+    c = compare_versions(rb, before, after)
+    assert c.appeared == () and c.disappeared == ()
+
+
 def test_a_link_hidden_behind_the_same_text_is_a_change(rb, tmp_path):
     rows = [("A-01", "Ya", "Lihat dokumen")]
     before = scored(write_workbook(tmp_path / "a.xlsx", rb, rows, links={"A-01": EV + "/1"}), rb)

@@ -8,6 +8,7 @@ link keeps them all, a ``Ya`` without evidence none. The rubric has 51 indicator
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 
@@ -24,6 +25,7 @@ from test_web import (  # noqa: F401  (fixtures)
     EV,
     cheap_argon2,
     client,
+    csrf,
     login,
     office_account,
     open_period,
@@ -225,3 +227,36 @@ def test_a_file_the_reader_rejected_compares_as_a_file_problem(site, rubric, tmp
     general = re.search(r'<div id="general">(.*?)</div>\n', page, re.S).group(1)
     assert '− <span class="mono">MV101</span>' in general  # the unreadable file, fixed
     assert re.search(r'id="changed-count">51<', page)  # every indicator is new
+
+
+def test_history_spans_periods_each_upload_in_its_own_periods_zone(site, rubric, tmp_path):  # noqa: F811
+    settings, store, app = site
+    admin = client(app)
+    login(admin, ADMIN, ADMIN_PW)
+    open_period(admin, 2026)  # WIB, UTC+7
+    a = office_account(store, settings, app, "Dinas Kesehatan", "dinkes@kota.go.id")
+    oid = office_id(store, "Dinas Kesehatan")
+    v1 = write_workbook(tmp_path / "v1.xlsx", rubric, V1, office="Dinas Kesehatan")
+    upload(a, "tahun-2026.xlsx", v1.read_bytes())
+    token = csrf(admin, "/admin")
+    admin.post(
+        "/admin/periods",
+        data={
+            "csrf": token,
+            "year": 2027,
+            "rubric": "ki-jatim-2024",
+            "deadline": "2099-12-15T23:59",
+            "zone": "WITA",  # UTC+8
+        },
+    )
+    v2 = write_workbook(tmp_path / "v2.xlsx", rubric, V2, office="Dinas Kesehatan")
+    upload(a, "tahun-2027.xlsx", v2.read_bytes())
+    with store.session() as db:
+        when = {u.original_name: u.received_at for u in db.scalars(select(Upload))}
+    page = a.get(f"/offices/{oid}/history").text
+    assert "periode 2026" in page and "periode 2027" in page
+    wib = (when["tahun-2026.xlsx"] + dt.timedelta(hours=7)).strftime("%Y-%m-%d %H:%M WIB")
+    wita = (when["tahun-2027.xlsx"] + dt.timedelta(hours=8)).strftime("%Y-%m-%d %H:%M WITA")
+    assert wib in page and wita in page
+    # the two periods' uploads compare like any two (same rubric): 20/7 -> 60/7
+    assert re.search(r'id="score-change">2,86 → 8,57<', a.get(f"/offices/{oid}/compare").text)

@@ -96,6 +96,7 @@ class HistoryPages:
             "history.html.j2",
             office=office,
             versions=found,
+            several_periods=len({v.period.id for v in found}) > 1,
             pick_from=before,
             pick_to=after,
         )
