@@ -49,6 +49,7 @@ from monev.web.db import (
     audit,
     utcnow,
 )
+from monev.web.history import HistoryPages
 from monev.web.ops import (
     OpError,
     Store,
@@ -80,7 +81,7 @@ SESSION_HOURS = 12
 BODY_MARGIN = 64 * 1024  # multipart framing and the other fields around the file
 
 
-class App(StaffPages):
+class App(StaffPages, HistoryPages):
     """Handlers of one running application (one :class:`Store`)."""
 
     def __init__(self, store: Store):
@@ -667,6 +668,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         Route("/office/decisions", a.page(a.office_decisions, office)),
         Route("/office/objections", a.page(a.office_object, office, form=True), methods=["POST"]),
         Route("/office/workbook.xlsx", a.page(a.office_download, office)),
+        Route("/offices/{office:int}/history", a.page(a.history, anyone)),
+        Route("/offices/{office:int}/compare", a.page(a.compare, anyone)),
         Route("/auditor", a.page(a.auditor_page, ("auditor",))),
         Route("/audit.csv", a.page(a.audit_csv, readers)),
         Route("/dashboard", a.page(a.dashboard_page, readers)),
