@@ -58,6 +58,7 @@ def server(tmp_path):
     from monev.web import security
     from monev.web.app import create_app
     from monev.web.ops import Store, create_admin
+    from monev.web.rendering import Renderer
     from monev.web.settings import Settings
 
     security.set_cost(1, 1024)
@@ -71,6 +72,8 @@ def server(tmp_path):
         create_app(settings, store), host="127.0.0.1", port=port, log_level="warning"
     )
     srv = uvicorn.Server(config)
+    renderer = Renderer(store)  # office PDFs in the background, as `monev serve` runs them
+    renderer.start()
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -80,6 +83,7 @@ def server(tmp_path):
     yield base
     srv.should_exit = True
     thread.join(10)
+    renderer.stop()
     security.set_cost(3, 65536)
 
 
@@ -209,6 +213,20 @@ def test_office_uploads_reads_its_problems_fixes_them_and_scores_higher(
         first.replace(".", "").replace(",", ".")
     )
     _shot(d, shots, "05-result-fixed")
+    # ... and its PDF: "being made" at first, the page refreshes itself until the link is there
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(d, 180).until(lambda drv: drv.find_elements(By.ID, "pdf-link"))
+    pdf = d.find_element(By.ID, "pdf-link").get_attribute("href")
+    assert pdf and pdf.endswith("/report.pdf")
+    got = d.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0]).then(r => r.arrayBuffer().then(b => done([r.status,"
+        " r.headers.get('content-type'), new TextDecoder().decode(b.slice(0, 5))])));",
+        pdf,
+    )
+    assert got == [200, "application/pdf", "%PDF-"]
+    _shot(d, shots, "05b-result-pdf")
     d.get(server + "/office")
     assert len(d.find_elements(By.CSS_SELECTOR, "#history tbody tr")) == 2
     _shot(d, shots, "06-history")
