@@ -55,13 +55,16 @@ WAKE = threading.Event()
 
 
 class RenderJob(Base):
-    """One office PDF to render (or rendered) for one upload. ``status``: queued, running,
-    done, failed, superseded (a newer upload of the office came before it was rendered)."""
+    """One office PDF to render (or rendered) for one upload (``kind`` office), or the PDFs of
+    a published snapshot (``kind`` snapshot). ``status``: queued, running, done, failed,
+    superseded (a newer upload of the office came before it was rendered)."""
 
     __tablename__ = "render_jobs"
     id: Mapped[int] = mapped_column(primary_key=True)
-    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id"), index=True)
-    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="office")
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"), index=True)
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"), index=True)
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"), index=True)
     lang: Mapped[str] = mapped_column(String(5), default="id")
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -86,6 +89,7 @@ def enqueue(db: Session, up: Upload, lang: str) -> RenderJob:
         .execution_options(synchronize_session=False)
     )
     job = RenderJob(
+        kind="office",
         upload_id=up.id,
         office_id=up.office_id,
         lang=lang,
@@ -100,6 +104,34 @@ def enqueue(db: Session, up: Upload, lang: str) -> RenderJob:
     db.flush()
     WAKE.set()
     return job
+
+
+def enqueue_snapshot(db: Session, snapshot_id: int) -> RenderJob:
+    """Queue the PDFs of a snapshot just published (:func:`monev.web.snapshot.render_pdfs`)."""
+    job = RenderJob(
+        kind="snapshot",
+        snapshot_id=snapshot_id,
+        lang="id",
+        status="queued",
+        attempts=0,
+        worker="",
+        pdf_key="",
+        pdf_sha256="",
+        error="",
+    )
+    db.add(job)
+    db.flush()
+    WAKE.set()
+    return job
+
+
+def snapshot_job(db: Session, snapshot_id: int) -> RenderJob | None:
+    return db.scalar(
+        select(RenderJob)
+        .where(RenderJob.snapshot_id == snapshot_id)
+        .order_by(RenderJob.id.desc())
+        .limit(1)
+    )
 
 
 def worker_name() -> str:
@@ -201,7 +233,8 @@ def jobs_of(db: Session, upload_ids: list[int]) -> dict[int, RenderJob]:
         select(RenderJob).where(RenderJob.upload_id.in_(upload_ids)).order_by(RenderJob.id)
     )
     for job in rows:
-        out[job.upload_id] = job
+        if job.upload_id is not None:
+            out[job.upload_id] = job
     return out
 
 
@@ -279,9 +312,9 @@ def render_task(task: Task) -> tuple[str, str, bool] | None:
 def task_of(settings: Settings, db: Session, job: RenderJob) -> Task | None:
     from monev.web import storage
 
-    up = db.get(Upload, job.upload_id)
+    up = db.get(Upload, job.upload_id) if job.upload_id is not None else None
     period = db.get(Period, up.period_id) if up is not None else None
-    if up is None or period is None or not up.sha256 or db.get(Office, job.office_id) is None:
+    if up is None or period is None or not up.sha256 or db.get(Office, up.office_id) is None:
         return None
     blob = storage.blob_path(settings.blob_dir, up.sha256, storage.suffix_of(up.original_name))
     day = (up.received_at + dt.timedelta(hours=ZONES.get(period.zone, 7))).date()
@@ -337,8 +370,11 @@ class Renderer:
             job = claim(db)
             if job is None:
                 return False
-            job_id = job.id
-            task = task_of(self.settings, db, job)
+            job_id, kind, snapshot_id = job.id, job.kind, job.snapshot_id
+            task = task_of(self.settings, db, job) if kind == "office" else None
+        if kind == "snapshot":
+            self._snapshot(job_id, snapshot_id)
+            return True
         if task is None:
             with self.store.session() as db:
                 fail(db, job_id, "web.pdf.unscorable", retry=False)
@@ -355,6 +391,25 @@ class Renderer:
             else:
                 complete(db, job_id, got[0], got[1])
         return True
+
+    def _snapshot(self, job_id: int, snapshot_id: int | None) -> None:
+        """A snapshot's PDFs: :func:`monev.run.run_score` renders them in its own worker
+        processes (with the renderer's limits), so this runs in the renderer's thread."""
+        from monev.web.snapshot import PublishError, render_pdfs
+
+        error = ""
+        try:
+            with self.store.session() as db:
+                render_pdfs(self.settings, db, snapshot_id)
+        except PublishError as exc:  # the run itself refused: not tried again
+            error = exc.key if exc.key.startswith("web.pdf.") else "web.pdf.run_failed"
+        except Exception:  # a bug, or the database away: this job's try, never the server
+            error = "web.pdf.crashed"
+        with self.store.session() as db:
+            if error:
+                fail(db, job_id, error, retry=error == "web.pdf.crashed")
+            else:
+                complete(db, job_id, "", "")
 
     def run_until_idle(self) -> int:
         """Render until no job is queued (tests, the CLI); returns how many jobs were handled."""

@@ -303,6 +303,8 @@ def test_office_uploads_reads_its_problems_fixes_them_and_scores_higher(
     from selenium.webdriver.support.ui import WebDriverWait
 
     WebDriverWait(d, 180).until(lambda drv: "/snapshots/" in drv.current_url)
+    _shot(d, shots, "12a-snapshot-preparing")  # results.json is there; the PDFs are coming
+    _wait_text(d, "snapshot-files", "kota.pdf", 300)  # the page refreshes itself
     files = d.find_element(By.ID, "snapshot-files").text
     assert "results.json" in files and "kota.pdf" in files and "rekap.xlsx" in files
     _shot(d, shots, "12-snapshot")

@@ -1,4 +1,5 @@
-"""Render jobs: office PDFs made in the background, one row per job (wp-webpdf, issue 14 item 5).
+"""Render jobs: office PDFs and a published snapshot's PDFs made in the background, one row per
+job (wp-webpdf, issue 14 item 5).
 
 Revision ID: 0003_render_jobs
 Revises: 0002
@@ -17,8 +18,10 @@ def upgrade() -> None:
     op.create_table(
         "render_jobs",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("upload_id", sa.Integer, sa.ForeignKey("uploads.id"), nullable=False),
-        sa.Column("office_id", sa.Integer, sa.ForeignKey("offices.id"), nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("upload_id", sa.Integer, sa.ForeignKey("uploads.id"), nullable=True),
+        sa.Column("office_id", sa.Integer, sa.ForeignKey("offices.id"), nullable=True),
+        sa.Column("snapshot_id", sa.Integer, sa.ForeignKey("snapshots.id"), nullable=True),
         sa.Column("lang", sa.String(5), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),
@@ -32,6 +35,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_render_jobs_upload_id", "render_jobs", ["upload_id"])
     op.create_index("ix_render_jobs_office_id", "render_jobs", ["office_id"])
+    op.create_index("ix_render_jobs_snapshot_id", "render_jobs", ["snapshot_id"])
     op.create_index("ix_render_jobs_status", "render_jobs", ["status"])
 
 
