@@ -25,6 +25,7 @@ from test_web import (  # noqa: F401  (fixtures)
     EV,
     cheap_argon2,
     client,
+    csrf,
     login,
     office_account,
     open_period,
@@ -247,3 +248,29 @@ def test_upload_returns_before_its_pdf_then_a_worker_renders_it_without_the_rank
         assert path.stat().st_mtime_ns == stamp
     finally:
         renderer.stop()
+
+
+def test_publish_returns_before_the_snapshot_pdfs_and_keeps_its_inputs_unserved(
+    offices, rubric, tmp_path
+):
+    """The publish request freezes results.json & co. and queues the PDFs (no WeasyPrint here:
+    the request scores without PDFs); the inputs kept for the renderer are never served."""
+    from monev.web.db import Snapshot
+    from monev.web.snapshot import PENDING, snapshot_dir
+
+    settings, store, _, admin, a, _ = offices
+    upload(a, "dinkes.xlsx", _good(tmp_path, rubric))
+    r = admin.post("/admin/publish", data={"csrf": csrf(admin, "/dashboard")})
+    assert r.status_code == 200 and re.fullmatch(r"/snapshots/\d+", r.url.path), r.text
+    assert "sedang disiapkan" in r.text and 'http-equiv="refresh"' in r.text
+    with store.session() as db:
+        snap = db.scalars(select(Snapshot)).one()
+        names = {f["name"] for f in snap.files}
+        job = rendering.snapshot_job(db, snap.id)
+        assert job is not None and (job.kind, job.status) == ("snapshot", "queued")
+    assert "results.json" in names and not any(n.endswith(".pdf") for n in names)
+    kept = snapshot_dir(settings, snap.id) / PENDING
+    assert (kept / "order.json").is_file()
+    assert (kept / "kuesioner" / "dinas-kesehatan.xlsx").is_file()
+    for guess in (f"{PENDING}/order.json", f"{PENDING}/kuesioner/dinas-kesehatan.xlsx"):
+        assert admin.get(f"{r.url.path}/{guess}").status_code == 404, guess
