@@ -419,8 +419,15 @@ class Renderer:
         return done
 
     def _loop(self) -> None:
+        import time
+
+        checked = time.monotonic()
         while not self._stop.is_set():
             try:
+                if time.monotonic() - checked > STALE_AFTER.total_seconds() / 2:
+                    checked = time.monotonic()  # a server on another machine may have died
+                    with self.store.session() as db:
+                        requeue_stale(db)
                 busy = self.run_once()
             except Exception:  # the database is away for a moment: try again later
                 busy = False

@@ -266,6 +266,7 @@ def render_pdfs(settings: Settings, db: Session, snapshot_id: int | None) -> Non
 
 def _freeze(src: Path, target: Path, name: str) -> dict[str, Any]:
     target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)  # a read-only copy left by a render tried again
     shutil.copyfile(src, target)
     target.chmod(0o444)
     data = target.read_bytes()
