@@ -395,12 +395,15 @@ class Renderer:
     def _snapshot(self, job_id: int, snapshot_id: int | None) -> None:
         """A snapshot's PDFs: :func:`monev.run.run_score` renders them in its own worker
         processes (with the renderer's limits), so this runs in the renderer's thread."""
+        import shutil
+
         from monev.web.snapshot import PublishError, render_pdfs
 
         error = ""
         try:
             with self.store.session() as db:
-                render_pdfs(self.settings, db, snapshot_id)
+                kept = render_pdfs(self.settings, db, snapshot_id)
+            shutil.rmtree(kept, ignore_errors=True)  # listed and committed: no longer needed
         except PublishError as exc:  # the run itself refused: not tried again
             error = exc.key if exc.key.startswith("web.pdf.") else "web.pdf.run_failed"
         except Exception:  # a bug, or the database away: this job's try, never the server

@@ -227,10 +227,11 @@ def _keep_inputs(inputs: Exported, folder: Path) -> None:
     (folder / "order.json").write_text(json.dumps(order), encoding="utf-8")
 
 
-def render_pdfs(settings: Settings, db: Session, snapshot_id: int | None) -> None:
+def render_pdfs(settings: Settings, db: Session, snapshot_id: int | None) -> Path:
     """The PDFs of a snapshot published with ``later_pdfs``: the same ``monev score`` run on the
     kept inputs, with PDFs; its results.json must be the one frozen at publishing (else nothing
-    is added). The PDFs (with the city rank) are frozen and listed; the kept inputs removed."""
+    is added). The PDFs (with the city rank) are frozen and listed. Returns the folder of kept
+    inputs, for the caller to remove once this transaction is committed."""
     import json
 
     snap = db.get(Snapshot, snapshot_id) if snapshot_id is not None else None
@@ -259,9 +260,9 @@ def render_pdfs(settings: Settings, db: Session, snapshot_id: int | None) -> Non
                 continue
             added.append(_freeze(path, dest / rel, rel))
     snap.files = sorted([*snap.files, *added], key=lambda f: str(f["name"]))
-    shutil.rmtree(kept, ignore_errors=True)
     publisher = db.get(User, snap.created_by) if snap.created_by else None
     audit(db, publisher, "snapshot.pdfs", "snapshot", snap.id, None, {"files": len(added)})
+    return kept
 
 
 def _freeze(src: Path, target: Path, name: str) -> dict[str, Any]:

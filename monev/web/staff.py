@@ -377,11 +377,11 @@ class StaffPages:
         return RedirectResponse("/admin", 303)
 
     def snapshot_page(self, request: Request, db: Session, user: User) -> Response:
+        from monev.web.rendering import snapshot_job
+
         snap = db.get(Snapshot, request.path_params["id"])
         if snap is None:
             raise HTTPException(404)
-        from monev.web.rendering import snapshot_job
-
         period = db.get(Period, snap.period_id)
         job = snapshot_job(db, snap.id)
         pdf = {"status": job.status if job else "none", "error": job.error if job else ""}
