@@ -145,6 +145,19 @@ def _wait_text(d, element_id: str, text: str, seconds: float = 30) -> None:
     )
 
 
+def _text(d, element_id: str, seconds: float = 30) -> str:
+    """An element's text on a page that may reload itself meanwhile (the result page refreshes
+    every 5 s while its PDF is being made): read again when the page changed under the read."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return str(
+        WebDriverWait(d, seconds, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda drv: drv.find_element(By.ID, element_id).text
+        )
+    )
+
+
 def _wait_url(d, ending: str, seconds: float = 30) -> None:
     """A click submits a form: wait for the browser to arrive, not just for the click to end."""
     from selenium.webdriver.support.ui import WebDriverWait
@@ -193,9 +206,9 @@ def test_office_uploads_reads_its_problems_fixes_them_and_scores_higher(
     )
     d.find_element(By.ID, "file").send_keys(str(bad))
     d.find_element(By.ID, "upload").click()
-    problems = d.find_element(By.ID, "problems").text
+    problems = _text(d, "problems")
     assert "Kuesioner!" in problems and "JI-02" in problems
-    first = d.find_element(By.ID, "score").text
+    first = _text(d, "score")
     _shot(d, shots, "04-result-with-problems")
 
     # 4. it uploads a fixed one and sees its score rise
@@ -207,8 +220,8 @@ def test_office_uploads_reads_its_problems_fixes_them_and_scores_higher(
     d.get(server + "/office")
     d.find_element(By.ID, "file").send_keys(str(good))
     d.find_element(By.ID, "upload").click()
-    second = d.find_element(By.ID, "score").text
-    assert "Naik" in d.find_element(By.ID, "delta").text
+    second = _text(d, "score")
+    assert "Naik" in _text(d, "delta")
     assert float(second.replace(".", "").replace(",", ".")) > float(
         first.replace(".", "").replace(",", ".")
     )
