@@ -920,6 +920,12 @@ def serve(
             "--base-url", help="Public address (behind a proxy); default http://HOST:PORT."
         ),
     ] = None,
+    pdf_workers: Annotated[
+        int,
+        typer.Option(
+            "--pdf-workers", min=1, max=8, help="Processes rendering office PDFs in the background."
+        ),
+    ] = 1,
 ) -> None:
     """Start the web application (needs the web extra); migrations are applied on start."""
     from monev.web.app import serve as run
@@ -932,6 +938,7 @@ def serve(
         max_upload=max_upload_mb * 1024 * 1024,
         base_url=base_url or f"http://{host}:{port}",
         secure_cookies=(base_url or "").startswith("https://"),
+        render_workers=pdf_workers,
     )
     try:
         run(settings, host, port)

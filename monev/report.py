@@ -105,6 +105,9 @@ class OfficeContext:
     arithmetic: Arithmetic | None = None
     delta: Any = None  # monev.compare.OfficeDelta when compared with last year
     comparison: Any = None  # monev.compare.Comparison
+    #: False: the city rank is left out (the web's live office PDF: the rank changes with every
+    #: upload of any office and would make the PDF stale at once).
+    show_rank: bool = True
 
 
 @dataclass
@@ -200,7 +203,10 @@ def _audit(run: RunResult, o: OfficeResult | None = None) -> Audit:
     )
 
 
-def office_context(run: RunResult, o: OfficeResult, lang: str = "id") -> OfficeContext:
+def office_context(
+    run: RunResult, o: OfficeResult, lang: str = "id", rank: bool = True
+) -> OfficeContext:
+    """The office report's context; ``rank=False`` leaves the city rank out of the report."""
     r = run.rubric
     chart = [
         {
@@ -241,6 +247,7 @@ def office_context(run: RunResult, o: OfficeResult, lang: str = "id") -> OfficeC
         stage_weights=o.score.stage_weights,
         problems=shown_problems(o.file, sorted(o.problems)),
         arithmetic=final_arithmetic(o.score, lang),
+        show_rank=rank,
     )
 
 
@@ -616,8 +623,8 @@ def heat_colour(pct: float | Fraction) -> str:
     return f"rgb({r},{g},110)"
 
 
-def render_office_html(run: RunResult, o: OfficeResult, lang: str = "id") -> str:
-    ctx = office_context(run, o, lang)
+def render_office_html(run: RunResult, o: OfficeResult, lang: str = "id", rank: bool = True) -> str:
+    ctx = office_context(run, o, lang, rank)
     return _env(lang).get_template("office.html.j2").render(c=ctx)
 
 

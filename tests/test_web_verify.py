@@ -9,6 +9,7 @@ link keeps them all, a ``Ya`` without evidence none (until a verifier says Sesua
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import re
 import subprocess
@@ -447,14 +448,33 @@ def test_snapshot_equals_monev_score_on_the_exported_inputs(verif, rubric, tmp_p
     """Issue 14: the snapshot's results.json equals exactly `monev score FILES --rubric R
     --stages S --offices O --as-of D --verifier-from-workbooks` on the inputs exported from the
     database (latest uploads with the decisions written in, stages file, registry)."""
+    from pypdf import PdfReader
+
+    from monev.web.rendering import Renderer
     from monev.web.snapshot import export_inputs
 
     settings, store, _app, _admin, _a, _b, _v, au = verif
     snap_url = _publish_cycle(verif, rubric, tmp_path)
+    # the publish request froze results.json and rekap.xlsx; the PDFs come in the background
+    page = au.get(snap_url).text
+    names = re.findall(r'<a href="' + snap_url + r'/([^"]+)">', page)
+    assert "results.json" in names and "kota.pdf" not in names and "sedang disiapkan" in page
+    renderer = Renderer(store)
+    try:
+        assert renderer.run_until_idle() == 3  # each office's upload, and the snapshot
+    finally:
+        renderer.stop()
     page = au.get(snap_url).text  # the auditor downloads the snapshot
+    assert "sedang disiapkan" not in page and "tidak dapat dibuat" not in page, page
     names = re.findall(r'<a href="' + snap_url + r'/([^"]+)">', page)
     assert {"results.json", "rekap.xlsx", "kota.pdf"} <= set(names)
     assert sum(n.endswith(".pdf") for n in names) >= 3  # kota.pdf + one per office
+    assert not any(".masukan" in n for n in names)  # the kept inputs are never listed
+    # the snapshot's office PDFs print the city rank (the live ones do not): 2 offices
+    office_pdf = next(n for n in names if n.startswith("kantor/dinas-kesehatan"))
+    body = au.get(f"{snap_url}/{office_pdf}").content
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)
+    assert "Peringkat 1 dari 2" in text
     import hashlib
 
     with store.session() as db:

@@ -31,7 +31,7 @@ from starlette.staticfiles import StaticFiles
 
 from monev.i18n import DEFAULT_LANG, LANGS
 from monev.results import OfficeResult
-from monev.web import security, storage, verification
+from monev.web import rendering, security, storage, verification
 from monev.web.checking import (
     UPLOADED,
     check_blob,
@@ -401,6 +401,7 @@ class App(StaffPages, HistoryPages):
             deadline=local_time(period.deadline_utc, period.zone) if period else "",
             closed=period is not None and period.deadline_utc < utcnow(),
             uploads=uploads,
+            pdfs=rendering.jobs_of(db, [u.id for u in uploads]),
             local=lambda when: local_time(when, period.zone if period else "WIB"),
             error=error,
             mb=self.settings.max_upload // (1024 * 1024),
@@ -506,6 +507,8 @@ class App(StaffPages, HistoryPages):
             {"file": name, "sha256": sha, **outcome.summary()},
             client_ip(request),
         )
+        if not outcome.rejected:  # its PDF is rendered in the background (monev.web.rendering)
+            rendering.enqueue(db, up, lang)
         return RedirectResponse(f"/uploads/{up.id}", 303)
 
     def _record_refusal(
@@ -585,8 +588,31 @@ class App(StaffPages, HistoryPages):
             refusal=wt(up.refusal, lang, mb=self.settings.max_upload // 2**20)
             if up.refusal
             else "",
+            pdf=self._pdf_state(db, up),
             **ctx,
         )
+
+    def _pdf_state(self, db: Session, up: Upload) -> dict[str, str]:
+        """The upload's office PDF for the result page: status none, queued, running, done,
+        failed or superseded, and the failure's message key."""
+        job = rendering.latest_job(db, up.id)
+        if job is None:
+            return {"status": "none", "error": ""}
+        if job.status == "done" and rendering.ready_pdf(self.settings, job) is None:
+            return {"status": "failed", "error": "web.pdf.missing"}
+        return {"status": job.status, "error": job.error if job.status == "failed" else ""}
+
+    def report_pdf(self, request: Request, db: Session, user: User) -> Response:
+        """The upload's office PDF once rendered (404 otherwise, and for another office's)."""
+        from monev.report import safe_name
+
+        up = self._visible_upload(request, db, user)
+        path = rendering.ready_pdf(self.settings, rendering.latest_job(db, up.id))
+        office = db.get(Office, up.office_id)
+        if path is None or office is None:
+            raise HTTPException(404)
+        name = f"laporan-{safe_name(office.name)}-{up.id}.pdf"
+        return FileResponse(path, filename=name, media_type="application/pdf")
 
     def download(self, request: Request, db: Session, user: User) -> Response:
         up = self._visible_upload(request, db, user)
@@ -647,6 +673,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         Route("/office/uploads", a.upload, methods=["POST"]),
         Route("/uploads/{id:int}", a.page(a.result, anyone)),
         Route("/uploads/{id:int}/file", a.page(a.download, anyone)),
+        Route("/uploads/{id:int}/report.pdf", a.page(a.report_pdf, anyone)),
         Route("/verify", a.page(a.verify_list, staff)),
         Route("/verify/{office:int}", a.page(a.verify_office, staff)),
         Route("/verify/{office:int}/workbook.xlsx", a.page(a.verify_download, staff)),
@@ -724,4 +751,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None
         rubric_ids = sorted({p.rubric_id for p in db.scalars(select(Period))})
     warm_up(rubric_ids)
     app = create_app(settings, store)
-    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+    renderer = rendering.Renderer(store, settings.render_workers)
+    renderer.start()  # office PDFs, in the background (requeues what a dead server left)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+    finally:
+        renderer.stop()

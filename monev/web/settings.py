@@ -24,6 +24,7 @@ class Settings:
     login_limit: int = 5  # failed attempts per account, and per address, in the window
     login_window_minutes: int = 15
     pdf: bool = True  # a published snapshot has the PDFs (tests without the PDF stack: False)
+    render_workers: int = 1  # processes rendering office PDFs in the background, per server
 
     @property
     def blob_dir(self) -> Path:

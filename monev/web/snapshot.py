@@ -136,39 +136,21 @@ def publish(
     pdf: bool = True,
     ip: str = "",
     as_of: dt.date | None = None,
+    later_pdfs: bool = False,
 ) -> Snapshot:
-    """Score the exported inputs with the library and freeze every output with its SHA-256."""
-    from monev.registry import load_registry
-    from monev.run import RunError, RunSettings, run_score
-    from monev.stages import load_stages
+    """Score the exported inputs with the library and freeze every output with its SHA-256.
 
+    ``later_pdfs`` (the admin's publish button): everything but the PDFs is frozen now, and the
+    exported inputs are kept (unlisted, never served) for :func:`render_pdfs`, which a
+    background job runs (:mod:`monev.web.rendering`); the caller queues that job."""
     rb = rubric(period.rubric_id)
     day = as_of or local_date(period)
     with tempfile.TemporaryDirectory(prefix="monev-publish-") as tmp:
         inputs = export_inputs(settings, db, period, Path(tmp) / "masukan")
         if not inputs.workbooks:
             raise PublishError("web.publish.nothing")
-        registry = load_registry(inputs.registry, rb.unit_types)
-        if not registry.usable:
-            detail = "; ".join(p.text() for p in registry.problems[:3])
-            raise PublishError("web.error.registry", detail=detail)
         out = Path(tmp) / "hasil"
-        try:
-            run_score(
-                inputs.workbooks,
-                rb,
-                RunSettings(
-                    out=out,
-                    jobs=1,
-                    pdf=pdf,
-                    as_of=day,
-                    stages=load_stages(inputs.stages, rb),
-                    verifier_from_workbooks=True,
-                    registry=registry,
-                ),
-            )
-        except RunError as exc:
-            raise PublishError("web.publish.failed", detail=exc.key) from None
+        _score(rb, inputs, out, day, pdf and not later_pdfs)
         snap = Snapshot(period_id=period.id, created_by=actor.id, as_of=day.isoformat(), files=[])
         db.add(snap)
         db.flush()
@@ -187,6 +169,8 @@ def publish(
             rel = f"masukan/{src.name}"
             files.append(_freeze(src, dest / rel, rel))
         snap.files = files
+        if pdf and later_pdfs:
+            _keep_inputs(inputs, dest / PENDING)
     audit(
         db,
         actor,
@@ -206,8 +190,94 @@ def publish(
     return snap
 
 
+#: Where a snapshot keeps its exported inputs until its PDFs are rendered (never listed, so never
+#: served: :func:`snapshot_file` serves listed names only).
+PENDING = ".masukan-pdf"
+
+
+def _score(rb: Any, inputs: Exported, out: Path, day: dt.date, pdf: bool) -> list[str]:
+    """``monev score`` on the exported inputs (as the test and the README say, exactly)."""
+    from monev.registry import load_registry
+    from monev.run import RunError, RunSettings, run_score
+    from monev.stages import load_stages
+
+    registry = load_registry(inputs.registry, rb.unit_types)
+    if not registry.usable:
+        detail = "; ".join(p.text() for p in registry.problems[:3])
+        raise PublishError("web.error.registry", detail=detail)
+    try:
+        run = run_score(
+            inputs.workbooks,
+            rb,
+            RunSettings(
+                out=out,
+                jobs=1,
+                pdf=pdf,
+                as_of=day,
+                stages=load_stages(inputs.stages, rb),
+                verifier_from_workbooks=True,
+                registry=registry,
+            ),
+        )
+    except RunError as exc:
+        raise PublishError("web.publish.failed", detail=exc.key) from None
+    return list(run.pdf_failed)
+
+
+def _keep_inputs(inputs: Exported, folder: Path) -> None:
+    import json
+
+    (folder / WORKBOOKS).mkdir(parents=True, exist_ok=True)
+    order = []
+    for path in inputs.workbooks:  # the same names: results.json names each office's file
+        shutil.copyfile(path, folder / WORKBOOKS / path.name)
+        order.append(path.name)
+    shutil.copyfile(inputs.stages, folder / STAGES_FILE)
+    shutil.copyfile(inputs.registry, folder / REGISTRY_FILE)
+    (folder / "order.json").write_text(json.dumps(order), encoding="utf-8")
+
+
+def render_pdfs(settings: Settings, db: Session, snapshot_id: int | None) -> Path:
+    """The PDFs of a snapshot published with ``later_pdfs``: the same ``monev score`` run on the
+    kept inputs, with PDFs; its results.json must be the one frozen at publishing (else nothing
+    is added). The PDFs (with the city rank) are frozen and listed. Returns the folder of kept
+    inputs, for the caller to remove once this transaction is committed."""
+    import json
+
+    snap = db.get(Snapshot, snapshot_id) if snapshot_id is not None else None
+    period = db.get(Period, snap.period_id) if snap is not None else None
+    if snap is None or period is None:
+        raise PublishError("web.pdf.unscorable")
+    dest = snapshot_dir(settings, snap.id)
+    kept = dest / PENDING
+    if not kept.is_dir():  # done before (a retry after the transaction was lost): nothing kept
+        raise PublishError("web.pdf.missing")
+    order = json.loads((kept / "order.json").read_text(encoding="utf-8"))
+    books = [kept / WORKBOOKS / Path(n).name for n in order]
+    inputs = Exported(books, kept / STAGES_FILE, kept / REGISTRY_FILE)
+    rb = rubric(period.rubric_id)
+    with tempfile.TemporaryDirectory(prefix="monev-publish-pdf-") as tmp:
+        out = Path(tmp) / "hasil"
+        if _score(rb, inputs, out, dt.date.fromisoformat(snap.as_of), True):
+            raise PublishError("web.pdf.crashed")  # a renderer died on some: tried again
+        frozen = (dest / "results.json").read_bytes()
+        if (out / "results.json").read_bytes() != frozen:
+            raise PublishError("web.pdf.changed")
+        added = []
+        for path in sorted(out.rglob("*.pdf")):
+            rel = path.relative_to(out).as_posix()
+            if rel.startswith(".") or "/." in rel:
+                continue
+            added.append(_freeze(path, dest / rel, rel))
+    snap.files = sorted([*snap.files, *added], key=lambda f: str(f["name"]))
+    publisher = db.get(User, snap.created_by) if snap.created_by else None
+    audit(db, publisher, "snapshot.pdfs", "snapshot", snap.id, None, {"files": len(added)})
+    return kept
+
+
 def _freeze(src: Path, target: Path, name: str) -> dict[str, Any]:
     target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)  # a read-only copy left by a render tried again
     shutil.copyfile(src, target)
     target.chmod(0o444)
     data = target.read_bytes()

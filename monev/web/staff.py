@@ -328,15 +328,17 @@ class StaffPages:
         )
 
     def admin_publish(self, request: Request, db: Session, user: User, form: FormData) -> Response:
+        from monev.web.rendering import enqueue_snapshot
         from monev.web.snapshot import PublishError, publish
 
         period = self._period(db)
-        try:
-            snap = publish(
-                self.settings, db, user, period, pdf=self.settings.pdf, ip=client_ip(request)
-            )
+        pdf = self.settings.pdf
+        try:  # the PDFs are rendered in the background (monev.web.rendering), not here
+            snap = publish(self.settings, db, user, period, pdf, client_ip(request), later_pdfs=pdf)
         except PublishError as exc:
             return self.admin(request, db, user, wt(exc.key, request.state.lang, **exc.params), 409)
+        if pdf:
+            enqueue_snapshot(db, snap.id)
         return RedirectResponse(f"/snapshots/{snap.id}", 303)
 
     def admin_staff(self, request: Request, db: Session, user: User, form: FormData) -> Response:
@@ -375,11 +377,15 @@ class StaffPages:
         return RedirectResponse("/admin", 303)
 
     def snapshot_page(self, request: Request, db: Session, user: User) -> Response:
+        from monev.web.rendering import snapshot_job
+
         snap = db.get(Snapshot, request.path_params["id"])
         if snap is None:
             raise HTTPException(404)
         period = db.get(Period, snap.period_id)
-        return render(request, "snapshot.html.j2", snap=snap, period=period)
+        job = snapshot_job(db, snap.id)
+        pdf = {"status": job.status if job else "none", "error": job.error if job else ""}
+        return render(request, "snapshot.html.j2", snap=snap, period=period, pdf=pdf)
 
     def snapshot_download(self, request: Request, db: Session, user: User) -> Response:
         from monev.web.snapshot import snapshot_file

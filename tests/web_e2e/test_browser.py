@@ -58,6 +58,7 @@ def server(tmp_path):
     from monev.web import security
     from monev.web.app import create_app
     from monev.web.ops import Store, create_admin
+    from monev.web.rendering import Renderer
     from monev.web.settings import Settings
 
     security.set_cost(1, 1024)
@@ -71,6 +72,8 @@ def server(tmp_path):
         create_app(settings, store), host="127.0.0.1", port=port, log_level="warning"
     )
     srv = uvicorn.Server(config)
+    renderer = Renderer(store)  # office PDFs in the background, as `monev serve` runs them
+    renderer.start()
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -80,6 +83,7 @@ def server(tmp_path):
     yield base
     srv.should_exit = True
     thread.join(10)
+    renderer.stop()
     security.set_cost(3, 65536)
 
 
@@ -141,6 +145,19 @@ def _wait_text(d, element_id: str, text: str, seconds: float = 30) -> None:
     )
 
 
+def _text(d, element_id: str, seconds: float = 30) -> str:
+    """An element's text on a page that may reload itself meanwhile (the result page refreshes
+    every 5 s while its PDF is being made): read again when the page changed under the read."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return str(
+        WebDriverWait(d, seconds, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda drv: drv.find_element(By.ID, element_id).text
+        )
+    )
+
+
 def _wait_url(d, ending: str, seconds: float = 30) -> None:
     """A click submits a form: wait for the browser to arrive, not just for the click to end."""
     from selenium.webdriver.support.ui import WebDriverWait
@@ -189,9 +206,9 @@ def test_office_uploads_reads_its_problems_fixes_them_and_scores_higher(
     )
     d.find_element(By.ID, "file").send_keys(str(bad))
     d.find_element(By.ID, "upload").click()
-    problems = d.find_element(By.ID, "problems").text
+    problems = _text(d, "problems")
     assert "Kuesioner!" in problems and "JI-02" in problems
-    first = d.find_element(By.ID, "score").text
+    first = _text(d, "score")
     _shot(d, shots, "04-result-with-problems")
 
     # 4. it uploads a fixed one and sees its score rise
@@ -203,12 +220,26 @@ def test_office_uploads_reads_its_problems_fixes_them_and_scores_higher(
     d.get(server + "/office")
     d.find_element(By.ID, "file").send_keys(str(good))
     d.find_element(By.ID, "upload").click()
-    second = d.find_element(By.ID, "score").text
-    assert "Naik" in d.find_element(By.ID, "delta").text
+    second = _text(d, "score")
+    assert "Naik" in _text(d, "delta")
     assert float(second.replace(".", "").replace(",", ".")) > float(
         first.replace(".", "").replace(",", ".")
     )
     _shot(d, shots, "05-result-fixed")
+    # ... and its PDF: "being made" at first, the page refreshes itself until the link is there
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(d, 180).until(lambda drv: drv.find_elements(By.ID, "pdf-link"))
+    pdf = d.find_element(By.ID, "pdf-link").get_attribute("href")
+    assert pdf and pdf.endswith("/report.pdf")
+    got = d.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0]).then(r => r.arrayBuffer().then(b => done([r.status,"
+        " r.headers.get('content-type'), new TextDecoder().decode(b.slice(0, 5))])));",
+        pdf,
+    )
+    assert got == [200, "application/pdf", "%PDF-"]
+    _shot(d, shots, "05b-result-pdf")
     d.get(server + "/office")
     assert len(d.find_elements(By.CSS_SELECTOR, "#history tbody tr")) == 2
     _shot(d, shots, "06-history")
@@ -285,6 +316,8 @@ def test_office_uploads_reads_its_problems_fixes_them_and_scores_higher(
     from selenium.webdriver.support.ui import WebDriverWait
 
     WebDriverWait(d, 180).until(lambda drv: "/snapshots/" in drv.current_url)
+    _shot(d, shots, "12a-snapshot-preparing")  # results.json is there; the PDFs are coming
+    _wait_text(d, "snapshot-files", "kota.pdf", 300)  # the page refreshes itself
     files = d.find_element(By.ID, "snapshot-files").text
     assert "results.json" in files and "kota.pdf" in files and "rekap.xlsx" in files
     _shot(d, shots, "12-snapshot")

@@ -1,0 +1,458 @@
+"""Office PDFs rendered in the background, never inside a request (issue 14 item 5).
+
+An accepted upload queues one :class:`RenderJob` (:func:`enqueue`); the result page shows the
+job's state and, once it is done, a download link. The job state lives in the database, so
+several ``monev serve`` processes (PostgreSQL) share one queue:
+
+* :func:`claim` takes the oldest queued job with ``UPDATE … WHERE id = ? AND status =
+  'queued'``: of two processes claiming the same job, exactly one changes the row;
+* a newer upload of an office supersedes its job still queued (the queue holds at most one
+  queued job per office, so it cannot grow without bound);
+* a render whose worker process dies or raises is queued again, at most :data:`MAX_ATTEMPTS`
+  times in all, then shown as failed with a message; jobs left ``running`` by a server that
+  died are queued again when a server starts (:func:`requeue_stale`).
+
+The PDF is the library's office report (:func:`monev.report.render_office_html` and
+:func:`monev.report.html_to_pdf` over the library's check of the stored upload), without the
+city rank: it changes with every upload of any office and would make every live PDF stale (the
+rank is on the dashboard and in the published snapshot's PDFs). It is stored under
+``pdf/<aa>/<key>.pdf`` in the data folder, named by the render cache's key
+(:func:`monev.render_cache.cache_key`: the HTML, the attachment, the date and the renderer), so a
+document whose every part is unchanged is not rendered again. Its report date is the day of the
+upload in the period's time zone, so the PDF of an upload never changes. Rendering runs in
+worker processes with the renderer's memory and CPU limits (:class:`monev.sandbox.WorkerPool`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from monev.web.db import Base, Office, Period, Upload, utcnow
+from monev.web.ops import Store
+from monev.web.settings import ZONES, Settings
+
+#: Tries of one job in all (a render that kills its worker, or a server that dies under it).
+MAX_ATTEMPTS = 3
+#: A job ``running`` for longer than this is taken for one left by a dead server on another
+#: machine (the renderer's CPU limit per PDF is 120 s); on this machine a dead process is seen.
+STALE_AFTER = dt.timedelta(minutes=10)
+#: How often an idle renderer looks for work queued by another process (seconds).
+POLL_SECONDS = 1.0
+#: Wakes this process's renderer at once when a request of this process queues a job.
+WAKE = threading.Event()
+
+
+class RenderJob(Base):
+    """One office PDF to render (or rendered) for one upload (``kind`` office), or the PDFs of
+    a published snapshot (``kind`` snapshot). ``status``: queued, running, done, failed,
+    superseded (a newer upload of the office came before it was rendered)."""
+
+    __tablename__ = "render_jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default="office")
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"), index=True)
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"), index=True)
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("snapshots.id"), index=True)
+    lang: Mapped[str] = mapped_column(String(5), default="id")
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str] = mapped_column(String(120), default="")  # host:pid:thread of the claim
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    pdf_key: Mapped[str] = mapped_column(String(64), default="")
+    pdf_sha256: Mapped[str] = mapped_column(String(64), default="")
+    error: Mapped[str] = mapped_column(String(200), default="")  # a message key (web.pdf.*)
+
+
+# --- the queue ---------------------------------------------------------------------------------
+
+
+def enqueue(db: Session, up: Upload, lang: str) -> RenderJob:
+    """Queue the PDF of ``up``; the office's jobs still queued are superseded by it."""
+    db.execute(
+        update(RenderJob)
+        .where(RenderJob.office_id == up.office_id, RenderJob.status == "queued")
+        .values(status="superseded", finished_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    job = RenderJob(
+        kind="office",
+        upload_id=up.id,
+        office_id=up.office_id,
+        lang=lang,
+        status="queued",
+        attempts=0,
+        worker="",
+        pdf_key="",
+        pdf_sha256="",
+        error="",
+    )
+    db.add(job)
+    db.flush()
+    WAKE.set()
+    return job
+
+
+def enqueue_snapshot(db: Session, snapshot_id: int) -> RenderJob:
+    """Queue the PDFs of a snapshot just published (:func:`monev.web.snapshot.render_pdfs`)."""
+    job = RenderJob(
+        kind="snapshot",
+        snapshot_id=snapshot_id,
+        lang="id",
+        status="queued",
+        attempts=0,
+        worker="",
+        pdf_key="",
+        pdf_sha256="",
+        error="",
+    )
+    db.add(job)
+    db.flush()
+    WAKE.set()
+    return job
+
+
+def snapshot_job(db: Session, snapshot_id: int) -> RenderJob | None:
+    return db.scalar(
+        select(RenderJob)
+        .where(RenderJob.snapshot_id == snapshot_id)
+        .order_by(RenderJob.id.desc())
+        .limit(1)
+    )
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def claim(db: Session, worker: str | None = None) -> RenderJob | None:
+    """Take the oldest queued job for ``worker`` (None when there is none). The row changes only
+    while it is still queued, so two processes never hold the same job."""
+    who = worker or worker_name()
+    while True:
+        found = db.scalar(
+            select(RenderJob.id).where(RenderJob.status == "queued").order_by(RenderJob.id).limit(1)
+        )
+        if found is None:
+            return None
+        got = db.execute(
+            update(RenderJob)
+            .where(RenderJob.id == found, RenderJob.status == "queued")
+            .values(
+                status="running",
+                worker=who[:120],
+                claimed_at=utcnow(),
+                attempts=RenderJob.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if got.rowcount == 1:  # type: ignore[attr-defined]
+            return db.get(RenderJob, found, populate_existing=True)
+
+
+def complete(db: Session, job_id: int, key: str, sha256: str) -> None:
+    db.execute(
+        update(RenderJob)
+        .where(RenderJob.id == job_id, RenderJob.status == "running")
+        .values(status="done", pdf_key=key, pdf_sha256=sha256, finished_at=utcnow(), error="")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def fail(db: Session, job_id: int, error: str, retry: bool = True) -> str:
+    """A render that did not finish: queued again while it has tries left, else failed with
+    ``error`` (a message key). Returns the new status."""
+    job = db.get(RenderJob, job_id, populate_existing=True)
+    if job is None or job.status != "running":
+        return job.status if job else ""
+    if retry and job.attempts < MAX_ATTEMPTS:
+        job.status, job.worker, job.error = "queued", "", error
+    else:
+        job.status, job.error, job.finished_at = "failed", error, utcnow()
+    return job.status
+
+
+def _alive(worker: str, now: dt.datetime, claimed: dt.datetime | None) -> bool:
+    host, _, rest = worker.partition(":")
+    pid = rest.partition(":")[0]
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return claimed is not None and now - claimed < STALE_AFTER
+
+
+def requeue_stale(db: Session, now: dt.datetime | None = None) -> int:
+    """Jobs left ``running`` by a server that is gone: queued again, or failed once they have
+    used :data:`MAX_ATTEMPTS` (a PDF that takes its server down with it). Returns how many."""
+    now = now or utcnow()
+    moved = 0
+    for job in db.scalars(select(RenderJob).where(RenderJob.status == "running")):
+        if _alive(job.worker, now, job.claimed_at):
+            continue
+        if job.attempts >= MAX_ATTEMPTS:
+            job.status, job.error, job.finished_at = "failed", "web.pdf.crashed", now
+        else:
+            job.status, job.worker = "queued", ""
+        moved += 1
+    return moved
+
+
+def latest_job(db: Session, upload_id: int) -> RenderJob | None:
+    return db.scalar(
+        select(RenderJob)
+        .where(RenderJob.upload_id == upload_id)
+        .order_by(RenderJob.id.desc())
+        .limit(1)
+    )
+
+
+def jobs_of(db: Session, upload_ids: list[int]) -> dict[int, RenderJob]:
+    """The newest job of each of these uploads."""
+    out: dict[int, RenderJob] = {}
+    if not upload_ids:
+        return out
+    rows = db.scalars(
+        select(RenderJob).where(RenderJob.upload_id.in_(upload_ids)).order_by(RenderJob.id)
+    )
+    for job in rows:
+        if job.upload_id is not None:
+            out[job.upload_id] = job
+    return out
+
+
+def pdf_path(settings: Settings, key: str) -> Path:
+    if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+        raise ValueError("not a render key")
+    return settings.data_dir / "pdf" / key[:2] / f"{key}.pdf"
+
+
+def ready_pdf(settings: Settings, job: RenderJob | None) -> Path | None:
+    """The stored PDF of a done job, when its bytes are the ones recorded; else None."""
+    if job is None or job.status != "done" or not job.pdf_key:
+        return None
+    path = pdf_path(settings, job.pdf_key)
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return path if hashlib.sha256(data).hexdigest() == job.pdf_sha256 else None
+
+
+# --- one render, in a worker process -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a worker process needs to render one upload's PDF (picklable)."""
+
+    blob: str
+    rubric_id: str
+    name: str
+    as_of: str  # ISO date
+    lang: str
+    pdf_root: str
+
+
+@cache
+def _environment() -> str:
+    """The renderer's surroundings (fonts, libraries, report templates), once per worker."""
+    from monev.render_cache import environment
+
+    return environment()
+
+
+def render_task(task: Task) -> tuple[str, str, bool] | None:
+    """Render (or find already rendered) the office PDF of one stored upload: (key, sha256,
+    whether WeasyPrint ran). None when the workbook cannot be scored (no PDF to make)."""
+    from dataclasses import replace
+
+    from monev.batch import finish, read_one
+    from monev.outputs import write_atomic
+    from monev.render_cache import cache_key
+    from monev.report import ATTACHMENT_NAME, html_to_pdf, office_attachment, render_office_html
+    from monev.results import OfficeResult, RunResult
+    from monev.web.checking import rubric
+
+    rb = rubric(task.rubric_id)
+    res = finish(read_one(Path(task.blob), rb, task.name), rb)
+    if not isinstance(res, OfficeResult):
+        return None
+    office = replace(res, rank=0)  # a live PDF ranks nothing (results.json's "rank": 0)
+    as_of = dt.date.fromisoformat(task.as_of)
+    run = RunResult(rb, [office], as_of=as_of)
+    html = render_office_html(run, office, task.lang, rank=False)
+    attachment = (ATTACHMENT_NAME, office_attachment(run, office, task.lang))
+    key = cache_key(_environment(), as_of, html, attachment)
+    path = Path(task.pdf_root) / key[:2] / f"{key}.pdf"
+    if path.is_file():
+        return key, hashlib.sha256(path.read_bytes()).hexdigest(), False
+    data = html_to_pdf(html, as_of, attachment)
+    write_atomic(path, data)
+    return key, hashlib.sha256(data).hexdigest(), True
+
+
+def task_of(settings: Settings, db: Session, job: RenderJob) -> Task | None:
+    from monev.web import storage
+
+    up = db.get(Upload, job.upload_id) if job.upload_id is not None else None
+    period = db.get(Period, up.period_id) if up is not None else None
+    if up is None or period is None or not up.sha256 or db.get(Office, up.office_id) is None:
+        return None
+    blob = storage.blob_path(settings.blob_dir, up.sha256, storage.suffix_of(up.original_name))
+    day = (up.received_at + dt.timedelta(hours=ZONES.get(period.zone, 7))).date()
+    return Task(
+        str(blob),
+        period.rubric_id,
+        up.original_name,
+        day.isoformat(),
+        job.lang,
+        str(settings.data_dir / "pdf"),
+    )
+
+
+# --- the renderer: threads that claim jobs and hand them to worker processes ---------------------
+
+
+class Renderer:
+    """``workers`` threads, each claiming one job at a time and rendering it in a worker process
+    of one :class:`~monev.sandbox.WorkerPool` (``workers`` processes). ``call`` replaces the
+    pool (tests)."""
+
+    def __init__(
+        self,
+        store: Store,
+        workers: int = 1,
+        call: Callable[[Task], Any] | None = None,
+    ):
+        self.store = store
+        self.settings = store.settings
+        self.workers = max(1, workers)
+        self._call = call
+        self._pool: Any = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def _render(self, task: Task) -> Any:
+        if self._call is not None:
+            return self._call(task)
+        if self._pool is None:
+            from monev import limits
+            from monev.sandbox import ProcessLimits, WorkerPool
+
+            self._pool = WorkerPool(
+                ProcessLimits(limits.RENDER_MEMORY_BYTES, limits.RENDER_CPU_SECONDS), self.workers
+            )
+        return self._pool.call(render_task, task)
+
+    def run_once(self) -> bool:
+        """Claim and render one job; False when the queue is empty."""
+        from monev.sandbox import Stopped
+
+        with self.store.session() as db:
+            job = claim(db)
+            if job is None:
+                return False
+            job_id, kind, snapshot_id = job.id, job.kind, job.snapshot_id
+            task = task_of(self.settings, db, job) if kind == "office" else None
+        if kind == "snapshot":
+            self._snapshot(job_id, snapshot_id)
+            return True
+        if task is None:
+            with self.store.session() as db:
+                fail(db, job_id, "web.pdf.unscorable", retry=False)
+            return True
+        try:
+            got = self._render(task)
+        except Exception:  # a bug in the renderer: this job's try, never the server
+            got = Stopped("crashed", "exception")
+        with self.store.session() as db:
+            if isinstance(got, Stopped):
+                fail(db, job_id, "web.pdf.crashed")
+            elif got is None:
+                fail(db, job_id, "web.pdf.unscorable", retry=False)
+            else:
+                complete(db, job_id, got[0], got[1])
+        return True
+
+    def _snapshot(self, job_id: int, snapshot_id: int | None) -> None:
+        """A snapshot's PDFs: :func:`monev.run.run_score` renders them in its own worker
+        processes (with the renderer's limits), so this runs in the renderer's thread."""
+        import shutil
+
+        from monev.web.snapshot import PublishError, render_pdfs
+
+        error = ""
+        try:
+            with self.store.session() as db:
+                kept = render_pdfs(self.settings, db, snapshot_id)
+            shutil.rmtree(kept, ignore_errors=True)  # listed and committed: no longer needed
+        except PublishError as exc:  # the run itself refused: not tried again
+            error = exc.key if exc.key.startswith("web.pdf.") else "web.pdf.run_failed"
+        except Exception:  # a bug, or the database away: this job's try, never the server
+            error = "web.pdf.crashed"
+        with self.store.session() as db:
+            if error:
+                fail(db, job_id, error, retry=error == "web.pdf.crashed")
+            else:
+                complete(db, job_id, "", "")
+
+    def run_until_idle(self) -> int:
+        """Render until no job is queued (tests, the CLI); returns how many jobs were handled."""
+        done = 0
+        while self.run_once():
+            done += 1
+        return done
+
+    def _loop(self) -> None:
+        import time
+
+        checked = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                if time.monotonic() - checked > STALE_AFTER.total_seconds() / 2:
+                    checked = time.monotonic()  # a server on another machine may have died
+                    with self.store.session() as db:
+                        requeue_stale(db)
+                busy = self.run_once()
+            except Exception:  # the database is away for a moment: try again later
+                busy = False
+            if not busy:
+                WAKE.wait(POLL_SECONDS)
+                WAKE.clear()
+
+    def start(self) -> None:
+        """Requeue what a dead server left running, then start the threads."""
+        with self.store.session() as db:
+            requeue_stale(db)
+        for k in range(self.workers):
+            thread = threading.Thread(target=self._loop, name=f"monev-render-{k}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 30) -> None:
+        self._stop.set()
+        WAKE.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None

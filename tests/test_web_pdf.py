@@ -1,0 +1,276 @@
+"""Office PDFs rendered in the background (issue 14 item 5; monev.web.rendering).
+
+The queue is tested on the database alone (claim, supersede, the retry bound, jobs left running
+by a dead server); one test renders for real (marked ``pdf``): the upload request returns with
+the job queued and no PDF, a renderer run until idle makes it, and it prints no city rank.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import threading
+
+import pytest
+
+pytest.importorskip("starlette", reason='the web extra is not installed: pip install ".[web]"')
+pytest.importorskip("sqlalchemy", reason='the web extra is not installed: pip install ".[web]"')
+
+from helpers import write_workbook
+from sqlalchemy import select
+from test_web import (  # noqa: F401  (fixtures)
+    ADMIN,
+    ADMIN_PW,
+    EV,
+    cheap_argon2,
+    client,
+    csrf,
+    login,
+    office_account,
+    open_period,
+    site,
+    upload,
+)
+
+from monev.sandbox import Stopped
+from monev.web import rendering
+from monev.web.db import Upload
+from monev.web.rendering import MAX_ATTEMPTS, Renderer, RenderJob, claim, fail, requeue_stale
+
+
+@pytest.fixture
+def offices(site):  # noqa: F811  (the fixture)
+    """An open period and two offices, each logged in (as test_web's ``cycle``)."""
+    settings, store, app = site
+    admin = client(app)
+    assert login(admin, ADMIN, ADMIN_PW).url.path == "/admin"
+    assert open_period(admin).status_code == 200
+    a = office_account(store, settings, app, "Dinas Kesehatan", "dinkes@kota.go.id")
+    b = office_account(store, settings, app, "Dinas Pendidikan", "dindik@kota.go.id")
+    return settings, store, app, admin, a, b
+
+
+def _good(tmp_path, rubric, name: str = "Dinas Kesehatan", file: str = "dinkes.xlsx"):
+    from test_scoring import best
+
+    return write_workbook(tmp_path / file, rubric, best(rubric), office=name).read_bytes()
+
+
+def _upload_id(r) -> int:
+    m = re.fullmatch(r"/uploads/(\d+)", r.url.path)
+    assert m, r.url
+    return int(m.group(1))
+
+
+def _jobs(store) -> dict[int, RenderJob]:
+    with store.session() as db:
+        return {j.upload_id: j for j in db.scalars(select(RenderJob).order_by(RenderJob.id))}
+
+
+def test_an_upload_queues_its_pdf_and_a_newer_one_supersedes_it(offices, rubric, tmp_path):
+    _, store, _, _, a, b = offices
+    data = _good(tmp_path, rubric)
+    first = _upload_id(upload(a, "dinkes.xlsx", data))
+    r = upload(a, "dinkes-2.xlsx", data)
+    second = _upload_id(r)
+    other = _upload_id(upload(b, "dindik.xlsx", _good(tmp_path, rubric, "Dinas Pendidikan", "b")))
+    jobs = _jobs(store)
+    assert jobs[first].status == "superseded"  # never rendered: a newer upload came first
+    assert jobs[second].status == "queued" and jobs[other].status == "queued"
+    # the request did not render: the page says the PDF is being made, and polls
+    assert "PDF sedang dibuat" in r.text and 'http-equiv="refresh"' in r.text
+    assert "report.pdf" not in r.text
+    assert "lebih baru" in a.get(f"/uploads/{first}").text
+    # a rejected upload queues nothing
+    rejected = _upload_id(upload(a, "rusak.xlsx", b"bukan kuesioner"))
+    assert rejected not in _jobs(store)
+
+
+def test_claim_takes_each_job_once_even_from_two_threads(offices, rubric, tmp_path):
+    _, store, _, _, a, _ = offices
+    with store.session() as db:
+        up = db.get(Upload, _upload_id(upload(a, "dinkes.xlsx", _good(tmp_path, rubric))))
+        assert up is not None
+        db.execute(RenderJob.__table__.delete())
+        for _ in range(12):  # twelve jobs of one upload, added directly (no supersede)
+            db.add(RenderJob(upload_id=up.id, office_id=up.office_id, lang="id", status="queued"))
+    taken: list[int] = []
+    lock = threading.Lock()
+
+    def worker(name: str) -> None:
+        while True:
+            with store.session() as db:
+                job = claim(db, name)
+                if job is None:
+                    return
+                with lock:
+                    taken.append(job.id)
+
+    threads = [threading.Thread(target=worker, args=(f"w{k}",)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(taken) == 12 and len(set(taken)) == 12  # every job once, none twice
+    with store.session() as db:
+        assert {j.status for j in db.scalars(select(RenderJob))} == {"running"}
+
+
+def test_a_render_that_keeps_crashing_is_tried_three_times_then_shown_as_failed(
+    offices, rubric, tmp_path
+):
+    _, store, _, _, a, _ = offices
+    up_id = _upload_id(upload(a, "dinkes.xlsx", _good(tmp_path, rubric)))
+    calls = []
+
+    def crash(task):
+        calls.append(task)
+        return Stopped("crashed", "SIGSEGV")
+
+    # 1 try + 2 retries = MAX_ATTEMPTS (3) renders, then failed; the queue is then empty
+    assert Renderer(store, call=crash).run_until_idle() == 3 == MAX_ATTEMPTS
+    assert len(calls) == 3
+    job = _jobs(store)[up_id]
+    assert (job.status, job.attempts, job.error) == ("failed", 3, "web.pdf.crashed")
+    page = a.get(f"/uploads/{up_id}").text
+    assert "PDF tidak dapat dibuat" in page and "berulang kali" in page
+    assert 'http-equiv="refresh"' not in page  # no polling once it has failed
+    assert a.get(f"/uploads/{up_id}/report.pdf").status_code == 404
+
+
+def test_fail_requeues_until_the_bound(offices, rubric, tmp_path):
+    _, store, _, _, a, _ = offices
+    up_id = _upload_id(upload(a, "dinkes.xlsx", _good(tmp_path, rubric)))
+    states = []
+    for _ in range(MAX_ATTEMPTS):
+        with store.session() as db:
+            job = claim(db, "w")
+            assert job is not None and job.upload_id == up_id
+            states.append((job.attempts, fail(db, job.id, "web.pdf.crashed")))
+    assert states == [(1, "queued"), (2, "queued"), (3, "failed")]
+    with store.session() as db:
+        assert claim(db, "w") is None
+
+
+def test_jobs_left_running_by_a_dead_server_are_requeued_on_start(offices, rubric, tmp_path):
+    import socket
+
+    _, store, _, _, a, _ = offices
+    up_id = _upload_id(upload(a, "dinkes.xlsx", _good(tmp_path, rubric)))
+    here = socket.gethostname()
+    now = dt.datetime(2026, 11, 20, 12, 0)
+    minute = dt.timedelta(minutes=1)
+    cases = {  # worker, claimed at, attempts -> status after requeue_stale
+        "dead-here": (f"{here}:999999999:1", now, 1, "queued"),  # no such process
+        "alive-here": (f"{here}:{__import__('os').getpid()}:1", now - 60 * minute, 1, "running"),
+        "other-fresh": ("elsewhere:42:1", now - minute, 1, "running"),  # 1 min < 10 min
+        "other-stale": ("elsewhere:42:1", now - 11 * minute, 1, "queued"),  # 11 min > 10 min
+        "dead-spent": (f"{here}:999999999:1", now, MAX_ATTEMPTS, "failed"),
+    }
+    ids = {}
+    with store.session() as db:
+        up = db.get(Upload, up_id)
+        assert up is not None
+        db.execute(RenderJob.__table__.delete())
+        for name, (worker, at, tries, _) in cases.items():
+            job = RenderJob(
+                upload_id=up.id,
+                office_id=up.office_id,
+                lang="id",
+                status="running",
+                worker=worker,
+                claimed_at=at,
+                attempts=tries,
+            )
+            db.add(job)
+            db.flush()
+            ids[name] = job.id
+    with store.session() as db:
+        assert requeue_stale(db, now) == 3
+    with store.session() as db:
+        for name, (*_, expected) in cases.items():
+            job = db.get(RenderJob, ids[name])
+            assert job is not None and job.status == expected, name
+
+
+def test_the_library_office_report_leaves_the_rank_out_only_when_asked(rubric, tmp_path):
+    from test_scoring import best
+
+    from monev.batch import score_paths
+    from monev.report import render_office_html
+
+    write_workbook(tmp_path / "a.xlsx", rubric, best(rubric), office="Dinas A")
+    write_workbook(tmp_path / "b.xlsx", rubric, [("JI-01", "Ya", EV)], office="Dinas B")
+    run = score_paths([tmp_path], rubric)
+    top = run.offices[0]
+    assert "Peringkat 1 dari 2" in render_office_html(run, top)  # the snapshot's PDFs
+    assert "Peringkat 1 dari 2" not in render_office_html(run, top, rank=False)
+
+
+@pytest.mark.pdf
+def test_upload_returns_before_its_pdf_then_a_worker_renders_it_without_the_rank(
+    offices, rubric, tmp_path
+):
+    from pypdf import PdfReader
+
+    settings, store, _, _, a, b = offices
+    data = _good(tmp_path, rubric)
+    r = upload(a, "dinkes.xlsx", data)
+    up_id = _upload_id(r)
+    # the response came back with the job queued and nothing rendered yet
+    assert _jobs(store)[up_id].status == "queued" and "PDF sedang dibuat" in r.text
+    assert not (settings.data_dir / "pdf").exists()
+    assert a.get(f"/uploads/{up_id}/report.pdf").status_code == 404
+    renderer = Renderer(store)
+    try:
+        assert renderer.run_until_idle() == 1
+        job = _jobs(store)[up_id]
+        assert job.status == "done" and job.attempts == 1
+        page = a.get(f"/uploads/{up_id}").text
+        assert f'href="/uploads/{up_id}/report.pdf"' in page and "refresh" not in page
+        got = a.get(f"/uploads/{up_id}/report.pdf")
+        assert got.status_code == 200 and got.content.startswith(b"%PDF")
+        text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(got.content)).pages)
+        assert "Dinas Kesehatan" in text and "100,00" in text  # best answers: 100 points
+        assert "Peringkat" not in text and " dari 1" not in text  # no city rank
+        # office isolation: B gets 404 for A's PDF, as for an id that does not exist
+        assert b.get(f"/uploads/{up_id}/report.pdf").status_code == 404
+        assert b.get(f"/uploads/{up_id + 999}/report.pdf").status_code == 404
+        # the same file again the same day: the same document (the render cache's key), found
+        # under the data folder, not rendered again (the stored file is not even rewritten)
+        path = rendering.pdf_path(settings, job.pdf_key)
+        stamp = path.stat().st_mtime_ns
+        again = _upload_id(upload(a, "dinkes.xlsx", data))
+        assert renderer.run_until_idle() == 1
+        job2 = _jobs(store)[again]
+        assert (job2.status, job2.pdf_key, job2.pdf_sha256) == ("done", job.pdf_key, job.pdf_sha256)
+        assert path.stat().st_mtime_ns == stamp
+    finally:
+        renderer.stop()
+
+
+def test_publish_returns_before_the_snapshot_pdfs_and_keeps_its_inputs_unserved(
+    offices, rubric, tmp_path
+):
+    """The publish request freezes results.json & co. and queues the PDFs (no WeasyPrint here:
+    the request scores without PDFs); the inputs kept for the renderer are never served."""
+    from monev.web.db import Snapshot
+    from monev.web.snapshot import PENDING, snapshot_dir
+
+    settings, store, _, admin, a, _ = offices
+    upload(a, "dinkes.xlsx", _good(tmp_path, rubric))
+    r = admin.post("/admin/publish", data={"csrf": csrf(admin, "/dashboard")})
+    assert r.status_code == 200 and re.fullmatch(r"/snapshots/\d+", r.url.path), r.text
+    assert "sedang disiapkan" in r.text and 'http-equiv="refresh"' in r.text
+    with store.session() as db:
+        snap = db.scalars(select(Snapshot)).one()
+        names = {f["name"] for f in snap.files}
+        job = rendering.snapshot_job(db, snap.id)
+        assert job is not None and (job.kind, job.status) == ("snapshot", "queued")
+    assert "results.json" in names and not any(n.endswith(".pdf") for n in names)
+    kept = snapshot_dir(settings, snap.id) / PENDING
+    assert (kept / "order.json").is_file()
+    assert (kept / "kuesioner" / "dinas-kesehatan.xlsx").is_file()
+    for guess in (f"{PENDING}/order.json", f"{PENDING}/kuesioner/dinas-kesehatan.xlsx"):
+        assert admin.get(f"{r.url.path}/{guess}").status_code == 404, guess
