@@ -913,9 +913,9 @@ def _task_source(run: RunResult, lang: str, task: tuple[str, int, dict[str, str]
     return render_office_html(run, o, lang), (ATTACHMENT_NAME, office_attachment(run, o, lang)), ()
 
 
-#: One rendered report: (cache key or None, the PDF's bytes, whether WeasyPrint rendered it,
-#: the bytes to cache under the key when they are not the PDF's: the city report's pages).
-Rendered = tuple[str | None, bytes, bool, bytes | None]
+#: One rendered report: the PDF's bytes, and its cache entries: (key, the bytes just made for
+#: it, or None when they were taken from the cache).
+Rendered = tuple[bytes, list[tuple[str, bytes | None]]]
 
 
 def _render_job(task: tuple[str, int, dict[str, str]]) -> Rendered:
@@ -925,28 +925,47 @@ def _render_job(task: tuple[str, int, dict[str, str]]) -> Rendered:
     is not even imported. Generic over the kinds of task (see :func:`_task_source`), but for the
     city report: its pages are rendered (or taken from the cache) without attachments, keyed by
     their HTML alone, and its attachments are added afterwards by :func:`attach_files`, with or
-    without a cache, so a run that changed no figure of the city report re-uses its pages.
+    without a cache, so a run that changed no figure of the city report re-uses its pages. The
+    whole kota.pdf is cached too (keyed by its HTML and attachments): an unchanged re-run
+    takes it as it is.
     """
     run, lang, cache = _WORKER["run"], _WORKER["lang"], _WORKER.get("cache")
     html, attachment, more = _task_source(run, lang, task)
     city, files = task[0] == "city", more
+    entries: list[tuple[str, bytes | None]] = []
+    if city and cache is not None:
+        whole = cache.key(run.as_of, html, None, files)
+        found = cache.get(whole)
+        if found is not None:
+            return found, [(whole, None), *_pages_entry(cache, run.as_of, html)]
     if city:
         attachment, more = None, ()
     key = cache.key(run.as_of, html, attachment, more) if cache is not None else None
     data = cache.get(key) if cache is not None and key is not None else None
-    rendered = data is None
+    if key is not None:
+        entries.append((key, None))
     if data is None:
         if _WORKER.get("log"):
             with open(_WORKER["log"], "a", encoding="utf-8") as fh:
                 fh.write(f"{task[0]} {task[1]}\n")
         data = html_to_pdf(html, run.as_of, attachment, more)
+        entries = [(key, data)] if key is not None else []
     if not city:
-        return key, data, rendered, None
+        return data, entries
     ident = hashlib.sha256(html.encode("utf-8"))
     for name, text in files:
         ident.update(b"%d:%s\0%s" % (len(text), name.encode("utf-8"), text.encode("utf-8")))
     final = attach_files(data, files, run.as_of, ident.hexdigest()[:32].encode("ascii"))
-    return key, final, rendered, data
+    if cache is not None:
+        entries.append((cache.key(run.as_of, html, None, files), final))
+    return final, entries
+
+
+def _pages_entry(cache: Any, as_of: dt.date, html: str) -> list[tuple[str, bytes | None]]:
+    """The cache entry of the city report's pages, kept when the whole PDF came from the cache
+    (so that the next run, whose attachments change, still finds them)."""
+    key = cache.key(as_of, html)
+    return [(key, None)] if key in cache.entries else []
 
 
 def render_reports(
@@ -1007,17 +1026,17 @@ def render_reports(
         if isinstance(result, Stopped):
             failed.append(targets[index])
         else:
-            key, data, rendered, pages = result
+            data, entries = result
             path = out / targets[index]
             write_atomic(path, data)
             written.append(path)
-            if store is not None and key is not None and rendered:
-                if pages is not None:  # the city report's pages, without attachments
-                    store.put(key, pages)
-                else:
-                    store.put(key, data, path)
-            elif store is not None and key is not None:
-                store.keep(key)
+            for key, made in entries:
+                if store is None:
+                    break
+                if made is None:
+                    store.keep(key)
+                else:  # the output file itself when those are its bytes (linked, not copied)
+                    store.put(key, made, path if made is data else None)
         if progress:
             progress(len(written) + len(failed), total)
 

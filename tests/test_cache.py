@@ -191,18 +191,32 @@ def test_a_second_run_renders_only_what_changed_and_gives_the_same_bytes(tmp_pat
     assert _renders(log) == ["city 0", "office 0", "office 1"]
     assert _pdfs(out) == cached
 
-    # A cached file changed on disk is detected by its sha256 and rendered again.
+    # A cached file changed on disk is detected by its sha256 and made again. The cache holds
+    # this run's PDFs only (the replaced ones were dropped): 2 offices, kota.pdf and its pages.
     index = json.loads((out / ".cache" / SUBDIR / INDEX).read_text("utf-8"))
-    assert len(index["entries"]) == 3  # this run's PDFs only: the replaced ones were dropped
-    offices = {hashlib.sha256(v).hexdigest() for k, v in cached.items() if k.startswith("kantor/")}
-    victim = next(  # the one entry that is no office's PDF: kota.pdf's pages
-        out / ".cache" / SUBDIR / f"{k}.pdf"
-        for k, v in index["entries"].items()
-        if v["sha256"] not in offices
-    )
-    data = bytearray(victim.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    victim.write_bytes(bytes(data))
+    assert len(index["entries"]) == 4
+    folder = out / ".cache" / SUBDIR
+    by_sha = {v["sha256"]: folder / f"{k}.pdf" for k, v in index["entries"].items()}
+    whole = by_sha.pop(hashlib.sha256(cached["kota.pdf"]).hexdigest())
+    for name, pdf in cached.items():
+        if name.startswith("kantor/"):
+            del by_sha[hashlib.sha256(pdf).hexdigest()]
+    (pages,) = by_sha.values()  # the one entry left: kota.pdf's pages, without attachments
+    _corrupt(whole)
+    _score(inputs, out)
+    assert _renders(log) == []  # the pages were still good: only attached again
+    assert _pdfs(out) == cached
+    _corrupt(whole)
+    _corrupt(pages)
     _score(inputs, out)
     assert _renders(log) == ["city 0"]
     assert _pdfs(out) == cached
+
+
+def _corrupt(path: Path) -> None:
+    """One byte of a cached file changed (a new file: cached PDFs are hard links to the output
+    files, which monev's manifest would find edited)."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.unlink()
+    path.write_bytes(bytes(data))
