@@ -36,7 +36,7 @@ from monev.outputs import write_atomic
 from monev.resources import data_dir
 
 #: Changes when the layout or the key changes: older caches are then never matched.
-FORMAT = "monev-render-cache 1"
+FORMAT = "monev-render-cache 2"
 SUBDIR = "pdf"
 INDEX = "index.json"
 #: Python distributions whose code decides a PDF's bytes.

@@ -577,6 +577,7 @@ def _env(lang: str):
     )
     env.globals["yoy_label"] = lambda cmp: previous_label(cmp.previous, lang)
     env.globals["yoy_gone"] = lambda cmp: gone_note(cmp, lang)
+    env.globals["public_results"] = PUBLIC_RESULTS
     return env
 
 
@@ -683,6 +684,80 @@ def html_to_pdf(
         font_config=fonts,
         stylesheets=stylesheets,
     )
+
+
+def attach_files(
+    pdf: bytes, files: tuple[tuple[str, str], ...], as_of: dt.date, ident: bytes
+) -> bytes:
+    """``pdf`` with ``files`` ((name, text) pairs) attached, as WeasyPrint attaches them (same
+    dictionaries, compressed, dated ``as_of``), written as an incremental update after the
+    original bytes; ``ident`` becomes the second part of the PDF's identifier (the part that
+    changes with each version of a document). Same inputs, same bytes.
+
+    The city report's pages are rendered and cached without their attachments (which change
+    whenever any workbook changes) and get them here: a re-run whose figures did not move takes
+    the pages from the render cache and only attaches the new results (a few milliseconds).
+    """
+    import io
+    import mimetypes
+
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import (
+        ArrayObject,
+        ByteStringObject,
+        DecodedStreamObject,
+        DictionaryObject,
+        NameObject,
+        NumberObject,
+        TextStringObject,
+    )
+
+    stamp = TextStringObject(f"D:{as_of:%Y%m%d}000000Z")
+    writer = PdfWriter(PdfReader(io.BytesIO(pdf)), incremental=True)
+    catalog = writer.root_object
+    names = ArrayObject()
+    for name, text in files:
+        data = text.encode("utf-8")
+        stream = DecodedStreamObject()
+        stream.set_data(data)
+        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        stream.update(
+            {
+                NameObject("/Type"): NameObject("/EmbeddedFile"),
+                NameObject("/Subtype"): NameObject("/" + mime.replace("/", "#2F")),
+                NameObject("/Params"): DictionaryObject(
+                    {
+                        NameObject("/CheckSum"): ByteStringObject(hashlib.md5(data).digest()),
+                        NameObject("/Size"): NumberObject(len(data)),
+                        NameObject("/CreationDate"): stamp,
+                        NameObject("/ModDate"): stamp,
+                    }
+                ),
+            }
+        )
+        ref = writer._add_object(stream.flate_encode())
+        spec = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Filespec"),
+                NameObject("/F"): TextStringObject(name),
+                NameObject("/UF"): TextStringObject(name),
+                NameObject("/Desc"): TextStringObject(name),
+                NameObject("/EF"): DictionaryObject(
+                    {NameObject("/F"): ref, NameObject("/UF"): ref}
+                ),
+            }
+        )
+        names += [TextStringObject(name), writer._add_object(spec)]
+    tree = writer._add_object(DictionaryObject({NameObject("/Names"): names}))
+    existing = catalog.get("/Names")
+    table = DictionaryObject(existing.get_object()) if existing is not None else DictionaryObject()
+    table[NameObject("/EmbeddedFiles")] = tree
+    catalog[NameObject("/Names")] = table
+    first = writer._ID[0] if writer._ID else ByteStringObject(ident)
+    writer._ID = ArrayObject([first, ByteStringObject(ident)])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 #: A report's link to its stylesheet in ``reports/``: ``<link rel="stylesheet" href="report.css">``.
@@ -853,23 +928,59 @@ def _task_source(run: RunResult, lang: str, task: tuple[str, int, dict[str, str]
     return render_office_html(run, o, lang), (ATTACHMENT_NAME, office_attachment(run, o, lang)), ()
 
 
-def _render_job(task: tuple[str, int, dict[str, str]]) -> tuple[str | None, bytes, bool]:
-    """One PDF: (cache key or None, PDF bytes, whether WeasyPrint rendered it).
+#: One rendered report: the PDF's bytes, and its cache entries: (key, the bytes just made for
+#: it, or None when they were taken from the cache).
+Rendered = tuple[bytes, list[tuple[str, bytes | None]]]
+
+
+def _render_job(task: tuple[str, int, dict[str, str]]) -> Rendered:
+    """One PDF (see :data:`Rendered`).
 
     With a cache, a PDF whose key has a verified cached file is returned from it and WeasyPrint
-    is not even imported. Generic over the kinds of task (see :func:`_task_source`).
+    is not even imported. Generic over the kinds of task (see :func:`_task_source`), but for the
+    city report: its pages are rendered (or taken from the cache) without attachments, keyed by
+    their HTML alone, and its attachments are added afterwards by :func:`attach_files`, with or
+    without a cache, so a run that changed no figure of the city report re-uses its pages. The
+    whole kota.pdf is cached too (keyed by its HTML and attachments): an unchanged re-run
+    takes it as it is.
     """
     run, lang, cache = _WORKER["run"], _WORKER["lang"], _WORKER.get("cache")
     html, attachment, more = _task_source(run, lang, task)
+    city, files = task[0] == "city", more
+    entries: list[tuple[str, bytes | None]] = []
+    if city and cache is not None:
+        whole = cache.key(run.as_of, html, None, files)
+        found = cache.get(whole)
+        if found is not None:
+            return found, [(whole, None), *_pages_entry(cache, run.as_of, html)]
+    if city:
+        attachment, more = None, ()
     key = cache.key(run.as_of, html, attachment, more) if cache is not None else None
-    if cache is not None and key is not None:
-        cached = cache.get(key)
-        if cached is not None:
-            return key, cached, False
-    if _WORKER.get("log"):
-        with open(_WORKER["log"], "a", encoding="utf-8") as fh:
-            fh.write(f"{task[0]} {task[1]}\n")
-    return key, html_to_pdf(html, run.as_of, attachment, more), True
+    data = cache.get(key) if cache is not None and key is not None else None
+    if key is not None:
+        entries.append((key, None))
+    if data is None:
+        if _WORKER.get("log"):
+            with open(_WORKER["log"], "a", encoding="utf-8") as fh:
+                fh.write(f"{task[0]} {task[1]}\n")
+        data = html_to_pdf(html, run.as_of, attachment, more)
+        entries = [(key, data)] if key is not None else []
+    if not city:
+        return data, entries
+    ident = hashlib.sha256(html.encode("utf-8"))
+    for name, text in files:
+        ident.update(b"%d:%s\0%s" % (len(text), name.encode("utf-8"), text.encode("utf-8")))
+    final = attach_files(data, files, run.as_of, ident.hexdigest()[:32].encode("ascii"))
+    if cache is not None:
+        entries.append((cache.key(run.as_of, html, None, files), final))
+    return final, entries
+
+
+def _pages_entry(cache: Any, as_of: dt.date, html: str) -> list[tuple[str, bytes | None]]:
+    """The cache entry of the city report's pages, kept when the whole PDF came from the cache
+    (so that the next run, whose attachments change, still finds them)."""
+    key = cache.key(as_of, html)
+    return [(key, None)] if key in cache.entries else []
 
 
 def render_reports(
@@ -925,19 +1036,22 @@ def render_reports(
     # wait for the city report after the cache lookups of every office.
     order = list(reversed(range(total)))
 
-    def save(k: int, result: tuple[str | None, bytes, bool] | Stopped) -> None:
+    def save(k: int, result: Rendered | Stopped) -> None:
         index = order[k]
         if isinstance(result, Stopped):
             failed.append(targets[index])
         else:
-            key, data, rendered = result
+            data, entries = result
             path = out / targets[index]
             write_atomic(path, data)
             written.append(path)
-            if store is not None and key is not None and rendered:
-                store.put(key, data, path)
-            elif store is not None and key is not None:
-                store.keep(key)
+            for key, made in entries:
+                if store is None:
+                    break
+                if made is None:
+                    store.keep(key)
+                else:  # the output file itself when those are its bytes (linked, not copied)
+                    store.put(key, made, path if made is data else None)
         if progress:
             progress(len(written) + len(failed), total)
 

@@ -14,6 +14,7 @@ offices) are raised before anything is written, as one of :data:`USAGE_ERRORS`;
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,22 +118,91 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
                 else {}
             )
             run.comparison = compare(run, settings.previous, {**renames, **settings.renamed})
-        write_outputs(run, folder.staging, settings.lang)
-        if settings.pdf:
-            from monev.report import RenderError, render_reports
+        writing = _Beside(write_outputs, run, folder.staging, settings.lang, alone=not settings.pdf)
+        try:
+            if settings.pdf:
+                from monev.report import RenderError, render_reports
 
-            try:
-                render_reports(
-                    run,
-                    folder.staging,
-                    lang=settings.lang,
-                    jobs=settings.jobs,
-                    progress=settings.rendering_progress,
-                    cache=folder.cache if settings.cache else None,
-                )
-            except RenderError as exc:  # a renderer died on some PDFs; the others are written
-                run.pdf_failed = list(exc.failed)
+                try:
+                    render_reports(
+                        run,
+                        folder.staging,
+                        lang=settings.lang,
+                        jobs=settings.jobs,
+                        progress=settings.rendering_progress,
+                        cache=folder.cache if settings.cache else None,
+                    )
+                except RenderError as exc:  # a renderer died on some PDFs; the others are written
+                    run.pdf_failed = list(exc.failed)
+            writing.wait()
+        finally:
+            writing.stop()
         folder.commit()
     finally:
         folder.abort()  # after commit() only releases the lock
     return run
+
+
+class _Beside:
+    """``fn(*args)`` run beside what follows: in a forked process where that is safe (Linux, no
+    other thread in this one), else here at once. :meth:`wait` returns when it is done and
+    raises what it raised; :meth:`stop` ends it if it still runs (an error or an interruption).
+
+    ``monev score`` writes results.json, ranking.csv and rekap.xlsx this way while the render
+    workers make the PDFs (the outputs are files in the staging folder; nothing returns): on a
+    re-run that renders one PDF, the writing no longer waits for the rendering or the other way.
+    """
+
+    def __init__(self, fn: Any, *args: Any, alone: bool = False) -> None:
+        import multiprocessing
+        import threading
+
+        self.process: Any = None
+        if alone or threading.active_count() > 1 or os.name != "posix" or not _can_fork():
+            fn(*args)
+            return
+        ctx = multiprocessing.get_context("fork")
+        self.reader, writer = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(target=_beside_child, args=(writer, fn, args), daemon=True)
+        self.process.start()
+        writer.close()
+
+    def wait(self) -> None:
+        if self.process is None:
+            return
+        try:
+            outcome = self.reader.recv()
+        except EOFError:  # the process died without a word (killed)
+            outcome = RuntimeError(f"the process writing the outputs ended ({self.process.pid})")
+        self.process.join()
+        self.process = None
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.join()
+            self.process = None
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _beside_child(conn: Any, fn: Any, args: tuple[Any, ...]) -> None:
+    import pickle
+
+    try:
+        fn(*args)
+        outcome: Any = None
+    except BaseException as exc:  # handed to the parent, which raises it
+        try:
+            pickle.dumps(exc)
+            outcome = exc
+        except Exception:
+            outcome = RuntimeError(repr(exc))
+    conn.send(outcome)
+    conn.close()

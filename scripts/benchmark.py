@@ -306,34 +306,44 @@ def _touch_evidence(path: Path) -> None:
     wb.save(path)
 
 
-def rerun(repeat: int) -> dict[str, Any]:
+def rerun(repeat: int, before: Path | None = None) -> dict[str, Any]:
     """The demo city re-run with PDFs, 2 jobs, whole processes (issue 13 item 2): nothing
-    changed, one office's evidence link corrected (that office's PDF and kota.pdf are rendered
-    again), and side by side the same inputs with --no-pdf. Best and median of ``repeat``."""
+    changed, one office's evidence link corrected (that office's PDF is rendered again; kota.pdf
+    only gets its new attachments), and side by side the same inputs with --no-pdf. Best and
+    median of ``repeat``. With ``before`` (another checkout, e.g. main), the same scenario runs
+    with that code too, alternating run by run with this checkout's."""
     import statistics
 
     stages = DEMO.parent / "contoh-tahapan.xlsx"
+    codes = {"": ROOT, **({"before_": before} if before else {})}
+    got: dict[str, list[dict[str, float]]] = {}
+    result: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        inputs, out = Path(tmp) / "in", Path(tmp) / "hasil"
-        shutil.copytree(DEMO, inputs)
-        base = [sys.executable, "-m", "monev", "score", str(inputs), "--stages", str(stages)]
-        argv = [*base, "-o", str(out), "-q", "-j", "2"]
-        nopdf = [*base, "-o", str(Path(tmp) / "hasil-nopdf"), "-q", "-j", "2", "--no-pdf"]
+        setups = {}
+        for tag, code in codes.items():
+            inputs, out = Path(tmp) / f"{tag}in", Path(tmp) / f"{tag}hasil"
+            shutil.copytree(DEMO, inputs)
+            base = [sys.executable, "-m", "monev", "score", str(inputs), "--stages", str(stages)]
+            argv = [*base, "-o", str(out), "-q", "-j", "2"]
+            nopdf = [*base, "-o", str(Path(tmp) / f"{tag}hasil-nopdf"), "-q", "-j", "2", "--no-pdf"]
+            setups[tag] = (code, inputs, out, argv, nopdf)
         env_epoch = {"SOURCE_DATE_EPOCH": "1731456000"}
-        first = run_process(argv, env=env_epoch)
-        ranks = _ranks(out)
-        got: dict[str, list[dict[str, float]]] = {"unchanged": [], "one_changed": [], "no_pdf": []}
+        ranks = {}
+        for tag, (code, _inputs, out, argv, _nopdf) in setups.items():
+            result[f"rerun_{tag}first_run"] = run_process(argv, code, env=env_epoch)
+            ranks[tag] = _ranks(out)
         for _ in range(repeat):
-            got["unchanged"].append(run_process(argv, env=env_epoch))
-            _touch_evidence(inputs / "bkpsdm.xlsx")
-            got["one_changed"].append(run_process(argv, env=env_epoch))
-            got["no_pdf"].append(run_process(nopdf, env=env_epoch))
-            assert _ranks(out) == ranks, "the corrected link moved a rank"
-    result: dict[str, Any] = {"rerun_first_run": first}
+            for tag, (code, inputs, out, argv, nopdf) in setups.items():
+                got.setdefault(f"{tag}unchanged", []).append(run_process(argv, code, env_epoch))
+                _touch_evidence(inputs / "bkpsdm.xlsx")
+                got.setdefault(f"{tag}one_changed", []).append(run_process(argv, code, env_epoch))
+                got.setdefault(f"{tag}no_pdf", []).append(run_process(nopdf, code, env_epoch))
+                assert _ranks(out) == ranks[tag], "the corrected link moved a rank"
     for name, runs in got.items():
         result[f"rerun_{name}_best_s"] = min(r["s"] for r in runs)
         result[f"rerun_{name}_median_s"] = round(statistics.median(r["s"] for r in runs), 2)
         result[f"rerun_{name}_cpu_median_s"] = round(statistics.median(r["cpu_s"] for r in runs), 2)
+    result["rerun_load_average"] = round(os.getloadavg()[0], 1)
     return result
 
 
@@ -360,6 +370,9 @@ def main() -> int:
     ap.add_argument("--no-parts", action="store_true", help="skip the in-process step timings")
     ap.add_argument("--pdf-only", action="store_true", help="only the PDF and re-run figures")
     ap.add_argument("--rerun-repeat", type=int, default=3, help="re-runs of the demo (default 3)")
+    ap.add_argument(
+        "--rerun-only", action="store_true", help="with --pdf-only: the demo re-run figures only"
+    )
     ap.add_argument(
         "--before",
         type=Path,
@@ -467,14 +480,28 @@ def main() -> int:
 
 def pdf_figures(args: argparse.Namespace, results: dict[str, Any], targets: list[Any]) -> None:
     """Issue 13 items 2 and 3: the office PDF's CPU and the demo re-run with one office changed."""
-    pdf = office_pdf(5 if args.quick else args.pdf_offices)
-    results.update(pdf)
-    m = pdf["office_pdf_cpu_median_s"]
-    targets.append(verdict("office PDF CPU s, median", m, "< 0.5", m < 0.5))
-    again = rerun(1 if args.quick else args.rerun_repeat)
+    if not args.rerun_only:
+        pdf = office_pdf(5 if args.quick else args.pdf_offices)
+        results.update(pdf)
+        m = pdf["office_pdf_cpu_median_s"]
+        targets.append(verdict("office PDF CPU s, median", m, "< 0.5", m < 0.5))
+    before = args.before.resolve() if args.before else None
+    again = rerun(1 if args.quick else args.rerun_repeat, before)
     results.update(again)
     best = again["rerun_one_changed_best_s"]
     print(f"demo re-run figures: {json.dumps(again)}", file=sys.stderr)
+    if before:
+        for what in ("best_s", "median_s", "cpu_median_s"):
+            mine, theirs = (
+                again[f"rerun_one_changed_{what}"],
+                again[f"rerun_before_one_changed_{what}"],
+            )
+            ratio = round(theirs / mine, 2) if mine else float("nan")
+            results[f"rerun_one_changed_{what}_before_over_now"] = ratio
+            print(
+                f"re-run, one office changed, {what}: before {theirs}, now {mine}: {ratio}x",
+                file=sys.stderr,
+            )
     targets.append(
         verdict(
             "demo re-run with PDFs, one office changed, 2 jobs, whole process, best s "

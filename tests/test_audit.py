@@ -53,7 +53,7 @@ def test_every_score_is_recomputed_from_kota_pdf_alone(rubric):
     stages = load_stages(DEMO.parent / "contoh-tahapan.xlsx", rubric)
     run = score_paths([DEMO], rubric, stages=stages)
     _init_worker(run, "id")
-    _key, data, _rendered = _render_job(("city", 0, {}))
+    data, _entries = _render_job(("city", 0, {}))
     pdf = PdfReader(io.BytesIO(data))
     attached = {name: data[0] for name, data in pdf.attachments.items()}
     # The public results (UU PDP: no respondents, contacts or verifier's notes) are enough.

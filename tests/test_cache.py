@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import shutil
 from pathlib import Path
@@ -16,9 +17,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 from conftest import DEMO
+from pypdf import PdfReader
 
 from monev.cli import main
 from monev.render_cache import INDEX, SUBDIR, RenderCache, cache_key
+from monev.results import PUBLIC_RESULTS
 
 DAY = dt.date(2024, 11, 13)
 EPOCH = "1731456000"  # 2024-11-13 00:00:00 UTC = 20,040 days * 86,400 s
@@ -89,6 +92,30 @@ def test_the_cache_keeps_only_what_the_last_run_used(tmp_path):
     assert index["entries"][new]["sha256"] == hashlib.sha256(b"pdf new").hexdigest()
 
 
+def test_attaching_files_to_cached_pages_is_reproducible():
+    """kota.pdf = its pages (cached) + its attachments (added after each run): the same
+    pages and files give the same bytes, and the files read back whole, with their dates."""
+    from pypdf import PdfWriter
+
+    from monev.report import attach_files
+
+    blank = io.BytesIO()
+    writer = PdfWriter()
+    writer.add_blank_page(100, 100)
+    writer.write(blank)
+    files = (("results-publik.json", '{"skor": "94,74"}\n'), ("r.yaml", "a: é\n"))
+    one = attach_files(blank.getvalue(), files, DAY, b"1" * 32)
+    assert one == attach_files(blank.getvalue(), files, DAY, b"1" * 32)
+    assert one.startswith(blank.getvalue())  # an incremental update: the pages' bytes stay
+    other = attach_files(blank.getvalue(), files[:1], DAY, b"2" * 32)
+    assert other != one
+    pdf = PdfReader(io.BytesIO(one))
+    assert {n: d[0].decode("utf-8") for n, d in pdf.attachments.items()} == dict(files)
+    assert pdf.trailer["/ID"][1] == "1" * 32  # the part that changes with each version
+    spec = pdf.trailer["/Root"]["/Names"]["/EmbeddedFiles"]["/Names"][1].get_object()
+    assert spec["/EF"]["/F"].get_object()["/Params"]["/ModDate"] == "D:20241113000000Z"
+
+
 # --- monev score, twice ------------------------------------------------------------------------
 
 
@@ -100,6 +127,10 @@ def _renders(log: Path) -> list[str]:
 
 def _pdfs(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.pdf"))}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _score(inputs: Path, out: Path, *extra: str) -> None:
@@ -125,8 +156,10 @@ def test_a_second_run_renders_only_what_changed_and_gives_the_same_bytes(tmp_pat
     assert _renders(log) == []  # nothing changed: every PDF from the cache
     assert _pdfs(out) == first
 
-    # A corrected evidence link: diskominfotik's report and its sha256 in the city report change,
-    # no score and no rank moves, dinkes' report is the same.
+    # A corrected evidence link: diskominfotik's report and its sha256 in kota.pdf's attached
+    # results change, no score and no rank moves, dinkes' report is the same. kota.pdf's pages
+    # show figures only (no workbook's sha256): they come from the cache, only the attachments
+    # are new.
     wb = openpyxl.load_workbook(inputs / "diskominfotik.xlsx")
     ws = wb["Kuesioner"]
     cell = next(c for row in ws.iter_rows() for c in row if c.value == "JI-01")
@@ -139,29 +172,51 @@ def test_a_second_run_renders_only_what_changed_and_gives_the_same_bytes(tmp_pat
 
     _score(inputs, out)
     diskominfotik = [o["file"] for o in results["offices"]].index("diskominfotik.xlsx")
-    assert _renders(log) == sorted(["city 0", f"office {diskominfotik}"])
+    assert _renders(log) == [f"office {diskominfotik}"]
     results = json.loads((out / "results.json").read_text("utf-8"))
     assert [(o["file"], o["rank"]) for o in results["offices"]] == ranks
     cached = _pdfs(out)
     assert cached["kantor/dinas-kesehatan.pdf"] == first["kantor/dinas-kesehatan.pdf"]
-    assert cached != first
+    assert (
+        cached["kantor/dinas-komunikasi-informatika-dan-statistik.pdf"]
+        != first["kantor/dinas-komunikasi-informatika-dan-statistik.pdf"]
+    )
+    assert cached["kota.pdf"] != first["kota.pdf"]  # the new sha256, in the attached results
+    attached = json.loads(PdfReader(io.BytesIO(cached["kota.pdf"])).attachments[PUBLIC_RESULTS][0])
+    sha = {o["file"]: o["sha256"] for o in attached["offices"]}
+    assert sha["diskominfotik.xlsx"] == _sha256(inputs / "diskominfotik.xlsx")
 
     # --no-cache renders every PDF again, and the bytes are those the cache gave.
     _score(inputs, out, "--no-cache")
     assert _renders(log) == ["city 0", "office 0", "office 1"]
     assert _pdfs(out) == cached
 
-    # A cached file changed on disk is detected by its sha256 and rendered again.
+    # A cached file changed on disk is detected by its sha256 and made again. The cache holds
+    # this run's PDFs only (the replaced ones were dropped): 2 offices, kota.pdf and its pages.
     index = json.loads((out / ".cache" / SUBDIR / INDEX).read_text("utf-8"))
-    assert len(index["entries"]) == 3  # this run's PDFs only: the replaced ones were dropped
-    victim = next(
-        out / ".cache" / SUBDIR / f"{k}.pdf"
-        for k, v in index["entries"].items()
-        if v["sha256"] == hashlib.sha256(cached["kota.pdf"]).hexdigest()
-    )
-    data = bytearray(victim.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    victim.write_bytes(bytes(data))
+    assert len(index["entries"]) == 4
+    folder = out / ".cache" / SUBDIR
+    by_sha = {v["sha256"]: folder / f"{k}.pdf" for k, v in index["entries"].items()}
+    whole = by_sha.pop(hashlib.sha256(cached["kota.pdf"]).hexdigest())
+    for name, pdf in cached.items():
+        if name.startswith("kantor/"):
+            del by_sha[hashlib.sha256(pdf).hexdigest()]
+    (pages,) = by_sha.values()  # the one entry left: kota.pdf's pages, without attachments
+    _corrupt(whole)
+    _score(inputs, out)
+    assert _renders(log) == []  # the pages were still good: only attached again
+    assert _pdfs(out) == cached
+    _corrupt(whole)
+    _corrupt(pages)
     _score(inputs, out)
     assert _renders(log) == ["city 0"]
     assert _pdfs(out) == cached
+
+
+def _corrupt(path: Path) -> None:
+    """One byte of a cached file changed (a new file: cached PDFs are hard links to the output
+    files, which monev's manifest would find edited)."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.unlink()
+    path.write_bytes(bytes(data))

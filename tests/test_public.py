@@ -100,7 +100,7 @@ def test_kota_pdf_attaches_the_public_results(rubric):
     dinkes = next(o for o in run.offices if o.name == "Dinas Kesehatan")
     assert dinkes.office.respondent == "Admin PPID Dinas Kesehatan"  # the demo's respondent
     _init_worker(run, "id")
-    _key, data, _rendered = _render_job(("city", 0, {}))
+    data, _entries = _render_job(("city", 0, {}))
     attached = _attachments(data)
     assert sorted(attached) == ["results-publik.json", f"rubrik-{rubric.id}.yaml"]
     text = attached["results-publik.json"].decode("utf-8")
@@ -130,7 +130,7 @@ def test_kecamatan_pdf_attaches_public_entries_and_prints_no_contacts(tmp_path, 
     run = score_paths([src], rubric, registry=reg)
     _init_worker(run, "id")
     for task in (("kecamatan", 0, {}), ("city", 0, {})):
-        _key, data, _rendered = _render_job(task)
+        data, _entries = _render_job(task)
         reader = PdfReader(io.BytesIO(data))
         shown = "".join(page.extract_text() for page in reader.pages)
         # Kelurahan Bugul Lor and Bukir have not sent: named, without their contacts.
@@ -138,6 +138,6 @@ def test_kecamatan_pdf_attaches_public_entries_and_prints_no_contacts(tmp_path, 
         for name, blob in _attachments(data).items():
             text = blob.decode("utf-8")
             assert RESPONDENT not in text and "0343" not in text, (task, name)
-    data = json.loads(_attachments(_render_job(("kecamatan", 0, {}))[1])[KECAMATAN_ATTACHMENT])
+    data = json.loads(_attachments(_render_job(("kecamatan", 0, {}))[0])[KECAMATAN_ATTACHMENT])
     assert [o["name"] for o in data["offices"]] == ["Kecamatan Gadingrejo", "Kelurahan Sebani"]
     assert data["missing"][0]["name"] == "Kelurahan Bugul Lor"

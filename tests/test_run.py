@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+from pathlib import Path
 
 import pytest
 from conftest import DEMO
@@ -34,3 +36,29 @@ def test_usage_errors_come_before_any_output(tmp_path, rubric):
         run_score([tmp_path / "in"], rubric, RunSettings(out=tmp_path / "out", pdf=False))
     assert usage_message(info.value, "id").startswith("Tidak ada berkas .xlsx/.ods")
     assert not (tmp_path / "out").exists()  # the staging folder was discarded
+
+
+# --- wp-rerun: the outputs are written beside the rendering ------------------------------------
+
+
+def _write_pid(path: Path) -> None:
+    path.write_text(str(os.getpid()), "utf-8")
+
+
+def _fail(message: str) -> None:
+    raise OSError(28, message)  # ENOSPC: what a full disk gives
+
+
+def test_the_outputs_are_written_in_a_forked_process_that_reports_its_error(tmp_path):
+    from monev.run import _Beside
+
+    job = _Beside(_write_pid, tmp_path / "pid")
+    job.wait()
+    written = int((tmp_path / "pid").read_text("utf-8"))
+    assert written != os.getpid()  # in another process (Linux: forked), and done once wait()s
+    failing = _Beside(_fail, "No space left on device")
+    with pytest.raises(OSError, match="No space left") as exc:
+        failing.wait()
+    assert exc.value.errno == 28  # the same error as if written here
+    _Beside(_write_pid, tmp_path / "here", alone=True)  # no rendering beside: written at once
+    assert int((tmp_path / "here").read_text("utf-8")) == os.getpid()
