@@ -700,7 +700,13 @@ def _column_widths(spec: SheetSpec) -> list[float]:
     widths = [len(h) for h in spec.header]
     for values in spec.rows:
         for k, v in enumerate(values):
-            n = 8 if isinstance(v, Decimal | Fraction | float) else len(str(v)) if v else 0
+            tp = type(v)  # the common types first: isinstance on Fraction is an ABC check
+            if tp is str:
+                n = len(v)
+            elif tp is Decimal or tp is Fraction or isinstance(v, Decimal | Fraction | float):
+                n = 8
+            else:
+                n = len(str(v)) if v else 0
             if n > widths[k]:
                 widths[k] = n
     return [min(max(w + 2, _WIDTH_MIN), _WIDTH_MAX) for w in widths]
@@ -747,6 +753,11 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
 
     notes: list[Problem] = []
 
+    def cut_note(title: str, r: int, k: int, cut: int) -> None:
+        cell = xl_rowcol_to_cell(r, k)
+        length = fmt_number(cut, lang, 0)
+        notes.append(Problem.make("MV501", "rekap.xlsx", title, cell, length=length))
+
     def write(spec: SheetSpec) -> None:
         ws = wb.add_worksheet(spec.title[:31])
         for k, width in enumerate(_column_widths(spec)):
@@ -757,12 +768,24 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
             ws.fit_to_pages(1, 0)
         for k, name in enumerate(spec.header):
             ws.write_string(0, k, name, bold)
+        exact: dict[int, tuple[str, int]] = {}  # column -> (number format, decimal places)
+        write_string, write_number = ws.write_string, ws.write_number
         for r, values in enumerate(spec.rows, start=1):
             for k, v in enumerate(values):
-                if isinstance(v, Decimal | Fraction):
-                    fmt = spec.formats.get(k, FMT_4)
-                    places = len(fmt.split(";")[0].partition(".")[2])
-                    ws.write_number(r, k, float(_rounded(v, places)), number_format(fmt))
+                tp = type(v)
+                if tp is str:  # most cells: text; the same short texts recur on every office
+                    value, cut = _xlsx_text(v, lang) if len(v) <= _SHORT else for_xlsx(v, lang)
+                    write_string(r, k, value)
+                    if cut:
+                        cut_note(spec.title, r, k, cut)
+                elif tp is Decimal or tp is Fraction or isinstance(v, Decimal | Fraction):
+                    if k not in exact:
+                        fmt = spec.formats.get(k, FMT_4)
+                        exact[k] = (fmt, len(fmt.split(";")[0].partition(".")[2]))
+                    fmt, places = exact[k]
+                    write_number(r, k, float(_rounded(v, places)), number_format(fmt))
+                elif v is None:
+                    continue
                 elif isinstance(v, bool):
                     ws.write_string(r, k, t("value.yes" if v else "value.no", lang))
                 elif isinstance(v, int | float):
@@ -770,19 +793,11 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
                         ws.write_number(r, k, v, number_format(spec.formats[k]))
                     else:
                         ws.write_number(r, k, v)
-                elif v is not None:
+                else:
                     value, cut = for_xlsx(v, lang)
                     ws.write_string(r, k, value if isinstance(value, str) else str(value))
                     if cut:
-                        notes.append(
-                            Problem.make(
-                                "MV501",
-                                "rekap.xlsx",
-                                spec.title,
-                                xl_rowcol_to_cell(r, k),
-                                length=fmt_number(cut, lang, 0),
-                            )
-                        )
+                        cut_note(spec.title, r, k, cut)
         ws.autofilter(0, 0, len(spec.rows), max(len(spec.header), 1) - 1)
 
     for spec in rekap_sheets(run, lang):
@@ -798,6 +813,18 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
         )
     wb.close()
     return buf.getvalue()
+
+
+#: Texts up to this length are remembered by :func:`_xlsx_text` (8,192 of them at most).
+_SHORT = 200
+
+
+@functools.lru_cache(maxsize=8192)
+def _xlsx_text(value: str, lang: str) -> tuple[str, int]:
+    """:func:`monev.text.for_xlsx` of a text, remembered: codes, aspects, statuses, answers and
+    office names recur on every row of the indicator sheet (issue 13)."""
+    text, cut = for_xlsx(value, lang)
+    return str(text), cut
 
 
 def _registry_sheets(run: RunResult, lang: str = "id") -> list[SheetSpec]:
