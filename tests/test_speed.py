@@ -118,10 +118,33 @@ def test_results_json_written_office_by_office_is_the_whole_text(rubric, tmp_pat
     ):
         run = score_paths(inputs, rubric)
         whole = dumps(run.to_dict()) + "\n"
+        public = dumps(run.to_dict(public=True)) + "\n"
         assert run.to_json() == whole
+        assert run.to_json(public=True) == public
+        # Both files are written in one pass, each office's data built once (issue 13).
         write_outputs(run, tmp_path / "out")
         assert (tmp_path / "out" / "results.json").read_text(encoding="utf-8") == whole
+        assert (tmp_path / "out" / "results-publik.json").read_text(encoding="utf-8") == public
+        assert ('"respondent"' in whole and '"respondent"' not in public) or not run.offices
     assert not run.offices and run.rejected
+    assert not list((tmp_path / "out").glob(".monev-*.tmp"))  # no temporary file left
+
+
+def test_public_office_leaves_out_only_the_personal_fields(rubric):
+    """results-publik.json's office is results.json's without ``respondent`` and each
+    indicator's ``verifier_note``, every other key in the same order."""
+    from pathlib import Path
+
+    from monev.batch import score_paths
+
+    demo = Path(__file__).resolve().parent.parent / "questionnaires" / "contoh"
+    run = score_paths([demo / "dinkes.xlsx"], rubric)
+    full, public = run.office_dict(run.offices[0]), run.office_dict(run.offices[0], public=True)
+    assert [k for k in full if k != "respondent"] == list(public)
+    for i, j in zip(full["indicators"], public["indicators"], strict=True):
+        assert [k for k in i if k != "verifier_note"] == list(j)
+        assert all(i[k] == j[k] for k in j)
+    assert all(full[k] == public[k] for k in public if k != "indicators")
 
 
 def test_the_demo_results_take_the_fast_path(rubric, monkeypatch):
