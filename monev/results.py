@@ -16,8 +16,9 @@ import json
 import os
 import re
 import secrets
+import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -899,18 +900,65 @@ def _registry_sheets(run: RunResult, lang: str = "id") -> list[SheetSpec]:
     return [missing, coverage]
 
 
+#: From this many offices on, rekap.xlsx is written by a forked copy of the process while this
+#: one writes the JSON files and ranking.csv (issue 13; below it a fork is not worth its cost).
+FORK_OFFICES = 100
+
+
 def write_outputs(run: RunResult, out: Path, lang: str = "id") -> list[Path]:
     """Write results.json, results-publik.json, ranking.csv and rekap.xlsx into ``out``; return
-    their paths."""
-    written = [out / "results.json", out / PUBLIC_RESULTS]
-    _write_pieces(written, run.iter_json_both(lang))
-    for name, data in (
-        ("ranking.csv", to_csv(run).encode("utf-8")),
-        ("rekap.xlsx", to_xlsx(run, lang)),
-    ):
-        write_atomic(out / name, data)
-        written.append(out / name)
-    return written
+    their paths.
+
+    With more than one core and :data:`FORK_OFFICES` offices or more, rekap.xlsx is written at
+    the same time by a forked copy of this process (Linux, and only when this process runs no
+    other thread: forking a threaded process is unsafe). If that copy fails, rekap.xlsx is
+    written here, so an error is raised as it would be without the fork.
+    """
+    written = [out / "results.json", out / PUBLIC_RESULTS, out / "ranking.csv"]
+    rekap = out / "rekap.xlsx"
+    child = _fork(lambda: write_atomic(rekap, to_xlsx(run, lang))) if _may_fork(run) else None
+    _write_pieces(written[:2], run.iter_json_both(lang))
+    write_atomic(written[2], to_csv(run).encode("utf-8"))
+    if child is None or not _succeeded(child):
+        write_atomic(rekap, to_xlsx(run, lang))
+    return [*written, rekap]
+
+
+def _may_fork(run: RunResult) -> bool:
+    import threading
+
+    return (
+        hasattr(os, "fork")
+        and sys.platform.startswith("linux")
+        and len(run.offices) >= FORK_OFFICES
+        and (os.cpu_count() or 1) > 1
+        and threading.active_count() == 1
+    )
+
+
+def _fork(work: Callable[[], None]) -> int | None:
+    """Run ``work`` in a forked copy of this process; its process id (None: could not fork).
+    The copy ends with ``os._exit``: exit status 0 when ``work`` returned, else 1."""
+    try:
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid == 0:  # pragma: no cover - the forked copy (its coverage is not collected)
+        code = 1
+        try:
+            work()
+            code = 0
+        finally:
+            os._exit(code)
+    return pid
+
+
+def _succeeded(pid: int) -> bool:
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return False
+    return os.waitstatus_to_exitcode(status) == 0
 
 
 def _write_pieces(dests: list[Path], pieces: Iterable[tuple[str, ...]]) -> None:

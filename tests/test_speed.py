@@ -163,3 +163,81 @@ def test_the_demo_results_take_the_fast_path(rubric, monkeypatch):
 
     monkeypatch.setattr(results, "_dumps_json", refuse)
     assert results.dumps(data) == expected
+
+
+def _sheets(data: bytes) -> dict[str, bytes]:
+    """The parts of an .xlsx but its creation time (docProps/core.xml)."""
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}
+
+
+def test_rekap_written_by_a_forked_copy_is_the_same_and_a_failed_copy_is_replaced(
+    rubric, tmp_path, monkeypatch
+):
+    """rekap.xlsx is written by a forked copy of the process while the JSON files are written
+    (issue 13); it is the file to_xlsx gives, and when the copy fails it is written here."""
+    import os
+    from pathlib import Path
+
+    import monev.results as results
+    from monev.batch import score_paths
+
+    demo = Path(__file__).resolve().parent.parent / "questionnaires" / "contoh"
+    run = score_paths([demo / "dinkes.xlsx", demo / "setwan.xlsx"], rubric)
+    expected = _sheets(results.to_xlsx(run))
+    monkeypatch.setattr(results, "FORK_OFFICES", 1)
+    forks = []
+    real_fork = os.fork
+
+    def counted() -> int:
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", counted)
+    results.write_outputs(run, tmp_path / "a")
+    assert forks == [1]
+    assert _sheets((tmp_path / "a" / "rekap.xlsx").read_bytes()) == expected
+
+    def failing(_work):  # the copy dies before writing anything
+        return real_fork_fail()
+
+    def real_fork_fail() -> int:
+        pid = real_fork()
+        if pid == 0:  # pragma: no cover - the forked copy
+            os._exit(1)
+        return pid
+
+    monkeypatch.setattr(results, "_fork", failing)
+    results.write_outputs(run, tmp_path / "b")
+    assert _sheets((tmp_path / "b" / "rekap.xlsx").read_bytes()) == expected
+
+
+def test_no_fork_while_another_thread_runs(rubric, tmp_path, monkeypatch):
+    """Forking a process that runs threads is unsafe (a lock held by another thread stays held
+    in the copy): rekap.xlsx is then written in the process itself."""
+    import os
+    import threading
+    from pathlib import Path
+
+    import monev.results as results
+    from monev.batch import score_paths
+
+    demo = Path(__file__).resolve().parent.parent / "questionnaires" / "contoh"
+    run = score_paths([demo / "dinkes.xlsx", demo / "setwan.xlsx"], rubric)
+    monkeypatch.setattr(results, "FORK_OFFICES", 1)
+
+    def refuse() -> int:
+        raise AssertionError("forked while a thread runs")
+
+    monkeypatch.setattr(os, "fork", refuse)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        results.write_outputs(run, tmp_path / "out")
+    finally:
+        stop.set()
+        other.join()
+    assert (tmp_path / "out" / "rekap.xlsx").exists()
