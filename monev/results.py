@@ -16,6 +16,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -917,8 +918,15 @@ def write_outputs(run: RunResult, out: Path, lang: str = "id") -> list[Path]:
     written = [out / "results.json", out / PUBLIC_RESULTS, out / "ranking.csv"]
     rekap = out / "rekap.xlsx"
     child = _fork(lambda: write_atomic(rekap, to_xlsx(run, lang))) if _may_fork(run) else None
-    _write_pieces(written[:2], run.iter_json_both(lang))
-    write_atomic(written[2], to_csv(run).encode("utf-8"))
+    try:
+        _write_pieces(written[:2], run.iter_json_both(lang))
+        write_atomic(written[2], to_csv(run).encode("utf-8"))
+    except BaseException:  # an error or Ctrl+C here: the copy is not left writing on its own
+        if child is not None:
+            with contextlib.suppress(OSError):
+                os.kill(child, signal.SIGKILL)
+            _succeeded(child)
+        raise
     if child is None or not _succeeded(child):
         write_atomic(rekap, to_xlsx(run, lang))
     return [*written, rekap]

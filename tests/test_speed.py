@@ -241,3 +241,36 @@ def test_no_fork_while_another_thread_runs(rubric, tmp_path, monkeypatch):
         stop.set()
         other.join()
     assert (tmp_path / "out" / "rekap.xlsx").exists()
+
+
+def test_an_error_while_writing_the_json_ends_the_forked_copy(rubric, tmp_path, monkeypatch):
+    """The forked copy is not left running (nor a zombie) when the process fails meanwhile."""
+    import os
+    from pathlib import Path
+
+    import pytest
+
+    import monev.results as results
+    from monev.batch import score_paths
+
+    demo = Path(__file__).resolve().parent.parent / "questionnaires" / "contoh"
+    run = score_paths([demo / "dinkes.xlsx", demo / "setwan.xlsx"], rubric)
+    monkeypatch.setattr(results, "FORK_OFFICES", 1)
+    pids = []
+    real = results._fork
+
+    def recorded(work):
+        pid = real(work)
+        pids.append(pid)
+        return pid
+
+    def broken(_run):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(results, "_fork", recorded)
+    monkeypatch.setattr(results, "to_csv", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        results.write_outputs(run, tmp_path / "out")
+    assert len(pids) == 1
+    with pytest.raises(ChildProcessError):  # already waited for: nothing left of it
+        os.waitpid(pids[0], os.WNOHANG)
