@@ -7,6 +7,7 @@ auditor can recompute every figure.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import functools
@@ -15,8 +16,10 @@ import json
 import os
 import re
 import secrets
+import signal
+import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -72,7 +75,11 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # indented JSON every value ends its line and a string ends with a quote, so only a number can
 # end a line this way (a sha256 with ``3e5`` in it does not match; num() gives at most 4 decimals).
 # Checked against 200,000 random floats: every difference is caught.
-_DIFFERENT = re.compile(rb"(?:[0-9.][eE][+-]?[0-9]+|0\.0000[0-9]+),?$", re.MULTILINE)
+# Two searches, each starting with what a regular expression finds fast (a letter, a literal),
+# about 2x faster than one search for ``[0-9.][eE]...`` (issue 13): the first also matches an
+# ``e`` after any character, which in indented JSON can only be a number's.
+_EXPONENT = re.compile(rb"[eE][+-]?[0-9]+,?$", re.MULTILINE)
+_SMALL = re.compile(rb"0\.0000[0-9]+,?$", re.MULTILINE)
 
 
 def dumps(data: Any) -> str:
@@ -91,7 +98,7 @@ def dumps(data: Any) -> str:
         raw = msgspec.json.format(_fast_encoder().encode(data), indent=2)
     except (TypeError, ValueError, UnicodeEncodeError, OverflowError):
         return _dumps_json(data)
-    if _DIFFERENT.search(raw):
+    if _EXPONENT.search(raw) or _SMALL.search(raw):
         return _dumps_json(data)
     return raw.decode("utf-8")
 
@@ -123,6 +130,21 @@ def _dumps_json(data: Any) -> str:
     text = json.dumps(data, ensure_ascii=False, indent=2, default=encode)
     text = placeholder.sub(r"\1", text)
     return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+#: What results-publik.json leaves out of each office / each of its indicators (UU PDP).
+_PRIVATE_OFFICE = frozenset({"respondent"})
+_PRIVATE_INDICATOR = frozenset({"verifier_note"})
+
+
+def public_office(d: dict[str, Any]) -> dict[str, Any]:
+    """An office of results.json (:meth:`RunResult.office_dict`) as results-publik.json gives
+    it: without the respondent's name and the verifier's notes, keys in the same order."""
+    out = {k: v for k, v in d.items() if k not in _PRIVATE_OFFICE}
+    out["indicators"] = [
+        {k: v for k, v in i.items() if k not in _PRIVATE_INDICATOR} for i in d["indicators"]
+    ]
+    return out
 
 
 @dataclass
@@ -219,12 +241,16 @@ class RunResult:
         """One office of results.json; ``public`` leaves out the respondent's name and the
         verifier's notes (results-publik.json, the attachments of kota.pdf and the kecamatan
         PDFs: UU PDP)."""
+        d = self._office_dict(o, lang)
+        return public_office(d) if public else d
+
+    def _office_dict(self, o: OfficeResult, lang: str) -> dict[str, Any]:
         s = o.score
         return {
             "name": o.office.name,
             "unit_type": o.office.unit_type,
             "kecamatan": o.office.kecamatan,
-            **({} if public else {"respondent": o.office.respondent}),
+            "respondent": o.office.respondent,
             "file": o.file,
             "sha256": o.sha256,
             "rank": o.rank,
@@ -258,7 +284,7 @@ class RunResult:
                     "note": i.note,
                     "status": i.status,
                     "verification": i.verification,
-                    **({} if public else {"verifier_note": i.verifier_note}),
+                    "verifier_note": i.verifier_note,
                     "value": num(i.value, 4),
                     "value_claimed": num(i.value_claimed, 4),
                     "points": num(i.points, 4),
@@ -349,18 +375,40 @@ class RunResult:
         """``results.json`` in pieces, one office at a time: the same text as
         ``dumps(self.to_dict(lang)) + "\\n"`` without ever holding all of it (issue 13: 10,000
         offices make 380 MB of JSON). Write the pieces as they come (:func:`write_outputs`)."""
+        for full, pub in self.iter_json_both(lang, (not public, public)):
+            yield pub if public else full
+
+    def iter_json_both(
+        self, lang: str = "id", which: tuple[bool, bool] = (True, True)
+    ) -> Iterator[tuple[str, str]]:
+        """(piece of ``results.json``, piece of ``results-publik.json``) as :meth:`iter_json`
+        gives them, each office's data built once for both files (issue 13); ``which`` says
+        which of the two to write (the other piece is "")."""
+        full, pub = which
         if not self.offices:
-            yield dumps(self._dict(lang, [], public)) + "\n"
+            yield (
+                dumps(self._dict(lang, [])) + "\n" if full else "",
+                dumps(self._dict(lang, [], True)) + "\n" if pub else "",
+            )
             return
         # The rest of the run is written with one placeholder office (a string no data holds);
         # the offices are written one by one in its place, indented two levels deeper.
         mark = f"monev-office-{secrets.token_hex(16)}"
-        head, tail = dumps(self._dict(lang, [mark], public)).split(f'"{mark}"')
-        yield head
+        heads = [
+            dumps(self._dict(lang, [mark], public)).split(f'"{mark}"') if want else ["", ""]
+            for want, public in ((full, False), (pub, True))
+        ]
+        yield heads[0][0], heads[1][0]
         for k, o in enumerate(self.offices):
-            text = dumps(self.office_dict(o, lang, public)).replace("\n", "\n    ")
-            yield text if k == 0 else ",\n    " + text
-        yield tail + "\n"
+            d = self._office_dict(o, lang)
+            texts = [
+                dumps(data).replace("\n", "\n    ") if want else ""
+                for want, data in ((full, d), (pub, public_office(d) if pub else d))
+            ]
+            if k:
+                texts = [",\n    " + t if t else t for t in texts]
+            yield texts[0], texts[1]
+        yield (heads[0][1] + "\n" if full else "", heads[1][1] + "\n" if pub else "")
 
     def to_frame(self):  # -> pandas.DataFrame
         """One row per office and indicator, for analysis in pandas."""
@@ -700,7 +748,13 @@ def _column_widths(spec: SheetSpec) -> list[float]:
     widths = [len(h) for h in spec.header]
     for values in spec.rows:
         for k, v in enumerate(values):
-            n = 8 if isinstance(v, Decimal | Fraction | float) else len(str(v)) if v else 0
+            tp = type(v)  # the common types first: isinstance on Fraction is an ABC check
+            if tp is str:
+                n = len(v)
+            elif tp is Decimal or tp is Fraction or isinstance(v, Decimal | Fraction | float):
+                n = 8
+            else:
+                n = len(str(v)) if v else 0
             if n > widths[k]:
                 widths[k] = n
     return [min(max(w + 2, _WIDTH_MIN), _WIDTH_MAX) for w in widths]
@@ -747,6 +801,11 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
 
     notes: list[Problem] = []
 
+    def cut_note(title: str, r: int, k: int, cut: int) -> None:
+        cell = xl_rowcol_to_cell(r, k)
+        length = fmt_number(cut, lang, 0)
+        notes.append(Problem.make("MV501", "rekap.xlsx", title, cell, length=length))
+
     def write(spec: SheetSpec) -> None:
         ws = wb.add_worksheet(spec.title[:31])
         for k, width in enumerate(_column_widths(spec)):
@@ -757,12 +816,24 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
             ws.fit_to_pages(1, 0)
         for k, name in enumerate(spec.header):
             ws.write_string(0, k, name, bold)
+        exact: dict[int, tuple[str, int]] = {}  # column -> (number format, decimal places)
+        write_string, write_number = ws.write_string, ws.write_number
         for r, values in enumerate(spec.rows, start=1):
             for k, v in enumerate(values):
-                if isinstance(v, Decimal | Fraction):
-                    fmt = spec.formats.get(k, FMT_4)
-                    places = len(fmt.split(";")[0].partition(".")[2])
-                    ws.write_number(r, k, float(_rounded(v, places)), number_format(fmt))
+                tp = type(v)
+                if tp is str:  # most cells: text; the same short texts recur on every office
+                    value, cut = _xlsx_text(v, lang) if len(v) <= _SHORT else for_xlsx(v, lang)
+                    write_string(r, k, value)
+                    if cut:
+                        cut_note(spec.title, r, k, cut)
+                elif tp is Decimal or tp is Fraction or isinstance(v, Decimal | Fraction):
+                    if k not in exact:
+                        fmt = spec.formats.get(k, FMT_4)
+                        exact[k] = (fmt, len(fmt.split(";")[0].partition(".")[2]))
+                    fmt, places = exact[k]
+                    write_number(r, k, float(_rounded(v, places)), number_format(fmt))
+                elif v is None:
+                    continue
                 elif isinstance(v, bool):
                     ws.write_string(r, k, t("value.yes" if v else "value.no", lang))
                 elif isinstance(v, int | float):
@@ -770,19 +841,11 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
                         ws.write_number(r, k, v, number_format(spec.formats[k]))
                     else:
                         ws.write_number(r, k, v)
-                elif v is not None:
+                else:
                     value, cut = for_xlsx(v, lang)
                     ws.write_string(r, k, value if isinstance(value, str) else str(value))
                     if cut:
-                        notes.append(
-                            Problem.make(
-                                "MV501",
-                                "rekap.xlsx",
-                                spec.title,
-                                xl_rowcol_to_cell(r, k),
-                                length=fmt_number(cut, lang, 0),
-                            )
-                        )
+                        cut_note(spec.title, r, k, cut)
         ws.autofilter(0, 0, len(spec.rows), max(len(spec.header), 1) - 1)
 
     for spec in rekap_sheets(run, lang):
@@ -798,6 +861,18 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
         )
     wb.close()
     return buf.getvalue()
+
+
+#: Texts up to this length are remembered by :func:`_xlsx_text` (8,192 of them at most).
+_SHORT = 200
+
+
+@functools.lru_cache(maxsize=8192)
+def _xlsx_text(value: str, lang: str) -> tuple[str, int]:
+    """:func:`monev.text.for_xlsx` of a text, remembered: codes, aspects, statuses, answers and
+    office names recur on every row of the indicator sheet (issue 13)."""
+    text, cut = for_xlsx(value, lang)
+    return str(text), cut
 
 
 def _registry_sheets(run: RunResult, lang: str = "id") -> list[SheetSpec]:
@@ -826,32 +901,91 @@ def _registry_sheets(run: RunResult, lang: str = "id") -> list[SheetSpec]:
     return [missing, coverage]
 
 
+#: From this many offices on, rekap.xlsx is written by a forked copy of the process while this
+#: one writes the JSON files and ranking.csv (issue 13; below it a fork is not worth its cost).
+FORK_OFFICES = 100
+
+
 def write_outputs(run: RunResult, out: Path, lang: str = "id") -> list[Path]:
     """Write results.json, results-publik.json, ranking.csv and rekap.xlsx into ``out``; return
-    their paths."""
-    written = []
-    for name, public in (("results.json", False), (PUBLIC_RESULTS, True)):
-        _write_pieces(out / name, (p.encode("utf-8") for p in run.iter_json(lang, public)))
-        written.append(out / name)
-    for name, data in (
-        ("ranking.csv", to_csv(run).encode("utf-8")),
-        ("rekap.xlsx", to_xlsx(run, lang)),
-    ):
-        write_atomic(out / name, data)
-        written.append(out / name)
-    return written
+    their paths.
 
-
-def _write_pieces(dest: Path, pieces: Iterable[bytes]) -> None:
-    """Write ``pieces`` to a temporary file beside ``dest``, then rename it into place (as
-    :func:`monev.outputs.write_atomic`, without holding the whole text)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".monev-{secrets.token_hex(6)}.tmp"
+    With more than one core and :data:`FORK_OFFICES` offices or more, rekap.xlsx is written at
+    the same time by a forked copy of this process (Linux, and only when this process runs no
+    other thread: forking a threaded process is unsafe). If that copy fails, rekap.xlsx is
+    written here, so an error is raised as it would be without the fork.
+    """
+    written = [out / "results.json", out / PUBLIC_RESULTS, out / "ranking.csv"]
+    rekap = out / "rekap.xlsx"
+    child = _fork(lambda: write_atomic(rekap, to_xlsx(run, lang))) if _may_fork(run) else None
     try:
-        with open(tmp, "xb") as fh:
+        _write_pieces(written[:2], run.iter_json_both(lang))
+        write_atomic(written[2], to_csv(run).encode("utf-8"))
+    except BaseException:  # an error or Ctrl+C here: the copy is not left writing on its own
+        if child is not None:
+            with contextlib.suppress(OSError):
+                os.kill(child, signal.SIGKILL)
+            _succeeded(child)
+        raise
+    if child is None or not _succeeded(child):
+        write_atomic(rekap, to_xlsx(run, lang))
+    return [*written, rekap]
+
+
+def _may_fork(run: RunResult) -> bool:
+    import threading
+
+    return (
+        hasattr(os, "fork")
+        and sys.platform.startswith("linux")
+        and len(run.offices) >= FORK_OFFICES
+        and (os.cpu_count() or 1) > 1
+        and threading.active_count() == 1
+    )
+
+
+def _fork(work: Callable[[], None]) -> int | None:
+    """Run ``work`` in a forked copy of this process; its process id (None: could not fork).
+    The copy ends with ``os._exit``: exit status 0 when ``work`` returned, else 1."""
+    try:
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid == 0:  # pragma: no cover - the forked copy (its coverage is not collected)
+        code = 1
+        try:
+            work()
+            code = 0
+        finally:
+            os._exit(code)
+    return pid
+
+
+def _succeeded(pid: int) -> bool:
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return False
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def _write_pieces(dests: list[Path], pieces: Iterable[tuple[str, ...]]) -> None:
+    """Write each file of ``dests`` from its text in ``pieces`` (one text per file in each
+    piece), each to a temporary file beside it, then renamed into place (as
+    :func:`monev.outputs.write_atomic`, without holding the whole text)."""
+    tmps = []
+    for dest in dests:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmps.append(dest.parent / f".monev-{secrets.token_hex(6)}.tmp")
+    try:
+        with contextlib.ExitStack() as stack:
+            files = [stack.enter_context(open(tmp, "xb")) for tmp in tmps]
             for piece in pieces:
-                fh.write(piece)
-        os.replace(tmp, dest)
+                for fh, text in zip(files, piece, strict=True):
+                    fh.write(text.encode("utf-8"))
+        for tmp, dest in zip(tmps, dests, strict=True):
+            os.replace(tmp, dest)
     finally:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
+        for tmp in tmps:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)

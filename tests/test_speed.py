@@ -118,10 +118,33 @@ def test_results_json_written_office_by_office_is_the_whole_text(rubric, tmp_pat
     ):
         run = score_paths(inputs, rubric)
         whole = dumps(run.to_dict()) + "\n"
+        public = dumps(run.to_dict(public=True)) + "\n"
         assert run.to_json() == whole
+        assert run.to_json(public=True) == public
+        # Both files are written in one pass, each office's data built once (issue 13).
         write_outputs(run, tmp_path / "out")
         assert (tmp_path / "out" / "results.json").read_text(encoding="utf-8") == whole
+        assert (tmp_path / "out" / "results-publik.json").read_text(encoding="utf-8") == public
+        assert ('"respondent"' in whole and '"respondent"' not in public) or not run.offices
     assert not run.offices and run.rejected
+    assert not list((tmp_path / "out").glob(".monev-*.tmp"))  # no temporary file left
+
+
+def test_public_office_leaves_out_only_the_personal_fields(rubric):
+    """results-publik.json's office is results.json's without ``respondent`` and each
+    indicator's ``verifier_note``, every other key in the same order."""
+    from pathlib import Path
+
+    from monev.batch import score_paths
+
+    demo = Path(__file__).resolve().parent.parent / "questionnaires" / "contoh"
+    run = score_paths([demo / "dinkes.xlsx"], rubric)
+    full, public = run.office_dict(run.offices[0]), run.office_dict(run.offices[0], public=True)
+    assert [k for k in full if k != "respondent"] == list(public)
+    for i, j in zip(full["indicators"], public["indicators"], strict=True):
+        assert [k for k in i if k != "verifier_note"] == list(j)
+        assert all(i[k] == j[k] for k in j)
+    assert all(full[k] == public[k] for k in public if k != "indicators")
 
 
 def test_the_demo_results_take_the_fast_path(rubric, monkeypatch):
@@ -140,3 +163,114 @@ def test_the_demo_results_take_the_fast_path(rubric, monkeypatch):
 
     monkeypatch.setattr(results, "_dumps_json", refuse)
     assert results.dumps(data) == expected
+
+
+def _sheets(data: bytes) -> dict[str, bytes]:
+    """The parts of an .xlsx but its creation time (docProps/core.xml)."""
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}
+
+
+def test_rekap_written_by_a_forked_copy_is_the_same_and_a_failed_copy_is_replaced(
+    rubric, tmp_path, monkeypatch
+):
+    """rekap.xlsx is written by a forked copy of the process while the JSON files are written
+    (issue 13); it is the file to_xlsx gives, and when the copy fails it is written here."""
+    import os
+    from pathlib import Path
+
+    import monev.results as results
+    from monev.batch import score_paths
+
+    demo = Path(__file__).resolve().parent.parent / "questionnaires" / "contoh"
+    run = score_paths([demo / "dinkes.xlsx", demo / "setwan.xlsx"], rubric)
+    expected = _sheets(results.to_xlsx(run))
+    monkeypatch.setattr(results, "FORK_OFFICES", 1)
+    forks = []
+    real_fork = os.fork
+
+    def counted() -> int:
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", counted)
+    results.write_outputs(run, tmp_path / "a")
+    assert forks == [1]
+    assert _sheets((tmp_path / "a" / "rekap.xlsx").read_bytes()) == expected
+
+    def failing(_work):  # the copy dies before writing anything
+        return real_fork_fail()
+
+    def real_fork_fail() -> int:
+        pid = real_fork()
+        if pid == 0:  # pragma: no cover - the forked copy
+            os._exit(1)
+        return pid
+
+    monkeypatch.setattr(results, "_fork", failing)
+    results.write_outputs(run, tmp_path / "b")
+    assert _sheets((tmp_path / "b" / "rekap.xlsx").read_bytes()) == expected
+
+
+def test_no_fork_while_another_thread_runs(rubric, tmp_path, monkeypatch):
+    """Forking a process that runs threads is unsafe (a lock held by another thread stays held
+    in the copy): rekap.xlsx is then written in the process itself."""
+    import os
+    import threading
+    from pathlib import Path
+
+    import monev.results as results
+    from monev.batch import score_paths
+
+    demo = Path(__file__).resolve().parent.parent / "questionnaires" / "contoh"
+    run = score_paths([demo / "dinkes.xlsx", demo / "setwan.xlsx"], rubric)
+    monkeypatch.setattr(results, "FORK_OFFICES", 1)
+
+    def refuse() -> int:
+        raise AssertionError("forked while a thread runs")
+
+    monkeypatch.setattr(os, "fork", refuse)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        results.write_outputs(run, tmp_path / "out")
+    finally:
+        stop.set()
+        other.join()
+    assert (tmp_path / "out" / "rekap.xlsx").exists()
+
+
+def test_an_error_while_writing_the_json_ends_the_forked_copy(rubric, tmp_path, monkeypatch):
+    """The forked copy is not left running (nor a zombie) when the process fails meanwhile."""
+    import os
+    from pathlib import Path
+
+    import pytest
+
+    import monev.results as results
+    from monev.batch import score_paths
+
+    demo = Path(__file__).resolve().parent.parent / "questionnaires" / "contoh"
+    run = score_paths([demo / "dinkes.xlsx", demo / "setwan.xlsx"], rubric)
+    monkeypatch.setattr(results, "FORK_OFFICES", 1)
+    pids = []
+    real = results._fork
+
+    def recorded(work):
+        pid = real(work)
+        pids.append(pid)
+        return pid
+
+    def broken(_run):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(results, "_fork", recorded)
+    monkeypatch.setattr(results, "to_csv", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        results.write_outputs(run, tmp_path / "out")
+    assert len(pids) == 1
+    with pytest.raises(ChildProcessError):  # already waited for: nothing left of it
+        os.waitpid(pids[0], os.WNOHANG)
