@@ -18,7 +18,7 @@ pytest.importorskip("starlette", reason='the web extra is not installed: pip ins
 pytest.importorskip("sqlalchemy", reason='the web extra is not installed: pip install ".[web]"')
 
 from sqlalchemy import event, select
-from test_web import cheap_argon2, client, site  # noqa: F401  (fixtures)
+from test_web import cheap_argon2, client, csrf, site  # noqa: F401  (fixtures)
 from test_web_verify import decide, office_id, staff, verif  # noqa: F401  (fixtures)
 
 from monev.web import verification
@@ -93,3 +93,79 @@ def test_two_verifiers_deciding_one_indicator_at_once_both_land_in_the_audit_log
     # the first verifier's page shows the current state: the second verifier's decision
     page = v.get(f"/verify/{oid}").text
     assert "Tautan berfungsi" in page and "Tautan mati" not in page
+
+
+def test_dashboard_reuses_the_upload_check_and_equals_monev_score(verif, rubric, tmp_path):  # noqa: F811
+    """The first dashboard built and scored a decided workbook for every office (~0.33 s each);
+    now only for offices a verifier has decided on, or whose workbook has marks in the
+    verifier's columns. The figures stay those of `monev score` on the exported inputs."""
+    from helpers import write_workbook
+    from test_scoring import best
+    from test_web import EV, office_account, upload
+
+    from monev.batch import score_paths
+    from monev.registry import load_registry
+    from monev.stages import load_stages
+    from monev.web import snapshot
+
+    settings, store, app, _, a, b, v, _ = verif
+    c = office_account(store, settings, app, "Dinas Sosial", "dinsos@kota.go.id")
+    d = office_account(store, settings, app, "Dinas Perhubungan", "dishub@kota.go.id")
+    books = {
+        a: ("Dinas Kesehatan", best(rubric)),
+        b: ("Dinas Pendidikan", [("JI-01", "Ya", EV), ("JI-03", "Ya", "", "Sesuai")]),
+        c: ("Dinas Sosial", [("JI-01", "Ya", EV), ("JI-02", "Ya", EV)]),
+        d: ("Dinas Perhubungan", [("JI-01", "Ya", EV), ("JI-02", "Ya", EV, "Tidak Sesuai")]),
+    }
+    for who, (name, rows) in books.items():
+        path = write_workbook(tmp_path / f"{name}.xlsx", rubric, rows, office=name)
+        assert upload(who, path.name, path.read_bytes()).status_code == 200
+    oa = office_id(store, "Dinas Kesehatan")
+    decide(v, oa, "JI-05", "Tidak Sesuai", "Tautan mati")
+    v.post(
+        f"/verify/{oa}/stages",
+        data={"csrf": csrf(v, f"/verify/{oa}"), "stage-visitasi": "84,5", "stage-wawancara": "90"},
+    )
+
+    built: list[str] = []
+    plain = verification.decided_workbook
+
+    def counting(source, rb, office, decisions, stamp):
+        built.append(office.name)
+        return plain(source, rb, office, decisions, stamp)
+
+    verification._decided_bytes.cache_clear()
+    verification.decided_workbook = counting  # type: ignore[assignment]
+    try:
+        with store.session() as db:
+            period = db.scalars(select(Period)).one()
+            board = snapshot.dashboard(settings, db, period)
+            shown = {o.name: (r.rank, r.score.score, r.score.predicate) for o, r in board.ranking}
+    finally:
+        verification.decided_workbook = plain  # type: ignore[assignment]
+    # Dinas Kesehatan has a decision; Dinas Pendidikan and Dinas Perhubungan wrote in the
+    # verifier's column themselves; Dinas Sosial's own check stands (on the old code: 4 built)
+    assert sorted(built) == ["Dinas Kesehatan", "Dinas Pendidikan", "Dinas Perhubungan"]
+
+    with store.session() as db:
+        period = db.scalars(select(Period)).one()
+        inputs = snapshot.export_inputs(settings, db, period, tmp_path / "export")
+    run = score_paths(
+        inputs.workbooks,
+        rubric,
+        stages=load_stages(inputs.stages, rubric),
+        verifier_from_workbooks=True,
+        registry=load_registry(inputs.registry, rubric.unit_types),
+    )
+    cli = {o.name: (o.rank, o.score.score, o.score.predicate) for o in run.offices}
+    assert shown == cli
+    # Dinas Kesehatan: 0,8 x (100 - 20/7) + 0,1 x 84,5 + 0,1 x 90 = 95.164 -> 95,16.
+    # Dinas Sosial: 2 x 20/7 = 5.714 -> 5,71. Dinas Pendidikan: JI-01 only (its own "Sesuai" on
+    # JI-03 without evidence does not count) = 20/7 -> 2,86. Dinas Perhubungan: JI-01 and JI-02
+    # (its own "Tidak Sesuai" is cleared from the decided workbook) = 40/7 -> 5,71.
+    assert {n: str(s) for n, (_, s, _) in shown.items()} == {
+        "Dinas Kesehatan": "95.16",
+        "Dinas Sosial": "5.71",
+        "Dinas Perhubungan": "5.71",
+        "Dinas Pendidikan": "2.86",
+    }
