@@ -169,3 +169,25 @@ def test_dashboard_reuses_the_upload_check_and_equals_monev_score(verif, rubric,
         "Dinas Perhubungan": "5.71",
         "Dinas Pendidikan": "2.86",
     }
+
+
+def test_a_withdrawn_decision_is_gone_and_audited_once(verif):  # noqa: F811
+    """The withdrawal (an empty verdict) now deletes by id and records only a deletion that
+    happened: withdrawing again changes nothing and adds nothing to the log."""
+    _, store, _, _, _, _, v, _ = verif
+    oid = office_id(store, "Dinas Kesehatan")
+    assert decide(v, oid, "JI-01", "Tidak Sesuai", "Tautan mati").status_code == 200
+    assert decide(v, oid, "JI-01", "").status_code == 200
+    assert decide(v, oid, "JI-01", "").status_code == 200
+    with store.session() as db:
+        assert list(db.scalars(select(Decision))) == []
+        log = [
+            (e.action, e.before)
+            for e in db.scalars(
+                select(AuditEntry).where(AuditEntry.entity == "decision").order_by(AuditEntry.id)
+            )
+        ]
+    assert log == [
+        ("decision.set", None),
+        ("decision.withdraw", {"verdict": "Tidak Sesuai", "note": "Tautan mati"}),
+    ]
