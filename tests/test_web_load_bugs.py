@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -191,3 +192,81 @@ def test_a_withdrawn_decision_is_gone_and_audited_once(verif):  # noqa: F811
         ("decision.set", None),
         ("decision.withdraw", {"verdict": "Tidak Sesuai", "note": "Tautan mati"}),
     ]
+
+
+def _descendants(root: int) -> set[int]:
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    found, todo = set(), [root]
+    while todo:
+        p = todo.pop()
+        kids = {c for c, par in parents.items() if par == p} - found
+        found |= kids
+        todo.extend(kids)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_stopping_monev_serve_ends_its_check_workers(tmp_path, cheap_argon2):  # noqa: F811
+    """A stopped server left its check workers and their fork server running (three processes
+    per stop, found running scripts/web_load.py): uvicorn re-raises SIGTERM after its shutdown,
+    so the pool was never closed. It is now closed when the application shuts down."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    from monev.web.ops import Store, create_admin, open_period
+    from monev.web.settings import Settings
+
+    data = tmp_path / "data"
+    settings = Settings.for_data_dir(data, os.environ.get("MONEV_WEB_DB"))
+    store = Store(settings)
+    with store.session() as db:  # an open period: the server warms its check workers on start
+        admin = create_admin(db, "admin@kota.go.id", "kata-sandi-admin-panjang")
+        open_period(db, admin, 2099, "ki-jatim-2024", "2099-12-31T23:59", "WIB")
+    store.engine.dispose()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "monev", "serve", "--data", str(data), "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/login", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.2)
+        workers = _descendants(proc.pid)
+        assert workers, "no check workers were started"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+        deadline = time.monotonic() + 30  # generous: the machine may be busy
+        while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert [p for p in workers if _alive(p)] == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for p in workers:  # never leave them behind, whatever the outcome
+            if _alive(p):
+                os.kill(p, signal.SIGKILL)

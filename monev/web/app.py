@@ -12,7 +12,8 @@ from __future__ import annotations
 import io
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -32,7 +33,14 @@ from starlette.staticfiles import StaticFiles
 from monev.i18n import DEFAULT_LANG, LANGS
 from monev.results import OfficeResult
 from monev.web import security, storage, verification
-from monev.web.checking import check_blob, other_office, page_context, rubric, warm_up
+from monev.web.checking import (
+    WORKERS,
+    check_blob,
+    other_office,
+    page_context,
+    rubric,
+    warm_up,
+)
 from monev.web.db import (
     AuditEntry,
     Office,
@@ -547,6 +555,15 @@ async def _security_headers(
     return response
 
 
+@asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    yield
+    # The check workers end with the server: uvicorn re-raises SIGTERM after its shutdown, so
+    # nothing after uvicorn.run() ran, and every stop left the workers and their fork server
+    # running (found by scripts/web_load.py: three orphans per run).
+    await run_in_threadpool(WORKERS.close)
+
+
 def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     """The web application over ``settings``' data folder (migrations are applied here)."""
     from starlette.middleware.base import BaseHTTPMiddleware
@@ -614,6 +631,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     ]
     return Starlette(
         routes=routes,
+        lifespan=_lifespan,
         middleware=[
             Middleware(BaseHTTPMiddleware, dispatch=_security_headers),
             Middleware(
