@@ -12,7 +12,8 @@ from __future__ import annotations
 import io
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +35,7 @@ from monev.results import OfficeResult
 from monev.web import rendering, security, storage, verification
 from monev.web.checking import (
     UPLOADED,
+    WORKERS,
     check_blob,
     other_office,
     page_context,
@@ -643,6 +645,19 @@ async def _security_headers(
     return response
 
 
+@asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    yield
+    # The check workers end with the server: uvicorn re-raises SIGTERM after its shutdown, so
+    # nothing after uvicorn.run() ran, and every stop left the workers and their fork server
+    # running (found by scripts/web_load.py: three orphans per run). The PDF renderer's threads
+    # and worker processes too, for the same reason.
+    renderer = getattr(app.state, "renderer", None)
+    if renderer is not None:
+        await run_in_threadpool(renderer.stop)
+    await run_in_threadpool(WORKERS.close)
+
+
 def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     """The web application over ``settings``' data folder (migrations are applied here)."""
     from starlette.middleware.base import BaseHTTPMiddleware
@@ -713,6 +728,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     ]
     return Starlette(
         routes=routes,
+        lifespan=_lifespan,
         middleware=[
             Middleware(BaseHTTPMiddleware, dispatch=_security_headers),
             Middleware(
@@ -753,6 +769,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None
     app = create_app(settings, store)
     renderer = rendering.Renderer(store, settings.render_workers)
     renderer.start()  # office PDFs, in the background (requeues what a dead server left)
+    app.state.renderer = renderer  # stopped when the application shuts down (_lifespan)
     try:
         uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
     finally:

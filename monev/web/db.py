@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 ROLES = ("admin", "office", "verifier", "auditor")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SQLITE_POOL = 40  # Starlette's worker threads (anyio's default limit)
 
 
 def utcnow() -> dt.datetime:
@@ -227,13 +228,24 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         from sqlalchemy import event
 
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # One connection per request thread (Starlette runs up to 40 at once): the default pool
+        # of 5 (+10) made the rest of a deadline's burst queue for a connection.
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=SQLITE_POOL,
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(conn: Any, _record: Any) -> None:
             cur = conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL syncs at checkpoints, not at every commit: a commit survives a
+            # crash of the server, and only a power cut can lose the last ones. Every upload's
+            # commit waited for a disk flush while it held SQLite's one write lock.
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")  # as the driver's timeout: writers queue
             cur.close()
 
         return engine

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 from decimal import Decimal
-from functools import cache
+from fractions import Fraction
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,14 @@ def _env():  # -> jinja2.Environment
     return env
 
 
+@lru_cache(maxsize=8192)
+def _number(value: Decimal | Fraction | float | int | None, lang: str, places: int) -> str:
+    """:func:`monev.i18n.fmt_number`, kept per value: a result page shows about 60 figures,
+    mostly the same few (0, 2,86, the weights), and Babel's formatting of each was the largest
+    part of the page's time (scripts/web_load.py, profiled). Equal numbers give equal text."""
+    return fmt_number(value, lang, places)
+
+
 def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
     lang = request.state.lang
     user = request.state.user
@@ -65,9 +74,7 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
         .get_template(name)
         .render(
             _=lambda key, **kw: wt(key, lang, **kw),
-            num=lambda v, places=2: fmt_number(
-                Decimal(v) if isinstance(v, str) else v, lang, places
-            ),
+            num=lambda v, places=2: _number(Decimal(v) if isinstance(v, str) else v, lang, places),
             lang=lang,
             other_lang="en" if lang == "id" else "id",
             user=user,

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from monev.batch import ReadOptions, finish, read_one
@@ -121,27 +122,78 @@ def decide(
     if verdict and verdict not in verdicts:
         raise VerifyError("web.verify.unknown_verdict", verdicts=", ".join(verdicts))
     note = _note(note)
-    found = decisions_of(db, period, office.id).get(code)
-    before = {"verdict": found.verdict, "note": found.note} if found else None
     if not verdict:
+        found = _locked(db, period, office, code)
         if found is None:
             return None
         if db.scalar(select(Objection).where(Objection.decision_id == found.id)):
             raise VerifyError("web.verify.has_objection")
-        db.delete(found)
-        audit(db, actor, "decision.withdraw", "decision", found.id, before, None, ip)
+        was = {"verdict": found.verdict, "note": found.note}
+        done: Any = db.execute(delete(Decision).where(Decision.id == found.id))
+        gone = done.rowcount
+        db.expunge(found)
+        if gone:  # another verifier may have withdrawn it first: nothing to record then
+            audit(db, actor, "decision.withdraw", "decision", found.id, was, None, ip)
         return None
-    if found is not None and (found.verdict, found.note) == (verdict, note):
+    created = _claim(db, period, office, code, actor)
+    found = _locked(db, period, office, code)
+    assert found is not None
+    before: dict[str, str] | None = None
+    if not created:
+        before = {"verdict": found.verdict, "note": found.note}
+    if before is not None and (found.verdict, found.note) == (verdict, note):
         return found
-    if found is None:
-        found = Decision(period_id=period.id, office_id=office.id, code=code, verifier_id=actor.id)
-        db.add(found)
     found.verdict, found.note, found.upload_id = verdict, note, upload_id
     found.verifier_id, found.decided_at = actor.id, utcnow()
     db.flush()
     after = {"office": office.name, "code": code, "verdict": verdict, "note": note}
     audit(db, actor, "decision.set", "decision", found.id, before, after, ip)
     return found
+
+
+def _claim(db: Session, period: Period, office: Office, code: str, actor: User) -> bool:
+    """Make sure the row of this decision exists; True when this call made it.
+
+    Two verifiers may decide the same indicator at the same moment: a plain INSERT after a
+    SELECT that found nothing then broke the unique constraint of the second (a 500). This is
+    an INSERT ... ON CONFLICT DO NOTHING instead (SQLite and PostgreSQL both have it): the
+    second waits for the first's transaction (SQLite's one writer, PostgreSQL's unique index),
+    then finds the row and changes it, and both decisions are in the audit log."""
+    values = {
+        "period_id": period.id,
+        "office_id": office.id,
+        "code": code,
+        "verdict": "",
+        "note": "",
+        "verifier_id": actor.id,
+        "decided_at": utcnow(),
+    }
+    keys = ["period_id", "office_id", "code"]
+    if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(Decision).values(values).on_conflict_do_nothing(index_elements=keys)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(Decision).values(values).on_conflict_do_nothing(index_elements=keys)
+    done: Any = db.execute(stmt)
+    return bool(done.rowcount)
+
+
+def _locked(db: Session, period: Period, office: Office, code: str) -> Decision | None:
+    """The decision as committed now (not as this session last saw it), locked for this
+    transaction on PostgreSQL (SQLite: the write lock already serialises writers)."""
+    return db.scalar(
+        select(Decision)
+        .where(
+            Decision.period_id == period.id,
+            Decision.office_id == office.id,
+            Decision.code == code,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 def set_stage(
