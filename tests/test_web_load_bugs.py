@@ -270,3 +270,27 @@ def test_stopping_monev_serve_ends_its_check_workers(tmp_path, cheap_argon2):  #
         for p in workers:  # never leave them behind, whatever the outcome
             if _alive(p):
                 os.kill(p, signal.SIGKILL)
+
+
+def test_the_pdf_renderer_is_stopped_when_the_application_shuts_down(tmp_path):
+    """`monev serve` stopped its renderer only after uvicorn.run() returned, which it never does
+    on SIGTERM (uvicorn re-raises it): the renderer's threads and worker processes were left.
+    The application's shutdown now stops the renderer it was given."""
+    from starlette.testclient import TestClient
+
+    from monev.web.app import create_app
+    from monev.web.settings import Settings
+
+    class Renderer:
+        stopped = 0
+
+        def stop(self) -> None:
+            self.stopped += 1
+
+    app = create_app(Settings.for_data_dir(tmp_path / "data"))
+    renderer = Renderer()
+    app.state.renderer = renderer
+    with TestClient(app) as c:
+        assert c.get("/login").status_code == 200
+        assert renderer.stopped == 0
+    assert renderer.stopped == 1
