@@ -678,7 +678,10 @@ def html_to_pdf(
     for href in _STYLESHEET_LINK.findall(html):
         stylesheets.append(_stylesheet(sheets, fonts, href))
     page = compact_html(_STYLESHEET_LINK.sub("", html))
-    return HTML(string=page, base_url=str(data_dir("reports"))).write_pdf(
+    document = HTML
+    if small_ua_fits(page):
+        document = _small_ua_html(_stylesheet(sheets, fonts, SMALL_UA))
+    return document(string=page, base_url=str(data_dir("reports"))).write_pdf(
         attachments=attachments,
         pdf_identifier=ident.hexdigest()[:32].encode("ascii"),
         font_config=fonts,
@@ -770,11 +773,49 @@ _BLOCK_GAP = re.compile(
     r"|thead|tbody|tr|td|th|svg|rect|line|text)\b[^<>]*>)\s+(?=<)"
 )
 _LOCAL = threading.local()
+#: ``reports/ua.css``: the part of WeasyPrint's user-agent stylesheet that applies to the tags in
+#: :data:`SMALL_UA_TAGS`; a page made only of them comes out the same, byte for byte, in about a
+#: tenth less time (the full sheet's rules are tried on every element).
+SMALL_UA = "ua.css"
+_UA_TAG_NAMES = (
+    "html head meta title link body section div p h1 h2 h3 ul li table colgroup col thead tbody"
+    " tr td th span a b i br svg rect line text"
+)
+SMALL_UA_TAGS = frozenset(_UA_TAG_NAMES.split())
+_TAG = re.compile(r"<([A-Za-z][A-Za-z0-9]*)([^<>]*)>")
+#: Attributes the full sheet styles and ``reports/ua.css`` does not (found anywhere in a tag:
+#: a false alarm only costs the time saved).
+_UA_ATTRIBUTES = re.compile(r"\b(?:dir|hidden|rules|frame)\b", re.IGNORECASE)
 
 
 def compact_html(html: str) -> str:
     """``html`` without the whitespace between block tags that never shows on a page."""
     return _BLOCK_GAP.sub(r"\1", html)
+
+
+def small_ua_fits(html: str) -> bool:
+    """Whether every tag of ``html`` is one ``reports/ua.css`` was written for
+    (:data:`SMALL_UA_TAGS`), with none of the attributes it leaves out."""
+    for name, attributes in _TAG.findall(html):
+        if name.lower() not in SMALL_UA_TAGS or _UA_ATTRIBUTES.search(attributes):
+            return False
+    return True
+
+
+def _small_ua_html(ua: Any) -> Any:
+    """WeasyPrint's ``HTML`` with ``ua`` as its user-agent stylesheet (made once per process;
+    ``_ua_stylesheets`` is the hook WeasyPrint's own tests replace the sheet with)."""
+    from weasyprint import HTML
+
+    made = getattr(_LOCAL, "small_ua", None)
+    if made is None or made[0] is not ua:
+
+        class SmallUaHTML(HTML):
+            def _ua_stylesheets(self, forms: bool = False) -> list[Any]:
+                return [ua]
+
+        made = _LOCAL.small_ua = (ua, SmallUaHTML)
+    return made[1]
 
 
 def _renderer() -> tuple[Any, dict[bytes, Any]]:

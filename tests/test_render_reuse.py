@@ -9,11 +9,14 @@ the same report rendered alone in a fresh process.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import DEMO, ROOT
+from test_kecamatan import city  # noqa: F401  (the fixture: a kecamatan with its kelurahan)
 
 from monev import report
 from monev.batch import score_paths
@@ -60,7 +63,8 @@ def test_the_stylesheet_is_parsed_once_per_process(monkeypatch, rubric):
     run = score_paths([DEMO / "dinkes.xlsx", DEMO / "kel-pohjentrek.xlsx"], rubric, as_of=AS_OF)
     for o in run.offices:
         report.html_to_pdf(report.render_office_html(run, o), AS_OF)
-    assert len(parsed) == 1 and parsed[0].endswith("report.css")  # two reports, one parse
+    # two reports, one parse of report.css and one of the user-agent sheet ua.css
+    assert sorted(Path(p).name for p in parsed) == ["report.css", "ua.css"]
 
 
 FRESH = """
@@ -124,3 +128,65 @@ def test_the_message_catalogue_is_read_with_libyaml_when_there(monkeypatch):
     assert loaders == [yaml.CSafeLoader]
     text = (ROOT / "monev" / "messages.yaml").read_text("utf-8")
     assert fast == yaml.safe_load(text)
+
+
+# --- The small user-agent stylesheet (reports/ua.css) --------------------------------------
+
+
+def test_every_report_template_is_made_of_tags_the_small_user_agent_sheet_covers(rubric):
+    """The office, city and kecamatan pages get reports/ua.css in place of WeasyPrint's own
+    sheet (about a tenth of an office PDF's time) only while they use no other tag: a new tag
+    in a template would silently bring the slower sheet back."""
+    run = score_paths([DEMO / "dinkes.xlsx", DEMO / "kel-pohjentrek.xlsx"], rubric, as_of=AS_OF)
+    for o in run.offices:
+        assert report.small_ua_fits(report.render_office_html(run, o)), o.file
+    assert report.small_ua_fits(report.render_city_html(run))
+    for name in ("office.html.j2", "city.html.j2", "kecamatan.html.j2", "macros.html.j2"):
+        text = (ROOT / "reports" / name).read_text("utf-8")
+        tags = {t.lower() for t in re.findall(r"<([A-Za-z][A-Za-z0-9]*)", text)}
+        assert tags <= report.SMALL_UA_TAGS, (name, tags - report.SMALL_UA_TAGS)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<p>Skor <em>94,74</em></p>",  # a tag ua.css has no rules for
+        '<p dir="rtl">x</p>',  # an attribute the full sheet styles
+        "<table rules=all><tr><td>x</td></tr></table>",
+        "<p hidden>x</p>",
+    ],
+)
+def test_a_page_with_anything_else_gets_weasyprints_own_sheet(html):
+    assert report.small_ua_fits("<p>Skor <b>94,74</b><br></p>")
+    assert not report.small_ua_fits(html)
+
+
+def _both_ways(monkeypatch, html, *args):
+    small = report.html_to_pdf(html, AS_OF, *args)
+    with monkeypatch.context() as m:
+        m.setattr(report, "small_ua_fits", lambda page: False)
+        full = report.html_to_pdf(html, AS_OF, *args)
+    return small, full
+
+
+@pytest.mark.pdf
+def test_the_small_user_agent_sheet_makes_the_same_bytes_as_weasyprints_own(monkeypatch, rubric):
+    """Same pages, byte for byte, with reports/ua.css and with WeasyPrint's full sheet: an
+    office with a plan and problems, one without, and the city report (a WeasyPrint upgrade
+    whose sheet styles our tags differently fails here)."""
+    files = [DEMO / "dinkes.xlsx", DEMO / "kel-pohjentrek.xlsx", DEMO / "kec-gadingrejo.xlsx"]
+    run = score_paths(files, rubric, as_of=AS_OF)
+    pages = [report.render_office_html(run, o) for o in run.offices]
+    pages.append(report.render_city_html(run))
+    for html in pages:
+        small, full = _both_ways(monkeypatch, html)
+        assert small[:5] == b"%PDF-" and small == full
+
+
+@pytest.mark.pdf
+def test_the_kecamatan_report_too_has_the_same_bytes_with_the_small_sheet(monkeypatch, city):  # noqa: F811
+    g = city.kecamatan_groups()[0]
+    html = report.render_kecamatan_html(city, g)
+    assert report.small_ua_fits(html)
+    small, full = _both_ways(monkeypatch, html)
+    assert small[:5] == b"%PDF-" and small == full
