@@ -79,7 +79,12 @@ def test_an_upload_queues_its_pdf_and_a_newer_one_supersedes_it(offices, rubric,
     assert jobs[first].status == "superseded"  # never rendered: a newer upload came first
     assert jobs[second].status == "queued" and jobs[other].status == "queued"
     # the request did not render: the page says the PDF is being made, and polls
-    assert "PDF sedang dibuat" in r.text and 'http-equiv="refresh"' in r.text
+    assert "PDF sedang dibuat" in r.text and 'http-equiv="refresh"' not in r.text
+    # ... and asks a status URL instead of reloading itself while the office reads its problems
+    assert f'data-poll="/pdf-status/upload/{second}"' in r.text and "/static/poll.js" in r.text
+    assert a.get(f"/pdf-status/upload/{second}").json() == {"status": "queued"}
+    assert a.get(f"/pdf-status/upload/{first}").json() == {"status": "superseded"}
+    assert b.get(f"/pdf-status/upload/{second}").status_code == 404  # another office's
     assert "report.pdf" not in r.text
     assert "lebih baru" in a.get(f"/uploads/{first}").text
     # a rejected upload queues nothing
@@ -135,7 +140,7 @@ def test_a_render_that_keeps_crashing_is_tried_three_times_then_shown_as_failed(
     assert (job.status, job.attempts, job.error) == ("failed", 3, "web.pdf.crashed")
     page = a.get(f"/uploads/{up_id}").text
     assert "PDF tidak dapat dibuat" in page and "berulang kali" in page
-    assert 'http-equiv="refresh"' not in page  # no polling once it has failed
+    assert "data-poll" not in page  # no polling once it has failed
     assert a.get(f"/uploads/{up_id}/report.pdf").status_code == 404
 
 
@@ -228,7 +233,7 @@ def test_upload_returns_before_its_pdf_then_a_worker_renders_it_without_the_rank
         job = _jobs(store)[up_id]
         assert job.status == "done" and job.attempts == 1
         page = a.get(f"/uploads/{up_id}").text
-        assert f'href="/uploads/{up_id}/report.pdf"' in page and "refresh" not in page
+        assert f'href="/uploads/{up_id}/report.pdf"' in page and "data-poll" not in page
         got = a.get(f"/uploads/{up_id}/report.pdf")
         assert got.status_code == 200 and got.content.startswith(b"%PDF")
         text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(got.content)).pages)
@@ -262,7 +267,11 @@ def test_publish_returns_before_the_snapshot_pdfs_and_keeps_its_inputs_unserved(
     upload(a, "dinkes.xlsx", _good(tmp_path, rubric))
     r = admin.post("/admin/publish", data={"csrf": csrf(admin, "/dashboard")})
     assert r.status_code == 200 and re.fullmatch(r"/snapshots/\d+", r.url.path), r.text
-    assert "sedang disiapkan" in r.text and 'http-equiv="refresh"' in r.text
+    assert "sedang disiapkan" in r.text and 'http-equiv="refresh"' not in r.text
+    sid = int(r.url.path.rsplit("/", 1)[1])
+    assert f'data-poll="/pdf-status/snapshot/{sid}"' in r.text
+    assert admin.get(f"/pdf-status/snapshot/{sid}").json() == {"status": "queued"}
+    assert a.get(f"/pdf-status/snapshot/{sid}").status_code == 404  # offices: not theirs
     with store.session() as db:
         snap = db.scalars(select(Snapshot)).one()
         names = {f["name"] for f in snap.files}

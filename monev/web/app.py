@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -604,6 +604,12 @@ class App(StaffPages, HistoryPages):
             return {"status": "failed", "error": "web.pdf.missing"}
         return {"status": job.status, "error": job.error if job.status == "failed" else ""}
 
+    def pdf_status(self, request: Request, db: Session, user: User) -> Response:
+        """The state of an upload's PDF, for the result page's script (static/poll.js), which
+        reloads the page once it is no longer queued or running (404 for another office's)."""
+        up = self._visible_upload(request, db, user)
+        return JSONResponse({"status": self._pdf_state(db, up)["status"]})
+
     def report_pdf(self, request: Request, db: Session, user: User) -> Response:
         """The upload's office PDF once rendered (404 otherwise, and for another office's)."""
         from monev.report import safe_name
@@ -689,6 +695,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         Route("/uploads/{id:int}", a.page(a.result, anyone)),
         Route("/uploads/{id:int}/file", a.page(a.download, anyone)),
         Route("/uploads/{id:int}/report.pdf", a.page(a.report_pdf, anyone)),
+        Route("/pdf-status/upload/{id:int}", a.page(a.pdf_status, anyone)),
+        Route("/pdf-status/snapshot/{id:int}", a.page(a.snapshot_pdf_status, readers)),
         Route("/verify", a.page(a.verify_list, staff)),
         Route("/verify/{office:int}", a.page(a.verify_office, staff)),
         Route("/verify/{office:int}/workbook.xlsx", a.page(a.verify_download, staff)),

@@ -376,16 +376,25 @@ class StaffPages:
         )
         return RedirectResponse("/admin", 303)
 
-    def snapshot_page(self, request: Request, db: Session, user: User) -> Response:
+    def _snapshot_pdf(self, request: Request, db: Session) -> tuple[Snapshot, dict[str, str]]:
         from monev.web.rendering import snapshot_job
 
         snap = db.get(Snapshot, request.path_params["id"])
         if snap is None:
             raise HTTPException(404)
-        period = db.get(Period, snap.period_id)
         job = snapshot_job(db, snap.id)
-        pdf = {"status": job.status if job else "none", "error": job.error if job else ""}
+        return snap, {"status": job.status if job else "none", "error": job.error if job else ""}
+
+    def snapshot_page(self, request: Request, db: Session, user: User) -> Response:
+        snap, pdf = self._snapshot_pdf(request, db)
+        period = db.get(Period, snap.period_id)
         return render(request, "snapshot.html.j2", snap=snap, period=period, pdf=pdf)
+
+    def snapshot_pdf_status(self, request: Request, db: Session, user: User) -> Response:
+        """The state of a snapshot's PDFs, for the snapshot page's script (static/poll.js)."""
+        from starlette.responses import JSONResponse
+
+        return JSONResponse({"status": self._snapshot_pdf(request, db)[1]["status"]})
 
     def snapshot_download(self, request: Request, db: Session, user: User) -> Response:
         from monev.web.snapshot import snapshot_file
