@@ -15,6 +15,7 @@ are spawned (see :func:`_context`).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -40,6 +41,9 @@ class ProcessLimits:
 
     memory_bytes: int
     cpu_seconds: int
+    #: Added to the worker's niceness: background work (the web's PDFs) yields the cores to
+    #: requests (0: as its parent).
+    nice: int = 0
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,9 @@ def _init(
 ) -> None:
     _STATE["limits"], _STATE["started"] = limits, started
     _exit_when_orphaned()
+    if limits.nice:
+        with contextlib.suppress(OSError, AttributeError):  # no os.nice on Windows
+            os.nice(limits.nice)
     try:
         import resource
 

@@ -434,7 +434,15 @@ class App(StaffPages, HistoryPages):
 
     async def upload(self, request: Request) -> Response:
         """Receive one workbook: the body is counted while it streams in, then the file is
-        stored by hash and checked by the library, all within this request."""
+        stored by hash and checked by the library, all within this request. The PDF renderer
+        of this process waits while uploads arrive (:func:`rendering.request_seen`)."""
+        rendering.request_seen()
+        try:
+            return await self._upload_request(request)
+        finally:
+            rendering.request_seen()
+
+    async def _upload_request(self, request: Request) -> Response:
         cap = self.settings.max_upload + BODY_MARGIN
         declared = request.headers.get("content-length", "")
         too_large = declared.isdigit() and int(declared) > cap
