@@ -296,32 +296,7 @@ class App(StaffPages, HistoryPages):
     async def admin_period(self, request: Request) -> Response:
         """Open a period; with a rubric file, the body is counted while it streams in (as an
         office's upload is) and the file is validated and kept before the period opens."""
-        cap = self.settings.max_upload + BODY_MARGIN
-        declared = request.headers.get("content-length", "")
-        too_large = declared.isdigit() and int(declared) > cap
-        data: FormData | None = None
-        if not too_large:
-            seen = 0
-
-            async def receive() -> Any:
-                nonlocal seen
-                message = await request.receive()
-                seen += len(message.get("body", b""))
-                if seen > cap:
-                    raise storage.TooLarge(seen)
-                return message
-
-            try:
-                data = await Request(request.scope, receive).form(max_files=1, max_fields=8)
-            except storage.TooLarge:
-                too_large = True
-        if data is not None:
-            check_csrf(request, data)
-        elif "uid" not in request.session:
-            return RedirectResponse("/login", 303)
-        return await run_in_threadpool(
-            self._run, self._admin_period, ("admin",), request, data or FormData()
-        )
+        return await self._capped_form(request, self._admin_period, ("admin",), max_fields=8)
 
     def _admin_period(self, request: Request, db: Session, user: User, form: FormData) -> Response:
         lang = request.state.lang
@@ -443,6 +418,17 @@ class App(StaffPages, HistoryPages):
             rendering.request_seen()
 
     async def _upload_request(self, request: Request) -> Response:
+        return await self._capped_form(request, self._upload, ("office",), max_fields=5)
+
+    async def _capped_form(
+        self,
+        request: Request,
+        handler: Callable[..., Response],
+        roles: tuple[str, ...],
+        max_fields: int,
+    ) -> Response:
+        """A form with one file, its body counted while it streams in: past the upload limit the
+        handler gets an empty form (no CSRF token: it answers that the file is too large)."""
         cap = self.settings.max_upload + BODY_MARGIN
         declared = request.headers.get("content-length", "")
         too_large = declared.isdigit() and int(declared) > cap
@@ -459,16 +445,16 @@ class App(StaffPages, HistoryPages):
                 return message
 
             try:
-                data = await Request(request.scope, receive).form(max_files=1, max_fields=5)
+                data = await Request(request.scope, receive).form(
+                    max_files=1, max_fields=max_fields
+                )
             except storage.TooLarge:
                 too_large = True
         if data is not None:
             check_csrf(request, data)
         elif "uid" not in request.session:
             return RedirectResponse("/login", 303)
-        return await run_in_threadpool(
-            self._run, self._upload, ("office",), request, data or FormData()
-        )
+        return await run_in_threadpool(self._run, handler, roles, request, data or FormData())
 
     def _upload(self, request: Request, db: Session, user: User, form: FormData) -> Response:
         lang = request.state.lang
