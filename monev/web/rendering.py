@@ -117,36 +117,18 @@ def enqueue(db: Session, up: Upload, lang: str) -> RenderJob:
         .values(status="superseded", finished_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    job = RenderJob(
-        kind="office",
-        upload_id=up.id,
-        office_id=up.office_id,
-        lang=lang,
-        status="queued",
-        attempts=0,
-        worker="",
-        pdf_key="",
-        pdf_sha256="",
-        error="",
-    )
-    db.add(job)
-    db.flush()
-    WAKE.set()
-    return job
+    return _queue(db, kind="office", upload_id=up.id, office_id=up.office_id, lang=lang)
 
 
 def enqueue_snapshot(db: Session, snapshot_id: int) -> RenderJob:
     """Queue the PDFs of a snapshot just published (:func:`monev.web.snapshot.render_pdfs`)."""
+    return _queue(db, kind="snapshot", snapshot_id=snapshot_id, lang="id")
+
+
+def _queue(db: Session, **fields: Any) -> RenderJob:
+    """A new queued job with ``fields``; wakes this process's renderer."""
     job = RenderJob(
-        kind="snapshot",
-        snapshot_id=snapshot_id,
-        lang="id",
-        status="queued",
-        attempts=0,
-        worker="",
-        pdf_key="",
-        pdf_sha256="",
-        error="",
+        status="queued", attempts=0, worker="", pdf_key="", pdf_sha256="", error="", **fields
     )
     db.add(job)
     db.flush()
