@@ -177,8 +177,10 @@ def _claim(db: Session, period: Period, office: Office, code: str, actor: User) 
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         stmt = sqlite_insert(Decision).values(values).on_conflict_do_nothing(index_elements=keys)
-    done: Any = db.execute(stmt)
-    return bool(done.rowcount)
+    # RETURNING, not rowcount: psycopg reports no count for a conflict that did nothing (the
+    # second of two decisions was then taken for a new row, with no "before" in the audit log).
+    done: Any = db.execute(stmt.returning(Decision.id))
+    return done.first() is not None
 
 
 def _locked(db: Session, period: Period, office: Office, code: str) -> Decision | None:
