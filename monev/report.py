@@ -727,7 +727,7 @@ def attach_files(
         stream.update(
             {
                 NameObject("/Type"): NameObject("/EmbeddedFile"),
-                NameObject("/Subtype"): NameObject("/" + mime.replace("/", "#2F")),
+                NameObject("/Subtype"): NameObject("/" + mime),  # pypdf escapes the "/"
                 NameObject("/Params"): DictionaryObject(
                     {
                         NameObject("/CheckSum"): ByteStringObject(hashlib.md5(data).digest()),

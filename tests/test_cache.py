@@ -114,6 +114,10 @@ def test_attaching_files_to_cached_pages_is_reproducible():
     assert pdf.trailer["/ID"][1] == "1" * 32  # the part that changes with each version
     spec = pdf.trailer["/Root"]["/Names"]["/EmbeddedFiles"]["/Names"][1].get_object()
     assert spec["/EF"]["/F"].get_object()["/Params"]["/ModDate"] == "D:20241113000000Z"
+    # The file's type, as WeasyPrint gives it: the name decodes to application/json (it was
+    # escaped twice: "application#2Fjson" read back, "#232F" in the file).
+    first = pdf.trailer["/Root"]["/Names"]["/EmbeddedFiles"]["/Names"][1].get_object()
+    assert first["/EF"]["/F"].get_object()["/Subtype"] == "/application/json"
 
 
 # --- monev score, twice ------------------------------------------------------------------------
