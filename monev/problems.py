@@ -69,6 +69,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "MV313": ("warning", "evidence-link-mistyped"),
     # Identity and stages.
     "MV401": ("warning", "office-name-missing"),
+    "MV407": ("warning", "office-name-formula"),
     "MV402": ("warning", "rubric-id-mismatch"),
     "MV403": ("warning", "rubric-version-older"),
     "MV404": ("error", "stage-score-invalid"),

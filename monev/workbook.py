@@ -212,6 +212,18 @@ def _header(rows: list[list[Any]]) -> tuple[int, dict[str, int]] | None:
     return best
 
 
+def _uncalculated(path: Path, sheet_name: str, cell: str) -> bool:
+    """Is ``cell`` of the sheet ``sheet_name`` a formula with no stored value?"""
+    from monev.cells import Sheet, _add_extras, parse_ref
+
+    pos = parse_ref(cell)
+    if pos is None:
+        return False
+    sheet = Sheet(sheet_name, [])
+    _add_extras(path, sheet)
+    return pos in sheet.pending_formulas
+
+
 def _identity(rows: list[list[Any]]) -> dict[str, tuple[str, str]]:
     """Label -> (value, cell) for every label cell followed by a value on its right.
 
@@ -272,12 +284,16 @@ def read_questionnaire(
         )
         return q
     identity = book.sheets.get(SHEET_IDENTITY)
-    _read_identity(q, identity.rows if identity else [], rubric, path)
+    _read_identity(
+        q, identity.rows if identity else [], rubric, path, identity.name if identity else ""
+    )
     _read_answers(q, qsheet, rubric)
     return q
 
 
-def _read_identity(q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path: Path) -> None:
+def _read_identity(
+    q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path: Path, sheet_name: str = ""
+) -> None:
     ident = _identity(rows)
 
     def get(*labels: str) -> tuple[str, str]:
@@ -288,14 +304,14 @@ def _read_identity(q: Questionnaire, rows: list[list[Any]], rubric: Rubric, path
         return ("", "")
 
     office = q.office
-    office.name = get(*_label_forms("office"))[0] or ""
+    office.name, name_cell = get(*_label_forms("office"))
     if not office.name:
         office.name = path.stem.replace("_", " ")
-        q.problems.append(
-            Problem.make(
-                "MV401", q.file, SHEET_IDENTITY, get(*_label_forms("office"))[1], name=office.name
-            )
-        )
+        # Rare, so checked only here: a formula never calculated (a script or openpyxl wrote it)
+        # reads as empty, but the officer sees text in Excel; say it is a formula.
+        formula = bool(name_cell and sheet_name and _uncalculated(path, sheet_name, name_cell))
+        code = "MV407" if formula else "MV401"
+        q.problems.append(Problem.make(code, q.file, SHEET_IDENTITY, name_cell, name=office.name))
     unit, unit_cell = get(*_label_forms("unit_type"))
     if unit:
         match = next((u for u in rubric.unit_types if u.casefold() == unit.casefold()), None)

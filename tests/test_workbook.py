@@ -294,3 +294,36 @@ def test_problems_have_typed_places_and_one_reading_order():
     assert (c.row, c.column) == (9, 27) and (d.row, d.indicator) == (5, "")
     # Row 9 before row 10 (a string order put "E10" first), column E before AA.
     assert sorted([a, c, b, d]) == [d, b, c, a]
+
+
+def test_office_name_typed_as_an_uncalculated_formula_is_named_as_a_formula(tmp_path):
+    # A tired officer builds the name from two cells: =CONCATENATE("Dinas ";"Kominfo").
+    # openpyxl (and scripts) save formulas without a computed value, so the reader sees the cell
+    # empty. The problem must say it is a formula (the cell is not empty: the officer sees text
+    # in Excel), not "Nama kantor kosong".
+    r = small_rubric()
+    rows = [["x", "A-01", "Ya", EV]]
+    p = raw_workbook(
+        tmp_path / "dinas_x.xlsx",
+        ["Catatan", "Kode", "Jawaban", "Bukti"],
+        rows,
+        identity={"Nama Kantor": '=CONCATENATE("Dinas ","Kominfo")'},
+    )
+    q = read_questionnaire(p, r)
+    assert "MV401" not in codes(q)
+    (found,) = [x for x in q.problems if x.code == "MV407"]
+    assert (found.sheet, found.cell) == ("Identitas", "B1")
+    assert q.office.name == "dinas x"  # still named from the file, as with an empty cell
+    assert "rumus" in found.message("id") and "formula" in found.message("en")
+
+
+def test_office_name_left_empty_is_still_mv401(tmp_path):
+    r = small_rubric()
+    p = raw_workbook(
+        tmp_path / "a.xlsx",
+        ["Kode", "Jawaban", "Bukti"],
+        [["A-01", "Ya", EV]],
+        identity={"Nama Kantor": None},
+    )
+    q = read_questionnaire(p, r)
+    assert "MV401" in codes(q) and "MV407" not in codes(q)
