@@ -315,3 +315,29 @@ def test_the_renderer_waits_while_uploads_arrive_but_not_for_ever():
     rendering.request_seen()
     stop.set()  # a server stopping does not wait for the quiet
     assert rendering.wait_for_quiet(stop, quiet=30, most=60) < 1
+
+
+def test_the_live_pdf_of_a_period_opened_with_an_uploaded_rubric_is_rendered(site, tmp_path):  # noqa: F811
+    # The render workers are fresh processes: they do not know the data folder's rubrics/, so a
+    # period naming its rubric by hash (sha256:...) must hand the stored file to the worker.
+    # Before the fix every such job ended "failed" after 3 tries ("web.pdf.crashed").
+    from helpers import SMALL_RUBRIC, small_rubric
+    from test_web_rubric import open_with
+
+    settings, store, app = site
+    admin = client(app)
+    login(admin, ADMIN, ADMIN_PW)
+    assert open_with(admin, "rubrik.yaml", SMALL_RUBRIC.encode("utf-8")).status_code == 200
+    a = office_account(store, settings, app, "Dinas Kesehatan", "dinkes@kota.go.id")
+    wb = write_workbook(
+        tmp_path / "a.xlsx", small_rubric(), [("A-01", "Ya", EV)], office="Dinas Kesehatan"
+    )
+    up_id = _upload_id(upload(a, "a.xlsx", wb.read_bytes()))
+    renderer = Renderer(store)  # real worker processes
+    try:
+        assert renderer.run_until_idle() == 1
+    finally:
+        renderer.stop()
+    job = _jobs(store)[up_id]
+    assert (job.status, job.attempts, job.error) == ("done", 1, "")
+    assert a.get(f"/uploads/{up_id}/report.pdf").content.startswith(b"%PDF")

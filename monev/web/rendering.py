@@ -280,6 +280,8 @@ class Task:
     as_of: str  # ISO date
     lang: str
     pdf_root: str
+    #: The stored file of an uploaded rubric (a worker does not know the data folder), or "".
+    rubric_path: str = ""
 
 
 @cache
@@ -300,9 +302,13 @@ def render_task(task: Task) -> tuple[str, str, bool] | None:
     from monev.render_cache import cache_key
     from monev.report import ATTACHMENT_NAME, html_to_pdf, office_attachment, render_office_html
     from monev.results import OfficeResult, RunResult
-    from monev.web.checking import rubric
+    from monev.web.checking import _stored_rubric, rubric
 
-    rb = rubric(task.rubric_id)
+    rb = (
+        _stored_rubric(task.rubric_id, task.rubric_path)
+        if task.rubric_path
+        else rubric(task.rubric_id)
+    )
     res = finish(read_one(Path(task.blob), rb, task.name), rb)
     if not isinstance(res, OfficeResult):
         return None
@@ -322,6 +328,7 @@ def render_task(task: Task) -> tuple[str, str, bool] | None:
 
 def task_of(settings: Settings, db: Session, job: RenderJob) -> Task | None:
     from monev.web import storage
+    from monev.web.checking import rubric_file
 
     up = db.get(Upload, job.upload_id) if job.upload_id is not None else None
     period = db.get(Period, up.period_id) if up is not None else None
@@ -336,6 +343,7 @@ def task_of(settings: Settings, db: Session, job: RenderJob) -> Task | None:
         day.isoformat(),
         job.lang,
         str(settings.data_dir / "pdf"),
+        str(rubric_file(period.rubric_id) or ""),
     )
 
 
