@@ -13,8 +13,10 @@ offices) are raised before anything is written, as one of :data:`USAGE_ERRORS`;
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import signal
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,6 +168,10 @@ class _Beside:
         self.process = ctx.Process(target=_beside_child, args=(writer, fn, args), daemon=True)
         self.process.start()
         writer.close()
+        # Its own process group (set here and in the child: whichever runs first), so that
+        # stop() also ends a copy it forked (write_outputs forks one for rekap.xlsx).
+        with contextlib.suppress(OSError):
+            os.setpgid(self.process.pid, self.process.pid)
 
     def wait(self) -> None:
         if self.process is None:
@@ -180,10 +186,14 @@ class _Beside:
             raise outcome
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.join()
-            self.process = None
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except OSError:  # no group yet (the child had not started): it forked nothing
+            self.process.kill()
+        self.process.join()
+        self.process = None
 
 
 def _can_fork() -> bool:
@@ -195,6 +205,8 @@ def _can_fork() -> bool:
 def _beside_child(conn: Any, fn: Any, args: tuple[Any, ...]) -> None:
     import pickle
 
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
     try:
         fn(*args)
         outcome: Any = None

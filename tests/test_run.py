@@ -62,3 +62,44 @@ def test_the_outputs_are_written_in_a_forked_process_that_reports_its_error(tmp_
     assert exc.value.errno == 28  # the same error as if written here
     _Beside(_write_pid, tmp_path / "here", alone=True)  # no rendering beside: written at once
     assert int((tmp_path / "here").read_text("utf-8")) == os.getpid()
+
+
+def _fork_a_late_writer(path: Path, pid_file: Path) -> None:
+    """What write_outputs does with 100 offices or more: a forked copy writes rekap.xlsx."""
+    import time
+
+    from monev.results import _fork, _succeeded
+
+    def late() -> None:
+        time.sleep(1.5)
+        path.write_text("rekap", "utf-8")
+
+    child = _fork(late)
+    assert child is not None
+    pid_file.write_text(str(child), "utf-8")
+    _succeeded(child)
+
+
+def test_stopping_the_writer_also_stops_the_copy_it_forked(tmp_path):
+    # A renderer error (not a RenderError) stops the writing; the writer's own forked copy
+    # (rekap.xlsx, from 100 offices on) was left running: it wrote into a staging folder that
+    # the failed run had already removed (found by a cold review).
+    import time
+
+    from monev.run import _Beside
+
+    late, pid_file = tmp_path / "rekap.xlsx", tmp_path / "pid"
+    job = _Beside(_fork_a_late_writer, late, pid_file)
+    for _ in range(100):  # until the copy exists
+        if pid_file.exists() and pid_file.read_text("utf-8"):
+            break
+        time.sleep(0.05)
+    grandchild = int(pid_file.read_text("utf-8"))
+    job.stop()
+    time.sleep(2.5)
+    assert not late.exists()
+    try:  # gone, or a zombie waiting for init to reap it
+        state = Path(f"/proc/{grandchild}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        state = "gone"
+    assert state in ("gone", "Z", "X")
