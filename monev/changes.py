@@ -150,12 +150,26 @@ def _difference(before: list[Problem], after: list[Problem]) -> tuple[list[Probl
 
 
 def compare_versions(
-    rubric: Rubric, before: OfficeResult | Rejected, after: OfficeResult | Rejected
+    rubric: Rubric,
+    before: OfficeResult | Rejected,
+    after: OfficeResult | Rejected,
+    *,
+    rubric_before: Rubric | None = None,
 ) -> Changes:
-    """What changed from ``before`` to ``after`` (two workbooks of one office, same rubric)."""
+    """What changed from ``before`` to ``after`` (two workbooks of one office).
+
+    ``rubric`` scored ``after``; ``rubric_before`` scored ``before`` when it was another one (an
+    upload of an earlier period): the indicators are those of both, in ``rubric``'s order, then
+    the ones only the earlier rubric has, so that their changes add up to the score's change.
+    """
+    rubrics = [rubric] if rubric_before is None else [rubric, rubric_before]
     owner: dict[str, str] = {}  # row code (indicator or checklist item) -> indicator
-    for ind, item in rubric.rows():
-        owner[item.code if item else ind.code] = ind.code
+    order: dict[str, str] = {}  # indicator -> aspect
+    for rb in rubrics:
+        for ind, item in rb.rows():
+            owner.setdefault(item.code if item else ind.code, ind.code)
+        for ind in rb.indicators:
+            order.setdefault(ind.code, ind.aspect)
 
     def sides(r: OfficeResult | Rejected) -> dict[str, Side]:
         if not isinstance(r, OfficeResult):
@@ -180,7 +194,7 @@ def compare_versions(
             appeared=tuple(by_code.get(code, ([], []))[0]),
             disappeared=tuple(by_code.get(code, ([], []))[1]),
         )
-        for code, aspect in ((i.code, i.aspect) for i in rubric.indicators)
+        for code, aspect in order.items()
     )
 
     def figure(r: OfficeResult | Rejected) -> tuple[Decimal | None, str]:

@@ -151,3 +151,29 @@ def test_a_rejected_version_has_no_sides_and_its_file_problem_is_general(rb, tmp
     assert [p.code for p in c.disappeared] == ["MV101"]  # the file problem, tied to no indicator
     back = compare_versions(rb, good, rejected)
     assert [p.code for p in back.appeared] == ["MV101"] and back.indicators[0].delta == -15
+
+
+def test_uploads_scored_with_two_rubrics_keep_the_indicators_of_both(rb, tmp_path):
+    # Last year's rubric had A-02; this year's drops it and adds A-04. A-02's points (15: aspect
+    # A 60 x 1/4, answered Ya with evidence) must show as gone (15 -> none), not vanish from the
+    # table, so the indicator changes still add up to the score change.
+    from helpers import SMALL_RUBRIC
+
+    from monev.rubric import parse_rubric
+
+    new_rb = parse_rubric(
+        SMALL_RUBRIC.replace(
+            "{code: A-02, aspect: A, question: Dua,", "{code: A-04, aspect: A, question: Empat,"
+        ),
+        "uji-kecil-2.yaml",
+    )
+    before = scored(write_workbook(tmp_path / "v1.xlsx", rb, [("A-02", "Ya", EV)]), rb)
+    after = scored(write_workbook(tmp_path / "v2.xlsx", new_rb, [("A-04", "Ya", EV)]), new_rb)
+    got = compare_versions(new_rb, before, after, rubric_before=rb)
+    codes = [c.code for c in got.indicators]
+    assert codes == ["A-01", "A-04", "A-03", "B-01", "B-02", "B-03", "A-02"]  # old-only last
+    gone = next(c for c in got.indicators if c.code == "A-02")
+    assert gone.aspect == "A" and gone.before is not None and gone.after is None
+    assert gone.before.verifiable == Fraction(15)
+    added = next(c for c in got.indicators if c.code == "A-04")
+    assert added.before is None and added.after is not None

@@ -142,9 +142,10 @@ class HistoryPages:
             results.append(
                 outcome.result or Rejected(v.up.original_name, v.up.sha256, outcome.problems)
             )
-        rb = rubric(new.period.rubric_id)
-        changes = compare_versions(rb, results[0], results[1])
-        questions = {ind.code: ind.question for ind in rb.indicators}
+        rb, rb_old = rubric(new.period.rubric_id), rubric(old.period.rubric_id)
+        changes = compare_versions(rb, results[0], results[1], rubric_before=rb_old)
+        questions = {ind.code: ind.question for ind in rb_old.indicators}
+        questions |= {ind.code: ind.question for ind in rb.indicators}
         return render(
             request,
             "compare.html.j2",
