@@ -172,6 +172,10 @@ def test_jobs_left_running_by_a_dead_server_are_requeued_on_start(offices, rubri
         "other-fresh": ("elsewhere:42:1", now - minute, 1, "running"),  # 1 min < 10 min
         "other-stale": ("elsewhere:42:1", now - 11 * minute, 1, "queued"),  # 11 min > 10 min
         "dead-spent": (f"{here}:999999999:1", now, MAX_ATTEMPTS, "failed"),
+        # a server restarted in the same container often gets the same process id (1 as the
+        # entrypoint): its jobs are dead although that pid is alive; the start time tells
+        "same-pid-restarted": (f"{here}:{__import__('os').getpid()}:12345:1", now, 1, "queued"),
+        "this-process": (rendering.worker_name(), now - 60 * minute, 1, "running"),
     }
     ids = {}
     with store.session() as db:
@@ -192,7 +196,7 @@ def test_jobs_left_running_by_a_dead_server_are_requeued_on_start(offices, rubri
             db.flush()
             ids[name] = job.id
     with store.session() as db:
-        assert requeue_stale(db, now) == 3
+        assert requeue_stale(db, now) == 4
     with store.session() as db:
         for name, (*_, expected) in cases.items():
             job = db.get(RenderJob, ids[name])

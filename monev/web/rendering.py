@@ -145,8 +145,21 @@ def snapshot_job(db: Session, snapshot_id: int) -> RenderJob | None:
     )
 
 
+def _started(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, Linux), "" when unknown: with the
+    process id it names one process, which a process id alone does not (a server restarted in
+    the same container often gets the same id)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    """``host:pid:started:thread`` of the caller (see :func:`_alive`)."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_started(pid) or 0}:{threading.get_ident()}"
 
 
 def claim(db: Session, worker: str | None = None) -> RenderJob | None:
@@ -197,9 +210,13 @@ def fail(db: Session, job_id: int, error: str, retry: bool = True) -> str:
 
 
 def _alive(worker: str, now: dt.datetime, claimed: dt.datetime | None) -> bool:
-    host, _, rest = worker.partition(":")
-    pid = rest.partition(":")[0]
+    host, *rest = worker.split(":")
+    pid = rest[0] if rest else ""
     if host == socket.gethostname() and pid.isdigit():
+        if len(rest) >= 3 and rest[1] not in ("", "0"):  # the start time was recorded
+            started = _started(int(pid))
+            if started:
+                return started == rest[1]
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
