@@ -397,3 +397,24 @@ def test_two_admins_adding_the_same_rubric_at_once_get_one_row(rsite):
         assert len(db.scalars(select(RubricFile)).all()) == 1
         uploads = db.scalars(select(AuditEntry).where(AuditEntry.action == "rubric.upload")).all()
         assert len(uploads) == 2  # both admins' uploads are in the audit log
+
+
+def test_a_missing_stored_rubric_file_gives_a_clear_page_not_a_500(rsite, monkeypatch):
+    # A data folder restored without rubrics/ (or moved in part): every page that needs the
+    # period's rubric raised RubricError with an English text (a 500 in production).
+    from monev.web import checking
+    from monev.web.checking import _stored_rubric, rubric
+
+    settings, store, app, admin = rsite
+    # this server's folder only (earlier tests' data folders may hold the same file)
+    monkeypatch.setattr(checking, "_RUBRIC_FOLDERS", [settings.rubric_dir])
+    assert open_with(admin, "rubrik.yaml", SMALL_RUBRIC.encode("utf-8")).status_code == 200
+    a = office_account(store, settings, app, "Dinas Kesehatan", "dinkes@kota.go.id")
+    (settings.rubric_dir / f"{SHA1}.yaml").unlink()
+    rubric.cache_clear()  # the server started again
+    _stored_rubric.cache_clear()
+    got = a.get("/office/template.xlsx")
+    assert got.status_code == 503
+    assert "Rubrik periode ini tidak dapat dibaca" in got.text and "missing" not in got.text
+    en = a.get("/office/template.xlsx?lang=en")
+    assert en.status_code == 503 and "rubric cannot be read" in en.text

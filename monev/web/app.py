@@ -10,6 +10,7 @@ exist.
 from __future__ import annotations
 
 import io
+import logging
 import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -32,6 +33,7 @@ from starlette.staticfiles import StaticFiles
 
 from monev.i18n import DEFAULT_LANG, LANGS
 from monev.results import OfficeResult
+from monev.rubric import RubricError
 from monev.web import rendering, security, storage, verification
 from monev.web.checking import (
     UPLOADED,
@@ -109,6 +111,18 @@ class App(StaffPages, HistoryPages):
         request: Request,
         data: FormData | None,
     ) -> Response:
+        try:
+            return self._run_in_session(handler, roles, request, data)
+        except _Rollback as stop:
+            return stop.response
+
+    def _run_in_session(
+        self,
+        handler: Callable[..., Response],
+        roles: tuple[str, ...],
+        request: Request,
+        data: FormData | None,
+    ) -> Response:
         with self.store.session() as db:
             user = load_user(request, db)
             request.state.user = user
@@ -126,6 +140,11 @@ class App(StaffPages, HistoryPages):
                 return handler(request, db, user)
             except HTTPException as exc:  # rendered here, while the user is still loaded
                 return error_page(request, exc.status_code, exc.detail)
+            except RubricError as exc:  # the data folder lost or changed a stored rubric file
+                logging.getLogger("monev.web").error("rubric unavailable: %s", exc)
+                message = wt("web.rubric_unavailable", request.state.lang)
+                page = render(request, "message.html.j2", 503, message=message)
+                raise _Rollback(page) from exc  # nothing the request did is kept
 
     @staticmethod
     def _lang(request: Request, user: User | None) -> str:
@@ -656,6 +675,14 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     if renderer is not None:
         await run_in_threadpool(renderer.stop)
     await run_in_threadpool(WORKERS.close)
+
+
+class _Rollback(Exception):
+    """Leave the request's session without keeping anything, answering with ``response``."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__()
+        self.response = response
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Starlette:
