@@ -144,6 +144,58 @@ def test_a_render_that_keeps_crashing_is_tried_three_times_then_shown_as_failed(
     assert a.get(f"/uploads/{up_id}/report.pdf").status_code == 404
 
 
+def test_a_pdf_made_but_not_saved_is_tried_again_then_shown_as_failed(
+    offices, rubric, tmp_path, monkeypatch
+):
+    """wp-webpin: the render succeeded but recording it raised (the database away, the disk
+    full): the job stayed ``running`` until a restart and its page said "being made" for ever.
+    Now each such try counts: queued again, after MAX_ATTEMPTS (3) failed, and the page says
+    why."""
+    from sqlalchemy.exc import OperationalError
+
+    _, store, _, _, a, _ = offices
+    up_id = _upload_id(upload(a, "dinkes.xlsx", _good(tmp_path, rubric)))
+
+    def made(task):  # the worker made and stored the PDF
+        return ("0" * 64, "1" * 64, True)
+
+    def cannot_save(db, job_id, key, sha256):
+        raise OperationalError("UPDATE render_jobs", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(rendering, "complete", cannot_save)
+    assert Renderer(store, call=made).run_until_idle() == 3 == MAX_ATTEMPTS
+    job = _jobs(store)[up_id]
+    assert (job.status, job.attempts, job.error) == ("failed", 3, "web.pdf.save_failed")
+    page = a.get(f"/uploads/{up_id}").text
+    assert "PDF tidak dapat dibuat" in page and "tidak dapat disimpan" in page
+    assert "data-poll" not in page  # the page stops waiting for it
+
+
+def test_an_outcome_that_cannot_be_recorded_at_all_is_recorded_on_the_next_round(
+    offices, rubric, tmp_path, monkeypatch
+):
+    """Not even the failed try could be written (the database away for a moment): the renderer
+    keeps it and records it before its next job, so the job does not stay ``running``."""
+    _, store, _, _, a, _ = offices
+    up_id = _upload_id(upload(a, "dinkes.xlsx", _good(tmp_path, rubric)))
+    real_fail, down = rendering.fail, [2]  # the first two writes of the outcome fail
+
+    def flaky_fail(db, job_id, error, retry=True):
+        if down[0]:
+            down[0] -= 1
+            raise RuntimeError("database away")
+        return real_fail(db, job_id, error, retry)
+
+    monkeypatch.setattr(rendering, "fail", flaky_fail)
+    renderer = Renderer(store, call=lambda task: Stopped("crashed", "SIGSEGV"))
+    assert renderer.run_once() is True
+    assert _jobs(store)[up_id].status == "running"  # nothing could be written yet
+    # the next round records the failed try first (queued again), then takes the job again
+    assert renderer.run_until_idle() == 2  # tries 2 and 3
+    job = _jobs(store)[up_id]
+    assert (job.status, job.attempts) == ("failed", 3)
+
+
 def test_fail_requeues_until_the_bound(offices, rubric, tmp_path):
     _, store, _, _, a, _ = offices
     up_id = _upload_id(upload(a, "dinkes.xlsx", _good(tmp_path, rubric)))

@@ -280,6 +280,8 @@ class Task:
     as_of: str  # ISO date
     lang: str
     pdf_root: str
+    #: The period's rubric file, kept by hash (a worker process does not know the data folder).
+    rubric_file: str = ""
 
 
 @cache
@@ -300,9 +302,13 @@ def render_task(task: Task) -> tuple[str, str, bool] | None:
     from monev.render_cache import cache_key
     from monev.report import ATTACHMENT_NAME, html_to_pdf, office_attachment, render_office_html
     from monev.results import OfficeResult, RunResult
-    from monev.web.checking import rubric
+    from monev.web.checking import _stored_rubric, rubric
 
-    rb = rubric(task.rubric_id)
+    rb = (
+        _stored_rubric(task.rubric_id, task.rubric_file)
+        if task.rubric_file
+        else rubric(task.rubric_id)
+    )
     res = finish(read_one(Path(task.blob), rb, task.name), rb)
     if not isinstance(res, OfficeResult):
         return None
@@ -321,7 +327,9 @@ def render_task(task: Task) -> tuple[str, str, bool] | None:
 
 
 def task_of(settings: Settings, db: Session, job: RenderJob) -> Task | None:
+    from monev.rubric import RubricError
     from monev.web import storage
+    from monev.web.checking import rubric_file
 
     up = db.get(Upload, job.upload_id) if job.upload_id is not None else None
     period = db.get(Period, up.period_id) if up is not None else None
@@ -329,6 +337,10 @@ def task_of(settings: Settings, db: Session, job: RenderJob) -> Task | None:
         return None
     blob = storage.blob_path(settings.blob_dir, up.sha256, storage.suffix_of(up.original_name))
     day = (up.received_at + dt.timedelta(hours=ZONES.get(period.zone, 7))).date()
+    try:
+        kept = rubric_file(period.rubric_id)
+    except RubricError:  # the period's rubric cannot be used: nothing to render with
+        return None
     return Task(
         str(blob),
         period.rubric_id,
@@ -336,6 +348,7 @@ def task_of(settings: Settings, db: Session, job: RenderJob) -> Task | None:
         day.isoformat(),
         job.lang,
         str(settings.data_dir / "pdf"),
+        str(kept),
     )
 
 
@@ -364,6 +377,10 @@ class Renderer:
         self._pool: Any = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        #: Jobs whose outcome could not be recorded at all (the database away): recorded as a
+        #: failed try by the next :meth:`run_once` of this renderer, never left ``running``.
+        self._unsaved: dict[int, str] = {}
+        self._unsaved_lock = threading.Lock()
 
     def _render(self, task: Task) -> Any:
         if self._call is not None:
@@ -382,10 +399,41 @@ class Renderer:
             )
         return self._pool.call(render_task, task)
 
+    def _record(self, job_id: int, save: Callable[[Session], object]) -> None:
+        """Record a job's outcome with ``save``; when that fails (the database or the data folder
+        away: the PDF is made but not saved), the job is a failed try instead (queued again
+        within :data:`MAX_ATTEMPTS`, then failed with ``web.pdf.save_failed``), never left
+        ``running`` until a restart."""
+        try:
+            with self.store.session() as db:
+                save(db)
+            return
+        except Exception:
+            pass
+        self._save_failed(job_id, "web.pdf.save_failed")
+
+    def _save_failed(self, job_id: int, error: str) -> None:
+        try:
+            with self.store.session() as db:
+                fail(db, job_id, error)
+        except Exception:  # not even that: tried again before the next job
+            with self._unsaved_lock:
+                self._unsaved[job_id] = error
+            return
+        with self._unsaved_lock:
+            self._unsaved.pop(job_id, None)
+
+    def _retry_unsaved(self) -> None:
+        with self._unsaved_lock:
+            pending = list(self._unsaved.items())
+        for job_id, error in pending:
+            self._save_failed(job_id, error)
+
     def run_once(self) -> bool:
         """Claim and render one job; False when the queue is empty."""
         from monev.sandbox import Stopped
 
+        self._retry_unsaved()
         with self.store.session() as db:
             job = claim(db)
             if job is None:
@@ -396,20 +444,18 @@ class Renderer:
             self._snapshot(job_id, snapshot_id)
             return True
         if task is None:
-            with self.store.session() as db:
-                fail(db, job_id, "web.pdf.unscorable", retry=False)
+            self._record(job_id, lambda db: fail(db, job_id, "web.pdf.unscorable", retry=False))
             return True
         try:
             got = self._render(task)
         except Exception:  # a bug in the renderer: this job's try, never the server
             got = Stopped("crashed", "exception")
-        with self.store.session() as db:
-            if isinstance(got, Stopped):
-                fail(db, job_id, "web.pdf.crashed")
-            elif got is None:
-                fail(db, job_id, "web.pdf.unscorable", retry=False)
-            else:
-                complete(db, job_id, got[0], got[1])
+        if isinstance(got, Stopped):
+            self._record(job_id, lambda db: fail(db, job_id, "web.pdf.crashed"))
+        elif got is None:
+            self._record(job_id, lambda db: fail(db, job_id, "web.pdf.unscorable", retry=False))
+        else:
+            self._record(job_id, lambda db: complete(db, job_id, got[0], got[1]))
         return True
 
     def _snapshot(self, job_id: int, snapshot_id: int | None) -> None:
@@ -428,11 +474,12 @@ class Renderer:
             error = exc.key if exc.key.startswith("web.pdf.") else "web.pdf.run_failed"
         except Exception:  # a bug, or the database away: this job's try, never the server
             error = "web.pdf.crashed"
-        with self.store.session() as db:
-            if error:
-                fail(db, job_id, error, retry=error == "web.pdf.crashed")
-            else:
-                complete(db, job_id, "", "")
+        if error:
+            self._record(
+                job_id, lambda db: fail(db, job_id, error, retry=error == "web.pdf.crashed")
+            )
+        else:
+            self._record(job_id, lambda db: complete(db, job_id, "", ""))
 
     def run_until_idle(self) -> int:
         """Render until no job is queued (tests, the CLI); returns how many jobs were handled."""
