@@ -367,3 +367,84 @@ def test_the_renderer_waits_while_uploads_arrive_but_not_for_ever():
     rendering.request_seen()
     stop.set()  # a server stopping does not wait for the quiet
     assert rendering.wait_for_quiet(stop, quiet=30, most=60) < 1
+
+
+def test_prune_removes_only_old_superseded_pdfs_never_a_latest_or_a_shared_one(
+    offices, rubric, tmp_path
+):
+    """wp-webpin: stored PDFs were never removed. ``prune_pdfs`` removes the PDFs of superseded
+    uploads made before the cut-off; the office's latest upload (and its latest checked one, when
+    the latest was rejected) keeps its PDF, and a file that a kept upload shares is kept."""
+    import hashlib
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sqlalchemy import update
+
+    settings, store, _, _, a, b = offices
+
+    def made(task):  # a stand-in renderer: the PDF is named by the uploaded bytes
+        data = Path(task.blob).read_bytes()
+        key = hashlib.sha256(data).hexdigest()
+        pdf = b"%PDF-stand-in " + key.encode()
+        path = rendering.pdf_path(settings, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pdf)
+        return key, hashlib.sha256(pdf).hexdigest(), True
+
+    renderer = Renderer(store, call=made)
+    one = write_workbook(
+        tmp_path / "1.xlsx", rubric, [("JI-01", "Ya", EV)], office="Dinas Kesehatan"
+    ).read_bytes()
+    best = _good(tmp_path, rubric)
+    ids = {}
+    for name, data, who in (
+        ("u1", one, a),
+        ("u2", best, a),
+        ("u3", best, a),  # the same bytes as u2: the same stored PDF
+        ("b1", _good(tmp_path, rubric, "Dinas Pendidikan", "b.xlsx"), b),
+    ):
+        ids[name] = _upload_id(upload(who, f"{name}.xlsx", data))
+        renderer.run_until_idle()
+    upload(a, "rusak.xlsx", b"bukan kuesioner")  # A's latest upload is rejected: u3 stays shown
+    jobs = _jobs(store)
+    assert {n: jobs[i].status for n, i in ids.items()} == dict.fromkeys(ids, "done")
+    assert jobs[ids["u2"]].pdf_key == jobs[ids["u3"]].pdf_key
+    u1_pdf = rendering.pdf_path(settings, jobs[ids["u1"]].pdf_key)
+    u1_size = u1_pdf.stat().st_size  # "%PDF-stand-in " (14 bytes) + 64 hex = 78
+    assert u1_size == 78
+    now = dt.datetime(2026, 12, 30, 12, 0)
+    with store.session() as db:  # every PDF was made 40 days before ``now``
+        db.execute(update(RenderJob).values(finished_at=now - dt.timedelta(days=40)))
+    # made 40 days ago, the cut-off 60 days: nothing is old enough
+    assert rendering.prune_pdfs(store, dt.timedelta(days=60), now) == rendering.Pruned(0, 0, 0)
+    # the dry run says what would go and removes nothing: u1 and u2 are superseded (2 jobs), but
+    # u2's file is u3's too, so one file of 78 bytes
+    expected = rendering.Pruned(2, 1, 78)
+    assert rendering.prune_pdfs(store, dt.timedelta(days=30), now, dry_run=True) == expected
+    assert u1_pdf.is_file() and _jobs(store)[ids["u1"]].status == "done"
+    assert rendering.prune_pdfs(store, dt.timedelta(days=30), now) == expected
+    assert not u1_pdf.exists()
+    jobs = _jobs(store)
+    assert {n: jobs[i].status for n, i in ids.items()} == {
+        "u1": "pruned",
+        "u2": "pruned",
+        "u3": "done",
+        "b1": "done",
+    }
+    page = a.get(f"/uploads/{ids['u1']}").text
+    assert "dihapus untuk menghemat ruang" in page and "data-poll" not in page
+    assert a.get(f"/uploads/{ids['u1']}/report.pdf").status_code == 404
+    assert a.get(f"/uploads/{ids['u3']}/report.pdf").status_code == 200  # the shared file
+    assert b.get(f"/uploads/{ids['b1']}/report.pdf").status_code == 200
+    # the command line: the same, nothing left to remove now
+    store.engine.dispose()
+    r = subprocess.run(
+        [sys.executable, "-m", "monev", "web", "prune-pdfs", "--data", str(settings.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "0 berkas PDF (0,0 MB) dari 0 unggahan lama dihapus" in r.stdout

@@ -86,7 +86,8 @@ def wait_for_quiet(
 class RenderJob(Base):
     """One office PDF to render (or rendered) for one upload (``kind`` office), or the PDFs of
     a published snapshot (``kind`` snapshot). ``status``: queued, running, done, failed,
-    superseded (a newer upload of the office came before it was rendered)."""
+    superseded (a newer upload of the office came before it was rendered), pruned (its PDF
+    was removed by :func:`prune_pdfs`: a newer upload of the office has its own)."""
 
     __tablename__ = "render_jobs"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -265,6 +266,76 @@ def ready_pdf(settings: Settings, job: RenderJob | None) -> Path | None:
     except OSError:
         return None
     return path if hashlib.sha256(data).hexdigest() == job.pdf_sha256 else None
+
+
+# --- pruning the stored PDFs of superseded uploads (wp-webpin) -----------------------------------
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What :func:`prune_pdfs` removed (or would remove, ``dry_run``)."""
+
+    jobs: int  # done jobs whose PDF is gone (status ``pruned``)
+    files: int  # PDF files removed
+    size: int  # their bytes
+
+
+def prune_pdfs(
+    store: Store,
+    older_than: dt.timedelta,
+    now: dt.datetime | None = None,
+    dry_run: bool = False,
+) -> Pruned:
+    """Remove the stored live PDFs of superseded uploads, rendered more than ``older_than`` ago
+    (about 40 KB per distinct upload otherwise kept for ever). Never the PDF of an office's
+    latest upload, nor of its latest checked one, in any period; never a file another kept job
+    names (PDFs are stored by content: two uploads may share one). A published snapshot's PDFs
+    are its own copies under ``snapshots/`` and are never looked at here. The jobs of removed
+    PDFs are marked ``pruned`` (the page says the PDF of this older upload was removed); the
+    files are removed once that is committed."""
+    from sqlalchemy import func
+
+    cutoff = (now or utcnow()) - older_than
+    paths: list[Path] = []
+    size = 0
+    with store.session() as db:
+        latest = select(func.max(Upload.id)).group_by(Upload.period_id, Upload.office_id)
+        latest_checked = (
+            select(func.max(Upload.id))
+            .where(Upload.status == "checked")
+            .group_by(Upload.period_id, Upload.office_id)
+        )
+        keep_uploads = set(db.scalars(latest)) | set(db.scalars(latest_checked))
+        done = list(
+            db.scalars(
+                select(RenderJob).where(
+                    RenderJob.kind == "office", RenderJob.status == "done", RenderJob.pdf_key != ""
+                )
+            )
+        )
+        gone = [
+            j
+            for j in done
+            if j.upload_id not in keep_uploads
+            and j.finished_at is not None
+            and j.finished_at < cutoff
+        ]
+        gone_ids = {j.id for j in gone}
+        kept_keys = {j.pdf_key for j in done if j.id not in gone_ids}
+        for key in sorted({j.pdf_key for j in gone} - kept_keys):
+            try:
+                path = pdf_path(store.settings, key)
+                size += path.stat().st_size
+            except (OSError, ValueError):  # already gone
+                continue
+            paths.append(path)
+        if not dry_run:
+            for job in gone:
+                job.status, job.error = "pruned", "web.pdf.pruned"
+    if not dry_run:  # committed: no page offers these files any more
+        for path in paths:
+            path.unlink(missing_ok=True)
+    return Pruned(len(gone), len(paths), size)
 
 
 # --- one render, in a worker process -------------------------------------------------------------
