@@ -448,3 +448,32 @@ def test_prune_removes_only_old_superseded_pdfs_never_a_latest_or_a_shared_one(
     )
     assert r.returncode == 0, r.stderr
     assert "0 berkas PDF (0,0 MB) dari 0 unggahan lama dihapus" in r.stdout
+
+
+def test_the_result_page_says_which_state_the_live_pdf_shows(offices, rubric, tmp_path):
+    """wp-webpin: the live PDF is the upload's own check; a verifier's decisions change the
+    score without changing that PDF. The page says so next to the download and links the
+    decisions (the office's own page; a staff member's, the office's verification page)."""
+    import hashlib
+
+    settings, store, _, admin, a, _ = offices
+
+    def made(task):
+        pdf = b"%PDF-stand-in"
+        key = hashlib.sha256(task.blob.encode()).hexdigest()
+        path = rendering.pdf_path(settings, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pdf)
+        return key, hashlib.sha256(pdf).hexdigest(), True
+
+    up_id = _upload_id(upload(a, "dinkes.xlsx", _good(tmp_path, rubric)))
+    Renderer(store, call=made).run_until_idle()
+    page = a.get(f"/uploads/{up_id}").text
+    state = re.search(r'<p class="note" id="pdf-state">(.*?)</p>', page, re.S)
+    assert state and "sebelum keputusan verifikator" in state.group(1)
+    assert 'href="/office/decisions"' in state.group(1)
+    with store.session() as db:
+        office_id = db.get(Upload, up_id).office_id
+    staff_page = admin.get(f"/uploads/{up_id}?lang=en").text
+    assert "before the verifier&#39;s decisions" in staff_page
+    assert f'href="/verify/{office_id}"' in staff_page
