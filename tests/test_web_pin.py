@@ -221,3 +221,31 @@ def test_an_older_period_whose_shipped_file_changed_is_refused_with_a_message(
     assert upload(a3, "a.xlsx", _ji01(tmp_path, rubric)).status_code == 200
     with store3.session() as db:
         assert Decimal(db.scalars(select(Upload)).one().score) == Decimal("2.86")  # 20/7
+
+
+def test_a_kept_rubric_file_gone_from_the_data_folder_is_refused_and_explained(
+    site,  # noqa: F811
+    rubric,
+    tmp_path,
+    monkeypatch,
+):
+    """The period's kept file is lost (a restore without ``rubrics/``): nothing falls back to
+    the shipped file; the admin page says which file to restore where."""
+    settings, store, app = site
+    admin = client(app)
+    login(admin, ADMIN, ADMIN_PW)
+    assert open_period(admin).status_code == 200
+    a = office_account(store, settings, app, "Dinas A", "a@kota.go.id")
+    kept = settings.rubric_dir / f"{SHIPPED_SHA}.yaml"
+    kept.unlink()
+    # a restarted server, which knows this data folder only (this process has opened others)
+    monkeypatch.setattr(checking, "_RUBRIC_FOLDERS", [settings.rubric_dir])
+    _forget()
+    r = upload(a, "a.xlsx", _ji01(tmp_path, rubric))
+    assert r.status_code == 503 and "tidak ada yang dinilai" in r.text
+    with store.session() as db:
+        assert db.scalars(select(Upload)).all() == []
+    page = admin.get("/admin").text
+    assert "hilang atau berubah" in page and str(kept) in page
+    kept.write_bytes(SHIPPED_BYTES)  # restored: used again at once (nothing was cached)
+    assert upload(a, "a.xlsx", _ji01(tmp_path, rubric)).status_code == 200

@@ -148,10 +148,10 @@ def _stored_rubric(rubric_id: str, path: str) -> Rubric:
 
 
 def _check(item: tuple[str, str, str, str]) -> Outcome:
-    """The check itself, in a worker process (see :data:`WORKERS`); ``stored``: the file of the
-    period's rubric (a worker does not know the data folder)."""
+    """The check itself, in a worker process (see :data:`WORKERS`); ``stored``: the file of an
+    uploaded rubric (a worker does not know the data folder)."""
     path, rubric_id, name, stored = item
-    rb = _stored_rubric(rubric_id, stored)
+    rb = _stored_rubric(rubric_id, stored) if stored else rubric(rubric_id)
     res = finish(read_one(Path(path), rb, name), rb)
     if isinstance(res, OfficeResult):
         return Outcome(sorted(res.problems, key=sort_key), res, build_plan(rb, res.score))
@@ -171,7 +171,7 @@ def check_blob(path: Path, rubric_id: str, name: str) -> Outcome:
     Cached by ``rubric_id``, which for an uploaded rubric is its hash: any cache of outcomes
     must keep the rubric in its key."""
     stored = rubric_file(rubric_id)
-    got = WORKERS.call(_check, (str(path), rubric_id, name, str(stored)))
+    got = WORKERS.call(_check, (str(path), rubric_id, name, str(stored) if stored else ""))
     if isinstance(got, Stopped):
         problem = Problem.make("MV110", name, reason=Key(f"reader.{got.reason}"))
         return Outcome([problem], None, None)
