@@ -1078,6 +1078,34 @@ def web_invite(
         _echo(f"{o.name}\t{link}")
 
 
+@web_app.command("prune-pdfs")
+def web_prune_pdfs(
+    older_than_days: Annotated[
+        int, typer.Option("--older-than-days", min=0, help="Only PDFs made this many days ago.")
+    ] = 30,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be removed; remove nothing.")
+    ] = False,
+    data: DataOpt = Path("monev-data"),
+    db: DbOpt = None,
+) -> None:
+    """Remove the stored PDFs of superseded uploads (never an office's latest, never a
+    published snapshot's)."""
+    import datetime as dt
+
+    from monev.web.app import wt
+    from monev.web.rendering import prune_pdfs
+
+    if not data.is_dir():  # never a new, empty data folder
+        _echo(wt("web.backup.no_data", _web_lang(), path=str(data)), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    store = _web_store(data, db)
+    done = prune_pdfs(store, dt.timedelta(days=older_than_days), dry_run=dry_run)
+    size = f"{done.size / 2**20:.1f}".replace(".", ",")
+    key = "web.prune.dry_run" if dry_run else "web.prune.done"
+    _echo(wt(key, _web_lang(), files=done.files, size=size, jobs=done.jobs))
+
+
 @app.command()
 def doctor(
     lang: LangOpt = DEFAULT_LANG,

@@ -36,6 +36,7 @@ COMMANDS = [
     ["stages", "template"],
     ["web", "invite"],
     ["web", "create-admin"],
+    ["web", "prune-pdfs"],
 ]
 
 

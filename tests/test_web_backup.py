@@ -18,7 +18,7 @@ pytest.importorskip("sqlalchemy", reason='the web extra is not installed: pip in
 
 from sqlalchemy import select
 
-from monev.web.db import Upload
+from monev.web.db import Period, Upload
 from monev.web.ops import Store, create_admin, get_or_add_office, open_period
 from monev.web.settings import Settings
 
@@ -73,7 +73,12 @@ def test_backup_restores_to_a_server_with_the_same_uploads_and_no_secret(tmp_pat
         restored = tmp_path / "pulih"
         tar.extractall(restored, filter="data")
     rel = "data/" + blob.relative_to(data).as_posix()
-    assert names == {"MANIFEST.json", "database/monev.sqlite3", rel}  # no secret.key, no live db
+    # the period's rubric, kept by hash when it was opened (wp-webpin), is backed up with it
+    with Store(Settings.for_data_dir(data)).session() as db:
+        pinned = db.scalars(select(Period)).one().rubric_id.removeprefix("sha256:")
+    kept = f"data/rubrics/{pinned}.yaml"
+    # no secret.key, no live db
+    assert names == {"MANIFEST.json", "database/monev.sqlite3", rel, kept}
     assert manifest["database"] == "sqlite"
     for name, digest in manifest["files"].items():  # every file is what the manifest says
         assert hashlib.sha256((restored / name).read_bytes()).hexdigest() == digest
@@ -85,6 +90,14 @@ def test_backup_restores_to_a_server_with_the_same_uploads_and_no_secret(tmp_pat
         ups = db.scalars(select(Upload)).all()
     assert [(u.original_name, u.sha256) for u in ups] == [("a.xlsx", "ab" * 32)]
     assert (new / blob.relative_to(data)).read_bytes() == b"xyz"
+    from monev.web.checking import _stored_rubric, rubric
+
+    rubric.cache_clear()
+    _stored_rubric.cache_clear()
+    (data / "rubrics" / f"{pinned}.yaml").unlink()  # only the restored copy is left
+    with store.session() as db:  # the restored period reads its own rubric from the restored folder
+        period = db.scalars(select(Period)).one()
+        assert rubric(period.rubric_id).sha256 == period.rubric_sha256 == pinned
     # A second backup to the same name is refused; the first stays intact.
     again = backup(tmp_path, "--data", str(data), "--out", "cadangan.tar.gz")
     assert again.returncode == 1 and "sudah ada" in again.stderr

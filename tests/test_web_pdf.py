@@ -144,6 +144,58 @@ def test_a_render_that_keeps_crashing_is_tried_three_times_then_shown_as_failed(
     assert a.get(f"/uploads/{up_id}/report.pdf").status_code == 404
 
 
+def test_a_pdf_made_but_not_saved_is_tried_again_then_shown_as_failed(
+    offices, rubric, tmp_path, monkeypatch
+):
+    """wp-webpin: the render succeeded but recording it raised (the database away, the disk
+    full): the job stayed ``running`` until a restart and its page said "being made" for ever.
+    Now each such try counts: queued again, after MAX_ATTEMPTS (3) failed, and the page says
+    why."""
+    from sqlalchemy.exc import OperationalError
+
+    _, store, _, _, a, _ = offices
+    up_id = _upload_id(upload(a, "dinkes.xlsx", _good(tmp_path, rubric)))
+
+    def made(task):  # the worker made and stored the PDF
+        return ("0" * 64, "1" * 64, True)
+
+    def cannot_save(db, job_id, key, sha256):
+        raise OperationalError("UPDATE render_jobs", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(rendering, "complete", cannot_save)
+    assert Renderer(store, call=made).run_until_idle() == 3 == MAX_ATTEMPTS
+    job = _jobs(store)[up_id]
+    assert (job.status, job.attempts, job.error) == ("failed", 3, "web.pdf.save_failed")
+    page = a.get(f"/uploads/{up_id}").text
+    assert "PDF tidak dapat dibuat" in page and "tidak dapat disimpan" in page
+    assert "data-poll" not in page  # the page stops waiting for it
+
+
+def test_an_outcome_that_cannot_be_recorded_at_all_is_recorded_on_the_next_round(
+    offices, rubric, tmp_path, monkeypatch
+):
+    """Not even the failed try could be written (the database away for a moment): the renderer
+    keeps it and records it before its next job, so the job does not stay ``running``."""
+    _, store, _, _, a, _ = offices
+    up_id = _upload_id(upload(a, "dinkes.xlsx", _good(tmp_path, rubric)))
+    real_fail, down = rendering.fail, [2]  # the first two writes of the outcome fail
+
+    def flaky_fail(db, job_id, error, retry=True):
+        if down[0]:
+            down[0] -= 1
+            raise RuntimeError("database away")
+        return real_fail(db, job_id, error, retry)
+
+    monkeypatch.setattr(rendering, "fail", flaky_fail)
+    renderer = Renderer(store, call=lambda task: Stopped("crashed", "SIGSEGV"))
+    assert renderer.run_once() is True
+    assert _jobs(store)[up_id].status == "running"  # nothing could be written yet
+    # the next round records the failed try first (queued again), then takes the job again
+    assert renderer.run_until_idle() == 2  # tries 2 and 3
+    job = _jobs(store)[up_id]
+    assert (job.status, job.attempts) == ("failed", 3)
+
+
 def test_fail_requeues_until_the_bound(offices, rubric, tmp_path):
     _, store, _, _, a, _ = offices
     up_id = _upload_id(upload(a, "dinkes.xlsx", _good(tmp_path, rubric)))
@@ -345,3 +397,113 @@ def test_the_live_pdf_of_a_period_opened_with_an_uploaded_rubric_is_rendered(sit
     job = _jobs(store)[up_id]
     assert (job.status, job.attempts, job.error) == ("done", 1, "")
     assert a.get(f"/uploads/{up_id}/report.pdf").content.startswith(b"%PDF")
+
+
+def test_prune_removes_only_old_superseded_pdfs_never_a_latest_or_a_shared_one(
+    offices, rubric, tmp_path
+):
+    """wp-webpin: stored PDFs were never removed. ``prune_pdfs`` removes the PDFs of superseded
+    uploads made before the cut-off; the office's latest upload (and its latest checked one, when
+    the latest was rejected) keeps its PDF, and a file that a kept upload shares is kept."""
+    import hashlib
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sqlalchemy import update
+
+    settings, store, _, _, a, b = offices
+
+    def made(task):  # a stand-in renderer: the PDF is named by the uploaded bytes
+        data = Path(task.blob).read_bytes()
+        key = hashlib.sha256(data).hexdigest()
+        pdf = b"%PDF-stand-in " + key.encode()
+        path = rendering.pdf_path(settings, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pdf)
+        return key, hashlib.sha256(pdf).hexdigest(), True
+
+    renderer = Renderer(store, call=made)
+    one = write_workbook(
+        tmp_path / "1.xlsx", rubric, [("JI-01", "Ya", EV)], office="Dinas Kesehatan"
+    ).read_bytes()
+    best = _good(tmp_path, rubric)
+    ids = {}
+    for name, data, who in (
+        ("u1", one, a),
+        ("u2", best, a),
+        ("u3", best, a),  # the same bytes as u2: the same stored PDF
+        ("b1", _good(tmp_path, rubric, "Dinas Pendidikan", "b.xlsx"), b),
+    ):
+        ids[name] = _upload_id(upload(who, f"{name}.xlsx", data))
+        renderer.run_until_idle()
+    upload(a, "rusak.xlsx", b"bukan kuesioner")  # A's latest upload is rejected: u3 stays shown
+    jobs = _jobs(store)
+    assert {n: jobs[i].status for n, i in ids.items()} == dict.fromkeys(ids, "done")
+    assert jobs[ids["u2"]].pdf_key == jobs[ids["u3"]].pdf_key
+    u1_pdf = rendering.pdf_path(settings, jobs[ids["u1"]].pdf_key)
+    u1_size = u1_pdf.stat().st_size  # "%PDF-stand-in " (14 bytes) + 64 hex = 78
+    assert u1_size == 78
+    now = dt.datetime(2026, 12, 30, 12, 0)
+    with store.session() as db:  # every PDF was made 40 days before ``now``
+        db.execute(update(RenderJob).values(finished_at=now - dt.timedelta(days=40)))
+    # made 40 days ago, the cut-off 60 days: nothing is old enough
+    assert rendering.prune_pdfs(store, dt.timedelta(days=60), now) == rendering.Pruned(0, 0, 0)
+    # the dry run says what would go and removes nothing: u1 and u2 are superseded (2 jobs), but
+    # u2's file is u3's too, so one file of 78 bytes
+    expected = rendering.Pruned(2, 1, 78)
+    assert rendering.prune_pdfs(store, dt.timedelta(days=30), now, dry_run=True) == expected
+    assert u1_pdf.is_file() and _jobs(store)[ids["u1"]].status == "done"
+    assert rendering.prune_pdfs(store, dt.timedelta(days=30), now) == expected
+    assert not u1_pdf.exists()
+    jobs = _jobs(store)
+    assert {n: jobs[i].status for n, i in ids.items()} == {
+        "u1": "pruned",
+        "u2": "pruned",
+        "u3": "done",
+        "b1": "done",
+    }
+    page = a.get(f"/uploads/{ids['u1']}").text
+    assert "dihapus untuk menghemat ruang" in page and "data-poll" not in page
+    assert a.get(f"/uploads/{ids['u1']}/report.pdf").status_code == 404
+    assert a.get(f"/uploads/{ids['u3']}/report.pdf").status_code == 200  # the shared file
+    assert b.get(f"/uploads/{ids['b1']}/report.pdf").status_code == 200
+    # the command line: the same, nothing left to remove now
+    store.engine.dispose()
+    r = subprocess.run(
+        [sys.executable, "-m", "monev", "web", "prune-pdfs", "--data", str(settings.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "0 berkas PDF (0,0 MB) dari 0 unggahan lama dihapus" in r.stdout
+
+
+def test_the_result_page_says_which_state_the_live_pdf_shows(offices, rubric, tmp_path):
+    """wp-webpin: the live PDF is the upload's own check; a verifier's decisions change the
+    score without changing that PDF. The page says so next to the download and links the
+    decisions (the office's own page; a staff member's, the office's verification page)."""
+    import hashlib
+
+    settings, store, _, admin, a, _ = offices
+
+    def made(task):
+        pdf = b"%PDF-stand-in"
+        key = hashlib.sha256(task.blob.encode()).hexdigest()
+        path = rendering.pdf_path(settings, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pdf)
+        return key, hashlib.sha256(pdf).hexdigest(), True
+
+    up_id = _upload_id(upload(a, "dinkes.xlsx", _good(tmp_path, rubric)))
+    Renderer(store, call=made).run_until_idle()
+    page = a.get(f"/uploads/{up_id}").text
+    state = re.search(r'<p class="note" id="pdf-state">(.*?)</p>', page, re.S)
+    assert state and "sebelum keputusan verifikator" in state.group(1)
+    assert 'href="/office/decisions"' in state.group(1)
+    with store.session() as db:
+        office_id = db.get(Upload, up_id).office_id
+    staff_page = admin.get(f"/uploads/{up_id}?lang=en").text
+    assert "before the verifier&#39;s decisions" in staff_page
+    assert f'href="/verify/{office_id}"' in staff_page

@@ -415,6 +415,6 @@ def test_a_missing_stored_rubric_file_gives_a_clear_page_not_a_500(rsite, monkey
     _stored_rubric.cache_clear()
     got = a.get("/office/template.xlsx")
     assert got.status_code == 503
-    assert "Rubrik periode ini tidak dapat dibaca" in got.text and "missing" not in got.text
+    assert "Rubrik periode ini tidak dapat dipakai" in got.text and "missing" not in got.text
     en = a.get("/office/template.xlsx?lang=en")
-    assert en.status_code == 503 and "rubric cannot be read" in en.text
+    assert en.status_code == 503 and "rubric cannot be used" in en.text

@@ -491,7 +491,7 @@ def test_snapshot_equals_monev_score_on_the_exported_inputs(verif, rubric, tmp_p
     out = tmp_path / "cli-out"
     cmd = [
         sys.executable, "-m", "monev", "score", *map(str, inputs.workbooks),
-        "--rubric", period.rubric_id, "--stages", str(inputs.stages),
+        "--rubric", str(inputs.rubric), "--stages", str(inputs.stages),
         "--offices", str(inputs.registry), "--as-of", as_of, "--verifier-from-workbooks",
         "-o", str(out), "-q",
     ]  # fmt: skip

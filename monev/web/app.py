@@ -112,39 +112,39 @@ class App(StaffPages, HistoryPages):
         data: FormData | None,
     ) -> Response:
         try:
-            return self._run_in_session(handler, roles, request, data)
-        except _Rollback as stop:
-            return stop.response
+            with self.store.session() as db:
+                return self._in_session(handler, roles, request, data, db)
+        except _Undone as undone:  # the transaction was rolled back: nothing half-done is kept
+            return undone.response
 
-    def _run_in_session(
+    def _in_session(
         self,
         handler: Callable[..., Response],
         roles: tuple[str, ...],
         request: Request,
         data: FormData | None,
+        db: Session,
     ) -> Response:
-        with self.store.session() as db:
-            user = load_user(request, db)
-            request.state.user = user
-            request.state.lang = self._lang(request, user)
-            try:
-                auditor = user is not None and user.role == "auditor"
-                if auditor and request.method == "POST" and request.url.path != "/logout":
-                    raise HTTPException(403, "read-only")  # an auditor reads; nothing else
-                if roles and (user is None or user.role not in roles):
-                    if user is None:
-                        return RedirectResponse("/login", 303)
-                    raise HTTPException(404)
-                if data is not None:
-                    return handler(request, db, user, data)
-                return handler(request, db, user)
-            except HTTPException as exc:  # rendered here, while the user is still loaded
-                return error_page(request, exc.status_code, exc.detail)
-            except RubricError as exc:  # the data folder lost or changed a stored rubric file
-                logging.getLogger("monev.web").error("rubric unavailable: %s", exc)
-                message = wt("web.rubric_unavailable", request.state.lang)
-                page = render(request, "message.html.j2", 503, message=message)
-                raise _Rollback(page) from exc  # nothing the request did is kept
+        user = load_user(request, db)
+        request.state.user = user
+        request.state.lang = self._lang(request, user)
+        try:
+            auditor = user is not None and user.role == "auditor"
+            if auditor and request.method == "POST" and request.url.path != "/logout":
+                raise HTTPException(403, "read-only")  # an auditor reads; nothing else
+            if roles and (user is None or user.role not in roles):
+                if user is None:
+                    return RedirectResponse("/login", 303)
+                raise HTTPException(404)
+            if data is not None:
+                return handler(request, db, user, data)
+            return handler(request, db, user)
+        except HTTPException as exc:  # rendered here, while the user is still loaded
+            return error_page(request, exc.status_code, exc.detail)
+        except RubricError as exc:  # the period's rubric cannot be used: never another one
+            logging.getLogger("monev.web").error("rubric unusable: %s", exc)
+            page = render(request, "message.html.j2", 503, message=_unusable(request))
+            raise _Undone(page) from None
 
     @staticmethod
     def _lang(request: Request, user: User | None) -> str:
@@ -289,7 +289,7 @@ class App(StaffPages, HistoryPages):
             periods=[
                 {
                     "p": p,
-                    "rubric": period_identity(db, p),
+                    "rubric": period_identity(db, p, self.settings.rubric_dir),
                     "deadline": local_time(p.deadline_utc, p.zone),
                     "objection": local_time(p.objection_until_utc, p.zone)
                     if p.objection_until_utc
@@ -318,7 +318,7 @@ class App(StaffPages, HistoryPages):
         return await self._capped_form(request, self._admin_period, ("admin",), max_fields=8)
 
     def _admin_period(self, request: Request, db: Session, user: User, form: FormData) -> Response:
-        lang = request.state.lang
+        lang, s = request.state.lang, self.settings
         if not form.get("csrf"):  # the body was too large to read: nothing is kept
             mb = self.settings.max_upload // 2**20
             return self.admin(request, db, user, wt("web.rubric.too_large", lang, mb=mb), 413)
@@ -340,7 +340,9 @@ class App(StaffPages, HistoryPages):
                     client_ip(request),
                 )
                 rubric_ref = UPLOADED + kept.sha256
-            open_period(db, user, year, rubric_ref, deadline, zone, client_ip(request))
+            open_period(
+                db, user, year, rubric_ref, deadline, zone, client_ip(request), s.rubric_dir
+            )
         except ValueError:
             return self.admin(request, db, user, wt("web.error.year", lang), 400)
         except storage.TooLarge:
@@ -677,12 +679,19 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     await run_in_threadpool(WORKERS.close)
 
 
-class _Rollback(Exception):
-    """Leave the request's session without keeping anything, answering with ``response``."""
+class _Undone(Exception):
+    """A page answered after its transaction is rolled back (:meth:`App._run`)."""
 
-    def __init__(self, response: Response) -> None:
-        super().__init__()
+    def __init__(self, response: Response):
+        super().__init__("undone")
         self.response = response
+
+
+def _unusable(request: Request) -> str:
+    """The period's rubric cannot be used (see :class:`monev.web.checking.NotPinned`)."""
+    user = request.state.user
+    key = "web.rubric.unusable_admin" if user is not None and user.role == "admin" else None
+    return wt(key or "web.rubric.unusable", request.state.lang)
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Starlette:

@@ -61,8 +61,8 @@ class Outcome:
         }
 
 
-#: A period's ``rubric_id`` for a rubric the admin uploaded: ``sha256:<hash of its text>``
-#: (a shipped rubric is named by its id). See :mod:`monev.web.rubrics`.
+#: A period's ``rubric_id``: ``sha256:<hash of its text>``, of a rubric the admin uploaded or of
+#: the shipped rubric's file kept when the period was opened. See :mod:`monev.web.rubrics`.
 UPLOADED = "sha256:"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 #: The ``rubrics/`` folders of the data folders opened in this process (one when serving).
@@ -85,10 +85,30 @@ def stored_rubric_path(folder: Path, sha256: str) -> Path:
     return Path(folder) / f"{sha256}.yaml"
 
 
-def rubric_file(rubric_id: str) -> Path | None:
-    """The stored file of an uploaded rubric (``sha256:…``), None for a shipped one."""
+def rubric_folder() -> Path | None:
+    """The ``rubrics/`` folder of the data folder opened last (where a period's rubric is kept)."""
+    return _RUBRIC_FOLDERS[0] if _RUBRIC_FOLDERS else None
+
+
+class NotPinned(RubricError):
+    """A period that names a shipped rubric by id: its file was not kept by hash (a period of
+    older data whose shipped file changed since it was opened, see
+    :func:`monev.web.rubrics.pin_periods`). Never resolved from the shipped file: an upgrade of
+    monev would silently rescore the period."""
+
+    def __init__(self, rubric_id: str):
+        super().__init__(
+            rubric_id,
+            [("", "this period's rubric is not kept by hash; the admin page says what to do")],
+        )
+
+
+def rubric_file(rubric_id: str) -> Path:
+    """The stored file of a period's rubric (``sha256:…``): an uploaded one, or the shipped one
+    it was opened with, kept by hash (:func:`monev.web.rubrics.pin_shipped`). A shipped id is
+    refused (:class:`NotPinned`)."""
     if not rubric_id.startswith(UPLOADED):
-        return None
+        raise NotPinned(rubric_id)
     sha = rubric_id[len(UPLOADED) :]
     paths = [stored_rubric_path(folder, sha) for folder in _RUBRIC_FOLDERS]
     found = next((p for p in paths if p.is_file()), None)
@@ -98,23 +118,24 @@ def rubric_file(rubric_id: str) -> Path | None:
 
 
 def rubric_source(rubric_id: str) -> Path:
-    """The file a period's rubric is read from: the stored upload, or the shipped file."""
-    from monev.rubric import shipped
-
-    stored = rubric_file(rubric_id)
-    if stored is not None:
-        return stored
-    known = shipped()
-    if rubric_id not in known:
-        raise RubricError(rubric_id, [("", "no shipped rubric with this id")])
-    return known[rubric_id]
+    """The file a period's rubric is read from (kept by hash, see :func:`rubric_file`)."""
+    return rubric_file(rubric_id)
 
 
 @lru_cache(maxsize=8)
 def rubric(rubric_id: str) -> Rubric:
-    """A period's rubric: a shipped one by id, or an uploaded one by its hash."""
-    stored = rubric_file(rubric_id)
-    return _stored_rubric(rubric_id, str(stored)) if stored else load_rubric(rubric_id)
+    """A period's rubric, by the hash of its kept file (``sha256:…``): uploaded, or shipped and
+    kept when the period was opened. Never read from the shipped file by id, so that no monev
+    upgrade changes the rubric of a running period."""
+    return _stored_rubric(rubric_id, str(rubric_file(rubric_id)))
+
+
+def rubric_label(rubric_id: str) -> str:
+    """The rubric's own id for the pages (``ki-jatim-2024``), the reference when unreadable."""
+    try:
+        return rubric(rubric_id).id
+    except RubricError:
+        return rubric_id
 
 
 @lru_cache(maxsize=8)
@@ -198,7 +219,10 @@ def warm_up(rubric_ids: list[str]) -> None:
     from monev.template import build_template
 
     for rubric_id in rubric_ids:
-        rb = rubric(rubric_id)
+        try:
+            rb = rubric(rubric_id)
+        except RubricError:  # a period the admin page explains (not kept by hash): not here
+            continue
         with tempfile.TemporaryDirectory(prefix="monev-warm-") as tmp:
             path = Path(tmp) / "kosong.xlsx"
             build_template(rb).save(path)

@@ -57,7 +57,11 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         from monev.web.checking import use_rubric_folder
 
-        use_rubric_folder(settings.rubric_dir)  # periods opened with an uploaded rubric
+        use_rubric_folder(settings.rubric_dir)  # every period's rubric is kept there by hash
+        from monev.web.rubrics import pin_periods
+
+        with self.session() as db:  # periods of older data named a shipped rubric by id
+            pin_periods(db, settings.rubric_dir)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -247,13 +251,19 @@ def open_period(
     deadline: str,
     zone: str = "WIB",
     ip: str = "",
+    rubric_dir: Path | None = None,
 ) -> Period:
     """Open the period of ``year`` with a shipped rubric (its id) or an uploaded one
-    (``sha256:<hash>`` of a :class:`~monev.web.db.RubricFile`, see :mod:`monev.web.rubrics`)."""
+    (``sha256:<hash>`` of a :class:`~monev.web.db.RubricFile`, see :mod:`monev.web.rubrics`).
+    A shipped rubric's file is kept by hash in ``rubric_dir`` (default: that of the data folder
+    opened last) as an uploaded one is, and the period names it ``sha256:<hash>`` too: a monev
+    upgrade that changes the shipped file cannot rescore the period."""
     from monev.rubric import RubricError, shipped
-    from monev.web.checking import UPLOADED, rubric
+    from monev.web.checking import UPLOADED, rubric, rubric_folder
+    from monev.web.rubrics import pin_shipped
 
     kept = None
+    source = "uploaded"
     if rubric_id.startswith(UPLOADED):
         kept = db.scalar(select(RubricFile).where(RubricFile.sha256 == rubric_id[len(UPLOADED) :]))
         if kept is None:
@@ -262,14 +272,22 @@ def open_period(
         raise OpError("web.error.rubric", rubric=rubric_id)
     deadline_utc = check_period(db, year, deadline, zone)
     try:
-        rb = rubric(rubric_id)
+        if kept is None:  # a shipped rubric: its file kept by hash, as an uploaded one
+            folder = rubric_dir or rubric_folder()
+            if folder is None:
+                raise RubricError(rubric_id, [("", "no data folder is open")])
+            kept = pin_shipped(db, folder, actor, rubric_id)
+            assert kept is not None  # no hash expected: always kept
+            source = "shipped"
+        ref = UPLOADED + kept.sha256
+        rb = rubric(ref)
     except RubricError:
         raise OpError("web.error.rubric", rubric=rubric_id) from None
     period = Period(
         year=year,
-        rubric_id=rubric_id,
+        rubric_id=ref,
         rubric_sha256=rb.sha256,
-        rubric_file_id=kept.id if kept else None,
+        rubric_file_id=kept.id,
         deadline_utc=deadline_utc,
         zone=zone,
         status="open",
@@ -285,10 +303,11 @@ def open_period(
         None,
         {
             "year": year,
-            "rubric": rb.id if kept else rubric_id,
+            "rubric": rb.id,
             "rubric_version": str(rb.version),
             "rubric_sha256": rb.sha256,
-            "rubric_source": "uploaded" if kept else "shipped",
+            "rubric_source": source,
+            "rubric_ref": ref,
             "deadline_utc": period.deadline_utc,
             "zone": zone,
         },

@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, Response
 
 from monev.i18n import DEFAULT_LANG, fmt_number, t
 from monev.web import security
+from monev.web.checking import rubric_label
 from monev.web.db import User
 
 HERE = Path(__file__).resolve().parent
@@ -80,6 +81,7 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLRe
             user=user,
             csrf=csrf_token(request),
             path=request.url.path,
+            rubric_name=rubric_label,
             **ctx,
         )
     )

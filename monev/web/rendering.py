@@ -86,7 +86,8 @@ def wait_for_quiet(
 class RenderJob(Base):
     """One office PDF to render (or rendered) for one upload (``kind`` office), or the PDFs of
     a published snapshot (``kind`` snapshot). ``status``: queued, running, done, failed,
-    superseded (a newer upload of the office came before it was rendered)."""
+    superseded (a newer upload of the office came before it was rendered), pruned (its PDF
+    was removed by :func:`prune_pdfs`: a newer upload of the office has its own)."""
 
     __tablename__ = "render_jobs"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -284,6 +285,76 @@ def ready_pdf(settings: Settings, job: RenderJob | None) -> Path | None:
     return path if hashlib.sha256(data).hexdigest() == job.pdf_sha256 else None
 
 
+# --- pruning the stored PDFs of superseded uploads (wp-webpin) -----------------------------------
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What :func:`prune_pdfs` removed (or would remove, ``dry_run``)."""
+
+    jobs: int  # done jobs whose PDF is gone (status ``pruned``)
+    files: int  # PDF files removed
+    size: int  # their bytes
+
+
+def prune_pdfs(
+    store: Store,
+    older_than: dt.timedelta,
+    now: dt.datetime | None = None,
+    dry_run: bool = False,
+) -> Pruned:
+    """Remove the stored live PDFs of superseded uploads, rendered more than ``older_than`` ago
+    (about 40 KB per distinct upload otherwise kept for ever). Never the PDF of an office's
+    latest upload, nor of its latest checked one, in any period; never a file another kept job
+    names (PDFs are stored by content: two uploads may share one). A published snapshot's PDFs
+    are its own copies under ``snapshots/`` and are never looked at here. The jobs of removed
+    PDFs are marked ``pruned`` (the page says the PDF of this older upload was removed); the
+    files are removed once that is committed."""
+    from sqlalchemy import func
+
+    cutoff = (now or utcnow()) - older_than
+    paths: list[Path] = []
+    size = 0
+    with store.session() as db:
+        latest = select(func.max(Upload.id)).group_by(Upload.period_id, Upload.office_id)
+        latest_checked = (
+            select(func.max(Upload.id))
+            .where(Upload.status == "checked")
+            .group_by(Upload.period_id, Upload.office_id)
+        )
+        keep_uploads = set(db.scalars(latest)) | set(db.scalars(latest_checked))
+        done = list(
+            db.scalars(
+                select(RenderJob).where(
+                    RenderJob.kind == "office", RenderJob.status == "done", RenderJob.pdf_key != ""
+                )
+            )
+        )
+        gone = [
+            j
+            for j in done
+            if j.upload_id not in keep_uploads
+            and j.finished_at is not None
+            and j.finished_at < cutoff
+        ]
+        gone_ids = {j.id for j in gone}
+        kept_keys = {j.pdf_key for j in done if j.id not in gone_ids}
+        for key in sorted({j.pdf_key for j in gone} - kept_keys):
+            try:
+                path = pdf_path(store.settings, key)
+                size += path.stat().st_size
+            except (OSError, ValueError):  # already gone
+                continue
+            paths.append(path)
+        if not dry_run:
+            for job in gone:
+                job.status, job.error = "pruned", "web.pdf.pruned"
+    if not dry_run:  # committed: no page offers these files any more
+        for path in paths:
+            path.unlink(missing_ok=True)
+    return Pruned(len(gone), len(paths), size)
+
+
 # --- one render, in a worker process -------------------------------------------------------------
 
 
@@ -297,8 +368,8 @@ class Task:
     as_of: str  # ISO date
     lang: str
     pdf_root: str
-    #: The stored file of an uploaded rubric (a worker does not know the data folder), or "".
-    rubric_path: str = ""
+    #: The period's rubric file, kept by hash (a worker process does not know the data folder).
+    rubric_file: str = ""
 
 
 @cache
@@ -322,8 +393,8 @@ def render_task(task: Task) -> tuple[str, str, bool] | None:
     from monev.web.checking import _stored_rubric, rubric
 
     rb = (
-        _stored_rubric(task.rubric_id, task.rubric_path)
-        if task.rubric_path
+        _stored_rubric(task.rubric_id, task.rubric_file)
+        if task.rubric_file
         else rubric(task.rubric_id)
     )
     res = finish(read_one(Path(task.blob), rb, task.name), rb)
@@ -344,6 +415,7 @@ def render_task(task: Task) -> tuple[str, str, bool] | None:
 
 
 def task_of(settings: Settings, db: Session, job: RenderJob) -> Task | None:
+    from monev.rubric import RubricError
     from monev.web import storage
     from monev.web.checking import rubric_file
 
@@ -353,6 +425,10 @@ def task_of(settings: Settings, db: Session, job: RenderJob) -> Task | None:
         return None
     blob = storage.blob_path(settings.blob_dir, up.sha256, storage.suffix_of(up.original_name))
     day = (up.received_at + dt.timedelta(hours=ZONES.get(period.zone, 7))).date()
+    try:
+        kept = rubric_file(period.rubric_id)
+    except RubricError:  # the period's rubric cannot be used: nothing to render with
+        return None
     return Task(
         str(blob),
         period.rubric_id,
@@ -360,7 +436,7 @@ def task_of(settings: Settings, db: Session, job: RenderJob) -> Task | None:
         day.isoformat(),
         job.lang,
         str(settings.data_dir / "pdf"),
-        str(rubric_file(period.rubric_id) or ""),
+        str(kept),
     )
 
 
@@ -389,6 +465,10 @@ class Renderer:
         self._pool: Any = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        #: Jobs whose outcome could not be recorded at all (the database away): recorded as a
+        #: failed try by the next :meth:`run_once` of this renderer, never left ``running``.
+        self._unsaved: dict[int, str] = {}
+        self._unsaved_lock = threading.Lock()
 
     def _render(self, task: Task) -> Any:
         if self._call is not None:
@@ -407,10 +487,41 @@ class Renderer:
             )
         return self._pool.call(render_task, task)
 
+    def _record(self, job_id: int, save: Callable[[Session], object]) -> None:
+        """Record a job's outcome with ``save``; when that fails (the database or the data folder
+        away: the PDF is made but not saved), the job is a failed try instead (queued again
+        within :data:`MAX_ATTEMPTS`, then failed with ``web.pdf.save_failed``), never left
+        ``running`` until a restart."""
+        try:
+            with self.store.session() as db:
+                save(db)
+            return
+        except Exception:
+            pass
+        self._save_failed(job_id, "web.pdf.save_failed")
+
+    def _save_failed(self, job_id: int, error: str) -> None:
+        try:
+            with self.store.session() as db:
+                fail(db, job_id, error)
+        except Exception:  # not even that: tried again before the next job
+            with self._unsaved_lock:
+                self._unsaved[job_id] = error
+            return
+        with self._unsaved_lock:
+            self._unsaved.pop(job_id, None)
+
+    def _retry_unsaved(self) -> None:
+        with self._unsaved_lock:
+            pending = list(self._unsaved.items())
+        for job_id, error in pending:
+            self._save_failed(job_id, error)
+
     def run_once(self) -> bool:
         """Claim and render one job; False when the queue is empty."""
         from monev.sandbox import Stopped
 
+        self._retry_unsaved()
         with self.store.session() as db:
             job = claim(db)
             if job is None:
@@ -421,20 +532,18 @@ class Renderer:
             self._snapshot(job_id, snapshot_id)
             return True
         if task is None:
-            with self.store.session() as db:
-                fail(db, job_id, "web.pdf.unscorable", retry=False)
+            self._record(job_id, lambda db: fail(db, job_id, "web.pdf.unscorable", retry=False))
             return True
         try:
             got = self._render(task)
         except Exception:  # a bug in the renderer: this job's try, never the server
             got = Stopped("crashed", "exception")
-        with self.store.session() as db:
-            if isinstance(got, Stopped):
-                fail(db, job_id, "web.pdf.crashed")
-            elif got is None:
-                fail(db, job_id, "web.pdf.unscorable", retry=False)
-            else:
-                complete(db, job_id, got[0], got[1])
+        if isinstance(got, Stopped):
+            self._record(job_id, lambda db: fail(db, job_id, "web.pdf.crashed"))
+        elif got is None:
+            self._record(job_id, lambda db: fail(db, job_id, "web.pdf.unscorable", retry=False))
+        else:
+            self._record(job_id, lambda db: complete(db, job_id, got[0], got[1]))
         return True
 
     def _snapshot(self, job_id: int, snapshot_id: int | None) -> None:
@@ -453,11 +562,12 @@ class Renderer:
             error = exc.key if exc.key.startswith("web.pdf.") else "web.pdf.run_failed"
         except Exception:  # a bug, or the database away: this job's try, never the server
             error = "web.pdf.crashed"
-        with self.store.session() as db:
-            if error:
-                fail(db, job_id, error, retry=error == "web.pdf.crashed")
-            else:
-                complete(db, job_id, "", "")
+        if error:
+            self._record(
+                job_id, lambda db: fail(db, job_id, error, retry=error == "web.pdf.crashed")
+            )
+        else:
+            self._record(job_id, lambda db: complete(db, job_id, "", ""))
 
     def run_until_idle(self) -> int:
         """Render until no job is queued (tests, the CLI); returns how many jobs were handled."""

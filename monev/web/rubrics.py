@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -133,27 +133,7 @@ def add_rubric(
         raise RubricRefused(lines)
     text = got.text
     rb = parse_rubric(text, file=name)  # safe now: within the limits; its identity
-    kept = db.scalar(select(RubricFile).where(RubricFile.sha256 == rb.sha256))
-    _keep(stored_rubric_path(folder, rb.sha256), text)
-    if kept is None:
-        row = RubricFile(
-            sha256=rb.sha256,
-            rubric_id=rb.id[:100],
-            title=rb.title[:300],
-            version=str(rb.version)[:60],
-            source=kind,
-            source_sha256=source_sha,
-            original_name=name,
-            uploaded_by=actor.id,
-        )
-        try:  # another admin may add the same file at the same moment: theirs is kept
-            with db.begin_nested():
-                db.add(row)
-            kept = row
-        except IntegrityError:
-            kept = db.scalar(select(RubricFile).where(RubricFile.sha256 == rb.sha256))
-            if kept is None:  # not a duplicate after all: a real error
-                raise
+    kept = _keep_rubric(db, folder, rb, text, kind, source_sha, name, actor)
     audit(
         db,
         actor,
@@ -165,6 +145,119 @@ def add_rubric(
         ip,
     )
     return kept
+
+
+def _keep_rubric(
+    db: Session,
+    folder: Path,
+    rb: Rubric,
+    text: str,
+    source: str,
+    source_sha: str,
+    name: str,
+    actor: User | None,
+) -> RubricFile:
+    """Keep ``text`` (valid: ``rb``) under ``rubrics/<sha256>.yaml`` and its row (the same
+    text twice: one file, one row; the row already there is returned)."""
+    kept = db.scalar(select(RubricFile).where(RubricFile.sha256 == rb.sha256))
+    folder.mkdir(parents=True, exist_ok=True)
+    _keep(stored_rubric_path(folder, rb.sha256), text)
+    if kept is None:
+        row = RubricFile(
+            sha256=rb.sha256,
+            rubric_id=rb.id[:100],
+            title=rb.title[:300],
+            version=str(rb.version)[:60],
+            source=source,
+            source_sha256=source_sha,
+            original_name=name,
+            uploaded_by=actor.id if actor else None,
+        )
+        try:  # another admin (or server) may add the same file at the same moment: theirs is kept
+            with db.begin_nested():
+                db.add(row)
+            kept = row
+        except IntegrityError:
+            kept = db.scalar(select(RubricFile).where(RubricFile.sha256 == rb.sha256))
+            if kept is None:  # not a duplicate after all: a real error
+                raise
+    return kept
+
+
+# --- shipped rubrics, kept by hash too (wp-webpin) -----------------------------------------------
+
+
+def pin_shipped(
+    db: Session, folder: Path, actor: User | None, rubric_id: str, expect: str = ""
+) -> RubricFile | None:
+    """Keep the shipped rubric ``rubric_id``'s file by hash, exactly as an uploaded rubric is
+    kept (``rubrics/<sha256>.yaml`` and a :class:`RubricFile` row, ``source`` "shipped"), so
+    that a period names it ``sha256:<hash>`` and a monev upgrade that changes the shipped file
+    cannot rescore the period. With ``expect`` (the hash recorded when an older period was
+    opened): None when the shipped file no longer has that hash (nothing kept), unless the file
+    with that hash was put back under ``rubrics/`` by the admin (then that one is kept).
+    Raises :class:`~monev.rubric.RubricError` for an unknown id or an unreadable file."""
+    from monev.rubric import shipped
+
+    known = shipped()
+    if rubric_id not in known:
+        raise RubricError(rubric_id, [("", "no shipped rubric with this id")])
+    rb = load_rubric(known[rubric_id])
+    text = known[rubric_id].read_bytes().decode("utf-8")
+    if expect and rb.sha256 != expect:
+        put_back = stored_rubric_path(folder, expect)
+        if not put_back.is_file():
+            return None
+        try:
+            rb = load_rubric(put_back)
+        except RubricError:
+            return None
+        if rb.sha256 != expect:  # not the file it was opened with
+            return None
+        text = put_back.read_bytes().decode("utf-8")
+    if hashlib.sha256(text.encode("utf-8")).hexdigest() != rb.sha256:  # changed while read
+        raise RubricError(rubric_id, [("", "the shipped rubric file changed while it was read")])
+    return _keep_rubric(db, folder, rb, text, "shipped", rb.sha256, f"{rubric_id}.yaml", actor)
+
+
+def pin_periods(db: Session, folder: Path) -> list[Period]:
+    """Periods of older data name a shipped rubric by id: keep each one's file by hash now
+    (:func:`pin_shipped` with the hash recorded at opening) and name it ``sha256:<hash>``,
+    recorded in the audit log. A period whose shipped file changed since is left as it is:
+    every page that scores refuses it (:class:`~monev.web.checking.NotPinned`) and the admin
+    page says what to do (:func:`period_identity`). Returns the periods pinned."""
+    pinned: list[Period] = []
+    folder.mkdir(parents=True, exist_ok=True)  # where the admin puts a file back (see above)
+    for period in db.scalars(select(Period).where(~Period.rubric_id.startswith(UPLOADED))):
+        before = {"rubric_id": period.rubric_id, "rubric_sha256": period.rubric_sha256}
+        try:
+            kept = pin_shipped(db, folder, None, period.rubric_id, period.rubric_sha256)
+        except RubricError:
+            kept = None
+        if kept is None:
+            continue
+        ref = UPLOADED + kept.sha256
+        # another server starting at the same moment may have pinned it: only one records it
+        moved = db.execute(
+            update(Period)
+            .where(Period.id == period.id, Period.rubric_id == before["rubric_id"])
+            .values(rubric_id=ref, rubric_file_id=kept.id)
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        db.refresh(period)
+        audit(
+            db,
+            None,
+            "period.rubric_pin",
+            "period",
+            period.id,
+            before,
+            {"rubric_id": ref, **identity_of(kept), "source": "shipped"},
+        )
+        pinned.append(period)
+    return pinned
 
 
 def _keep(dest: Path, text: str) -> None:
@@ -193,25 +286,58 @@ def identity_of(kept: RubricFile) -> dict[str, str]:
 
 
 def uploaded(db: Session) -> list[RubricFile]:
-    """Every kept rubric, newest first (the period form offers them again)."""
-    return list(db.scalars(select(RubricFile).order_by(RubricFile.id.desc())))
+    """Every rubric the admin uploaded, newest first (the period form offers them again; the
+    shipped ones kept for a period are offered by their id)."""
+    return list(
+        db.scalars(
+            select(RubricFile).where(RubricFile.source != "shipped").order_by(RubricFile.id.desc())
+        )
+    )
 
 
-def period_identity(db: Session, period: Period) -> dict[str, str]:
-    """id, title, version and sha256 of the rubric a period was opened with, for the pages."""
-    if period.rubric_file_id is not None:
-        kept = db.get(RubricFile, period.rubric_file_id)
-        if kept is not None:
-            return {**identity_of(kept), "source": "uploaded"}
-    try:
-        rb: Rubric | None = rubric(period.rubric_id)
-    except RubricError:
-        rb = None
+def period_identity(db: Session, period: Period, folder: Path | None = None) -> dict[str, str]:
+    """id, title, version and sha256 of the rubric a period was opened with, for the pages;
+    ``problem``: a message key when the period's rubric cannot be used (with ``current``, the
+    hash of the shipped file now, and ``put_back``, where the original file goes)."""
+    kept = db.get(RubricFile, period.rubric_file_id) if period.rubric_file_id else None
+    if kept is not None:
+        source = "shipped" if kept.source == "shipped" else "uploaded"
+        problem = ""
+        try:
+            rubric(period.rubric_id)
+        except RubricError:
+            problem = "web.rubric.stored_broken"
+        where = stored_rubric_path(folder, kept.sha256) if folder else Path(f"{kept.sha256}.yaml")
+        return {
+            **identity_of(kept),
+            "source": source,
+            "problem": problem,
+            "current": "",
+            "put_back": str(where),
+        }
+    from monev.rubric import shipped
+
+    known = shipped()
+    current = ""
+    if period.rubric_id in known:
+        try:
+            current = load_rubric(known[period.rubric_id]).sha256
+        except RubricError:
+            current = ""
+    recorded = period.rubric_sha256
+    where = (
+        stored_rubric_path(folder, recorded)
+        if folder and len(recorded) == 64
+        else Path(f"{recorded}.yaml")
+    )
     return {
-        "rubric": rb.id if rb else period.rubric_id,
-        "title": rb.title if rb else "",
-        "version": str(rb.version) if rb else "",
-        "sha256": period.rubric_sha256,
+        "rubric": period.rubric_id,
+        "title": "",
+        "version": "",
+        "sha256": recorded,
         "ref": period.rubric_id,
         "source": "shipped",
+        "problem": "web.rubric.unpinned",
+        "current": current or "-",
+        "put_back": str(where),
     }

@@ -111,7 +111,8 @@ def export_inputs(settings: Settings, db: Session, period: Period, folder: Path)
     registry.write_bytes(registry_bytes(entries, ".csv", unit_types=rb.unit_types))
     rubric_copy = folder / RUBRIC_FILE
     text = rubric_source(period.rubric_id).read_bytes()
-    if hashlib.sha256(text).hexdigest() != rb.sha256:  # changed since the period's rubric was read
+    digest = hashlib.sha256(text).hexdigest()
+    if digest != rb.sha256 or digest != period.rubric_sha256:  # not the period's own rubric
         raise PublishError("web.publish.failed", detail="rubric")
     rubric_copy.write_bytes(text)
     return Exported(workbooks, stages, registry, unregistered, rubric_copy)
