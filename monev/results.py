@@ -657,10 +657,6 @@ def _ranking_sheet(run: RunResult, lang: str) -> SheetSpec:
 
 
 def _indicator_sheet(run: RunResult, lang: str) -> SheetSpec:
-    from monev.i18n import t
-
-    cols = ["rank", "office", "code", "aspect", "answer", "evidence", "status"]
-    cols += ["value", "points", "max_points"]
     rows = [
         [
             o.rank,
@@ -677,6 +673,14 @@ def _indicator_sheet(run: RunResult, lang: str) -> SheetSpec:
         for o in run.offices
         for i in o.score.indicators
     ]
+    return _indicator_spec(rows, lang)
+
+
+def _indicator_spec(rows: list[list[Any]], lang: str) -> SheetSpec:
+    from monev.i18n import t
+
+    cols = ["rank", "office", "code", "aspect", "answer", "evidence", "status"]
+    cols += ["value", "points", "max_points"]
     return SheetSpec(
         t("rekap.sheet.indicators", lang),
         [t(f"rekap.col.{c}", lang) for c in cols],
@@ -684,6 +688,30 @@ def _indicator_sheet(run: RunResult, lang: str) -> SheetSpec:
         {7: FMT_4, 8: FMT_4, 9: FMT_4},
         freeze="D2",
     )
+
+
+def indicator_sheet_from_json(data: dict[str, Any], lang: str = "id") -> SheetSpec:
+    """rekap.xlsx's indicator sheet from a run's results.json (read with
+    ``parse_float=Decimal``): the same cells :func:`to_xlsx` writes, without scoring again
+    (``monev rekap``; issue 13 item 1). results.json's figures are the ones the sheet shows
+    (four decimals, rounded half up), so the numbers are equal to the last digit."""
+    rows = [
+        [
+            o["rank"],
+            o["name"],
+            i["code"],
+            i["aspect"],
+            i["answer"] or "",
+            i["evidence"],
+            _status_label(i["status"], lang),
+            Decimal(i["value"]),
+            Decimal(i["points"]),
+            Decimal(i["max_points"]),
+        ]
+        for o in data["offices"]
+        for i in o["indicators"]
+    ]
+    return _indicator_spec(rows, lang)
 
 
 def _problem_sheet(run: RunResult, lang: str) -> SheetSpec:
@@ -729,12 +757,53 @@ def _rejected_sheet(run: RunResult, lang: str) -> SheetSpec:
     )
 
 
-def rekap_sheets(run: RunResult, lang: str = "id") -> list[SheetSpec]:
+#: Up to this many scored offices (a province: KI Jatim assesses about 300 public bodies)
+#: rekap.xlsx carries the indicator sheet; above it, by default, the sheet holds only a note
+#: naming the command that writes it (issue 13 item 1: for 1,000 offices its 52,000 rows were
+#: most of the whole run's CPU, for a sheet nobody scrolls; results.json has every figure).
+INDICATOR_SHEET_OFFICES = 300
+
+
+def indicator_sheet_wanted(run: RunResult, indicators: bool | None = None) -> bool:
+    """Whether rekap.xlsx gets the indicator sheet: ``indicators`` when given (``monev score
+    --indicator-sheet / --no-indicator-sheet``), else up to :data:`INDICATOR_SHEET_OFFICES`."""
+    if indicators is not None:
+        return indicators
+    return len(run.offices) <= INDICATOR_SHEET_OFFICES
+
+
+def _indicator_note_sheet(run: RunResult, lang: str) -> SheetSpec:
+    """The indicator sheet's place when it is not written: one line saying why and how to get
+    it (``monev rekap results.json``, or ``monev score --indicator-sheet``)."""
+    from monev.i18n import t
+
+    rows = sum(len(o.score.indicators) for o in run.offices)
+    text = t(
+        "rekap.indicators_skipped",
+        lang,
+        offices=fmt_number(len(run.offices), lang, 0),
+        limit=fmt_number(INDICATOR_SHEET_OFFICES, lang, 0),
+        rows=fmt_number(rows, lang, 0),
+    )
+    return SheetSpec(
+        t("rekap.sheet.indicators", lang),
+        [t("rekap.col.note", lang)],
+        [[line] for line in text.split("\n")],
+        freeze="A2",
+    )
+
+
+def rekap_sheets(
+    run: RunResult, lang: str = "id", indicators: bool | None = None
+) -> list[SheetSpec]:
     """The sheets of rekap.xlsx, in order, as plain data (the ``Catatan`` sheet is added while
-    writing, from the cells that had to be cut)."""
+    writing, from the cells that had to be cut). ``indicators``: see
+    :func:`indicator_sheet_wanted`; without the sheet its place holds a note."""
     sheets = [
         _ranking_sheet(run, lang),
-        _indicator_sheet(run, lang),
+        _indicator_sheet(run, lang)
+        if indicator_sheet_wanted(run, indicators)
+        else _indicator_note_sheet(run, lang),
         _problem_sheet(run, lang),
         _rejected_sheet(run, lang),
     ]
@@ -760,11 +829,12 @@ def _column_widths(spec: SheetSpec) -> list[float]:
     return [min(max(w + 2, _WIDTH_MIN), _WIDTH_MAX) for w in widths]
 
 
-def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
+def to_xlsx(run: RunResult, lang: str = "id", indicators: bool | None = None) -> bytes:
     """rekap.xlsx, the staff's working file, in the run's language.
 
     Sheets (:func:`rekap_sheets`): ranking (with last year's figures when the run has a
-    comparison), indicators, problems (the follow-up list) and rejected files; each with a bold,
+    comparison), indicators (above :data:`INDICATOR_SHEET_OFFICES` offices only a note, unless
+    ``indicators`` is True), problems (the follow-up list) and rejected files; each with a bold,
     frozen header row, an autofilter and column widths. Numbers are the rounded figures
     results.json carries (2 or 4 decimals) with a number format, so Excel shows the reader's
     decimal comma; text goes through :func:`monev.text.for_xlsx`, and every cell cut at Excel's
@@ -775,6 +845,11 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
     openpyxl's write-only mode on the 52,000 indicator rows of 1,000 offices (issue 13; the
     figures are in the README's Speed section). Rows are written top to bottom per sheet.
     """
+    return write_xlsx(rekap_sheets(run, lang, indicators), lang)
+
+
+def write_xlsx(sheets: Iterable[SheetSpec], lang: str = "id") -> bytes:
+    """A workbook of ``sheets`` as :func:`to_xlsx` writes them (plus ``Catatan`` for cut cells)."""
     import xlsxwriter
     from xlsxwriter.utility import xl_rowcol_to_cell
 
@@ -848,7 +923,7 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
                         cut_note(spec.title, r, k, cut)
         ws.autofilter(0, 0, len(spec.rows), max(len(spec.header), 1) - 1)
 
-    for spec in rekap_sheets(run, lang):
+    for spec in sheets:
         write(spec)
     if notes:
         cols = ("sheet", "cell", "code", "message")
@@ -906,9 +981,11 @@ def _registry_sheets(run: RunResult, lang: str = "id") -> list[SheetSpec]:
 FORK_OFFICES = 100
 
 
-def write_outputs(run: RunResult, out: Path, lang: str = "id") -> list[Path]:
+def write_outputs(
+    run: RunResult, out: Path, lang: str = "id", indicators: bool | None = None
+) -> list[Path]:
     """Write results.json, results-publik.json, ranking.csv and rekap.xlsx into ``out``; return
-    their paths.
+    their paths. ``indicators``: rekap.xlsx's indicator sheet (:func:`indicator_sheet_wanted`).
 
     With more than one core and :data:`FORK_OFFICES` offices or more, rekap.xlsx is written at
     the same time by a forked copy of this process (Linux, and only when this process runs no
@@ -917,7 +994,11 @@ def write_outputs(run: RunResult, out: Path, lang: str = "id") -> list[Path]:
     """
     written = [out / "results.json", out / PUBLIC_RESULTS, out / "ranking.csv"]
     rekap = out / "rekap.xlsx"
-    child = _fork(lambda: write_atomic(rekap, to_xlsx(run, lang))) if _may_fork(run) else None
+    child = (
+        _fork(lambda: write_atomic(rekap, to_xlsx(run, lang, indicators)))
+        if _may_fork(run)
+        else None
+    )
     try:
         _write_pieces(written[:2], run.iter_json_both(lang))
         write_atomic(written[2], to_csv(run).encode("utf-8"))
@@ -928,7 +1009,7 @@ def write_outputs(run: RunResult, out: Path, lang: str = "id") -> list[Path]:
             _succeeded(child)
         raise
     if child is None or not _succeeded(child):
-        write_atomic(rekap, to_xlsx(run, lang))
+        write_atomic(rekap, to_xlsx(run, lang, indicators))
     return [*written, rekap]
 
 
