@@ -47,7 +47,17 @@ def num(value: Decimal | Fraction | int, places: int = 2) -> Decimal:
 
     :func:`dumps` writes it as a JSON number with exactly those decimals (``95.00``, ``2.8571``).
     """
+    if type(value) is Fraction:  # most figures: remembered by their two integers (issue 13)
+        return _rounded_fraction(value.numerator, value.denominator, places)
     return _rounded(value, places)
+
+
+@functools.lru_cache(maxsize=4096)
+def _rounded_fraction(numerator: int, denominator: int, places: int) -> Decimal:
+    """:func:`_rounded` of ``Fraction(numerator, denominator)``, remembered by two integers: a
+    Fraction as the key is hashed and compared in Python, about a microsecond each, on the
+    200,000 figures of 1,000 offices' results.json."""
+    return round_half_up(Fraction(numerator, denominator), places)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -80,6 +90,17 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # ``e`` after any character, which in indented JSON can only be a number's.
 _EXPONENT = re.compile(rb"[eE][+-]?[0-9]+,?$", re.MULTILINE)
 _SMALL = re.compile(rb"0\.0000[0-9]+,?$", re.MULTILINE)
+# _EXPONENT on the text read backwards: the search then starts at a line break (a literal, which
+# the regular expression engine finds fast) instead of at every "e" of the text; about 3x
+# faster on an office's 36 KB (issue 13). :func:`_has_exponent` is True exactly when
+# ``_EXPONENT.search`` finds something (tests/test_bulk.py checks it on random texts).
+_EXPONENT_BACKWARDS = re.compile(rb"\n,?[0-9]+[+-]?[eE]")
+_EXPONENT_BACKWARDS_END = re.compile(rb",?[0-9]+[+-]?[eE]")
+
+
+def _has_exponent(raw: bytes) -> bool:
+    backwards = raw[::-1]
+    return bool(_EXPONENT_BACKWARDS_END.match(backwards) or _EXPONENT_BACKWARDS.search(backwards))
 
 
 def dumps(data: Any) -> str:
@@ -98,7 +119,7 @@ def dumps(data: Any) -> str:
         raw = msgspec.json.format(_fast_encoder().encode(data), indent=2)
     except (TypeError, ValueError, UnicodeEncodeError, OverflowError):
         return _dumps_json(data)
-    if _EXPONENT.search(raw) or _SMALL.search(raw):
+    if _has_exponent(raw) or _SMALL.search(raw):
         return _dumps_json(data)
     return raw.decode("utf-8")
 
@@ -274,38 +295,7 @@ class RunResult:
                 }
                 for a in s.aspects
             ],
-            "indicators": [
-                {
-                    "code": i.code,
-                    "aspect": i.aspect,
-                    "answer": i.answer,
-                    "evidence": i.evidence,
-                    "evidence_items": [e.to_dict() for e in i.evidence_items],
-                    "note": i.note,
-                    "status": i.status,
-                    "verification": i.verification,
-                    "verifier_note": i.verifier_note,
-                    "value": num(i.value, 4),
-                    "value_claimed": num(i.value_claimed, 4),
-                    "points": num(i.points, 4),
-                    "max_points": num(i.max_points, 4),
-                    "points_exact": str(i.points),
-                    "items": [
-                        {
-                            "code": it.code,
-                            "label": it.label,
-                            "answer": it.answer,
-                            "evidence": it.evidence,
-                            "evidence_items": [e.to_dict() for e in it.evidence_items],
-                            "claimed": it.claimed,
-                            "verified": it.verified,
-                            "verification": it.verification,
-                        }
-                        for it in i.items
-                    ],
-                }
-                for i in s.indicators
-            ],
+            "indicators": [_indicator_dict(i) for i in s.indicators],
             "problems": [p.to_dict(lang) for p in sorted(o.problems, key=sort_key)],
             **self._previous_of(o),
         }
@@ -455,6 +445,41 @@ class KecamatanGroup:
     def expected(self) -> int:
         """Offices expected from this kecamatan (those that sent and those missing)."""
         return self.sent + len(self.missing)
+
+
+def _indicator_dict(i: Any) -> dict[str, Any]:
+    """One indicator of results.json (``points`` is computed once: it is a product of
+    fractions, worked out on every access)."""
+    points = i.points
+    return {
+        "code": i.code,
+        "aspect": i.aspect,
+        "answer": i.answer,
+        "evidence": i.evidence,
+        "evidence_items": [e.to_dict() for e in i.evidence_items],
+        "note": i.note,
+        "status": i.status,
+        "verification": i.verification,
+        "verifier_note": i.verifier_note,
+        "value": num(i.value, 4),
+        "value_claimed": num(i.value_claimed, 4),
+        "points": num(points, 4),
+        "max_points": num(i.max_points, 4),
+        "points_exact": str(points),
+        "items": [
+            {
+                "code": it.code,
+                "label": it.label,
+                "answer": it.answer,
+                "evidence": it.evidence,
+                "evidence_items": [e.to_dict() for e in it.evidence_items],
+                "claimed": it.claimed,
+                "verified": it.verified,
+                "verification": it.verification,
+            }
+            for it in i.items
+        ],
+    }
 
 
 def kecamatan_groups(run: RunResult) -> list[KecamatanGroup]:
@@ -906,7 +931,7 @@ def write_xlsx(sheets: Iterable[SheetSpec], lang: str = "id") -> bytes:
                         fmt = spec.formats.get(k, FMT_4)
                         exact[k] = (fmt, len(fmt.split(";")[0].partition(".")[2]))
                     fmt, places = exact[k]
-                    write_number(r, k, float(_rounded(v, places)), number_format(fmt))
+                    write_number(r, k, float(num(v, places)), number_format(fmt))
                 elif v is None:
                     continue
                 elif isinstance(v, bool):

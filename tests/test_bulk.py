@@ -11,6 +11,8 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from helpers import write_workbook
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monev import cli, results
 from monev.batch import score_paths
@@ -114,3 +116,28 @@ def test_terminal_ranking_shows_the_top_and_counts_the_rest(three, tmp_path, mon
     assert main([*args, "--lang", "en"]) == 0
     printed = capsys.readouterr().out
     assert hidden in printed and "more offices" not in printed
+
+
+# The check for numbers msgspec writes otherwise than the json module, run on the text read
+# backwards (issue 13: about 3x faster): it must find exactly what the forward search finds.
+_PIECES = ["e", "E", "+", "-", "1", "23", ",", "\n", " ", '"', "x", "0.0000", "é", "2e5"]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=30))
+@settings(max_examples=2000, deadline=None)
+def test_exponent_check_backwards_finds_what_the_forward_search_finds(pieces):
+    raw = "".join(pieces).encode("utf-8")
+    assert results._has_exponent(raw) == bool(results._EXPONENT.search(raw))
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        (b'  "a": 1E+1,\n', True),  # a Decimal in exponent form, mid-text
+        (b'  "a": 1e16', True),  # a float msgspec writes without a sign, at the very end
+        (b'  "sha256": "3e5a",\n', False),  # a string ends with its quote
+        (b'  "a": 95.00,\n  "b": "e-PPID"\n', False),
+    ],
+)
+def test_exponent_check_examples(text, found):
+    assert results._has_exponent(text) is found
