@@ -471,6 +471,7 @@ def rekap(
         "rekap-indikator.xlsx"
     ),
     lang: LangOpt = DEFAULT_LANG,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write the Indicators sheet from results.json into an .xlsx file, without scoring again."""
     import json
@@ -480,6 +481,9 @@ def rekap(
     from monev.results import indicator_sheet_from_json, write_xlsx
 
     lang = _lang(lang)
+    if not force and (out.exists() or out.is_symlink()):
+        _echo(t("cli.template_exists", lang, path=out), err=True)
+        raise typer.Exit(EXIT_USAGE)
     try:
         with results.open("rb") as fh:
             spec = indicator_sheet_from_json(json.load(fh, parse_float=Decimal), lang)

@@ -88,6 +88,9 @@ def test_score_cli_options_and_rekap_command(three, tmp_path, monkeypatch, capsy
     assert main(["rekap", str(out / "results.json"), "--out", str(later)]) == 0
     assert rows(later.read_bytes(), "Indikator") == full
     assert f"({len(full) - 1} baris)" in capsys.readouterr().out
+    # An existing file is not replaced without --force (exit 2), as monev template does.
+    assert main(["rekap", str(out / "results.json"), "--out", str(later)]) == 2
+    assert main(["rekap", str(out / "results.json"), "--out", str(later), "--force"]) == 0
     assert main([*args, "--indicator-sheet"]) == 0
     assert rows((out / "rekap.xlsx").read_bytes(), "Indikator") == full
     monkeypatch.setattr(results, "INDICATOR_SHEET_OFFICES", 300)
