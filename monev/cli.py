@@ -237,7 +237,7 @@ def _print_ranking(run, lang: str) -> None:
     console.print(table)
     if len(run.offices) > RANKING_ROWS:
         more = fmt_number(len(run.offices) - RANKING_ROWS, lang, 0)
-        console.print(Text(t("cli.ranking_more", lang, count=more)))
+        console.print(Text(for_terminal(t("cli.ranking_more", lang, count=more))))
     if cmp is not None:
         label = previous_label(cmp.previous, lang)
         console.print(Text(for_terminal(t("yoy.compared_with", lang, label=label))))
