@@ -191,6 +191,11 @@ def _progress(label: str, enabled: bool, *more: str):
     return (*(phase(n) for n in (label, *more)), bar.stop)
 
 
+#: The terminal shows this many offices of the ranking at most; the rest are counted in one line
+#: (ranking.csv and rekap.xlsx have them all): 1,000 rows are no reading, and cost a second.
+RANKING_ROWS = 30
+
+
 def _print_ranking(run, lang: str) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -207,7 +212,7 @@ def _print_ranking(run, lang: str) -> None:
         table.add_column(t(f"cli.col.{key}", lang), justify=justify)  # type: ignore[arg-type]
     for key in ("claimed", "verifiable", "problems"):
         table.add_column(t(f"cli.col.{key}", lang), justify="right")
-    for o in run.offices:
+    for o in run.offices[:RANKING_ROWS]:
         s = o.score
         # Text objects: an office name is shown as typed, never read as rich markup or escapes.
         table.add_row(
@@ -230,6 +235,9 @@ def _print_ranking(run, lang: str) -> None:
     if not console.is_terminal:
         console = Console(highlight=False, width=190 if cmp is not None else 170)
     console.print(table)
+    if len(run.offices) > RANKING_ROWS:
+        more = fmt_number(len(run.offices) - RANKING_ROWS, lang, 0)
+        console.print(Text(for_terminal(t("cli.ranking_more", lang, count=more))))
     if cmp is not None:
         label = previous_label(cmp.previous, lang)
         console.print(Text(for_terminal(t("yoy.compared_with", lang, label=label))))
@@ -374,6 +382,14 @@ def score(
         ),
     ] = False,
     verifier_from_workbooks: VerifierOpt = False,
+    indicator_sheet: Annotated[
+        bool | None,
+        typer.Option(
+            "--indicator-sheet/--no-indicator-sheet",
+            help="Write the Indicators sheet of rekap.xlsx (one row per office and indicator). "
+            "Without this option the sheet is written for up to 300 offices.",
+        ),
+    ] = None,
 ) -> None:
     """Score every questionnaire and write results.json, ranking.csv, rekap.xlsx and PDF reports.
 
@@ -420,6 +436,7 @@ def score(
         registry=registry,
         previous=last_year,
         renamed=renamed,
+        indicator_sheet=indicator_sheet,
         scoring_progress=scoring,
         rendering_progress=rendering,
     )
@@ -445,6 +462,36 @@ def score(
     if run.pdf_failed:
         _echo(t("report.pdf_failed", lang, files=", ".join(run.pdf_failed)), err=True)
     raise typer.Exit(EXIT_PROBLEMS if run.needs_attention else EXIT_OK)
+
+
+@app.command()
+def rekap(
+    results: Annotated[Path, typer.Argument(help="A run's results.json (monev score).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The .xlsx file to write.")] = Path(
+        "rekap-indikator.xlsx"
+    ),
+    lang: LangOpt = DEFAULT_LANG,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write the Indicators sheet from results.json into an .xlsx file, without scoring again."""
+    import json
+    from decimal import Decimal
+
+    from monev.outputs import write_atomic
+    from monev.results import indicator_sheet_from_json, write_xlsx
+
+    lang = _lang(lang)
+    if not force and (out.exists() or out.is_symlink()):
+        _echo(t("cli.template_exists", lang, path=out), err=True)
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        with results.open("rb") as fh:
+            spec = indicator_sheet_from_json(json.load(fh, parse_float=Decimal), lang)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        _echo(t("cli.rekap.bad_results", lang, path=results, reason=exc), err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    write_atomic(out, write_xlsx([spec], lang))
+    _echo(t("cli.rekap.written", lang, rows=fmt_number(len(spec.rows), lang, 0), path=out))
 
 
 def _stages_table(path: Path, rb, lang: str):

@@ -47,7 +47,17 @@ def num(value: Decimal | Fraction | int, places: int = 2) -> Decimal:
 
     :func:`dumps` writes it as a JSON number with exactly those decimals (``95.00``, ``2.8571``).
     """
+    if type(value) is Fraction:  # most figures: remembered by their two integers (issue 13)
+        return _rounded_fraction(value.numerator, value.denominator, places)
     return _rounded(value, places)
+
+
+@functools.lru_cache(maxsize=4096)
+def _rounded_fraction(numerator: int, denominator: int, places: int) -> Decimal:
+    """:func:`_rounded` of ``Fraction(numerator, denominator)``, remembered by two integers: a
+    Fraction as the key is hashed and compared in Python, about a microsecond each, on the
+    200,000 figures of 1,000 offices' results.json."""
+    return round_half_up(Fraction(numerator, denominator), places)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -80,6 +90,17 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # ``e`` after any character, which in indented JSON can only be a number's.
 _EXPONENT = re.compile(rb"[eE][+-]?[0-9]+,?$", re.MULTILINE)
 _SMALL = re.compile(rb"0\.0000[0-9]+,?$", re.MULTILINE)
+# _EXPONENT on the text read backwards: the search then starts at a line break (a literal, which
+# the regular expression engine finds fast) instead of at every "e" of the text; about 3x
+# faster on an office's 36 KB (issue 13). :func:`_has_exponent` is True exactly when
+# ``_EXPONENT.search`` finds something (tests/test_bulk.py checks it on random texts).
+_EXPONENT_BACKWARDS = re.compile(rb"\n,?[0-9]+[+-]?[eE]")
+_EXPONENT_BACKWARDS_END = re.compile(rb",?[0-9]+[+-]?[eE]")
+
+
+def _has_exponent(raw: bytes) -> bool:
+    backwards = raw[::-1]
+    return bool(_EXPONENT_BACKWARDS_END.match(backwards) or _EXPONENT_BACKWARDS.search(backwards))
 
 
 def dumps(data: Any) -> str:
@@ -98,7 +119,7 @@ def dumps(data: Any) -> str:
         raw = msgspec.json.format(_fast_encoder().encode(data), indent=2)
     except (TypeError, ValueError, UnicodeEncodeError, OverflowError):
         return _dumps_json(data)
-    if _EXPONENT.search(raw) or _SMALL.search(raw):
+    if _has_exponent(raw) or _SMALL.search(raw):
         return _dumps_json(data)
     return raw.decode("utf-8")
 
@@ -274,38 +295,7 @@ class RunResult:
                 }
                 for a in s.aspects
             ],
-            "indicators": [
-                {
-                    "code": i.code,
-                    "aspect": i.aspect,
-                    "answer": i.answer,
-                    "evidence": i.evidence,
-                    "evidence_items": [e.to_dict() for e in i.evidence_items],
-                    "note": i.note,
-                    "status": i.status,
-                    "verification": i.verification,
-                    "verifier_note": i.verifier_note,
-                    "value": num(i.value, 4),
-                    "value_claimed": num(i.value_claimed, 4),
-                    "points": num(i.points, 4),
-                    "max_points": num(i.max_points, 4),
-                    "points_exact": str(i.points),
-                    "items": [
-                        {
-                            "code": it.code,
-                            "label": it.label,
-                            "answer": it.answer,
-                            "evidence": it.evidence,
-                            "evidence_items": [e.to_dict() for e in it.evidence_items],
-                            "claimed": it.claimed,
-                            "verified": it.verified,
-                            "verification": it.verification,
-                        }
-                        for it in i.items
-                    ],
-                }
-                for i in s.indicators
-            ],
+            "indicators": [_indicator_dict(i) for i in s.indicators],
             "problems": [p.to_dict(lang) for p in sorted(o.problems, key=sort_key)],
             **self._previous_of(o),
         }
@@ -455,6 +445,41 @@ class KecamatanGroup:
     def expected(self) -> int:
         """Offices expected from this kecamatan (those that sent and those missing)."""
         return self.sent + len(self.missing)
+
+
+def _indicator_dict(i: Any) -> dict[str, Any]:
+    """One indicator of results.json (``points`` is computed once: it is a product of
+    fractions, worked out on every access)."""
+    points = i.points
+    return {
+        "code": i.code,
+        "aspect": i.aspect,
+        "answer": i.answer,
+        "evidence": i.evidence,
+        "evidence_items": [e.to_dict() for e in i.evidence_items],
+        "note": i.note,
+        "status": i.status,
+        "verification": i.verification,
+        "verifier_note": i.verifier_note,
+        "value": num(i.value, 4),
+        "value_claimed": num(i.value_claimed, 4),
+        "points": num(points, 4),
+        "max_points": num(i.max_points, 4),
+        "points_exact": str(points),
+        "items": [
+            {
+                "code": it.code,
+                "label": it.label,
+                "answer": it.answer,
+                "evidence": it.evidence,
+                "evidence_items": [e.to_dict() for e in it.evidence_items],
+                "claimed": it.claimed,
+                "verified": it.verified,
+                "verification": it.verification,
+            }
+            for it in i.items
+        ],
+    }
 
 
 def kecamatan_groups(run: RunResult) -> list[KecamatanGroup]:
@@ -657,10 +682,6 @@ def _ranking_sheet(run: RunResult, lang: str) -> SheetSpec:
 
 
 def _indicator_sheet(run: RunResult, lang: str) -> SheetSpec:
-    from monev.i18n import t
-
-    cols = ["rank", "office", "code", "aspect", "answer", "evidence", "status"]
-    cols += ["value", "points", "max_points"]
     rows = [
         [
             o.rank,
@@ -677,6 +698,14 @@ def _indicator_sheet(run: RunResult, lang: str) -> SheetSpec:
         for o in run.offices
         for i in o.score.indicators
     ]
+    return _indicator_spec(rows, lang)
+
+
+def _indicator_spec(rows: list[list[Any]], lang: str) -> SheetSpec:
+    from monev.i18n import t
+
+    cols = ["rank", "office", "code", "aspect", "answer", "evidence", "status"]
+    cols += ["value", "points", "max_points"]
     return SheetSpec(
         t("rekap.sheet.indicators", lang),
         [t(f"rekap.col.{c}", lang) for c in cols],
@@ -684,6 +713,30 @@ def _indicator_sheet(run: RunResult, lang: str) -> SheetSpec:
         {7: FMT_4, 8: FMT_4, 9: FMT_4},
         freeze="D2",
     )
+
+
+def indicator_sheet_from_json(data: dict[str, Any], lang: str = "id") -> SheetSpec:
+    """rekap.xlsx's indicator sheet from a run's results.json (read with
+    ``parse_float=Decimal``): the same cells :func:`to_xlsx` writes, without scoring again
+    (``monev rekap``; issue 13 item 1). results.json's figures are the ones the sheet shows
+    (four decimals, rounded half up), so the numbers are equal to the last digit."""
+    rows = [
+        [
+            o["rank"],
+            o["name"],
+            i["code"],
+            i["aspect"],
+            i["answer"] or "",
+            i["evidence"],
+            _status_label(i["status"], lang),
+            Decimal(i["value"]),
+            Decimal(i["points"]),
+            Decimal(i["max_points"]),
+        ]
+        for o in data["offices"]
+        for i in o["indicators"]
+    ]
+    return _indicator_spec(rows, lang)
 
 
 def _problem_sheet(run: RunResult, lang: str) -> SheetSpec:
@@ -729,12 +782,53 @@ def _rejected_sheet(run: RunResult, lang: str) -> SheetSpec:
     )
 
 
-def rekap_sheets(run: RunResult, lang: str = "id") -> list[SheetSpec]:
+#: Up to this many scored offices (a province: KI Jatim assesses about 300 public bodies)
+#: rekap.xlsx carries the indicator sheet; above it, by default, the sheet holds only a note
+#: naming the command that writes it (issue 13 item 1: for 1,000 offices its 52,000 rows were
+#: most of the whole run's CPU, for a sheet nobody scrolls; results.json has every figure).
+INDICATOR_SHEET_OFFICES = 300
+
+
+def indicator_sheet_wanted(run: RunResult, indicators: bool | None = None) -> bool:
+    """Whether rekap.xlsx gets the indicator sheet: ``indicators`` when given (``monev score
+    --indicator-sheet / --no-indicator-sheet``), else up to :data:`INDICATOR_SHEET_OFFICES`."""
+    if indicators is not None:
+        return indicators
+    return len(run.offices) <= INDICATOR_SHEET_OFFICES
+
+
+def _indicator_note_sheet(run: RunResult, lang: str) -> SheetSpec:
+    """The indicator sheet's place when it is not written: one line saying why and how to get
+    it (``monev rekap results.json``, or ``monev score --indicator-sheet``)."""
+    from monev.i18n import t
+
+    rows = sum(len(o.score.indicators) for o in run.offices)
+    text = t(
+        "rekap.indicators_skipped",
+        lang,
+        offices=fmt_number(len(run.offices), lang, 0),
+        limit=fmt_number(INDICATOR_SHEET_OFFICES, lang, 0),
+        rows=fmt_number(rows, lang, 0),
+    )
+    return SheetSpec(
+        t("rekap.sheet.indicators", lang),
+        [t("rekap.col.note", lang)],
+        [[line] for line in text.split("\n")],
+        freeze="A2",
+    )
+
+
+def rekap_sheets(
+    run: RunResult, lang: str = "id", indicators: bool | None = None
+) -> list[SheetSpec]:
     """The sheets of rekap.xlsx, in order, as plain data (the ``Catatan`` sheet is added while
-    writing, from the cells that had to be cut)."""
+    writing, from the cells that had to be cut). ``indicators``: see
+    :func:`indicator_sheet_wanted`; without the sheet its place holds a note."""
     sheets = [
         _ranking_sheet(run, lang),
-        _indicator_sheet(run, lang),
+        _indicator_sheet(run, lang)
+        if indicator_sheet_wanted(run, indicators)
+        else _indicator_note_sheet(run, lang),
         _problem_sheet(run, lang),
         _rejected_sheet(run, lang),
     ]
@@ -760,11 +854,12 @@ def _column_widths(spec: SheetSpec) -> list[float]:
     return [min(max(w + 2, _WIDTH_MIN), _WIDTH_MAX) for w in widths]
 
 
-def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
+def to_xlsx(run: RunResult, lang: str = "id", indicators: bool | None = None) -> bytes:
     """rekap.xlsx, the staff's working file, in the run's language.
 
     Sheets (:func:`rekap_sheets`): ranking (with last year's figures when the run has a
-    comparison), indicators, problems (the follow-up list) and rejected files; each with a bold,
+    comparison), indicators (above :data:`INDICATOR_SHEET_OFFICES` offices only a note, unless
+    ``indicators`` is True), problems (the follow-up list) and rejected files; each with a bold,
     frozen header row, an autofilter and column widths. Numbers are the rounded figures
     results.json carries (2 or 4 decimals) with a number format, so Excel shows the reader's
     decimal comma; text goes through :func:`monev.text.for_xlsx`, and every cell cut at Excel's
@@ -775,6 +870,11 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
     openpyxl's write-only mode on the 52,000 indicator rows of 1,000 offices (issue 13; the
     figures are in the README's Speed section). Rows are written top to bottom per sheet.
     """
+    return write_xlsx(rekap_sheets(run, lang, indicators), lang)
+
+
+def write_xlsx(sheets: Iterable[SheetSpec], lang: str = "id") -> bytes:
+    """A workbook of ``sheets`` as :func:`to_xlsx` writes them (plus ``Catatan`` for cut cells)."""
     import xlsxwriter
     from xlsxwriter.utility import xl_rowcol_to_cell
 
@@ -831,7 +931,7 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
                         fmt = spec.formats.get(k, FMT_4)
                         exact[k] = (fmt, len(fmt.split(";")[0].partition(".")[2]))
                     fmt, places = exact[k]
-                    write_number(r, k, float(_rounded(v, places)), number_format(fmt))
+                    write_number(r, k, float(num(v, places)), number_format(fmt))
                 elif v is None:
                     continue
                 elif isinstance(v, bool):
@@ -848,7 +948,7 @@ def to_xlsx(run: RunResult, lang: str = "id") -> bytes:
                         cut_note(spec.title, r, k, cut)
         ws.autofilter(0, 0, len(spec.rows), max(len(spec.header), 1) - 1)
 
-    for spec in rekap_sheets(run, lang):
+    for spec in sheets:
         write(spec)
     if notes:
         cols = ("sheet", "cell", "code", "message")
@@ -906,9 +1006,11 @@ def _registry_sheets(run: RunResult, lang: str = "id") -> list[SheetSpec]:
 FORK_OFFICES = 100
 
 
-def write_outputs(run: RunResult, out: Path, lang: str = "id") -> list[Path]:
+def write_outputs(
+    run: RunResult, out: Path, lang: str = "id", indicators: bool | None = None
+) -> list[Path]:
     """Write results.json, results-publik.json, ranking.csv and rekap.xlsx into ``out``; return
-    their paths.
+    their paths. ``indicators``: rekap.xlsx's indicator sheet (:func:`indicator_sheet_wanted`).
 
     With more than one core and :data:`FORK_OFFICES` offices or more, rekap.xlsx is written at
     the same time by a forked copy of this process (Linux, and only when this process runs no
@@ -917,7 +1019,11 @@ def write_outputs(run: RunResult, out: Path, lang: str = "id") -> list[Path]:
     """
     written = [out / "results.json", out / PUBLIC_RESULTS, out / "ranking.csv"]
     rekap = out / "rekap.xlsx"
-    child = _fork(lambda: write_atomic(rekap, to_xlsx(run, lang))) if _may_fork(run) else None
+    child = (
+        _fork(lambda: write_atomic(rekap, to_xlsx(run, lang, indicators)))
+        if _may_fork(run)
+        else None
+    )
     try:
         _write_pieces(written[:2], run.iter_json_both(lang))
         write_atomic(written[2], to_csv(run).encode("utf-8"))
@@ -928,7 +1034,7 @@ def write_outputs(run: RunResult, out: Path, lang: str = "id") -> list[Path]:
             _succeeded(child)
         raise
     if child is None or not _succeeded(child):
-        write_atomic(rekap, to_xlsx(run, lang))
+        write_atomic(rekap, to_xlsx(run, lang, indicators))
     return [*written, rekap]
 
 

@@ -77,6 +77,8 @@ class RunSettings:
     registry: Registry | None = None
     previous: PreviousRun | None = None
     renamed: dict[str, str] = field(default_factory=dict)
+    #: rekap.xlsx's indicator sheet: None writes it up to 300 offices (``--indicator-sheet``).
+    indicator_sheet: bool | None = None
     scoring_progress: Progress | None = None
     rendering_progress: Progress | None = None
 
@@ -120,7 +122,14 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
                 else {}
             )
             run.comparison = compare(run, settings.previous, {**renames, **settings.renamed})
-        writing = _Beside(write_outputs, run, folder.staging, settings.lang, alone=not settings.pdf)
+        writing = _Beside(
+            write_outputs,
+            run,
+            folder.staging,
+            settings.lang,
+            settings.indicator_sheet,
+            alone=not settings.pdf,
+        )
         try:
             if settings.pdf:
                 from monev.report import RenderError, render_reports
