@@ -62,3 +62,17 @@ def test_the_outputs_are_written_in_a_forked_process_that_reports_its_error(tmp_
     assert exc.value.errno == 28  # the same error as if written here
     _Beside(_write_pid, tmp_path / "here", alone=True)  # no rendering beside: written at once
     assert int((tmp_path / "here").read_text("utf-8")) == os.getpid()
+
+
+def test_the_score_path_does_not_import_asyncio_without_link_checks():
+    """Issue 13 item 2: asyncio (and ssl with it, about 20 ms) is imported only when links are
+    checked; every `monev score` paid it at start."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, monev.cli, monev.run; "
+        "print(sorted(m for m in ('asyncio', 'ssl', 'weasyprint') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
