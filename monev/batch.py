@@ -192,6 +192,7 @@ def _isolated(
     options: ReadOptions,
     jobs: int,
     progress: Progress | None,
+    while_waiting: Callable[[], None] | None = None,
 ) -> list[Any]:
     """``task`` over every file, each in a worker process with resource limits (monev.sandbox).
 
@@ -217,6 +218,7 @@ def _isolated(
         initargs=(rubric, options),
         on_result=tick,
         chunk=READ_CHUNK,
+        while_waiting=while_waiting,
     )
     return [
         Rejected(n, "", [Problem.make("MV110", n, reason=Key(f"reader.{r.reason}"))])
@@ -303,6 +305,7 @@ def score_paths(
     stages_from_workbooks: bool = False,
     verifier_from_workbooks: bool = False,
     registry: Registry | None = None,
+    while_waiting: Callable[[], None] | None = None,
 ) -> RunResult:
     """Score every workbook under ``inputs`` with ``rubric`` and rank the offices.
 
@@ -319,6 +322,7 @@ def score_paths(
     kills its worker is rejected with MV110 and costs nothing else (see :mod:`monev.sandbox`).
     With ``registry``, each workbook is matched to its entry (see :func:`match_registry`); copies
     are then found by entry, and the entries without a workbook are the run's ``missing``.
+    ``while_waiting()`` runs here while the workers read (``monev score`` loads the PDF renderer).
     """
     if stages is not None and registry is not None:
         stages = stages_by_registry(stages, registry)
@@ -331,7 +335,7 @@ def score_paths(
     if not paths:
         outcomes = []
     elif links is not None:
-        read = _isolated(_read_task, paths, names, rubric, options, jobs, progress)
+        read = _isolated(_read_task, paths, names, rubric, options, jobs, progress, while_waiting)
         urls = [u for q in read if isinstance(q, Questionnaire) for u in evidence_targets(q)[0]]
         checked = links.check(urls)
         outcomes = [
@@ -341,7 +345,9 @@ def score_paths(
             for q, p in zip(read, paths, strict=True)
         ]
     else:
-        outcomes = _isolated(_score_task, paths, names, rubric, options, jobs, progress)
+        outcomes = _isolated(
+            _score_task, paths, names, rubric, options, jobs, progress, while_waiting
+        )
     outcomes = set_aside_copies(outcomes, paths)
     offices = combine_assessors([o for o in outcomes if isinstance(o, OfficeResult)], rubric)
     rejected = [o for o in outcomes if isinstance(o, Rejected) and not o.skipped]

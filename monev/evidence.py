@@ -15,7 +15,6 @@ scoring stays pure.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import ipaddress
@@ -403,6 +402,8 @@ def _pinned_backend(inner: Any, allowed: Callable[[str], bool]) -> Any:
             kw["socket_options"] = socket_options
             if allowed(host):
                 return await inner.connect_tcp(host, port, **kw)
+            import asyncio
+
             loop = asyncio.get_running_loop()
             try:
                 addresses = await loop.run_in_executor(None, resolve, host, port)
@@ -465,6 +466,8 @@ class LinkChecker:
                 todo.append(url)
         self.fetched = len(todo)
         if todo:
+            import asyncio  # here: its import is not paid by runs without link checks
+
             fetched = asyncio.run(self._fetch_all(todo, len(unique) - len(todo), len(unique)))
             for check in fetched:
                 results[check.target] = check
@@ -480,6 +483,8 @@ class LinkChecker:
         return self.allow_internal or host.lower().rstrip(".") in names
 
     async def _fetch_all(self, urls: list[str], done: int, total: int) -> list[Check]:
+        import asyncio
+
         import httpx
 
         overall = asyncio.Semaphore(self.concurrency)
@@ -524,6 +529,8 @@ class LinkChecker:
 
     async def _fetch(self, client: Any, url: str) -> Check:
         """One link within its whole budget (``timeout``), retries included."""
+        import asyncio
+
         last = [Check(url, UNREACHABLE, "timeout")]
         try:
             return await asyncio.wait_for(self._attempts(client, url, last), self.timeout)
@@ -533,6 +540,8 @@ class LinkChecker:
             return Check(url, UNREACHABLE, "timeout")
 
     async def _attempts(self, client: Any, url: str, last: list[Check]) -> Check:
+        import asyncio
+
         import httpx
 
         for attempt in range(self.retries + 1):
@@ -584,6 +593,8 @@ class LinkChecker:
         if not host or self._allowed(host):
             return  # no host: httpx refuses the URL itself
         port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+        import asyncio
+
         try:
             addresses = await asyncio.get_running_loop().run_in_executor(None, resolve, host, port)
         except (OSError, UnicodeError):

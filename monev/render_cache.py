@@ -16,6 +16,13 @@ as empty. Workers only read the cache; the parent writes it, once the rendering 
 (:meth:`RenderCache.save` links the run's new PDFs in), so a run killed while rendering leaves the
 cache as it was. :meth:`RenderCache.save` keeps only the entries the current run used
 and removes every other file, so the cache never holds more than one run's PDFs.
+
+A second level spares a re-run the final HTML of the offices that did not change: the index also
+maps each office's render *input* (:func:`input_key`: the office's result as the template sees it,
+the run's date and language, the rubric, and :func:`code_identity`, the hash of monev's code and
+message catalogue, on top of :func:`environment`) to the key of the PDF made from it. A run looks
+the input up first; only a mapping whose PDF is in the cache and verifies is used, anything else
+builds the HTML and looks up (or renders) by the HTML as before.
 """
 
 from __future__ import annotations
@@ -133,6 +140,30 @@ def cache_key(
     return h.hexdigest()
 
 
+def code_identity(package: Path | None = None) -> str:
+    """The hash of monev's own code and message catalogue (every ``monev/*.py`` and
+    ``messages.yaml`` in ``package``, monev's folder by default): what turns an office's result
+    into its HTML besides the templates (which :func:`environment` hashes). Any change to them
+    changes every :func:`input_key`."""
+    package = package or Path(__file__).resolve().parent
+    h = hashlib.sha256(FORMAT.encode("utf-8"))
+    for path in [*sorted(package.glob("*.py")), package / "messages.yaml"]:
+        data = path.read_bytes()
+        h.update(b"%s %d:" % (path.name.encode("utf-8"), len(data)))
+        h.update(data)
+    return h.hexdigest()
+
+
+def input_key(env: str, code: str, as_of: dt.date, lang: str, *parts: bytes) -> str:
+    """The key of one report's render input: the surroundings, monev's code, the date, the
+    language and ``parts`` (the report's data, serialised by the caller), length-prefixed."""
+    h = hashlib.sha256(b"inputs\0")
+    for part in (env.encode(), code.encode(), as_of.isoformat().encode(), lang.encode(), *parts):
+        h.update(b"%d:" % len(part))
+        h.update(part)
+    return h.hexdigest()
+
+
 @dataclass
 class RenderCache:
     """The PDFs of the previous runs, by key. Open with :meth:`open`; picklable (workers read)."""
@@ -142,12 +173,16 @@ class RenderCache:
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     used: dict[str, dict[str, Any]] = field(default_factory=dict)
     pending: dict[str, Path | bytes] = field(default_factory=dict)
+    #: Render input key -> the key of the PDF made from it (see the module doc).
+    inputs: dict[str, str] = field(default_factory=dict)
+    inputs_used: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def open(cls, cache: Path, env: str | None = None) -> RenderCache:
         """The cache in ``cache/pdf`` (``cache`` is the output folder's ``.cache``)."""
         folder = Path(cache) / SUBDIR
         entries: dict[str, dict[str, Any]] = {}
+        inputs: dict[str, str] = {}
         try:
             raw = json.loads((folder / INDEX).read_text("utf-8"))
             if raw.get("format") == FORMAT and isinstance(raw.get("entries"), dict):
@@ -156,9 +191,26 @@ class RenderCache:
                     for k, v in raw["entries"].items()
                     if _is_key(k) and isinstance(v, dict) and isinstance(v.get("sha256"), str)
                 }
+                mapped = raw.get("inputs")
+                if isinstance(mapped, dict):
+                    inputs = {k: v for k, v in mapped.items() if _is_key(k) and _is_key(v)}
         except (OSError, ValueError, AttributeError):
             pass  # no index, or one that cannot be read: nothing is trusted
-        return cls(folder, env if env is not None else environment(), entries)
+        env = env if env is not None else environment()
+        return cls(folder, env, entries, inputs=inputs)
+
+    def lookup(self, input_key: str) -> tuple[str, bytes] | None:
+        """The PDF key and verified bytes the render input ``input_key`` made last time, or
+        None (no mapping, no entry, or a file that does not hash to its entry)."""
+        key = self.inputs.get(input_key)
+        if key is None:
+            return None
+        data = self.get(key)
+        return None if data is None else (key, data)
+
+    def link(self, input_key: str, key: str) -> None:
+        """This run's render input ``input_key`` made the PDF ``key`` (in the parent)."""
+        self.inputs[input_key] = self.inputs_used[input_key] = key
 
     def key(
         self,
@@ -217,7 +269,12 @@ class RenderCache:
                 shutil.copyfile(source, tmp)
             os.replace(tmp, dest)
         self.pending.clear()
-        index = {"format": FORMAT, "entries": dict(sorted(self.used.items()))}
+        inputs = {k: v for k, v in self.inputs_used.items() if v in self.used}
+        index = {
+            "format": FORMAT,
+            "entries": dict(sorted(self.used.items())),
+            "inputs": dict(sorted(inputs.items())),
+        }
         text = json.dumps(index, indent=1, sort_keys=True) + "\n"
         write_atomic(self.folder / INDEX, text.encode("utf-8"))
         keep = {f"{k}.pdf" for k in self.used} | {INDEX}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 import threading
 import unicodedata
@@ -987,6 +988,9 @@ def _render_job(task: tuple[str, int, dict[str, str]]) -> Rendered:
     """
     run, lang, cache = _WORKER["run"], _WORKER["lang"], _WORKER.get("cache")
     html, attachment, more = _task_source(run, lang, task)
+    if os.environ.get("MONEV_HTML_LOG"):  # tests count the final HTML built (issue 13 item 2)
+        with open(os.environ["MONEV_HTML_LOG"], "a", encoding="utf-8") as fh:
+            fh.write(f"{task[0]} {task[1]}\n")
     city, files = task[0] == "city", more
     entries: list[tuple[str, bytes | None]] = []
     if city and cache is not None:
@@ -1024,6 +1028,31 @@ def _pages_entry(cache: Any, as_of: dt.date, html: str) -> list[tuple[str, bytes
     return [(key, None)] if key in cache.entries else []
 
 
+def _run_input(run: RunResult) -> bytes:
+    """What every office report takes from the run besides its office: the rubric (by its
+    file's hash), the number of offices and the year-over-year comparison, serialised once."""
+    import pickle
+
+    r = run.rubric
+    shared = (r.id, r.version, r.sha256, len(run.offices), run.comparison)
+    return pickle.dumps(shared, protocol=5)
+
+
+def office_input_key(
+    env: str, code: str, shared: bytes, run: RunResult, o: OfficeResult, lang: str
+) -> str:
+    """The key of an office report's render input (:func:`monev.render_cache.input_key`): the
+    office's result (pickled, hashed only: never read back), what it takes from the run
+    (:func:`_run_input`), the date and the language; ``rank`` is always shown by
+    ``monev score``."""
+    import pickle
+
+    from monev.render_cache import input_key
+
+    office = pickle.dumps(o, protocol=5)
+    return input_key(env, code, run.as_of, lang, b"office rank", shared, office)
+
+
 def render_reports(
     run: RunResult,
     out: Path,
@@ -1042,21 +1071,20 @@ def render_reports(
     taken from there instead of rendered (:mod:`monev.render_cache`); afterwards the cache holds
     the PDFs of this run only. ``None`` renders every PDF. The environment variable
     ``MONEV_RENDER_LOG`` names a file to which each real rendering appends a line (``office 3``,
-    ``city 0``): a way to see what a re-run rendered again.
+    ``city 0``): a way to see what a re-run rendered again; ``MONEV_HTML_LOG`` likewise counts
+    the final HTML built. An office whose render input (:func:`office_input_key`) made a PDF
+    that is still in the cache is written from there without building its HTML.
 
     Each PDF is rendered in a worker process with resource limits (:mod:`monev.sandbox`): a
     renderer that dies on one report costs that report only. The others are written, then
     :class:`RenderError` names the ones that are missing.
     """
-    import os
-
     from monev import limits
-    from monev.render_cache import RenderCache
+    from monev.render_cache import RenderCache, code_identity
     from monev.sandbox import ProcessLimits, Stopped, run_isolated
 
     out = Path(out)
     store = RenderCache.open(cache) if cache is not None else None
-    _warm(lang)
     taken: set[str] = set()
     names = [safe_name(o.name, taken) for o in run.offices]
     files = {o.file: f"kantor/{n}.pdf" for o, n in zip(run.offices, names, strict=True)}
@@ -1072,10 +1100,38 @@ def render_reports(
     failed: list[str] = []
     total = len(tasks)
 
+    # An office whose render input is the one that made a cached PDF is written from the cache
+    # here, without its HTML; only the others go to the workers (render_cache's second level).
+    inputs: dict[int, str] = {}
+    if store is not None:
+        shared = _run_input(run)
+        code = code_identity()
+        for i, o in enumerate(run.offices):
+            inputs[i] = office_input_key(store.env, code, shared, run, o, lang)
+    todo: list[int] = []
+    for i in range(total):
+        found = store.lookup(inputs[i]) if store is not None and i in inputs else None
+        if store is None or found is None:
+            todo.append(i)
+            continue
+        key, data = found
+        path = out / targets[i]
+        write_atomic(path, data)
+        written.append(path)
+        store.keep(key)
+        store.link(inputs[i], key)
+    if progress and written:
+        progress(len(written), total)
+    # The templates are compiled once here when the workers have more reports to make than
+    # there are workers (forked workers inherit them); a re-run that makes one report per worker
+    # leaves each worker to compile only the template it needs, side by side.
+    if len(todo) > jobs:
+        _warm(lang)
+    else:
+        t("report.city.title", lang)
     # The reports that sum up many offices come after the offices in ``tasks`` and take longest:
-    # they start first, so that a re-run rendering one office and the city report again does not
-    # wait for the city report after the cache lookups of every office.
-    order = list(reversed(range(total)))
+    # they start first.
+    order = list(reversed(todo))
 
     def save(k: int, result: Rendered | Stopped) -> None:
         index = order[k]
@@ -1093,6 +1149,8 @@ def render_reports(
                     store.keep(key)
                 else:  # the output file itself when those are its bytes (linked, not copied)
                     store.put(key, made, path if made is data else None)
+            if store is not None and index in inputs and entries:
+                store.link(inputs[index], entries[0][0])  # an office: its PDF's key
         if progress:
             progress(len(written) + len(failed), total)
 

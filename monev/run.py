@@ -111,6 +111,9 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
             stages_from_workbooks=settings.stages_from_workbooks,
             verifier_from_workbooks=settings.verifier_from_workbooks,
             registry=settings.registry,
+            # WeasyPrint's import (about 0.4 s of CPU) beside the reading, not in the worker
+            # that renders the first PDF; the render workers are forked from here and have it.
+            while_waiting=_load_renderer if settings.pdf else None,
         )
         if run.received == 0:
             raise RunError("cli.no_inputs")
@@ -152,6 +155,15 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
     finally:
         folder.abort()  # after commit() only releases the lock
     return run
+
+
+def _load_renderer() -> None:
+    """Import the PDF renderer in this process (see :func:`run_score`); a failure here is left
+    for the rendering to report."""
+    import contextlib
+
+    with contextlib.suppress(Exception):
+        import weasyprint  # noqa: F401
 
 
 class _Beside:

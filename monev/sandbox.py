@@ -208,6 +208,7 @@ def run_isolated(
     initargs: tuple[Any, ...] = (),
     on_result: Callable[[int, R | Stopped], None] | None = None,
     chunk: int = 1,
+    while_waiting: Callable[[], None] | None = None,
 ) -> list[R | Stopped]:
     """``[fn(item) for item in items]``, each call in a worker process under ``limits``.
 
@@ -222,6 +223,9 @@ def run_isolated(
     such as workbooks; issue 13). Isolation is the same: when a worker dies, only the item it was
     running is a suspect (tried alone); the items it had finished or not started go back to a
     fresh pool.
+
+    ``while_waiting()`` is called once in the parent as soon as the first pool's workers have
+    their items: work of the parent's own that runs beside theirs instead of before or after.
     """
     results: dict[int, R | Stopped] = {}
     ctx = _context()
@@ -242,7 +246,10 @@ def run_isolated(
             code, result = _run_alone(ctx, fn, it, limits, initializer, initargs)
             done(it, result if code is None else _reason(code))
         if together:
-            pending = _run_pool(ctx, fn, together, limits, jobs, initializer, initargs, done, chunk)
+            pending = _run_pool(
+                ctx, fn, together, limits, jobs, initializer, initargs, done, chunk, while_waiting
+            )
+            while_waiting = None
     return [results[i] for i in range(len(items))]
 
 
@@ -292,6 +299,7 @@ def _run_pool(
     initargs: tuple[Any, ...],
     done: Callable[[_Item[T], R | Stopped], None],
     chunk: int = 1,
+    while_waiting: Callable[[], None] | None = None,
 ) -> list[_Item[T]]:
     """Run ``items`` in one pool; return the items to try again when a worker died."""
     pool, started = _pool(ctx, max(1, min(jobs, len(items))), limits, initializer, initargs)
@@ -304,6 +312,8 @@ def _run_pool(
         for task in _chunks(items, jobs, chunk):
             pairs = [(it.index, it.value) for it in task]
             futures[pool.submit(_call_many, fn, pairs)] = task
+        if while_waiting is not None:
+            while_waiting()
         waiting = set(futures)
         while waiting:
             finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)

@@ -385,7 +385,9 @@ def main() -> int:
     ap.add_argument("--pdf-offices", type=int, help="time this many demo office PDFs (default all)")
     ap.add_argument("--no-parts", action="store_true", help="skip the in-process step timings")
     ap.add_argument("--pdf-only", action="store_true", help="only the PDF and re-run figures")
-    ap.add_argument("--rerun-repeat", type=int, default=3, help="re-runs of the demo (default 3)")
+    ap.add_argument(
+        "--rerun-repeat", type=int, default=5, help="demo re-runs (default 5; target: median)"
+    )
     ap.add_argument("--no-rerun", action="store_true", help="skip the demo re-run figure")
     ap.add_argument(
         "--pdf-repeat", type=int, default=3, help="office PDF figures with --before (default 3)"
@@ -593,7 +595,7 @@ def pdf_figures(args: argparse.Namespace, results: dict[str, Any], targets: list
         return
     again = rerun(1 if args.quick else args.rerun_repeat, before)
     results.update(again)
-    best = again["rerun_one_changed_best_s"]
+    median = again["rerun_one_changed_median_s"]
     print(f"demo re-run figures: {json.dumps(again)}", file=sys.stderr)
     if before:
         for what in ("best_s", "median_s", "cpu_median_s"):
@@ -607,15 +609,18 @@ def pdf_figures(args: argparse.Namespace, results: dict[str, Any], targets: list
                 f"re-run, one office changed, {what}: before {theirs}, now {mine}: {ratio}x",
                 file=sys.stderr,
             )
+    # The target is on the median of the runs (a best run alone says little on a shared machine).
+    runs = 1 if args.quick else args.rerun_repeat
     targets.append(
         verdict(
-            "demo re-run with PDFs, one office changed, 2 jobs, whole process, best s "
-            f"(median {again['rerun_one_changed_median_s']}; --no-pdf, same inputs: "
+            f"demo re-run with PDFs, one office changed, 2 jobs, whole process, median s of {runs} "
+            f"(best {again['rerun_one_changed_best_s']}; CPU median "
+            f"{again['rerun_one_changed_cpu_median_s']}; --no-pdf, same inputs: "
             f"{again['rerun_no_pdf_median_s']}; nothing changed: "
-            f"{again['rerun_unchanged_median_s']})",
-            best,
+            f"{again['rerun_unchanged_median_s']}; load average {again['rerun_load_average']})",
+            median,
             "< 3",
-            best < 3,
+            median < 3,
         )
     )
 

@@ -20,7 +20,7 @@ from conftest import DEMO
 from pypdf import PdfReader
 
 from monev.cli import main
-from monev.render_cache import INDEX, SUBDIR, RenderCache, cache_key
+from monev.render_cache import INDEX, SUBDIR, RenderCache, cache_key, code_identity, input_key
 from monev.results import PUBLIC_RESULTS
 
 DAY = dt.date(2024, 11, 13)
@@ -92,6 +92,50 @@ def test_the_cache_keeps_only_what_the_last_run_used(tmp_path):
     assert index["entries"][new]["sha256"] == hashlib.sha256(b"pdf new").hexdigest()
 
 
+def test_an_input_maps_to_a_pdf_only_while_that_pdf_verifies(tmp_path):
+    """The second level (render input -> PDF key) never points at a stale or corrupt PDF."""
+    cache = RenderCache.open(tmp_path, env="e")
+    key = cache_key("e", DAY, "<p>dinkes</p>")
+    given = input_key("e", "code", DAY, "id", b"dinkes")
+    cache.put(key, b"%PDF dinkes")
+    cache.link(given, key)
+    cache.link(input_key("e", "code", DAY, "id", b"gone"), cache_key("e", DAY, "gone"))
+    cache.save()
+    index = json.loads((tmp_path / SUBDIR / INDEX).read_text("utf-8"))
+    assert index["inputs"] == {given: key}  # a mapping to a PDF the run did not keep is dropped
+    again = RenderCache.open(tmp_path, env="e")
+    assert again.lookup(given) == (key, b"%PDF dinkes")
+    assert again.lookup(input_key("e", "code", DAY, "en", b"dinkes")) is None  # other language
+    (tmp_path / SUBDIR / f"{key}.pdf").write_bytes(b"%PDF dinkez")  # edited after the run
+    assert again.lookup(given) is None
+    index["inputs"] = {given: "not a key", "x": key}
+    (tmp_path / SUBDIR / INDEX).write_text(json.dumps(index), "utf-8")
+    assert RenderCache.open(tmp_path, env="e").inputs == {}
+    index["inputs"] = [given, key]  # not a mapping at all
+    (tmp_path / SUBDIR / INDEX).write_text(json.dumps(index), "utf-8")
+    assert RenderCache.open(tmp_path, env="e").inputs == {}
+
+
+def test_an_input_key_changes_with_a_message_or_monevs_code(tmp_path):
+    import monev
+
+    package = Path(monev.__file__).parent
+    for path in [*package.glob("*.py"), package / "messages.yaml"]:
+        shutil.copy(path, tmp_path / path.name)
+    before = code_identity(tmp_path)
+    assert before == code_identity(package)  # the same files, the same identity
+    messages = tmp_path / "messages.yaml"
+    text = messages.read_text("utf-8")
+    assert "Laporan" in text
+    messages.write_text(text.replace("Laporan", "Lap0ran", 1), "utf-8")  # one message edited
+    edited = code_identity(tmp_path)
+    assert edited != before
+    messages.write_text(text, "utf-8")
+    (tmp_path / "plan.py").write_text((package / "plan.py").read_text("utf-8") + "\n", "utf-8")
+    assert code_identity(tmp_path) not in (before, edited)
+    assert input_key("e", before, DAY, "id", b"o") != input_key("e", edited, DAY, "id", b"o")
+
+
 def test_attaching_files_to_cached_pages_is_reproducible():
     """kota.pdf = its pages (cached) + its attachments (added after each run): the same
     pages and files give the same bytes, and the files read back whole, with their dates."""
@@ -143,8 +187,9 @@ def _score(inputs: Path, out: Path, *extra: str) -> None:
 
 @pytest.mark.pdf
 def test_a_second_run_renders_only_what_changed_and_gives_the_same_bytes(tmp_path, monkeypatch):
-    log = tmp_path / "renders.log"
+    log, built = tmp_path / "renders.log", tmp_path / "html.log"
     monkeypatch.setenv("MONEV_RENDER_LOG", str(log))
+    monkeypatch.setenv("MONEV_HTML_LOG", str(built))  # the final HTML built, report by report
     monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
     inputs, out = tmp_path / "in", tmp_path / "out"
     inputs.mkdir()
@@ -154,10 +199,14 @@ def test_a_second_run_renders_only_what_changed_and_gives_the_same_bytes(tmp_pat
 
     _score(inputs, out)
     assert _renders(log) == ["city 0", "office 0", "office 1"]  # nothing cached yet
+    assert _renders(built) == ["city 0", "office 0", "office 1"]
     first = _pdfs(out)
 
     _score(inputs, out)
     assert _renders(log) == []  # nothing changed: every PDF from the cache
+    # ... and no office's HTML is even built: their render inputs are those of cached PDFs.
+    # The city report's HTML is (it is cheap, and its attachments are made anew each run).
+    assert _renders(built) == ["city 0"]
     assert _pdfs(out) == first
 
     # A corrected evidence link: diskominfotik's report and its sha256 in kota.pdf's attached
@@ -177,6 +226,7 @@ def test_a_second_run_renders_only_what_changed_and_gives_the_same_bytes(tmp_pat
     _score(inputs, out)
     diskominfotik = [o["file"] for o in results["offices"]].index("diskominfotik.xlsx")
     assert _renders(log) == [f"office {diskominfotik}"]
+    assert _renders(built) == ["city 0", f"office {diskominfotik}"]  # dinkes' HTML not built
     results = json.loads((out / "results.json").read_text("utf-8"))
     assert [(o["file"], o["rank"]) for o in results["offices"]] == ranks
     cached = _pdfs(out)
@@ -193,6 +243,7 @@ def test_a_second_run_renders_only_what_changed_and_gives_the_same_bytes(tmp_pat
     # --no-cache renders every PDF again, and the bytes are those the cache gave.
     _score(inputs, out, "--no-cache")
     assert _renders(log) == ["city 0", "office 0", "office 1"]
+    assert _renders(built) == ["city 0", "office 0", "office 1"]
     assert _pdfs(out) == cached
 
     # A cached file changed on disk is detected by its sha256 and made again. The cache holds
@@ -224,3 +275,40 @@ def _corrupt(path: Path) -> None:
     data[len(data) // 2] ^= 0xFF
     path.unlink()
     path.write_bytes(bytes(data))
+
+
+@pytest.mark.pdf
+def test_an_edited_template_renders_every_pdf_again(tmp_path, monkeypatch):
+    """The render inputs of unchanged offices are those of the cached PDFs, but the office
+    template changed: each PDF is made again, with the new template (never a stale copy)."""
+    import monev.render_cache
+    import monev.report
+    from monev.resources import data_dir
+
+    reports = tmp_path / "reports"
+    shutil.copytree(data_dir("reports"), reports)
+    for module in (monev.report, monev.render_cache):
+        monkeypatch.setattr(module, "data_dir", lambda name: reports)
+    monev.report._env.cache_clear()
+    log = tmp_path / "renders.log"
+    monkeypatch.setenv("MONEV_RENDER_LOG", str(log))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    shutil.copy(DEMO / "dinkes.xlsx", inputs / "dinkes.xlsx")
+    try:
+        _score(inputs, out)
+        assert _renders(log) == ["city 0", "office 0"]
+        first = _pdfs(out)["kantor/dinas-kesehatan.pdf"]
+        template = reports / "office.html.j2"
+        text = template.read_text("utf-8")
+        assert text.count("<body>") == 1
+        template.write_text(text.replace("<body>", "<body>\n<p>Templat baru</p>"), "utf-8")
+        monev.report._env.cache_clear()  # a new process would compile the new template
+        _score(inputs, out)
+        assert _renders(log) == ["city 0", "office 0"]  # the key of every report changed
+        again = _pdfs(out)["kantor/dinas-kesehatan.pdf"]
+        assert again != first
+        assert "Templat baru" in PdfReader(io.BytesIO(again)).pages[0].extract_text()
+    finally:
+        monev.report._env.cache_clear()

@@ -103,3 +103,17 @@ def test_stopping_the_writer_also_stops_the_copy_it_forked(tmp_path):
     except FileNotFoundError:
         state = "gone"
     assert state in ("gone", "Z", "X")
+
+
+def test_the_score_path_does_not_import_asyncio_without_link_checks():
+    """Issue 13 item 2: asyncio (and ssl with it, about 20 ms) is imported only when links are
+    checked; every `monev score` paid it at start."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, monev.cli, monev.run; "
+        "print(sorted(m for m in ('asyncio', 'ssl', 'weasyprint') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

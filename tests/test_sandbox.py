@@ -127,3 +127,47 @@ def test_a_server_pool_survives_a_call_that_kills_its_worker():
         assert pool.call(_die_on, "after") == "AFTER"  # a fresh pool took the broken one's place
     finally:
         pool.close()
+
+
+def _wait_for(flag: str) -> bool:
+    """Wait (10 s at most) for the file ``flag``: True when it appeared."""
+    import time
+
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        if os.path.exists(flag):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_the_parents_own_work_runs_while_the_workers_work(tmp_path):
+    """``while_waiting`` (monev score imports the PDF renderer there, issue 13 item 2) runs once,
+    while the workers still have their items: each item waits for the file it writes."""
+    flag = tmp_path / "parent-was-here"
+    calls: list[int] = []
+
+    def parent_work() -> None:
+        calls.append(1)
+        flag.write_text("x")
+
+    got = run_isolated(
+        _wait_for,
+        [str(flag)] * 4,
+        limits=ProcessLimits(2**30, 30),
+        jobs=2,
+        while_waiting=parent_work,
+    )
+    assert got == [True] * 4  # the workers saw it: they were running when it was made
+    assert calls == [1]
+    # With a worker that dies (its items tried again in new pools), still only once.
+    calls.clear()
+    got = run_isolated(
+        _die_on,
+        ["a", "abort", "b"],
+        limits=ProcessLimits(2**30, 10),
+        jobs=2,
+        while_waiting=lambda: calls.append(1),
+    )
+    assert [g if isinstance(g, str) else "stopped" for g in got] == ["A", "stopped", "B"]
+    assert calls == [1]
