@@ -89,6 +89,24 @@ def cpu_seconds(root: int) -> float:
     return total
 
 
+def thread_seconds(pid: int) -> tuple[float, float]:
+    """CPU time (user + system) used so far by process ``pid``'s main thread (the server's
+    event loop) and by its other threads (request handlers, the PDF renderer's threads)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    main = others = 0.0
+    for entry in Path(f"/proc/{pid}/task").glob("*/stat"):
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if entry.parent.name == str(pid):
+            main += used
+        else:
+            others += used
+    return main, others
+
+
 def percentile(ordered: list[float], q: float) -> float:
     """The nearest-rank percentile of sorted figures (p95 of 100: the 95th)."""
     return ordered[max(0, round(q * len(ordered)) - 1)]
@@ -192,10 +210,14 @@ def main() -> int:
             codes[i] = page.status_code
 
         cpu0, wall0 = cpu_seconds(server.pid), time.perf_counter()
+        threads0, client0 = thread_seconds(server.pid), time.process_time()
         with ThreadPoolExecutor(args.offices) as pool:
             list(pool.map(upload, range(args.offices)))
         wall = time.perf_counter() - wall0
         cpu = cpu_seconds(server.pid) - cpu0
+        client = time.process_time() - client0
+        threads1 = thread_seconds(server.pid)
+        main_cpu, others = threads1[0] - threads0[0], threads1[1] - threads0[1]
 
         lost = [i for i, code in enumerate(codes) if code != 200]
         store = Store(settings)
@@ -238,6 +260,17 @@ def main() -> int:
     print(
         f"server CPU (its process and workers) during the burst: {cpu:.2f} s, "
         f"{cpu / args.offices * 1000:.0f} ms per upload"
+    )
+    if cpu:
+        per = 1000 / args.offices
+        print(
+            f"  of which: event loop {main_cpu * per:.0f} ms, request threads "
+            f"{others * per:.0f} ms, check and PDF worker processes "
+            f"{(cpu - main_cpu - others) * per:.0f} ms per upload"
+        )
+    print(
+        f"this script's own CPU (the clients, on the same cores): {client:.2f} s, "
+        f"{client / args.offices * 1000:.0f} ms per upload"
     )
     load1, load5, _ = os.getloadavg()
     print(f"load average at the end: {load1:.2f} (1 min), {load5:.2f} (5 min)")

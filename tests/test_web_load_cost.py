@@ -29,11 +29,11 @@ def test_warm_up_runs_the_check_in_every_worker(monkeypatch):
     assert len(warmed) == 2  # two distinct worker processes ran the blank template's check
 
 
-def test_warm_templates_leaves_nothing_to_compile_for_an_upload_and_its_result(
-    cycle,
+def test_warm_pages_leaves_nothing_to_compile_for_an_upload_and_its_result(
+    cycle,  # noqa: F811
     rubric,
     tmp_path,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
 ):
     """The first result pages of a rush each compiled result.html.j2 (55 ms of CPU) and the
     templates it extends, several threads at once. After the start-up's warm-up an upload and
@@ -46,7 +46,7 @@ def test_warm_templates_leaves_nothing_to_compile_for_an_upload_and_its_result(
     _, _, _, _, a, _ = cycle
     env = pages._env()
     env.cache.clear()
-    assert pages.warm_templates() >= 10  # every page of the site (17 when this was written)
+    assert pages.warm_pages() >= 10  # every page of the site (17 when this was written)
     compiled: list[str] = []
     original = env.compile
 

@@ -72,7 +72,7 @@ from monev.web.pages import (
     error_page,
     load_user,
     render,
-    warm_templates,
+    warm_pages,
     wt,
 )
 from monev.web.rubrics import RubricRefused, add_rubric, identity_of, period_identity
@@ -788,7 +788,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None
     with store.session() as db:  # the rush before a deadline meets a warm reader
         rubric_ids = sorted({p.rubric_id for p in db.scalars(select(Period))})
     warm_up(rubric_ids)
-    warm_templates()
+    warm_pages()
     app = create_app(settings, store)
     renderer = rendering.Renderer(store, settings.render_workers)
     renderer.start()  # office PDFs, in the background (requeues what a dead server left)
