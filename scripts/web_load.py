@@ -17,7 +17,10 @@ What it does, all on loopback and bounded in time (it stops by itself):
     python scripts/web_load.py --offices 20 --db postgresql://monev:…@127.0.0.1/monev_load
 
 Prints the p50/p95/max of the upload request and says whether the target (p95 under 3 s) was
-met. Needs the web extra and httpx. Not a test: the figures depend on the machine.
+met, with the server's CPU per upload split into its event loop, its request threads and its
+worker processes (from /proc), and the CPU of the script's own clients, which share the cores.
+Needs the web extra and httpx. Not a test: the figures depend on the machine; compare with
+another branch side by side, alternating runs, and compare CPU per upload rather than seconds.
 """
 
 from __future__ import annotations
