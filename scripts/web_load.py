@@ -17,7 +17,10 @@ What it does, all on loopback and bounded in time (it stops by itself):
     python scripts/web_load.py --offices 20 --db postgresql://monev:…@127.0.0.1/monev_load
 
 Prints the p50/p95/max of the upload request and says whether the target (p95 under 3 s) was
-met. Needs the web extra and httpx. Not a test: the figures depend on the machine.
+met, with the server's CPU per upload split into its event loop, its request threads and its
+worker processes (from /proc), and the CPU of the script's own clients, which share the cores.
+Needs the web extra and httpx. Not a test: the figures depend on the machine; compare with
+another branch side by side, alternating runs, and compare CPU per upload rather than seconds.
 """
 
 from __future__ import annotations
@@ -87,6 +90,24 @@ def cpu_seconds(root: int) -> float:
         if p == root:
             total += t
     return total
+
+
+def thread_seconds(pid: int) -> tuple[float, float]:
+    """CPU time (user + system) used so far by process ``pid``'s main thread (the server's
+    event loop) and by its other threads (request handlers, the PDF renderer's threads)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    main = others = 0.0
+    for entry in Path(f"/proc/{pid}/task").glob("*/stat"):
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if entry.parent.name == str(pid):
+            main += used
+        else:
+            others += used
+    return main, others
 
 
 def percentile(ordered: list[float], q: float) -> float:
@@ -192,10 +213,14 @@ def main() -> int:
             codes[i] = page.status_code
 
         cpu0, wall0 = cpu_seconds(server.pid), time.perf_counter()
+        threads0, client0 = thread_seconds(server.pid), time.process_time()
         with ThreadPoolExecutor(args.offices) as pool:
             list(pool.map(upload, range(args.offices)))
         wall = time.perf_counter() - wall0
         cpu = cpu_seconds(server.pid) - cpu0
+        client = time.process_time() - client0
+        threads1 = thread_seconds(server.pid)
+        main_cpu, others = threads1[0] - threads0[0], threads1[1] - threads0[1]
 
         lost = [i for i, code in enumerate(codes) if code != 200]
         store = Store(settings)
@@ -238,6 +263,17 @@ def main() -> int:
     print(
         f"server CPU (its process and workers) during the burst: {cpu:.2f} s, "
         f"{cpu / args.offices * 1000:.0f} ms per upload"
+    )
+    if cpu:
+        per = 1000 / args.offices
+        print(
+            f"  of which: event loop {main_cpu * per:.0f} ms, request threads "
+            f"{others * per:.0f} ms, check and PDF worker processes "
+            f"{(cpu - main_cpu - others) * per:.0f} ms per upload"
+        )
+    print(
+        f"this script's own CPU (the clients, on the same cores): {client:.2f} s, "
+        f"{client / args.offices * 1000:.0f} ms per upload"
     )
     load1, load5, _ = os.getloadavg()
     print(f"load average at the end: {load1:.2f} (1 min), {load5:.2f} (5 min)")
