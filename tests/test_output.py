@@ -186,7 +186,7 @@ def test_office_html_shows_the_rounded_figures(tie_run):
     assert '<div class="value">80,13</div>' in html
     html = render_office_html(tie_run, _office(tie_run, "Dinas Persen"))
     assert '<div class="value">0,13</div>' in html
-    assert "0,13 / 1</text>" in html  # aspect chart label: 0.125 -> 0,13
+    assert "0,13 / 1</div>" in html  # aspect chart label: 0.125 -> 0,13
 
 
 @pytest.mark.pdf

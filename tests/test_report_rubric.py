@@ -148,7 +148,7 @@ def test_weights_and_bounds_keep_their_decimals(decimals_run):
     full, low = decimals_run.offices
     assert str(full.score.score) == "94.45" and str(low.score.score) == "23.88"
     html = render_office_html(decimals_run, full)
-    assert "/ 95,5</text>" in html and "/ 4,5</text>" in html  # aspect chart
+    assert "/ 95,5</div>" in html and "/ 4,5</div>" in html  # aspect chart
     assert "(25,5%)" in html and "(4,5%)" in html  # stage weights
     assert "× 70%" in html  # SAQ weight: 70 stays 70
     assert "× 25,5%" in html  # the arithmetic line
