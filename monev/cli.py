@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from monev import __version__
-from monev.i18n import DEFAULT_LANG, LANGS, fmt_number, t
+from monev.i18n import DEFAULT_LANG, LANGS, fmt_number, t, technical
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
 
@@ -484,11 +484,15 @@ def rekap(
     if not force and (out.exists() or out.is_symlink()):
         _echo(t("cli.template_exists", lang, path=out), err=True)
         raise typer.Exit(EXIT_USAGE)
+    if not results.is_file():
+        _echo(t("cli.missing_input", lang, path=results), err=True)
+        raise typer.Exit(EXIT_USAGE)
     try:
         with results.open("rb") as fh:
             spec = indicator_sheet_from_json(json.load(fh, parse_float=Decimal), lang)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        _echo(t("cli.rekap.bad_results", lang, path=results, reason=exc), err=True)
+        reason = technical(exc)
+        _echo(t("cli.rekap.bad_results", lang, path=results, reason=reason), err=True)
         raise typer.Exit(EXIT_USAGE) from None
     write_atomic(out, write_xlsx([spec], lang))
     _echo(t("cli.rekap.written", lang, rows=fmt_number(len(spec.rows), lang, 0), path=out))

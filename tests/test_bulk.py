@@ -101,8 +101,12 @@ def test_score_cli_options_and_rekap_command(three, tmp_path, monkeypatch, capsy
     bad.write_text('{"offices": [{"rank": 1}]}')
     capsys.readouterr()
     assert main(["rekap", str(bad), "--out", str(tmp_path / "x.xlsx")]) == 2
-    assert "bad.json bukan results.json" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "bad.json bukan results.json" in err and "(rincian teknis: KeyError" in err
     assert not (tmp_path / "x.xlsx").exists()
+    # A file that is not there says so (it said "bukan results.json ([Errno 2] ...)").
+    assert main(["rekap", str(tmp_path / "nope.json"), "--out", str(tmp_path / "x.xlsx")]) == 2
+    assert "tidak ditemukan" in capsys.readouterr().err
 
 
 def test_terminal_ranking_shows_the_top_and_counts_the_rest(three, tmp_path, monkeypatch, capsys):
