@@ -1007,7 +1007,12 @@ FORK_OFFICES = 100
 
 
 def write_outputs(
-    run: RunResult, out: Path, lang: str = "id", indicators: bool | None = None
+    run: RunResult,
+    out: Path,
+    lang: str = "id",
+    indicators: bool | None = None,
+    *,
+    fork: bool = True,
 ) -> list[Path]:
     """Write results.json, results-publik.json, ranking.csv and rekap.xlsx into ``out``; return
     their paths. ``indicators``: rekap.xlsx's indicator sheet (:func:`indicator_sheet_wanted`).
@@ -1015,13 +1020,15 @@ def write_outputs(
     With more than one core and :data:`FORK_OFFICES` offices or more, rekap.xlsx is written at
     the same time by a forked copy of this process (Linux, and only when this process runs no
     other thread: forking a threaded process is unsafe). If that copy fails, rekap.xlsx is
-    written here, so an error is raised as it would be without the fork.
+    written here, so an error is raised as it would be without the fork. ``fork=False`` never
+    forks (``monev score`` writes the outputs in a process of their own beside the rendering:
+    a copy of that copy would outlive it when it is stopped).
     """
     written = [out / "results.json", out / PUBLIC_RESULTS, out / "ranking.csv"]
     rekap = out / "rekap.xlsx"
     child = (
         _fork(lambda: write_atomic(rekap, to_xlsx(run, lang, indicators)))
-        if _may_fork(run)
+        if fork and _may_fork(run)
         else None
     )
     try:

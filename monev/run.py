@@ -13,10 +13,9 @@ offices) are raised before anything is written, as one of :data:`USAGE_ERRORS`;
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
+import functools
 import os
-import signal
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,7 +125,8 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
             )
             run.comparison = compare(run, settings.previous, {**renames, **settings.renamed})
         writing = _Beside(
-            write_outputs,
+            # beside the rendering, in a process that stop() ends: no copy of it is forked
+            functools.partial(write_outputs, fork=not settings.pdf),
             run,
             folder.staging,
             settings.lang,
@@ -189,10 +189,6 @@ class _Beside:
         self.process = ctx.Process(target=_beside_child, args=(writer, fn, args), daemon=True)
         self.process.start()
         writer.close()
-        # Its own process group (set here and in the child: whichever runs first), so that
-        # stop() also ends a copy it forked (write_outputs forks one for rekap.xlsx).
-        with contextlib.suppress(OSError):
-            os.setpgid(self.process.pid, self.process.pid)
 
     def wait(self) -> None:
         if self.process is None:
@@ -209,10 +205,7 @@ class _Beside:
     def stop(self) -> None:
         if self.process is None:
             return
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except OSError:  # no group yet (the child had not started): it forked nothing
-            self.process.kill()
+        self.process.kill()
         self.process.join()
         self.process = None
 
@@ -226,8 +219,6 @@ def _can_fork() -> bool:
 def _beside_child(conn: Any, fn: Any, args: tuple[Any, ...]) -> None:
     import pickle
 
-    with contextlib.suppress(OSError):
-        os.setpgid(0, 0)
     try:
         fn(*args)
         outcome: Any = None

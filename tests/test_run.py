@@ -64,45 +64,78 @@ def test_the_outputs_are_written_in_a_forked_process_that_reports_its_error(tmp_
     assert int((tmp_path / "here").read_text("utf-8")) == os.getpid()
 
 
-def _fork_a_late_writer(path: Path, pid_file: Path) -> None:
-    """What write_outputs does with 100 offices or more: a forked copy writes rekap.xlsx."""
+def test_a_failed_rendering_leaves_no_writer_behind(tmp_path, monkeypatch):
+    # With 100 offices or more, write_outputs forks a copy for rekap.xlsx. Beside the rendering
+    # it ran in a process of its own, which forked that copy; a rendering error (not a
+    # RenderError) stopped the process but not the copy, which then wrote rekap.xlsx (with the
+    # respondents' names) into the staging folder the failed run had removed (found by a cold
+    # review). Beside the rendering the outputs are now written without a copy.
     import time
 
-    from monev.results import _fork, _succeeded
+    from helpers import write_workbook
+    from test_scoring import best
 
-    def late() -> None:
-        time.sleep(1.5)
-        path.write_text("rekap", "utf-8")
+    import monev.doctor as doctor
+    import monev.report as report
+    import monev.results as results
+    from monev.rubric import load_rubric
 
-    child = _fork(late)
-    assert child is not None
-    pid_file.write_text(str(child), "utf-8")
-    _succeeded(child)
+    rb = load_rubric("ki-jatim-2024")
+    (tmp_path / "in").mkdir()
+    for k in range(2):
+        write_workbook(tmp_path / "in" / f"k{k}.xlsx", rb, best(rb), office=f"Kantor {k}")
+    monkeypatch.setattr(results, "FORK_OFFICES", 1)  # stands for a city of 100 offices or more
+    slow = results.to_xlsx
+
+    def to_xlsx(*args, **kwargs):  # stands for a big rekap.xlsx
+        time.sleep(2)
+        return slow(*args, **kwargs)
+
+    def render_reports(*args, **kwargs):  # a renderer bug, MemoryError, a disk error
+        time.sleep(0.5)
+        raise RuntimeError("renderer bug")
+
+    monkeypatch.setattr(results, "to_xlsx", to_xlsx)
+    monkeypatch.setattr(report, "render_reports", render_reports)
+    monkeypatch.setattr(doctor, "pdf_support", lambda: type("C", (), {"ok": True, "detail": ""})())
+    with pytest.raises(RuntimeError, match="renderer bug"):
+        run_score([tmp_path / "in"], rb, RunSettings(out=tmp_path / "hasil", pdf=True))
+    time.sleep(3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]  # no staging folder came back
 
 
-def test_stopping_the_writer_also_stops_the_copy_it_forked(tmp_path):
-    # A renderer error (not a RenderError) stops the writing; the writer's own forked copy
-    # (rekap.xlsx, from 100 offices on) was left running: it wrote into a staging folder that
-    # the failed run had already removed (found by a cold review).
+def test_a_kill_of_the_whole_run_also_ends_its_writer(tmp_path):
+    # `timeout`, a CI runner or `kill -- -PGID` signal the run's process group: the process
+    # writing the outputs must be in it (a process group of its own outlived such a kill).
+    import signal
+    import subprocess
+    import sys
+    import textwrap
     import time
 
-    from monev.run import _Beside
+    late = tmp_path / "late.txt"
+    script = textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from monev.run import _Beside
 
-    late, pid_file = tmp_path / "rekap.xlsx", tmp_path / "pid"
-    job = _Beside(_fork_a_late_writer, late, pid_file)
-    for _ in range(100):  # until the copy exists
-        if pid_file.exists() and pid_file.read_text("utf-8"):
-            break
-        time.sleep(0.05)
-    grandchild = int(pid_file.read_text("utf-8"))
-    job.stop()
+        def writer(path):
+            time.sleep(2)
+            Path(path).write_text("written", "utf-8")
+
+        w = _Beside(writer, {str(late)!r})
+        try:
+            time.sleep(10)
+            w.wait()
+        finally:
+            w.stop()
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    time.sleep(1)
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=10)
     time.sleep(2.5)
     assert not late.exists()
-    try:  # gone, or a zombie waiting for init to reap it
-        state = Path(f"/proc/{grandchild}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        state = "gone"
-    assert state in ("gone", "Z", "X")
 
 
 def test_the_score_path_does_not_import_asyncio_without_link_checks():
