@@ -87,7 +87,6 @@ def environment() -> str:
     which file a glyph comes from is Pango's choice, so a font added or changed anywhere there
     counts. Cheap (no WeasyPrint import): versions come from the installed metadata.
     """
-    from importlib import metadata
     from importlib.util import find_spec
 
     from monev import __version__
@@ -96,11 +95,7 @@ def environment() -> str:
     spec = find_spec("monev.report")  # the code that calls WeasyPrint (its options, the PDF id)
     if spec is not None and spec.origin:
         lines.append(f"report.py {hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()}")
-    for name in DISTRIBUTIONS:
-        try:
-            lines.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            lines.append(f"{name} -")
+    lines += [f"{name} {_version(name)}" for name in DISTRIBUTIONS]
     reports = data_dir("reports")
     lines.append(f"base {reports}")
     for path in sorted(Path(reports).iterdir()):
@@ -140,6 +135,19 @@ def cache_key(
     return h.hexdigest()
 
 
+#: Python distributions whose code decides an office report's HTML and attachment.
+HTML_DISTRIBUTIONS = ("jinja2", "markupsafe", "babel", "msgspec", "pyyaml")
+
+
+def _version(dist: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "-"
+
+
 def code_identity(package: Path | None = None) -> str:
     """The hash of monev's own code and message catalogue (every ``monev/*.py`` and
     ``messages.yaml`` in ``package``, monev's folder by default): what turns an office's result
@@ -147,6 +155,11 @@ def code_identity(package: Path | None = None) -> str:
     changes every :func:`input_key`."""
     package = package or Path(__file__).resolve().parent
     h = hashlib.sha256(FORMAT.encode("utf-8"))
+    # The libraries that turn it into HTML and the attachment (templates and escaping, number
+    # and date formats, JSON, the catalogue's YAML): an upgrade must not match an older PDF.
+    h.update(sys.version.encode("utf-8"))
+    for dist in HTML_DISTRIBUTIONS:
+        h.update(f"{dist} {_version(dist)};".encode())
     for path in [*sorted(package.glob("*.py")), package / "messages.yaml"]:
         data = path.read_bytes()
         h.update(b"%s %d:" % (path.name.encode("utf-8"), len(data)))

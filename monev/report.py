@@ -1103,7 +1103,9 @@ def render_reports(
     # An office whose render input is the one that made a cached PDF is written from the cache
     # here, without its HTML; only the others go to the workers (render_cache's second level).
     inputs: dict[int, str] = {}
-    if store is not None:
+    # A rubric made in code has no file hash: two of them may share id and version, so their
+    # inputs could not be told apart (the HTML-level key still serves them).
+    if store is not None and run.rubric.sha256:
         shared = _run_input(run)
         code = code_identity()
         for i, o in enumerate(run.offices):

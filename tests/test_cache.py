@@ -136,6 +136,39 @@ def test_an_input_key_changes_with_a_message_or_monevs_code(tmp_path):
     assert input_key("e", before, DAY, "id", b"o") != input_key("e", edited, DAY, "id", b"o")
 
 
+def test_an_input_key_changes_with_the_libraries_that_make_the_html(monkeypatch):
+    # A Babel (number and date formats), Jinja2, MarkupSafe, msgspec or PyYAML upgrade changes
+    # an office's HTML or attachment without changing monev's code: the input-level key, which
+    # skips the HTML, must change too (found by a cold review).
+    import monev.render_cache as rc
+
+    before = rc.code_identity()
+    for dist in ("babel", "jinja2", "markupsafe", "msgspec", "pyyaml"):
+        monkeypatch.setattr(rc, "_version", lambda d, dist=dist: "99" if d == dist else "1")
+        changed = rc.code_identity()
+        monkeypatch.setattr(rc, "_version", lambda d: "1")
+        assert changed != rc.code_identity() != before, dist
+
+
+@pytest.mark.pdf
+def test_a_rubric_without_a_file_hash_skips_the_input_level(tmp_path, rubric):
+    # Two rubrics made in code share id and version with an empty sha256: their offices'
+    # inputs could not be told apart, so only the HTML-level key (which sees every figure)
+    # serves them.
+    from monev.batch import score_paths
+    from monev.report import render_reports
+
+    files = [DEMO / "dinkes.xlsx"]
+    made = rubric.model_copy()
+    made._sha256 = ""  # as a Rubric(...) built in code has it
+    run = score_paths(files, made)
+    cache = tmp_path / "cache"
+    render_reports(run, tmp_path / "a", cache=cache)
+    (found,) = cache.rglob(INDEX)
+    index = json.loads(found.read_text("utf-8"))
+    assert index["entries"] and not index["inputs"]  # PDFs cached, no render input recorded
+
+
 def test_attaching_files_to_cached_pages_is_reproducible():
     """kota.pdf = its pages (cached) + its attachments (added after each run): the same
     pages and files give the same bytes, and the files read back whole, with their dates."""
