@@ -1132,7 +1132,7 @@ def web_invite(
 @web_app.command("prune-pdfs")
 def web_prune_pdfs(
     older_than_days: Annotated[
-        int, typer.Option("--older-than-days", min=0, help="Only PDFs made this many days ago.")
+        int, typer.Option("--older-than-days", min=1, help="Only PDFs made this many days ago.")
     ] = 30,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what would be removed; remove nothing.")

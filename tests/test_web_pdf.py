@@ -228,6 +228,10 @@ def test_jobs_left_running_by_a_dead_server_are_requeued_on_start(offices, rubri
         # entrypoint): its jobs are dead although that pid is alive; the start time tells
         "same-pid-restarted": (f"{here}:{__import__('os').getpid()}:12345:1", now, 1, "queued"),
         "this-process": (rendering.worker_name(), now - 60 * minute, 1, "running"),
+        # a server in another pid namespace on a host of the same name (containers sharing
+        # the host's network): its pid means nothing here, so only its age counts
+        "other-namespace-fresh": (f"{here}:1:12345@1:1", now - minute, 1, "running"),
+        "other-namespace-stale": (f"{here}:1:12345@1:1", now - 11 * minute, 1, "queued"),
     }
     ids = {}
     with store.session() as db:
@@ -248,7 +252,7 @@ def test_jobs_left_running_by_a_dead_server_are_requeued_on_start(offices, rubri
             db.flush()
             ids[name] = job.id
     with store.session() as db:
-        assert requeue_stale(db, now) == 4
+        assert requeue_stale(db, now) == 5
     with store.session() as db:
         for name, (*_, expected) in cases.items():
             job = db.get(RenderJob, ids[name])
@@ -447,6 +451,10 @@ def test_prune_removes_only_old_superseded_pdfs_never_a_latest_or_a_shared_one(
     now = dt.datetime(2026, 12, 30, 12, 0)
     with store.session() as db:  # every PDF was made 40 days before ``now``
         db.execute(update(RenderJob).values(finished_at=now - dt.timedelta(days=40)))
+    # a PDF of today may be the one a job rendering an identical upload of today is about to
+    # record (the key includes the upload's day): less than a day is refused (found by a review)
+    with pytest.raises(ValueError):
+        rendering.prune_pdfs(store, dt.timedelta(hours=23), now)
     # made 40 days ago, the cut-off 60 days: nothing is old enough
     assert rendering.prune_pdfs(store, dt.timedelta(days=60), now) == rendering.Pruned(0, 0, 0)
     # the dry run says what would go and removes nothing: u1 and u2 are superseded (2 jobs), but

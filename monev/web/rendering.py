@@ -157,10 +157,20 @@ def _started(pid: int) -> str:
         return ""
 
 
+def _pid_namespace() -> str:
+    """This process's pid namespace (``4026531836``), "" when unknown: two containers may share
+    a host name (``--network host``) while each has its own process ids."""
+    try:
+        return os.readlink("/proc/self/ns/pid").strip("pid:[]")
+    except OSError:
+        return ""
+
+
 def worker_name() -> str:
-    """``host:pid:started:thread`` of the caller (see :func:`_alive`)."""
+    """``host:pid:started@namespace:thread`` of the caller (see :func:`_alive`)."""
     pid = os.getpid()
-    return f"{socket.gethostname()}:{pid}:{_started(pid) or 0}:{threading.get_ident()}"
+    started = f"{_started(pid) or 0}@{_pid_namespace()}"
+    return f"{socket.gethostname()}:{pid}:{started}:{threading.get_ident()}"
 
 
 def claim(db: Session, worker: str | None = None) -> RenderJob | None:
@@ -214,10 +224,13 @@ def _alive(worker: str, now: dt.datetime, claimed: dt.datetime | None) -> bool:
     host, *rest = worker.split(":")
     pid = rest[0] if rest else ""
     if host == socket.gethostname() and pid.isdigit():
-        if len(rest) >= 3 and rest[1] not in ("", "0"):  # the start time was recorded
+        recorded, _, namespace = rest[1].partition("@") if len(rest) >= 3 else ("", "", "")
+        if namespace and namespace != _pid_namespace():  # its ids are not ours: wait for stale
+            return claimed is not None and now - claimed < STALE_AFTER
+        if recorded not in ("", "0"):  # the start time was recorded
             started = _started(int(pid))
             if started:
-                return started == rest[1]
+                return started == recorded
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
@@ -297,6 +310,10 @@ class Pruned:
     size: int  # their bytes
 
 
+#: The youngest PDF :func:`prune_pdfs` may remove (see there).
+PRUNE_MIN_AGE = dt.timedelta(days=1)
+
+
 def prune_pdfs(
     store: Store,
     older_than: dt.timedelta,
@@ -309,9 +326,15 @@ def prune_pdfs(
     names (PDFs are stored by content: two uploads may share one). A published snapshot's PDFs
     are its own copies under ``snapshots/`` and are never looked at here. The jobs of removed
     PDFs are marked ``pruned`` (the page says the PDF of this older upload was removed); the
-    files are removed once that is committed."""
+    files are removed once that is committed.
+
+    ``older_than`` is at least :data:`PRUNE_MIN_AGE`: a PDF is stored under a key that includes
+    its upload's day, so a file made a day ago or more can no longer be the one a job rendering
+    now is about to record (an identical upload of the same day shares it)."""
     from sqlalchemy import func
 
+    if older_than < PRUNE_MIN_AGE:
+        raise ValueError(f"older_than must be at least {PRUNE_MIN_AGE}")
     cutoff = (now or utcnow()) - older_than
     paths: list[Path] = []
     size = 0
