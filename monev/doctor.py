@@ -8,7 +8,6 @@ fails half-way with a library error; :func:`diagnose` is ``monev doctor``.
 
 from __future__ import annotations
 
-import importlib
 import platform
 import shutil
 import time
@@ -56,7 +55,9 @@ def pdf_support(quick: bool = True) -> Check:
                 continue
             return Check("pango", True, name)
     try:
-        weasyprint = importlib.import_module("weasyprint")
+        from monev.resources import import_weasyprint
+
+        weasyprint = import_weasyprint()
     except (OSError, ImportError) as exc:  # OSError: cannot load library 'libpango-1.0-0'
         return Check("weasyprint", False, f"{type(exc).__name__}: {exc}"[:300])
     return Check("weasyprint", True, str(getattr(weasyprint, "__version__", "?")))

@@ -33,7 +33,7 @@ from monev.identity import office_key
 from monev.outputs import write_atomic
 from monev.plan import Plan, band_above, build_plan
 from monev.problems import Problem
-from monev.resources import data_dir
+from monev.resources import data_dir, import_weasyprint
 from monev.results import (
     PUBLIC_RESULTS,
     KecamatanGroup,
@@ -656,6 +656,7 @@ def html_to_pdf(
     (:func:`_renderer`): WeasyPrint's font configuration and the parsed stylesheets the reports
     link to. The HTML is compacted first (:func:`compact_html`); neither changes a page.
     """
+    import_weasyprint()  # a worker that has not imported it yet: the quick way
     from weasyprint import HTML, Attachment
 
     stamp = dt.datetime(as_of.year, as_of.month, as_of.day, tzinfo=dt.timezone.utc)

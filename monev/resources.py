@@ -7,6 +7,7 @@ asks. A wheel carries them inside the package as ``monev/_data/...``. This modul
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -17,3 +18,38 @@ def data_dir(name: str) -> Path:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"monev is missing its data folder {name!r}; reinstall the package")
+
+
+def import_weasyprint() -> Any:
+    """WeasyPrint, imported with its system libraries found by their file names first.
+
+    WeasyPrint tries each library (Pango, HarfBuzz, fontconfig...) under several names, and a
+    name without a file suffix goes through :func:`ctypes.util.find_library`, which on Linux
+    starts ``ldconfig`` (and ``gcc``) each time: 22 calls, 0.3-0.5 s of every process that
+    renders PDFs. With ``find_library`` answering None, WeasyPrint goes on to the names the
+    system's loader finds itself (``libpango-1.0.so.0``, ``.dylib``, ``.dll``). Where that fails
+    (a library only ``find_library`` can find), WeasyPrint is imported again the usual way, so
+    nothing is lost but the time. Raises what ``import weasyprint`` raises.
+    """
+    import contextlib
+    import ctypes.util
+    import io
+    import sys
+
+    if "weasyprint" in sys.modules:
+        return sys.modules["weasyprint"]
+    original = ctypes.util.find_library
+    ctypes.util.find_library = lambda name: None
+    try:  # WeasyPrint prints its installation help before raising: not for this first try
+        with contextlib.redirect_stdout(io.StringIO()):
+            import weasyprint
+
+        return weasyprint
+    except Exception:
+        for name in [m for m in sys.modules if m == "weasyprint" or m.startswith("weasyprint.")]:
+            del sys.modules[name]
+    finally:
+        ctypes.util.find_library = original
+    import weasyprint
+
+    return weasyprint

@@ -162,8 +162,10 @@ def _load_renderer() -> None:
     for the rendering to report."""
     import contextlib
 
+    from monev.resources import import_weasyprint
+
     with contextlib.suppress(Exception):
-        import weasyprint  # noqa: F401
+        import_weasyprint()
 
 
 class _Beside:

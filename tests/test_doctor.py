@@ -47,3 +47,55 @@ def test_doctor_lists_what_is_missing(tmp_path):
     assert "weasyprint       MISSING" in proc.stdout
     assert "Debian/Ubuntu: sudo apt-get install libpango-1.0-0" in proc.stdout
     assert "--no-pdf" in proc.stdout
+
+
+def _in_a_fresh_python(code: str) -> str:
+    import subprocess
+    import sys
+    import textwrap
+
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def test_weasyprint_is_imported_without_searching_for_its_libraries():
+    # ctypes.util.find_library starts ldconfig (and gcc) for each of WeasyPrint's 22 library
+    # names without a suffix: 0.3-0.5 s of every process that renders (issue 13 item 2).
+    out = _in_a_fresh_python("""
+        import ctypes.util
+        calls = []
+        original = ctypes.util.find_library
+        ctypes.util.find_library = lambda name: calls.append(name) or original(name)
+        from monev.resources import import_weasyprint
+        weasyprint = import_weasyprint()
+        from weasyprint.text import ffi
+        assert ffi.pango is not None and ffi.harfbuzz_subset is not None
+        assert ctypes.util.find_library is not original  # put back: still the counting one
+        print(len(calls), weasyprint.__name__)
+    """)
+    assert out.split() == ["0", "weasyprint"]
+
+
+def test_weasyprint_is_imported_the_usual_way_when_the_quick_way_fails():
+    # A system where only find_library finds the libraries: the first try fails (simulated
+    # here by a loader that refuses it once), WeasyPrint is imported again, nothing printed.
+    out = _in_a_fresh_python("""
+        import importlib.abc, sys
+
+        class RefuseOnce(importlib.abc.MetaPathFinder):
+            refused = False
+            def find_spec(self, name, path=None, target=None):
+                if name == "weasyprint.text.ffi" and not self.refused:
+                    RefuseOnce.refused = True
+                    raise OSError("cannot load library 'libgobject-2.0-0'")
+                return None
+
+        sys.meta_path.insert(0, RefuseOnce())
+        from monev.resources import import_weasyprint
+        weasyprint = import_weasyprint()
+        from weasyprint import HTML
+        print(RefuseOnce.refused, HTML.__name__)
+    """)
+    assert out.split() == ["True", "HTML"]
