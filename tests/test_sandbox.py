@@ -171,3 +171,50 @@ def test_the_parents_own_work_runs_while_the_workers_work(tmp_path):
     )
     assert [g if isinstance(g, str) else "stopped" for g in got] == ["A", "stopped", "B"]
     assert calls == [1]
+
+
+def _collector_on(_item: int) -> bool:
+    import gc
+
+    return gc.isenabled()
+
+
+def test_the_parent_takes_many_results_in_with_the_collector_paused():
+    """Issue 13: with the cyclic collector on, each full collection walked every result taken
+    in so far (1,000 results cost the parent 1.0 s of CPU instead of 0.5 s). It is paused while
+    the results come in, on again in the workers and after the run."""
+    import gc
+
+    seen: list[bool] = []
+    got = run_isolated(
+        _collector_on,
+        list(range(80)),  # more than GC_PAUSE_ITEMS
+        limits=ProcessLimits(2**30, 10),
+        jobs=2,
+        chunk=8,
+        on_result=lambda _i, _r: seen.append(gc.isenabled()),
+    )
+    assert got == [True] * 80  # the workers collect
+    assert seen == [False] * 80  # the parent did not, while they came in
+    assert gc.isenabled()
+
+
+def test_a_few_results_and_a_paused_collector_are_left_as_they_were():
+    import gc
+
+    seen: list[bool] = []
+    run_isolated(
+        _collector_on,
+        [1, 2],
+        limits=ProcessLimits(2**30, 10),
+        on_result=lambda *_: seen.append(gc.isenabled()),
+    )
+    assert seen == [True, True]
+    gc.disable()
+    try:
+        run_isolated(
+            _collector_on, list(range(80)), limits=ProcessLimits(2**30, 10), jobs=2, chunk=8
+        )
+        assert not gc.isenabled()  # the caller's choice is kept
+    finally:
+        gc.enable()
