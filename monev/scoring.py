@@ -58,6 +58,11 @@ def _rounded(value: Fraction, places: int | None) -> Fraction:
     return value if places is None else Fraction(round_half_up(value, places))
 
 
+def indicator_points(max_points: Fraction, value: Fraction, places: int | None) -> Fraction:
+    """An indicator's points: its maximum x its value, rounded where the instrument rounds."""
+    return _rounded(max_points * value, places)
+
+
 @dataclass(frozen=True)
 class ItemScore:
     """One checklist sub-item."""
@@ -93,11 +98,11 @@ class IndicatorScore:
 
     @property
     def points_claimed(self) -> Fraction:
-        return _rounded(self.max_points * self.value_claimed, self.places)
+        return indicator_points(self.max_points, self.value_claimed, self.places)
 
     @property
     def points(self) -> Fraction:
-        return _rounded(self.max_points * self.value, self.places)
+        return indicator_points(self.max_points, self.value, self.places)
 
     @property
     def scored(self) -> bool:

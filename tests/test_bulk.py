@@ -148,3 +148,41 @@ def test_exponent_check_backwards_finds_what_the_forward_search_finds(pieces):
 )
 def test_exponent_check_examples(text, found):
     assert results._has_exponent(text) is found
+
+
+_fractions = st.fractions(min_value=-3, max_value=3, max_denominator=10**6)
+
+
+@given(
+    value=_fractions,
+    claimed=_fractions,
+    max_points=_fractions,
+    places=st.none() | st.integers(0, 6),
+)
+def test_remembered_indicator_figures_are_the_figures(value, claimed, max_points, places):
+    """results.json's figures of an indicator, remembered by the fractions' integers (issue 13),
+    are exactly those computed from the indicator itself, on a first call and on a repeat."""
+    from monev.results import _indicator_figures, num
+    from monev.scoring import IndicatorScore
+
+    i = IndicatorScore("A1", "A", "Ya", "", "", claimed, value, max_points, "ok", places=places)
+    want = (num(value, 4), num(claimed, 4), num(i.points, 4), num(max_points, 4), str(i.points))
+    assert _indicator_figures(i) == want
+    assert _indicator_figures(i) == want  # remembered
+
+
+def test_indicator_figures_of_values_that_are_not_fractions():
+    """Not remembered, the same rule: 1.5 x 0.5 = 0.75 points."""
+    from monev.results import _indicator_figures
+    from monev.scoring import IndicatorScore
+
+    i = IndicatorScore(
+        "A1", "A", "Ya", "", "", Decimal("0.5"), Decimal("0.5"), Decimal("1.5"), "ok"
+    )
+    assert _indicator_figures(i) == (
+        Decimal("0.5000"),
+        Decimal("0.5000"),
+        Decimal("0.7500"),
+        Decimal("1.5000"),
+        "0.75",
+    )
