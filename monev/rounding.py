@@ -35,10 +35,11 @@ def round_half_up(value: Exact, places: int = 2) -> Decimal:
     The result is a Decimal with exactly ``places`` decimals (``Decimal('95.00')``).
     """
     q = exact(value)
-    scaled = abs(q) * 10**places + Fraction(1, 2)
-    units = scaled.numerator // scaled.denominator
-    sign = 1 if q < 0 and units else 0
-    return Decimal((sign, tuple(int(d) for d in str(units)), -places))
+    n, d = q.numerator, q.denominator
+    # floor(|n| / d x 10^places + 1/2), in integers: floor((2 |n| 10^places + d) / 2d)
+    units = (2 * abs(n) * 10**places + d) // (2 * d)
+    sign = 1 if n < 0 and units else 0
+    return Decimal((sign, tuple(map(int, str(units))), -places))
 
 
 def leading_digits(value: Exact, places: int) -> tuple[Decimal, bool]:

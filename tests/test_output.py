@@ -18,6 +18,8 @@ from fractions import Fraction
 import openpyxl
 import pytest
 from helpers import write_workbook
+from hypothesis import given
+from hypothesis import strategies as st
 
 from monev.batch import score_paths
 from monev.i18n import fmt_number
@@ -236,3 +238,28 @@ def test_dumps_writes_lone_surrogates_as_escapes():
     text = dumps({"file": name})
     text.encode("utf-8")  # never raises
     assert json.loads(text) == {"file": name}
+
+
+@given(
+    n=st.integers(-(10**12), 10**12),
+    d=st.integers(1, 10**9),
+    places=st.integers(0, 6),
+)
+def test_half_up_in_integers_is_the_rule_for_every_fraction(n, d, places):
+    """round_half_up works in integers (issue 13: it is called for every figure of every output);
+    it agrees with the rule written with fractions and, on every value a Decimal holds exactly,
+    with Decimal's own ROUND_HALF_UP."""
+    from decimal import ROUND_HALF_UP, localcontext
+
+    q = F(n, d)
+    scaled = abs(q) * 10**places + F(1, 2)
+    units = scaled.numerator // scaled.denominator
+    sign = 1 if q < 0 and units else 0
+    want = D((sign, tuple(int(c) for c in str(units)), -places))
+    got = round_half_up(q, places)
+    assert got == want and str(got) == str(want)  # the same digits and the same sign
+    exact_decimal = D(n).scaleb(-(places + 2))  # two more decimals than are kept: exact
+    with localcontext() as ctx:
+        ctx.prec = 60
+        expect = exact_decimal.quantize(D(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        assert str(round_half_up(exact_decimal, places)) == str(expect)
