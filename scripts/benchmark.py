@@ -176,7 +176,7 @@ SCALES = [("a province (public bodies)", 300), ("a regency's villages", 400)]
 SCALES += [("East Java's villages", 8500)]
 
 
-def scale_table(read_ms: float, write_ms: float, start_s: float, pdf_s: float) -> list[str]:
+def scale_table(read_ms: float, write_ms: float, start_s: float, pdf_s: float | None) -> list[str]:
     """Markdown rows: estimated wall time of a run without / with PDFs on 2, 8 and 16 free cores.
 
     The model: start-up, plus reading and scoring (``read_ms`` CPU per workbook, divided by the
@@ -192,6 +192,9 @@ def scale_table(read_ms: float, write_ms: float, start_s: float, pdf_s: float) -
         cells = []
         for cores in (2, 8, 16):
             plain = start_s + n * read_ms / 1000 / cores + n * write_ms / 1000
+            if pdf_s is None:  # the office PDF was not measured in this run (--no-pdf)
+                cells.append(f"{show(plain)} / not measured")
+                continue
             pdfs = plain + (n + 1) * pdf_s / cores
             cells.append(f"{show(plain)} / {show(pdfs)}")
         rows.append(f"| {what} | {n:,} | " + " | ".join(cells) + " |")
@@ -521,16 +524,19 @@ def main() -> int:
         read_ms = p["read_score_rank_j1_cpu_s"] / n0 * 1000
         write_ms = p["write_outputs_cpu_s"] / n0 * 1000
         results["scale_model"] = {"read_ms": round(read_ms, 2), "write_ms": round(write_ms, 2)}
-        pdf_s = 0.73  # one office PDF, CPU s (README; measured by `office_pdf` without --no-pdf)
-        start = results["monev_help"]["s"]
-        for row in scale_table(read_ms, write_ms, start, pdf_s):
-            print(row, file=sys.stderr)
 
     links = bench_links()
     results.update(links)
     targets.append(verdict("300 links at 20 ms, s", (s := links["links_300_20ms_s"]), "< 5", s < 5))
     if not args.no_pdf:
         pdf_figures(args, results, targets)
+    if "scale_model" in results:
+        # The office PDF of this run (None without it: the table then has no PDF column).
+        pdf_s = results.get("office_pdf_cpu_median_best_s", results.get("office_pdf_cpu_median_s"))
+        model = results["scale_model"]
+        model["pdf_s"], model["start_s"] = pdf_s, results["monev_help"]["s"]
+        for row in scale_table(model["read_ms"], model["write_ms"], model["start_s"], pdf_s):
+            print(row, file=sys.stderr)
     results["targets"] = targets
     print(json.dumps(results, indent=2))
     save(results, args.quick)
