@@ -515,3 +515,51 @@ def test_the_result_page_says_which_state_the_live_pdf_shows(offices, rubric, tm
     staff_page = admin.get(f"/uploads/{up_id}?lang=en").text
     assert "before the verifier&#39;s decisions" in staff_page
     assert f'href="/verify/{office_id}"' in staff_page
+
+
+def test_a_long_render_keeps_telling_other_machines_it_is_alive(
+    offices, rubric, tmp_path, monkeypatch
+):
+    """A job running on another machine is taken for dead after STALE_AFTER (10 min) without
+    news. A render longer than that (a whole city's snapshot) must not be taken away and done
+    twice: the renderer beats (claimed_at moves on) while it works."""
+    _, store, _, _, a, _ = offices
+    up_id = _upload_id(upload(a, "dinkes.xlsx", _good(tmp_path, rubric)))
+    # As seen from the other machine that checks: the job belongs to a host that is not this one.
+    monkeypatch.setattr(rendering, "worker_name", lambda: "elsewhere:42:1@1:7")
+    monkeypatch.setattr(rendering, "HEARTBEAT_SECONDS", 0.05)
+    seen = []
+
+    def long_render(task):
+        with store.session() as db:  # the render began 20 minutes ago
+            job = _jobs(store)[up_id]
+            db.get(RenderJob, job.id).claimed_at = rendering.utcnow() - dt.timedelta(minutes=20)
+        deadline = rendering.utcnow() + dt.timedelta(seconds=5)
+        while rendering.utcnow() < deadline:  # until a beat has been recorded
+            job = _jobs(store)[up_id]
+            if rendering.utcnow() - job.claimed_at < dt.timedelta(minutes=1):
+                break
+            threading.Event().wait(0.05)
+        with store.session() as db:  # the other machine looks for dead servers' jobs
+            seen.append(requeue_stale(db))
+        return Stopped("crashed", "SIGSEGV")
+
+    Renderer(store, call=long_render).run_once()
+    assert seen == [0]  # nothing taken for dead while it rendered
+    job = _jobs(store)[up_id]
+    assert (job.status, job.attempts) == ("queued", 1)  # its own outcome: one failed try
+
+
+def test_a_beat_is_for_the_worker_that_holds_the_job_only(offices, rubric, tmp_path):
+    _, store, _, _, a, _ = offices
+    up_id = _upload_id(upload(a, "dinkes.xlsx", _good(tmp_path, rubric)))
+    with store.session() as db:
+        job = claim(db, "w1")
+        assert job is not None and job.upload_id == up_id
+        job_id = job.id
+    with store.session() as db:
+        assert rendering.beat(db, job_id, "w1")
+        assert not rendering.beat(db, job_id, "w2")  # another worker's job
+        fail(db, job_id, "web.pdf.crashed")
+    with store.session() as db:
+        assert not rendering.beat(db, job_id, "w1")  # queued again: no longer running

@@ -46,9 +46,13 @@ from monev.web.settings import ZONES, Settings
 
 #: Tries of one job in all (a render that kills its worker, or a server that dies under it).
 MAX_ATTEMPTS = 3
-#: A job ``running`` for longer than this is taken for one left by a dead server on another
-#: machine (the renderer's CPU limit per PDF is 120 s); on this machine a dead process is seen.
+#: A job ``running`` on another machine with no news for this long (no :func:`beat`) is taken
+#: for one left by a dead server there; on this machine a dead process is seen at once.
 STALE_AFTER = dt.timedelta(minutes=10)
+#: How often a renderer says it still works on its job (seconds): its ``claimed_at`` moves on, so
+#: that another machine takes it for dead only when nothing was heard of it for STALE_AFTER (a
+#: snapshot of a whole city may render for longer than that).
+HEARTBEAT_SECONDS = STALE_AFTER.total_seconds() / 5
 #: How often an idle renderer looks for work queued by another process (seconds).
 POLL_SECONDS = 1.0
 #: Wakes this process's renderer at once when a request of this process queues a job.
@@ -218,6 +222,48 @@ def fail(db: Session, job_id: int, error: str, retry: bool = True) -> str:
     else:
         job.status, job.error, job.finished_at = "failed", error, utcnow()
     return job.status
+
+
+def beat(db: Session, job_id: int, worker: str) -> bool:
+    """``worker`` still renders job ``job_id``: its ``claimed_at`` is now (False when the job is
+    no longer running or no longer that worker's)."""
+    got = db.execute(
+        update(RenderJob)
+        .where(
+            RenderJob.id == job_id,
+            RenderJob.status == "running",
+            RenderJob.worker == worker[:120],
+        )
+        .values(claimed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return got.rowcount == 1  # type: ignore[attr-defined]
+
+
+class _Heartbeat:
+    """:func:`beat` every :data:`HEARTBEAT_SECONDS` in a thread of its own while a job renders."""
+
+    def __init__(self, store: Store, job_id: int, worker: str) -> None:
+        self.store, self.job_id, self.worker = store, job_id, worker
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="monev-render-beat", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            try:
+                with self.store.session() as db:
+                    if not beat(db, self.job_id, self.worker):
+                        return  # taken back or finished: nothing left to say
+            except Exception:  # the database away for a moment: the next beat tries again
+                continue
 
 
 def _alive(worker: str, now: dt.datetime, claimed: dt.datetime | None) -> bool:
@@ -550,15 +596,17 @@ class Renderer:
             if job is None:
                 return False
             job_id, kind, snapshot_id = job.id, job.kind, job.snapshot_id
+            worker = job.worker
             task = task_of(self.settings, db, job) if kind == "office" else None
         if kind == "snapshot":
-            self._snapshot(job_id, snapshot_id)
+            self._snapshot(job_id, snapshot_id, worker)
             return True
         if task is None:
             self._record(job_id, lambda db: fail(db, job_id, "web.pdf.unscorable", retry=False))
             return True
         try:
-            got = self._render(task)
+            with _Heartbeat(self.store, job_id, worker):
+                got = self._render(task)
         except Exception:  # a bug in the renderer: this job's try, never the server
             got = Stopped("crashed", "exception")
         if isinstance(got, Stopped):
@@ -569,7 +617,7 @@ class Renderer:
             self._record(job_id, lambda db: complete(db, job_id, got[0], got[1]))
         return True
 
-    def _snapshot(self, job_id: int, snapshot_id: int | None) -> None:
+    def _snapshot(self, job_id: int, snapshot_id: int | None, worker: str) -> None:
         """A snapshot's PDFs: :func:`monev.run.run_score` renders them in its own worker
         processes (with the renderer's limits), so this runs in the renderer's thread."""
         import shutil
@@ -578,7 +626,7 @@ class Renderer:
 
         error = ""
         try:
-            with self.store.session() as db:
+            with _Heartbeat(self.store, job_id, worker), self.store.session() as db:
                 kept = render_pdfs(self.settings, db, snapshot_id)
             shutil.rmtree(kept, ignore_errors=True)  # listed and committed: no longer needed
         except PublishError as exc:  # the run itself refused: not tried again
