@@ -261,3 +261,25 @@ def test_template_is_created_with_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "k.xlsx").stat().st_mode & 0o777 == 0o644
+
+
+def test_the_progress_bar_in_a_terminal_runs_no_thread_of_its_own(monkeypatch, capsys):
+    """A second thread stops the run from forking: its workers then come from a fork server and
+    rekap.xlsx is no longer written beside the JSON files (issue 13: more than a second on
+    1,000 workbooks, in a terminal only, which the benchmark did not see). The bar is drawn by
+    its callbacks."""
+    import threading
+
+    from monev import cli
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    before = threading.active_count()
+    scoring, rendering, close = cli._progress("Menilai", True, "Membuat PDF")
+    try:
+        assert threading.active_count() == before
+        scoring(3, 10)
+        rendering(1, 2)
+        assert threading.active_count() == before
+    finally:
+        close()
+    assert "Membuat PDF" in capsys.readouterr().err  # drawn without a refresh thread
