@@ -17,6 +17,7 @@ Results go to bench-out/benchmark.json (bench-out/benchmark-quick.json with --qu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,21 +76,22 @@ def corpus(base: Path, n: int) -> Path:
 
 
 def run_process(
-    argv: list[str], code: Path = ROOT, env: dict[str, str] | None = None
+    argv: list[str], code: Path = ROOT, env: dict[str, str] | None = None, terminal: bool = False
 ) -> dict[str, float]:
     """Wall time, CPU time (user + system, with the workers) and peak resident memory (MB) of
     one process, running the monev found in ``code`` (this checkout, or another one for a
-    before/after comparison); ``env``: more environment variables."""
+    before/after comparison); ``env``: more environment variables. ``terminal``: its output goes
+    to a pseudo-terminal, as in a user's shell (progress bars drawn), read and thrown away."""
     time_bin = shutil.which("time") or "/usr/bin/time"
     env = {**os.environ, "PYTHONPATH": str(code), **(env or {})}
     if Path(time_bin).exists():
-        with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        with tempfile.NamedTemporaryFile("r", suffix=".time") as report, _output(terminal) as out:
             t = time.perf_counter()
             subprocess.run(
                 [time_bin, "-v", "-o", report.name, *argv],
                 check=True,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
                 env=env,
                 cwd=code,  # python -m puts the working folder first on sys.path
             )
@@ -109,15 +112,48 @@ def run_process(
     return {"s": round(wall, 2), "cpu_s": round(cpu, 2), "peak_mb": round(peak_kb / 1024, 1)}
 
 
+@contextlib.contextmanager
+def _output(terminal: bool) -> Iterator[int]:
+    """Where a measured process writes: nowhere, or a pseudo-terminal drained by a thread."""
+    if not terminal:
+        yield subprocess.DEVNULL
+        return
+    import pty
+    import threading
+
+    main, side = pty.openpty()
+
+    def drain() -> None:
+        with contextlib.suppress(OSError):
+            while os.read(main, 1 << 16):
+                pass
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        yield side
+    finally:
+        os.close(side)
+        reader.join(5)
+        os.close(main)
+
+
 def monev_score(
-    folder: Path, jobs: int, code: Path = ROOT, extra: tuple[str, ...] = ()
+    folder: Path,
+    jobs: int,
+    code: Path = ROOT,
+    extra: tuple[str, ...] = (),
+    terminal: bool = False,
 ) -> dict[str, Any]:
     """``monev score FOLDER --no-pdf -j JOBS`` as a user runs it (default settings; ``extra``:
-    more options, e.g. ``--indicator-sheet``), as a whole process."""
+    more options, e.g. ``--indicator-sheet``), as a whole process: quietly (``-q``) with its
+    output thrown away, or with ``terminal`` in a pseudo-terminal as in a shell (the progress bar
+    and the ranking table drawn)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "hasil"
-        argv = [sys.executable, "-m", "monev", "score", str(folder), "-o", str(out), "-q"]
-        return run_process([*argv, "-j", str(jobs), "--no-pdf", *extra], code)
+        argv = [sys.executable, "-m", "monev", "score", str(folder), "-o", str(out)]
+        argv += [] if terminal else ["-q"]
+        return run_process([*argv, "-j", str(jobs), "--no-pdf", *extra], code, terminal=terminal)
 
 
 def indicator_sheet_skipped(offices: int) -> bool:
@@ -448,6 +484,10 @@ def main() -> int:
             "cpu": round(before["cpu_s"] / now["cpu_s"], 2) if now.get("cpu_s") else None,
         }
         print(f"before: {before}; before / now: {results['before_over_now_j2']}", file=sys.stderr)
+    # As in a user's shell: the progress bar and the ranking drawn in a terminal.
+    term = monev_score(first, 2, terminal=True)
+    results[f"monev_score_{sizes[0]}_j2_terminal"] = term
+    print(f"in a terminal, -j2: {term}", file=sys.stderr)
     best = min(results[f"monev_score_{sizes[0]}_j{j}"]["s"] for j in (1, 2))
     ratio = round(pandas["s"] / best, 2)
     skipped = indicator_sheet_skipped(sizes[0])
@@ -460,6 +500,15 @@ def main() -> int:
             ratio,
             ">= 3",
             ratio >= 3,
+        )
+    )
+    term_ratio = round(pandas["s"] / term["s"], 2)
+    targets.append(
+        verdict(
+            f"pandas read / monev score --no-pdf -j2 in a terminal, {sizes[0]} workbooks",
+            term_ratio,
+            ">= 3",
+            term_ratio >= 3,
         )
     )
     if skipped:
