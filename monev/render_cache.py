@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,14 +191,21 @@ class RenderCache:
     inputs: dict[str, str] = field(default_factory=dict)
     inputs_used: dict[str, str] = field(default_factory=dict)
 
+    #: False when the folder is not one the cache may use (:func:`usable_folder`): nothing is
+    #: read from it, written to it or removed from it.
+    usable: bool = True
+
     @classmethod
     def open(cls, cache: Path, env: str | None = None) -> RenderCache:
         """The cache in ``cache/pdf`` (``cache`` is the output folder's ``.cache``)."""
         folder = Path(cache) / SUBDIR
         entries: dict[str, dict[str, Any]] = {}
         inputs: dict[str, str] = {}
+        env = env if env is not None else environment()
+        if not usable_folder(folder):
+            return cls(folder, env, usable=False)
         try:
-            raw = json.loads((folder / INDEX).read_text("utf-8"))
+            raw = json.loads(read_regular(folder / INDEX, MAX_INDEX_BYTES).decode("utf-8"))
             if raw.get("format") == FORMAT and isinstance(raw.get("entries"), dict):
                 entries = {
                     k: v
@@ -209,7 +217,6 @@ class RenderCache:
                     inputs = {k: v for k, v in mapped.items() if _is_key(k) and _is_key(v)}
         except (OSError, ValueError, AttributeError):
             pass  # no index, or one that cannot be read: nothing is trusted
-        env = env if env is not None else environment()
         return cls(folder, env, entries, inputs=inputs)
 
     def lookup(self, input_key: str) -> tuple[str, bytes] | None:
@@ -237,10 +244,10 @@ class RenderCache:
     def get(self, key: str) -> bytes | None:
         """The cached PDF of ``key``, only when its bytes hash to the index entry; else None."""
         entry = self.entries.get(key)
-        if entry is None:
+        if entry is None or not isinstance(entry.get("size"), int):
             return None
         try:
-            data = (self.folder / f"{key}.pdf").read_bytes()
+            data = read_regular(self.folder / f"{key}.pdf", entry["size"])
         except OSError:
             return None
         if hashlib.sha256(data).hexdigest() != entry["sha256"]:
@@ -265,9 +272,11 @@ class RenderCache:
     def save(self) -> None:
         """Store the PDFs rendered by this run, write the index of the entries it used and
         remove every other file."""
-        if not self.used and not self.folder.exists():
+        if not self.usable or (not self.used and not self.folder.exists()):
             return
         self.folder.mkdir(parents=True, exist_ok=True)
+        if not usable_folder(self.folder):  # replaced by a link while the run went on
+            return
         for key, source in self.pending.items():
             dest = self.folder / f"{key}.pdf"
             if isinstance(source, bytes):
@@ -292,10 +301,56 @@ class RenderCache:
         write_atomic(self.folder / INDEX, text.encode("utf-8"))
         keep = {f"{k}.pdf" for k in self.used} | {INDEX}
         for path in self.folder.iterdir():
-            if path.name not in keep and not path.is_dir():
+            if path.name not in keep and _ours(path.name) and not path.is_dir():
                 with contextlib.suppress(OSError):
                     path.unlink()
 
 
 def _is_key(text: Any) -> bool:
     return isinstance(text, str) and len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+
+
+def _ours(name: str) -> bool:
+    """A file name the cache writes (``<key>.pdf``, a temporary file): the only ones it removes,
+    so that nothing else is ever deleted, whatever the folder holds."""
+    stem, dot, ext = name.rpartition(".")
+    return (dot and ext == "pdf" and _is_key(stem)) or (
+        name.startswith(".monev-") and name.endswith(".tmp")
+    )
+
+
+#: The largest index.json the cache reads (an index of 10,000 offices is about 3 MB).
+MAX_INDEX_BYTES = 64 * 1024 * 1024
+
+
+def usable_folder(folder: Path) -> bool:
+    """Whether a cache may use ``folder`` (``.cache/pdf``): it and its parent ``.cache`` are
+    each missing or a real folder, not a link, owned by this user where ownership exists.
+    A link there would make the cache write into, and remove files from, another folder."""
+    for path in (folder.parent, folder):
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return False
+        if not stat.S_ISDIR(st.st_mode):
+            return False
+        if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
+            return False
+    return True
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of ``path`` when it is a regular file (not a link, a pipe or a device) of at
+    most ``limit`` bytes; else OSError. Never blocks on a pipe planted under the name."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            raise OSError(f"not a regular file of at most {limit} bytes: {path}")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(f"larger than {limit} bytes: {path}")
+    return data

@@ -83,10 +83,11 @@ def test_the_cache_keeps_only_what_the_last_run_used(tmp_path):
     second.keep(keys[0])  # the next run reuses one PDF and renders a new one
     new = cache_key("e", DAY, "new")
     second.put(new, b"pdf new")
-    (tmp_path / SUBDIR / "stray.pdf").write_bytes(b"left by an interrupted run")
+    (tmp_path / SUBDIR / ".monev-0123456789ab.tmp").write_bytes(b"left by an interrupted run")
+    (tmp_path / SUBDIR / "notes.pdf").write_bytes(b"not the cache's: never removed")
     second.save()
     assert sorted(p.name for p in (tmp_path / SUBDIR).iterdir()) == sorted(
-        [INDEX, f"{keys[0]}.pdf", f"{new}.pdf"]
+        [INDEX, f"{keys[0]}.pdf", f"{new}.pdf", "notes.pdf"]
     )
     index = json.loads((tmp_path / SUBDIR / INDEX).read_text("utf-8"))
     assert index["entries"][new]["sha256"] == hashlib.sha256(b"pdf new").hexdigest()
@@ -345,3 +346,50 @@ def test_an_edited_template_renders_every_pdf_again(tmp_path, monkeypatch):
         assert "Templat baru" in PdfReader(io.BytesIO(again)).pages[0].extract_text()
     finally:
         monev.report._env.cache_clear()
+
+
+@pytest.mark.parametrize("link", [".cache", ".cache/pdf"])
+def test_a_cache_folder_that_is_a_link_is_not_used_and_nothing_is_removed_through_it(
+    tmp_path, link
+):
+    """A link planted as the output folder's .cache (or .cache/pdf) made the cache write into,
+    and remove every other file from, the folder it points to (found by a cold review)."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "thesis.docx").write_bytes(b"years of work")
+    out = tmp_path / "out"
+    out.mkdir()
+    if link == ".cache/pdf":
+        (out / ".cache").mkdir()
+    (out / link).symlink_to(victim, target_is_directory=True)
+    cache = RenderCache.open(out / ".cache", env="e")
+    assert not cache.usable and cache.entries == {}
+    cache.put(cache_key("e", DAY, "x"), b"%PDF x")
+    cache.save()
+    assert sorted(p.name for p in victim.iterdir()) == ["thesis.docx"]
+
+
+def test_a_pipe_planted_as_a_cached_pdf_or_index_does_not_hang_the_run(tmp_path):
+    import os
+    import threading
+
+    cache = RenderCache.open(tmp_path, env="e")
+    k = cache_key("e", DAY, "one")
+    cache.put(k, b"%PDF one")
+    cache.save()
+    (tmp_path / SUBDIR / f"{k}.pdf").unlink()
+    os.mkfifo(tmp_path / SUBDIR / f"{k}.pdf")
+    got: list[object] = []
+    reader = threading.Thread(target=lambda: got.append(RenderCache.open(tmp_path, env="e").get(k)))
+    reader.daemon = True
+    reader.start()
+    reader.join(10)
+    assert got == [None]  # returned at once, nothing read
+    (tmp_path / SUBDIR / INDEX).unlink()
+    os.mkfifo(tmp_path / SUBDIR / INDEX)
+    opened: list[object] = []
+    reader = threading.Thread(target=lambda: opened.append(RenderCache.open(tmp_path, env="e")))
+    reader.daemon = True
+    reader.start()
+    reader.join(10)
+    assert len(opened) == 1 and opened[0].entries == {}
