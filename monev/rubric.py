@@ -772,6 +772,20 @@ class Rubric(_Model):
     def sha256(self) -> str:
         return self._sha256
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Rubric:
+        """A copy; with ``update`` a changed rubric, which is no longer its file (no path, no
+        sha256) and keeps none of the indexes built from the original. pydantic's own copy kept
+        them: the copy's ``indicators_of`` listed the original's indicators and its sha256 named a
+        file it no longer was, so a render cache could hand back the original's PDFs.
+
+        A rubric is not changed in place (its lists included): make a changed copy instead.
+        """
+        copy = super().model_copy(update=update, deep=deep)
+        if update:
+            for name, attr in self.__private_attributes__.items():
+                setattr(copy, name, attr.get_default())
+        return copy
+
     def aspect(self, code: str) -> Aspect:
         if self._aspects is None:
             self._aspects = {}

@@ -307,3 +307,30 @@ def test_a_rubric_beyond_the_limits_says_which_limit(
     (line_en,) = info.value.lines("en")
     assert id_words in line_id and "tidak sesuai format rubrik" not in line_id, line_id
     assert en_words in line_en, line_en
+
+
+def test_a_changed_copy_of_a_rubric_is_a_new_rubric_not_its_file():
+    """``model_copy(update=...)`` kept the original's private state: the copy's
+    ``indicators_of`` listed the original's indicators once the original had been used (scores
+    of the copy were the original's), and its sha256 named a file it no longer was, which the
+    render cache trusts (found by a cold review)."""
+    from conftest import DEMO
+
+    from monev.batch import score_paths
+
+    def scores(rubric):
+        run = score_paths([DEMO / "dinkes.xlsx"], rubric)
+        return [o.score.final_exact for o in run.offices]
+
+    used, fresh = load_rubric(), load_rubric()
+    before = scores(used)  # builds the original's index of indicators by aspect
+    drop = {"indicators": used.indicators[1:]}  # the first indicator (JI-01) taken out
+    copy, copy_of_fresh = used.model_copy(update=drop), fresh.model_copy(update=drop)
+    aspect = used.indicators[0].aspect
+    assert [i.code for i in copy.indicators_of(aspect)] == [
+        i.code for i in used.indicators[1:] if i.aspect == aspect
+    ]
+    assert scores(copy) == scores(copy_of_fresh) != before
+    assert (copy.sha256, copy.path) == ("", "") and used.sha256
+    same = used.model_copy()  # an unchanged copy is still the file
+    assert same.sha256 == used.sha256 and scores(same) == before
