@@ -688,7 +688,32 @@ def html_to_pdf(
         pdf_identifier=ident.hexdigest()[:32].encode("ascii"),
         font_config=fonts,
         stylesheets=stylesheets,
+        finisher=compress_once,
     )
+
+
+def compress_once(document: Any, pdf: Any) -> None:
+    """WeasyPrint's ``finisher``: each stream of ``pdf`` compressed here, once, as pydyf
+    would compress it (zlib level 9, ``/Filter /FlateDecode`` then ``/Length``), so the PDF's
+    bytes are the same. pydyf makes a stream's bytes each time they are asked for, and with a
+    PDF identifier it asks twice (once to write the object, once more to hash every object for
+    the identifier's second part): the fonts and the page content were compressed twice.
+    """
+    import zlib
+
+    from pydyf import Stream
+
+    try:
+        from pydyf import _to_bytes  # how pydyf writes one item of a stream
+    except ImportError:  # another pydyf: it compresses its streams itself, as before
+        return
+    for obj in pdf.objects:
+        if isinstance(obj, Stream) and obj.compress:
+            raw = b"\n".join(_to_bytes(item) for item in obj.stream)
+            packer = zlib.compressobj(level=9)
+            obj.stream = [packer.compress(raw) + packer.flush()]
+            obj.extra = dict(obj.extra, Filter="/FlateDecode")
+            obj.compress = False
 
 
 def attach_files(
@@ -830,7 +855,36 @@ def _renderer() -> tuple[Any, dict[bytes, Any]]:
 
     if getattr(_LOCAL, "pid", None) != os.getpid():  # a forked child starts its own
         _LOCAL.pid, _LOCAL.fonts, _LOCAL.sheets = os.getpid(), FontConfiguration(), {}
+        _cache_parser_patterns()
     return _LOCAL.fonts, _LOCAL.sheets
+
+
+class _ParserPatterns(dict[tuple[Any, bool], "re.Pattern[str]"]):
+    """tinyhtml5's patterns for a run of characters, made once for each set of characters."""
+
+    def __missing__(self, key: tuple[Any, bool]) -> re.Pattern[str]:
+        characters, opposite = key
+        ranges = "".join(f"\\x{ord(c):02x}" for c in characters)
+        made = self[key] = re.compile(f"[{'' if opposite else '^'}{ranges}]+")
+        return made
+
+
+def _cache_parser_patterns() -> None:
+    """Make tinyhtml5's cache of patterns (``chars_until``) find what it keeps.
+
+    tinyhtml5 2.1 stores each pattern under the pattern itself instead of the characters it
+    was made for, so every text run and attribute value of a page builds its pattern again
+    (a list comprehension and a lookup in ``re``'s cache): 40 % of parsing an office report,
+    about 2 % of its PDF. With a dictionary that makes the missing pattern itself and keeps
+    it under the right key, tinyhtml5 finds it; the patterns, and so the parsed pages, are the
+    same. Left alone where tinyhtml5 keeps no such dictionary.
+    """
+    try:
+        from tinyhtml5 import inputstream
+    except ImportError:
+        return
+    if type(getattr(inputstream, "characters_until_regex", None)) is dict:
+        inputstream.characters_until_regex = _ParserPatterns()
 
 
 def _stylesheet(sheets: dict[bytes, Any], fonts: Any, href: str) -> Any:

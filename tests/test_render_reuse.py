@@ -190,3 +190,82 @@ def test_the_kecamatan_report_too_has_the_same_bytes_with_the_small_sheet(monkey
     assert report.small_ua_fits(html)
     small, full = _both_ways(monkeypatch, html)
     assert small[:5] == b"%PDF-" and small == full
+
+
+# --- Streams compressed once, HTML patterns made once (issue 13 item 3, wp-pdfcpu3) ----------
+
+
+def _office_page(rubric):
+    run = score_paths([DEMO / "dinkes.xlsx"], rubric, as_of=AS_OF)
+    o = run.offices[0]
+    return report.render_office_html(run, o), (
+        report.ATTACHMENT_NAME,
+        report.office_attachment(run, o, "id"),
+    )
+
+
+@pytest.mark.pdf
+def test_each_stream_is_compressed_once_and_the_pdf_keeps_its_bytes(monkeypatch, rubric):
+    """pydyf compresses a stream each time its bytes are asked for, and with a PDF identifier
+    they are asked for twice (to write the object, then to hash every object for the
+    identifier): the fonts and the page content were compressed twice. report.compress_once
+    compresses them once, before pydyf writes, as pydyf would: the same bytes."""
+    import zlib
+
+    import pydyf
+
+    html, attachment = _office_page(rubric)
+    report.html_to_pdf(html, AS_OF, attachment)  # fonts and stylesheets warm
+    calls = []
+
+    class Counting:
+        def compressobj(self, level=-1):
+            calls.append(level)
+            return zlib.compressobj(level)
+
+    monkeypatch.setattr(pydyf, "zlib", Counting())
+    once = report.html_to_pdf(html, AS_OF, attachment)
+    # pydyf itself now compresses only the streams it makes while writing: the object stream
+    # (twice: written, then hashed for the identifier) and the cross-reference stream (once).
+    # Before, it also compressed each of the page, font and attachment streams twice.
+    assert len(calls) == 3
+    with monkeypatch.context() as m:
+        m.setattr(report, "compress_once", lambda document, pdf: None)
+        pydyf_own = report.html_to_pdf(html, AS_OF, attachment)
+    assert len(calls) > 3 + 2 * 5  # 5 pages: at least their 5 content streams, twice each
+    assert once[:5] == b"%PDF-" and once == pydyf_own
+
+
+def test_tinyhtml5_finds_the_patterns_it_made_and_parses_the_same_tree(monkeypatch, rubric):
+    """tinyhtml5 2.1 kept each pattern of ``chars_until`` under the wrong key, so it made it
+    again for every run of text (about 40 % of parsing a report). After
+    report._cache_parser_patterns a second page builds no pattern, and the tree is the same."""
+    import xml.etree.ElementTree as ET
+
+    import tinyhtml5
+    from tinyhtml5 import inputstream
+
+    def parse(page):
+        return ET.tostring(tinyhtml5.parse(page, namespace_html_elements=False))
+
+    page = report.compact_html(_office_page(rubric)[0])
+    monkeypatch.setattr(inputstream, "characters_until_regex", {})  # tinyhtml5's own
+    plain = parse(page)
+    assert len(inputstream.characters_until_regex) < 20
+    assert all(hasattr(k[0], "pattern") for k in inputstream.characters_until_regex)  # the bug
+
+    made = []
+    original = report._ParserPatterns.__missing__
+
+    def counting(self, key):
+        made.append(key)
+        return original(self, key)
+
+    monkeypatch.setattr(report._ParserPatterns, "__missing__", counting)
+    monkeypatch.setattr(inputstream, "characters_until_regex", {})
+    report._cache_parser_patterns()
+    first = parse(page)
+    assert made and len(made) == len(set(made)) < 20  # each pattern made once
+    again = parse(page)
+    assert len(made) == len(set(made))  # the second page made none
+    assert first == again == plain
