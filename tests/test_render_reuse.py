@@ -269,3 +269,28 @@ def test_tinyhtml5_finds_the_patterns_it_made_and_parses_the_same_tree(monkeypat
     again = parse(page)
     assert len(made) == len(set(made))  # the second page made none
     assert first == again == plain
+
+
+@pytest.mark.pdf
+def test_the_tag_query_finds_what_cssselect2_finds(monkeypatch, rubric, city):  # noqa: F811
+    """WeasyPrint walks every page twice through cssselect2 to find its stylesheets and its
+    metadata; on our pages report._TagQuery answers those two queries (and any query by tag
+    names) with the same elements in the same order, and hands anything else to cssselect2."""
+    html, _ = _office_page(rubric)
+    pages = [html, report.render_city_html(city)]
+    pages.append(report.render_kecamatan_html(city, city.kecamatan_groups()[0]))
+    ua = report._stylesheet(*reversed(report._renderer()), report.SMALL_UA)
+    quick = report._small_ua_html(ua)
+    asked = []
+    for page in pages:
+        doc = quick(string=report.compact_html(page), base_url=str(ROOT / "reports"))
+        query = doc.wrapper_element.query_all
+        assert isinstance(query, report._TagQuery)
+        monkeypatch.setattr(query, "general", lambda *s: asked.append(s) or iter(()))
+        general = type(doc.wrapper_element).query_all.__get__(doc.wrapper_element)
+        for selectors in (("style", "link"), ("title", "meta", "link"), ("td",), ("rect", "a")):
+            found = [w.etree_element for w in query(*selectors)]
+            assert found == [w.etree_element for w in general(*selectors)], selectors
+        assert [len(list(query("meta"))), len(list(query("title")))] == [4, 1]
+        list(query("td.num"))
+    assert asked == [("td.num",)] * 3  # not a tag name: cssselect2's own query
