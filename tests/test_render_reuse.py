@@ -209,7 +209,8 @@ def test_each_stream_is_compressed_once_and_the_pdf_keeps_its_bytes(monkeypatch,
     """pydyf compresses a stream each time its bytes are asked for, and with a PDF identifier
     they are asked for twice (to write the object, then to hash every object for the
     identifier): the fonts and the page content were compressed twice. report.compress_once
-    compresses them once, before pydyf writes, as pydyf would: the same bytes."""
+    compresses them once, before pydyf writes, as pydyf would: at pydyf's level the same
+    bytes; at report.PDF_COMPRESSION the same pages (the text read back is the same)."""
     import zlib
 
     import pydyf
@@ -224,6 +225,10 @@ def test_each_stream_is_compressed_once_and_the_pdf_keeps_its_bytes(monkeypatch,
             return zlib.compressobj(level)
 
     monkeypatch.setattr(pydyf, "zlib", Counting())
+    quicker = report.html_to_pdf(html, AS_OF, attachment)
+    assert report.PDF_COMPRESSION == 6 and len(calls) == 3
+    monkeypatch.setattr(report, "PDF_COMPRESSION", 9)  # pydyf's own level
+    calls.clear()
     once = report.html_to_pdf(html, AS_OF, attachment)
     # pydyf itself now compresses only the streams it makes while writing: the object stream
     # (twice: written, then hashed for the identifier) and the cross-reference stream (once).
@@ -234,6 +239,15 @@ def test_each_stream_is_compressed_once_and_the_pdf_keeps_its_bytes(monkeypatch,
         pydyf_own = report.html_to_pdf(html, AS_OF, attachment)
     assert len(calls) > 3 + 2 * 5  # 5 pages: at least their 5 content streams, twice each
     assert once[:5] == b"%PDF-" and once == pydyf_own
+    assert _text(quicker) == _text(once) and len(quicker) < 1.03 * len(once)
+
+
+def _text(pdf: bytes) -> list[str]:
+    import io
+
+    from pypdf import PdfReader
+
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
 
 
 def test_tinyhtml5_finds_the_patterns_it_made_and_parses_the_same_tree(monkeypatch, rubric):
