@@ -190,3 +190,121 @@ def test_the_kecamatan_report_too_has_the_same_bytes_with_the_small_sheet(monkey
     assert report.small_ua_fits(html)
     small, full = _both_ways(monkeypatch, html)
     assert small[:5] == b"%PDF-" and small == full
+
+
+# --- Streams compressed once, HTML patterns made once (issue 13 item 3, wp-pdfcpu3) ----------
+
+
+def _office_page(rubric):
+    run = score_paths([DEMO / "dinkes.xlsx"], rubric, as_of=AS_OF)
+    o = run.offices[0]
+    return report.render_office_html(run, o), (
+        report.ATTACHMENT_NAME,
+        report.office_attachment(run, o, "id"),
+    )
+
+
+@pytest.mark.pdf
+def test_each_stream_is_compressed_once_and_the_pdf_keeps_its_bytes(monkeypatch, rubric):
+    """pydyf compresses a stream each time its bytes are asked for, and with a PDF identifier
+    they are asked for twice (to write the object, then to hash every object for the
+    identifier): the fonts and the page content were compressed twice. report.compress_once
+    compresses them once, before pydyf writes, as pydyf would: at pydyf's level the same
+    bytes; at report.PDF_COMPRESSION the same pages (the text read back is the same)."""
+    import zlib
+
+    import pydyf
+
+    html, attachment = _office_page(rubric)
+    report.html_to_pdf(html, AS_OF, attachment)  # fonts and stylesheets warm
+    calls = []
+
+    class Counting:
+        def compressobj(self, level=-1):
+            calls.append(level)
+            return zlib.compressobj(level)
+
+    monkeypatch.setattr(pydyf, "zlib", Counting())
+    quicker = report.html_to_pdf(html, AS_OF, attachment)
+    assert report.PDF_COMPRESSION == 6 and len(calls) == 3
+    monkeypatch.setattr(report, "PDF_COMPRESSION", 9)  # pydyf's own level
+    calls.clear()
+    once = report.html_to_pdf(html, AS_OF, attachment)
+    # pydyf itself now compresses only the streams it makes while writing: the object stream
+    # (twice: written, then hashed for the identifier) and the cross-reference stream (once).
+    # Before, it also compressed each of the page, font and attachment streams twice.
+    assert len(calls) == 3
+    with monkeypatch.context() as m:
+        m.setattr(report, "compress_once", lambda document, pdf: None)
+        pydyf_own = report.html_to_pdf(html, AS_OF, attachment)
+    assert len(calls) > 3 + 2 * 5  # 5 pages: at least their 5 content streams, twice each
+    assert once[:5] == b"%PDF-" and once == pydyf_own
+    assert _text(quicker) == _text(once) and len(quicker) < 1.03 * len(once)
+
+
+def _text(pdf: bytes) -> list[str]:
+    import io
+
+    from pypdf import PdfReader
+
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def test_tinyhtml5_finds_the_patterns_it_made_and_parses_the_same_tree(monkeypatch, rubric):
+    """tinyhtml5 2.1 kept each pattern of ``chars_until`` under the wrong key, so it made it
+    again for every run of text (about 40 % of parsing a report). After
+    report._cache_parser_patterns a second page builds no pattern, and the tree is the same."""
+    import xml.etree.ElementTree as ET
+
+    import tinyhtml5
+    from tinyhtml5 import inputstream
+
+    def parse(page):
+        return ET.tostring(tinyhtml5.parse(page, namespace_html_elements=False))
+
+    page = report.compact_html(_office_page(rubric)[0])
+    monkeypatch.setattr(inputstream, "characters_until_regex", {})  # tinyhtml5's own
+    plain = parse(page)
+    assert len(inputstream.characters_until_regex) < 20
+    assert all(hasattr(k[0], "pattern") for k in inputstream.characters_until_regex)  # the bug
+
+    made = []
+    original = report._ParserPatterns.__missing__
+
+    def counting(self, key):
+        made.append(key)
+        return original(self, key)
+
+    monkeypatch.setattr(report._ParserPatterns, "__missing__", counting)
+    monkeypatch.setattr(inputstream, "characters_until_regex", {})
+    report._cache_parser_patterns()
+    first = parse(page)
+    assert made and len(made) == len(set(made)) < 20  # each pattern made once
+    again = parse(page)
+    assert len(made) == len(set(made))  # the second page made none
+    assert first == again == plain
+
+
+@pytest.mark.pdf
+def test_the_tag_query_finds_what_cssselect2_finds(monkeypatch, rubric, city):  # noqa: F811
+    """WeasyPrint walks every page twice through cssselect2 to find its stylesheets and its
+    metadata; on our pages report._TagQuery answers those two queries (and any query by tag
+    names) with the same elements in the same order, and hands anything else to cssselect2."""
+    html, _ = _office_page(rubric)
+    pages = [html, report.render_city_html(city)]
+    pages.append(report.render_kecamatan_html(city, city.kecamatan_groups()[0]))
+    ua = report._stylesheet(*reversed(report._renderer()), report.SMALL_UA)
+    quick = report._small_ua_html(ua)
+    asked = []
+    for page in pages:
+        doc = quick(string=report.compact_html(page), base_url=str(ROOT / "reports"))
+        query = doc.wrapper_element.query_all
+        assert isinstance(query, report._TagQuery)
+        monkeypatch.setattr(query, "general", lambda *s: asked.append(s) or iter(()))
+        general = type(doc.wrapper_element).query_all.__get__(doc.wrapper_element)
+        for selectors in (("style", "link"), ("title", "meta", "link"), ("td",), ("rect", "a")):
+            found = [w.etree_element for w in query(*selectors)]
+            assert found == [w.etree_element for w in general(*selectors)], selectors
+        assert [len(list(query("meta"))), len(list(query("title")))] == [4, 1]
+        list(query("td.num"))
+    assert asked == [("td.num",)] * 3  # not a tag name: cssselect2's own query
