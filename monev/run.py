@@ -98,6 +98,18 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
     folder = OutputFolder.open(
         settings.out, inputs, allow_inside_input=settings.allow_out_inside_input
     )
+    prepared: dict[str, Any] = {}
+
+    def prepare() -> None:
+        """WeasyPrint, the templates and the render cache, while the workers read (see
+        :func:`monev.report.prepare_rendering`); the render workers are forked from here later
+        and have them."""
+        from monev.report import prepare_rendering
+
+        prepared["cache"] = prepare_rendering(
+            settings.lang, folder.cache if settings.cache else None
+        )
+
     try:
         run = score_paths(
             inputs,
@@ -110,9 +122,9 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
             stages_from_workbooks=settings.stages_from_workbooks,
             verifier_from_workbooks=settings.verifier_from_workbooks,
             registry=settings.registry,
-            # WeasyPrint's import (about 0.4 s of CPU) beside the reading, not in the worker
-            # that renders the first PDF; the render workers are forked from here and have it.
-            while_waiting=_load_renderer if settings.pdf else None,
+            # WeasyPrint's import (about 0.4 s of CPU), the templates and the render cache's
+            # hashes beside the reading, not in the worker that renders the first PDF.
+            while_waiting=prepare if settings.pdf else None,
         )
         if run.received == 0:
             raise RunError("cli.no_inputs")
@@ -144,7 +156,7 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
                         lang=settings.lang,
                         jobs=settings.jobs,
                         progress=settings.rendering_progress,
-                        cache=folder.cache if settings.cache else None,
+                        cache=prepared.get("cache", folder.cache) if settings.cache else None,
                     )
                 except RenderError as exc:  # a renderer died on some PDFs; the others are written
                     run.pdf_failed = list(exc.failed)
@@ -155,17 +167,6 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
     finally:
         folder.abort()  # after commit() only releases the lock
     return run
-
-
-def _load_renderer() -> None:
-    """Import the PDF renderer in this process (see :func:`run_score`); a failure here is left
-    for the rendering to report."""
-    import contextlib
-
-    from monev.resources import import_weasyprint
-
-    with contextlib.suppress(Exception):
-        import_weasyprint()
 
 
 class _Beside:
