@@ -306,6 +306,7 @@ def score_paths(
     verifier_from_workbooks: bool = False,
     registry: Registry | None = None,
     while_waiting: Callable[[], None] | None = None,
+    cache: Path | None = None,
 ) -> RunResult:
     """Score every workbook under ``inputs`` with ``rubric`` and rank the offices.
 
@@ -323,6 +324,9 @@ def score_paths(
     With ``registry``, each workbook is matched to its entry (see :func:`match_registry`); copies
     are then found by entry, and the entries without a workbook are the run's ``missing``.
     ``while_waiting()`` runs here while the workers read (``monev score`` loads the PDF renderer).
+    ``cache`` (the output folder's ``.cache``; not with ``links``): workbooks whose result the
+    previous run made from the same bytes, rubric, options and code are not read again
+    (:mod:`monev.read_cache`).
     """
     if stages is not None and registry is not None:
         stages = stages_by_registry(stages, registry)
@@ -345,8 +349,15 @@ def score_paths(
             for q, p in zip(read, paths, strict=True)
         ]
     else:
-        outcomes = _isolated(
-            _score_task, paths, names, rubric, options, jobs, progress, while_waiting
+        from monev.read_cache import ReadCache, reuse
+
+        outcomes = reuse(
+            ReadCache.open(cache, rubric, options) if cache is not None else None,
+            paths,
+            names,
+            lambda ps, ns: _isolated(
+                _score_task, ps, ns, rubric, options, jobs, progress, while_waiting
+            ),
         )
     outcomes = set_aside_copies(outcomes, paths)
     offices = combine_assessors([o for o in outcomes if isinstance(o, OfficeResult)], rubric)

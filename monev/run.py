@@ -125,7 +125,12 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
             # WeasyPrint's import (about 0.4 s of CPU), the templates and the render cache's
             # hashes beside the reading, not in the worker that renders the first PDF.
             while_waiting=prepare if settings.pdf else None,
+            # the read cache serves re-runs with PDFs; a --no-pdf run of thousands of workbooks
+            # would only write thousands of results into it
+            cache=folder.cache if settings.cache and settings.pdf else None,
         )
+        if settings.pdf and not prepared:  # every workbook from the read cache: no workers
+            prepare()
         if run.received == 0:
             raise RunError("cli.no_inputs")
         if settings.previous is not None:

@@ -1,0 +1,153 @@
+"""Issue 13 item 2: a re-run reads only the workbooks that changed (monev.read_cache).
+
+Reads are counted by wrapping the worker's task (``monev.batch._score_task``): the workers are
+forked from this process and look the task up by name, so each workbook read appends its name
+to a log file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+from conftest import DEMO
+
+import monev.batch
+from monev.batch import score_paths
+from monev.read_cache import INDEX, SUBDIR, secret_path
+from monev.resources import data_dir
+from monev.rubric import load_rubric
+
+DAY = dt.date(2024, 11, 13)
+
+
+@pytest.fixture
+def reads(tmp_path, monkeypatch):
+    """The log of workbooks read; read and emptied by calling the fixture's value."""
+    log = tmp_path / "reads.log"
+    task = monev.batch._score_task
+
+    @functools.wraps(task)
+    def counted(item):
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(item[1] + "\n")
+        return task(item)
+
+    monkeypatch.setattr(monev.batch, "_score_task", counted)
+
+    def taken() -> list[str]:
+        lines = sorted(log.read_text("utf-8").splitlines()) if log.exists() else []
+        log.unlink(missing_ok=True)
+        return lines
+
+    return taken
+
+
+@pytest.fixture
+def inputs(tmp_path) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("dinkes.xlsx", "diskominfotik.xlsx", "kel-kepel.xlsx"):
+        shutil.copy(DEMO / name, folder / name)
+    return folder
+
+
+def _json(run) -> str:
+    return run.to_json("id")
+
+
+def _score(inputs: Path, cache: Path | None, rubric=None, **kw) -> str:
+    rubric = rubric or load_rubric("ki-jatim-2024")
+    return _json(score_paths([inputs], rubric, jobs=2, as_of=DAY, cache=cache, **kw))
+
+
+def _correct_link(path: Path) -> None:
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Kuesioner"]
+    cell = next(c for row in ws.iter_rows() for c in row if c.value == "JI-01")
+    evidence = ws.cell(row=cell.row, column=6)
+    evidence.value = str(evidence.value) + "-diperbaiki"
+    wb.save(path)
+
+
+ALL = ["dinkes.xlsx", "diskominfotik.xlsx", "kel-kepel.xlsx"]
+
+
+def test_a_rerun_reads_only_the_workbook_that_changed(tmp_path, inputs, reads):
+    cache = tmp_path / ".cache"
+    plain = _score(inputs, None)
+    assert reads() == ALL
+    assert _score(inputs, cache) == plain  # the same results, byte for byte
+    assert reads() == ALL  # nothing cached yet
+    assert _score(inputs, cache) == plain
+    assert reads() == []  # nothing changed: nothing read
+    assert len(json.loads((cache / SUBDIR / INDEX).read_text("utf-8"))["entries"]) == 3
+
+    _correct_link(inputs / "diskominfotik.xlsx")
+    changed = _score(inputs, cache)
+    assert reads() == ["diskominfotik.xlsx"]
+    assert changed == _score(inputs, None)  # what a run without the cache gives
+    reads()
+    assert changed != plain  # the new sha256 of diskominfotik.xlsx
+    # The cache holds this run's results only: the old diskominfotik entry is gone.
+    assert len(list((cache / SUBDIR).glob("*.pickle"))) == 3
+
+
+def test_a_corrupt_or_foreign_entry_is_never_loaded(tmp_path, inputs, reads):
+    cache = tmp_path / ".cache"
+    plain = _score(inputs, cache)
+    reads()
+    index = json.loads((cache / SUBDIR / INDEX).read_text("utf-8"))
+    first, *_ = sorted(index["entries"])
+    pickled = cache / SUBDIR / f"{first}.pickle"
+    data = bytearray(pickled.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    pickled.write_bytes(bytes(data))
+    assert _score(inputs, cache) == plain
+    assert len(reads()) == 1  # that one read again; the others verified
+    assert _score(inputs, cache) == plain
+    assert reads() == []  # and written anew
+
+    (cache / SUBDIR / INDEX).write_text("{not json", "utf-8")
+    assert _score(inputs, cache) == plain
+    assert reads() == ALL  # an index that cannot be read: nothing trusted
+
+    # Entries made under another user's secret (a shared output folder): never unpickled.
+    secret = secret_path()
+    assert secret is not None and secret.exists()
+    secret.write_bytes(b"\x01" * 32)
+    assert _score(inputs, cache) == plain
+    assert reads() == ALL
+
+
+def test_the_rubric_and_the_read_options_are_part_of_the_key(tmp_path, inputs, reads):
+    cache = tmp_path / ".cache"
+    _score(inputs, cache)
+    reads()
+    # The same rules in another file (a comment more): another sha256, everything read again.
+    copy = tmp_path / "rubrik.yaml"
+    copy.write_text(
+        (data_dir("scoring_rules") / "ki-jatim-2024.yaml").read_text("utf-8") + "\n# salinan\n",
+        "utf-8",
+    )
+    _score(inputs, cache, rubric=load_rubric(copy))
+    assert reads() == ALL
+    _score(inputs, cache, rubric=load_rubric(copy))
+    assert reads() == []
+    _score(inputs, cache, rubric=load_rubric(copy), verifier_from_workbooks=True)
+    assert reads() == ALL  # another read option
+
+
+def test_a_rubric_made_in_code_is_never_cached(tmp_path, inputs, reads, rubric):
+    made = rubric.model_copy()
+    made._sha256 = ""  # as a rubric built in code: no file, no file hash
+    cache = tmp_path / ".cache"
+    _score(inputs, cache, rubric=made)
+    _score(inputs, cache, rubric=made)
+    assert reads() == sorted(ALL + ALL)  # read by both runs
+    assert not (cache / SUBDIR).exists()
