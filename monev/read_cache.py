@@ -25,15 +25,14 @@ import contextlib
 import hashlib
 import hmac
 import json
-import os
 import pickle
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from monev.outputs import write_atomic
+from monev.resources import user_cache, user_secret
 
 #: Changes when the layout or the key changes: older caches are then never matched.
 FORMAT = "monev-read-cache 1"
@@ -44,34 +43,9 @@ DISTRIBUTIONS = ("python-calamine", "openpyxl", "defusedxml")
 
 
 def secret_path() -> Path | None:
-    """``$XDG_CACHE_HOME/monev/secret`` (by default ``~/.cache/monev/secret``); None without a
-    home folder."""
-    from monev.render_cache import template_folder
-
-    folder = template_folder()
-    return None if folder is None else folder.parent / "secret"
-
-
-def user_secret() -> bytes | None:
-    """The user's secret for the read cache's HMACs, made on first use (32 random bytes, mode
-    0600); None when it can neither be read nor made."""
-    path = secret_path()
-    if path is None:
-        return None
-    with contextlib.suppress(OSError):
-        data = path.read_bytes()
-        if len(data) == 32:
-            return data
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        data = secrets.token_bytes(32)
-        tmp = path.parent / f".secret-{secrets.token_hex(6)}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-        return data
-    return None
+    """Where the user's secret is (:func:`monev.resources.user_secret`)."""
+    folder = user_cache()
+    return None if folder is None else folder / "secret"
 
 
 def _versions() -> str:

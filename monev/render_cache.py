@@ -321,13 +321,10 @@ def template_folder() -> Path | None:
     ``~/.cache/monev/templates``), the user's own cache, beside the link-check cache. Not the
     output folder: a compiled template is code that runs, and an output folder may be shared.
     None when there is no home folder to put it in."""
-    base = os.environ.get("XDG_CACHE_HOME")
-    if not base:
-        try:
-            base = str(Path.home() / ".cache")
-        except (RuntimeError, KeyError):  # no HOME and no password entry
-            return None
-    return Path(base) / "monev" / "templates"
+    from monev.resources import user_cache
+
+    folder = user_cache()
+    return None if folder is None else folder / "templates"
 
 
 def template_cache(identity: str, folder: Path | None = None) -> Any:
