@@ -151,3 +151,25 @@ def test_a_rubric_made_in_code_is_never_cached(tmp_path, inputs, reads, rubric):
     _score(inputs, cache, rubric=made)
     assert reads() == sorted(ALL + ALL)  # read by both runs
     assert not (cache / SUBDIR).exists()
+
+
+def test_only_a_cached_run_with_pdfs_uses_the_read_cache(tmp_path, inputs, monkeypatch, rubric):
+    """--no-cache reads every workbook; --no-pdf runs (thousands of workbooks) write no cache."""
+    import monev.run
+    from monev.run import RunSettings, run_score
+
+    seen: list[Path | None] = []
+
+    class Stop(Exception):
+        pass
+
+    def scored(paths, rb, **kw):
+        seen.append(kw.get("cache"))
+        raise Stop
+
+    monkeypatch.setattr(monev.run, "score_paths", scored)
+    for pdf, cache in ((True, True), (True, False), (False, True)):
+        with pytest.raises(Stop):
+            run_score([inputs], rubric, RunSettings(out=tmp_path / "out", pdf=pdf, cache=cache))
+    assert seen[0] is not None and seen[0].name == ".cache"
+    assert seen[1:] == [None, None]
