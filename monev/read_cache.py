@@ -16,7 +16,9 @@ in the user's cache folder (``$XDG_CACHE_HOME/monev/secret``, made on first use,
 user only). A result is unpickled only when its bytes carry that HMAC, so a file edited,
 truncated or put there by anyone without the user's secret (an output folder may be shared) is
 never loaded: the workbook is read again. No secret (no home folder): no read cache. The parent
-writes the cache, once the reading is over, keeping only the entries the current run used.
+writes the cache once the run's outputs are made (``monev score``: after the rendering, as the
+render cache), so a run killed before leaves it as it was; only the entries the run used are
+kept.
 """
 
 from __future__ import annotations
@@ -67,37 +69,18 @@ class ReadCache:
     folder: Path
     secret: bytes
     #: What every key of this run shares: the code, the libraries, the rubric, the options.
-    base: bytes
+    base: bytes = b""
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     used: dict[str, dict[str, Any]] = field(default_factory=dict)
     pending: dict[str, bytes] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, cache: Path, rubric: Any, options: Any, code: str = "") -> ReadCache | None:
-        """The cache in ``cache/read`` (``cache`` is the output folder's ``.cache``) for a run
-        with ``rubric`` and the read ``options`` (pickled and hashed); None when the rubric has
-        no file hash or there is no user secret. ``code``: :func:`monev.render_cache.
-        code_identity` when already computed."""
-        if not getattr(rubric, "sha256", ""):
-            return None
+    def open(cls, cache: Path) -> ReadCache | None:
+        """The cache in ``cache/read`` (``cache`` is the output folder's ``.cache``); None when
+        there is no user secret. :func:`reuse` binds it to a run's rubric and options."""
         secret = user_secret()
         if secret is None:
             return None
-        from monev.render_cache import code_identity
-
-        h = hashlib.sha256()
-        for part in (
-            FORMAT,
-            code or code_identity(),
-            _versions(),
-            rubric.sha256,
-            rubric.id,
-            rubric.version,
-            hashlib.sha256(pickle.dumps(options, protocol=5)).hexdigest(),
-        ):
-            data = part.encode("utf-8")
-            h.update(b"%d:" % len(data))
-            h.update(data)
         folder = Path(cache) / SUBDIR
         entries: dict[str, dict[str, Any]] = {}
         try:
@@ -110,7 +93,31 @@ class ReadCache:
                 }
         except (OSError, ValueError, AttributeError):
             pass  # no index, or one that cannot be read: nothing is trusted
-        return cls(folder, secret, h.digest(), entries)
+        return cls(folder, secret, b"", entries)
+
+    def bind(self, rubric: Any, options: Any) -> bool:
+        """Key this run's entries by ``rubric`` and the read ``options`` (pickled and hashed)
+        besides monev's code and the reader libraries; False (nothing cached) when the rubric
+        has no file hash (made in code: two of them could share id and version)."""
+        if not getattr(rubric, "sha256", ""):
+            return False
+        from monev.render_cache import code_identity
+
+        h = hashlib.sha256()
+        for part in (
+            FORMAT,
+            code_identity(),
+            _versions(),
+            rubric.sha256,
+            rubric.id,
+            rubric.version,
+            hashlib.sha256(pickle.dumps(options, protocol=5)).hexdigest(),
+        ):
+            data = part.encode("utf-8")
+            h.update(b"%d:" % len(data))
+            h.update(data)
+        self.base = h.digest()
+        return True
 
     def key(self, path: Path, name: str) -> tuple[str, str] | None:
         """The key of the workbook at ``path`` shown as ``name``, and the sha256 of its bytes;
@@ -177,15 +184,18 @@ class ReadCache:
 
 def reuse(
     cache: ReadCache | None,
+    rubric: Any,
+    options: Any,
     paths: list[Path],
     names: list[str],
     compute: Callable[[list[Path], list[str]], list[Any]],
 ) -> list[Any]:
-    """``compute(paths, names)``, but the workbooks whose result is in ``cache`` are not given to
-    it: their results come from the cache. New results whose sha256 is that of the bytes hashed
-    for their key are stored (not a file changed while it was read, nor one that killed its
-    reader, MV110, whose result has no sha256)."""
-    if cache is None:
+    """``compute(paths, names)``, but the workbooks whose result is in ``cache`` (for ``rubric``
+    and ``options``) are not given to it: their results come from the cache. New results whose
+    sha256 is that of the bytes hashed for their key are recorded (not a file changed while it
+    was read, nor one that killed its reader, MV110, whose result has no sha256); the caller
+    stores them with :meth:`ReadCache.save` once the run is complete."""
+    if cache is None or not cache.bind(rubric, options):
         return compute(paths, names)
     keys = [cache.key(p, n) for p, n in zip(paths, names, strict=True)]
     results: list[Any] = [cache.get(k[0]) if k else None for k in keys]
@@ -197,7 +207,6 @@ def reuse(
             k = keys[i]
             if k is not None and getattr(result, "sha256", None) == k[1]:
                 cache.put(k[0], result)
-    cache.save()
     return results
 
 

@@ -111,6 +111,14 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
         )
 
     try:
+        # The read cache serves re-runs with PDFs; a --no-pdf run of thousands of workbooks
+        # would only write thousands of results into it. Saved after the rendering, as the
+        # render cache is: a run killed before leaves both as they were.
+        read_cache = None
+        if settings.cache and settings.pdf:
+            from monev.read_cache import ReadCache
+
+            read_cache = ReadCache.open(folder.cache)
         run = score_paths(
             inputs,
             rubric,
@@ -125,9 +133,7 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
             # WeasyPrint's import (about 0.4 s of CPU), the templates and the render cache's
             # hashes beside the reading, not in the worker that renders the first PDF.
             while_waiting=prepare if settings.pdf else None,
-            # the read cache serves re-runs with PDFs; a --no-pdf run of thousands of workbooks
-            # would only write thousands of results into it
-            cache=folder.cache if settings.cache and settings.pdf else None,
+            cache=read_cache,
         )
         if settings.pdf and not prepared:  # every workbook from the read cache: no workers
             prepare()
@@ -165,6 +171,8 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
                     )
                 except RenderError as exc:  # a renderer died on some PDFs; the others are written
                     run.pdf_failed = list(exc.failed)
+                if read_cache is not None:
+                    read_cache.save()
             writing.wait()
         finally:
             writing.stop()

@@ -19,7 +19,7 @@ from conftest import DEMO
 
 import monev.batch
 from monev.batch import score_paths
-from monev.read_cache import INDEX, SUBDIR, secret_path
+from monev.read_cache import INDEX, SUBDIR, ReadCache, secret_path
 from monev.resources import data_dir
 from monev.rubric import load_rubric
 
@@ -62,8 +62,13 @@ def _json(run) -> str:
 
 
 def _score(inputs: Path, cache: Path | None, rubric=None, **kw) -> str:
+    """A run with the read cache in ``cache`` (the output folder's ``.cache``), saved after."""
     rubric = rubric or load_rubric("ki-jatim-2024")
-    return _json(score_paths([inputs], rubric, jobs=2, as_of=DAY, cache=cache, **kw))
+    store = ReadCache.open(cache) if cache is not None else None
+    run = score_paths([inputs], rubric, jobs=2, as_of=DAY, cache=store, **kw)
+    if store is not None:
+        store.save()
+    return _json(run)
 
 
 def _correct_link(path: Path) -> None:
@@ -171,5 +176,5 @@ def test_only_a_cached_run_with_pdfs_uses_the_read_cache(tmp_path, inputs, monke
     for pdf, cache in ((True, True), (True, False), (False, True)):
         with pytest.raises(Stop):
             run_score([inputs], rubric, RunSettings(out=tmp_path / "out", pdf=pdf, cache=cache))
-    assert seen[0] is not None and seen[0].name == ".cache"
+    assert isinstance(seen[0], ReadCache) and seen[0].folder.parent.name == ".cache"
     assert seen[1:] == [None, None]
