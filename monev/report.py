@@ -953,7 +953,7 @@ def _warm(lang: str, templates: Any = None) -> None:
         env.get_template(name)
 
 
-def prepare_rendering(lang: str = "id", cache: Path | None = None) -> Any:
+def prepare_rendering(lang: str = "id", cache: Path | None = None, renderer: bool = True) -> Any:
     """What rendering the reports of a run needs before the run's results exist, done at once:
     WeasyPrint imported (render workers forked from this process have it), the templates
     compiled (or loaded from the user's template cache when ``cache`` is given) and, with
@@ -963,14 +963,15 @@ def prepare_rendering(lang: str = "id", cache: Path | None = None) -> Any:
 
     ``monev score`` calls it while the workers read the workbooks, so none of it waits for the
     reading or the reading for it. A WeasyPrint that cannot be imported is left for the
-    rendering to report.
+    rendering to report. ``renderer=False`` leaves WeasyPrint to the workers that render.
     """
     import contextlib
 
     from monev.render_cache import RenderCache, template_cache
 
-    with contextlib.suppress(Exception):
-        import_weasyprint()
+    if renderer:
+        with contextlib.suppress(Exception):
+            import_weasyprint()
     if cache is None:
         _warm(lang)
         return None

@@ -100,14 +100,14 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
     )
     prepared: dict[str, Any] = {}
 
-    def prepare() -> None:
+    def prepare(renderer: bool = True) -> None:
         """WeasyPrint, the templates and the render cache, while the workers read (see
         :func:`monev.report.prepare_rendering`); the render workers are forked from here later
         and have them."""
         from monev.report import prepare_rendering
 
         prepared["cache"] = prepare_rendering(
-            settings.lang, folder.cache if settings.cache else None
+            settings.lang, folder.cache if settings.cache else None, renderer=renderer
         )
 
     try:
@@ -135,10 +135,12 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
             while_waiting=prepare if settings.pdf else None,
             cache=read_cache,
         )
-        if settings.pdf and not prepared:  # every workbook from the read cache: no workers
-            prepare()
         if run.received == 0:
             raise RunError("cli.no_inputs")
+        if settings.pdf and not prepared:
+            # Every workbook came from the read cache (no reading to import WeasyPrint beside):
+            # most likely no PDF changed either, and a worker that renders one imports it.
+            prepare(renderer=False)
         if settings.previous is not None:
             # Old names in the registry match last year's offices; --rename-map wins.
             renames = (

@@ -178,3 +178,33 @@ def test_only_a_cached_run_with_pdfs_uses_the_read_cache(tmp_path, inputs, monke
             run_score([inputs], rubric, RunSettings(out=tmp_path / "out", pdf=pdf, cache=cache))
     assert isinstance(seen[0], ReadCache) and seen[0].folder.parent.name == ".cache"
     assert seen[1:] == [None, None]
+
+
+@pytest.mark.pdf
+def test_a_run_in_which_nothing_changed_does_not_even_import_weasyprint(tmp_path, inputs):
+    """Every workbook from the read cache and every PDF from the render cache: the run neither
+    reads nor renders, so it does not pay WeasyPrint's import (about 0.3 s); same bytes."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    out = tmp_path / "out"
+    code = (
+        "import sys; from monev.cli import main; "
+        f"rc = main(['score', {str(inputs)!r}, '--out', {str(out)!r}, '-q', '-j', '1']); "
+        "print(rc, 'weasyprint' in sys.modules)"
+    )
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1731456000"}
+
+    def run() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT
+        )
+        return done.stdout.splitlines()[-1]
+
+    assert run() == "0 True"  # the first run renders
+    first = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*.pdf"))}
+    assert run() == "0 False"
+    assert {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*.pdf"))} == first
