@@ -27,6 +27,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import os
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -121,12 +122,27 @@ class ReadCache:
 
     def key(self, path: Path, name: str) -> tuple[str, str] | None:
         """The key of the workbook at ``path`` shown as ``name``, and the sha256 of its bytes;
-        None when it cannot be read (the reader says why)."""
+        None when it is not a regular file within the reader's size limit or cannot be read
+        (the reader, in its sandboxed worker, says why)."""
+        import stat
+
+        from monev import limits
+
+        digest = hashlib.sha256()
         try:
-            data = Path(path).read_bytes()
+            # O_NONBLOCK: a FIFO put there in place of a workbook must not stop the run here
+            fd = os.open(
+                path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+            )
+            with os.fdopen(fd, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                if not stat.S_ISREG(st.st_mode) or st.st_size > limits.MAX_FILE_BYTES:
+                    return None
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
         except OSError:
             return None
-        sha = hashlib.sha256(data).hexdigest()
+        sha = digest.hexdigest()
         h = hashlib.sha256(self.base)
         for part in (name, Path(path).name, sha):
             encoded = part.encode("utf-8", "surrogateescape")

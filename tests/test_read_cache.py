@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -208,3 +209,29 @@ def test_a_run_in_which_nothing_changed_does_not_even_import_weasyprint(tmp_path
     first = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*.pdf"))}
     assert run() == "0 False"
     assert {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*.pdf"))} == first
+
+
+def test_a_fifo_or_an_oversized_file_is_never_read_for_a_key(tmp_path, monkeypatch):
+    """The parent hashes workbooks for their keys: a FIFO would block it, a huge file fill its
+    memory. Neither gets a key (the sandboxed reader rejects them)."""
+    import os
+    import threading
+
+    from monev import limits
+
+    cache = ReadCache.open(tmp_path / ".cache")
+    assert cache is not None
+    fifo = tmp_path / "pipa.xlsx"
+    os.mkfifo(fifo)
+    got: list = []  # in a thread: a regression would block on the FIFO, not hang the tests
+    reader = threading.Thread(target=lambda: got.append(cache.key(fifo, "pipa.xlsx")), daemon=True)
+    reader.start()
+    reader.join(30)  # a generous bound: it returns at once (no writer ever opens the FIFO)
+    assert got == [None]
+    big = tmp_path / "besar.xlsx"
+    big.write_bytes(b"x" * 2048)
+    monkeypatch.setattr(limits, "MAX_FILE_BYTES", 1024)
+    assert cache.key(big, "besar.xlsx") is None
+    monkeypatch.setattr(limits, "MAX_FILE_BYTES", 4096)
+    key = cache.key(big, "besar.xlsx")
+    assert key is not None and key[1] == hashlib.sha256(b"x" * 2048).hexdigest()
