@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monev import limits
 from monev.evidence import LinkChecker, apply_checks, evidence_targets
@@ -32,6 +32,9 @@ from monev.workbook import (
     is_lock_file,
     read_questionnaire,
 )
+
+if TYPE_CHECKING:
+    from monev.read_cache import ReadCache
 
 Progress = Callable[[int, int], None]
 
@@ -306,6 +309,7 @@ def score_paths(
     verifier_from_workbooks: bool = False,
     registry: Registry | None = None,
     while_waiting: Callable[[], None] | None = None,
+    cache: ReadCache | None = None,
 ) -> RunResult:
     """Score every workbook under ``inputs`` with ``rubric`` and rank the offices.
 
@@ -323,6 +327,9 @@ def score_paths(
     With ``registry``, each workbook is matched to its entry (see :func:`match_registry`); copies
     are then found by entry, and the entries without a workbook are the run's ``missing``.
     ``while_waiting()`` runs here while the workers read (``monev score`` loads the PDF renderer).
+    ``cache`` (:class:`monev.read_cache.ReadCache`; not with ``links``): workbooks whose result
+    the previous run made from the same bytes, rubric, options and code are not read again; the
+    caller saves the cache.
     """
     if stages is not None and registry is not None:
         stages = stages_by_registry(stages, registry)
@@ -345,8 +352,17 @@ def score_paths(
             for q, p in zip(read, paths, strict=True)
         ]
     else:
-        outcomes = _isolated(
-            _score_task, paths, names, rubric, options, jobs, progress, while_waiting
+        from monev.read_cache import reuse
+
+        outcomes = reuse(
+            cache,
+            rubric,
+            options,
+            paths,
+            names,
+            lambda ps, ns: _isolated(
+                _score_task, ps, ns, rubric, options, jobs, progress, while_waiting
+            ),
         )
     outcomes = set_aside_copies(outcomes, paths)
     offices = combine_assessors([o for o in outcomes if isinstance(o, OfficeResult)], rubric)

@@ -317,8 +317,8 @@ def score(
         bool,
         typer.Option(
             "--no-cache",
-            help="Render every PDF again instead of reusing the unchanged ones kept in the "
-            "output folder's .cache.",
+            help="Read every workbook and render every PDF again instead of reusing the "
+            "unchanged results and PDFs kept in the output folder's .cache.",
         ),
     ] = False,
     as_of: Annotated[

@@ -24,7 +24,7 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monev import __version__
 from monev.compare import gone_note, office_change, previous_label
@@ -45,6 +45,9 @@ from monev.results import (
 from monev.rounding import leading_digits
 from monev.scoring import OfficeScore, round2
 from monev.text import capped, for_pdf, for_pdf_full
+
+if TYPE_CHECKING:
+    from monev.render_cache import RenderCache
 
 ATTACHMENT_NAME = "monev-kantor.json"
 KECAMATAN_ATTACHMENT = "monev-kecamatan.json"
@@ -1032,13 +1035,43 @@ class RenderError(Exception):
         self.written = written
 
 
-def _warm(lang: str) -> None:
+def _warm(lang: str, templates: Any = None) -> None:
     """Load the messages and compile every template once in the parent: forked workers inherit
-    them instead of each doing it again (about half a second of CPU per worker)."""
+    them instead of each doing it again (about half a second of CPU per worker). ``templates``
+    (:func:`monev.render_cache.template_cache`): the compiled templates of an earlier run are
+    loaded from there instead (a few milliseconds), and those compiled here are kept there."""
     t("report.city.title", lang)
     env = _env(lang)
+    env.bytecode_cache = templates
     for name in env.list_templates(extensions=["j2"]):
         env.get_template(name)
+
+
+def prepare_rendering(lang: str = "id", cache: Path | None = None, renderer: bool = True) -> Any:
+    """What rendering the reports of a run needs before the run's results exist, done at once:
+    WeasyPrint imported (render workers forked from this process have it), the templates
+    compiled (or loaded from the user's template cache when ``cache`` is given) and, with
+    ``cache`` (the output folder's ``.cache``), the render cache opened with its hashes of the
+    surroundings and of monev's code. Returns that :class:`~monev.render_cache.RenderCache` (for
+    :func:`render_reports`), or None without ``cache``.
+
+    ``monev score`` calls it while the workers read the workbooks, so none of it waits for the
+    reading or the reading for it. A WeasyPrint that cannot be imported is left for the
+    rendering to report. ``renderer=False`` leaves WeasyPrint to the workers that render.
+    """
+    import contextlib
+
+    from monev.render_cache import RenderCache, template_cache
+
+    if renderer:
+        with contextlib.suppress(Exception):
+            import_weasyprint()
+    if cache is None:
+        _warm(lang)
+        return None
+    store = RenderCache.open(cache)
+    _warm(lang, template_cache(store.code()))
+    return store
 
 
 def _init_worker(run: RunResult, lang: str, cache: Any = None, log: str | None = None) -> None:
@@ -1155,7 +1188,7 @@ def render_reports(
     lang: str = "id",
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
-    cache: Path | None = None,
+    cache: Path | RenderCache | None = None,
 ) -> list[Path]:
     """Write ``out/kantor/<name>.pdf`` for every office (names: :func:`safe_name`),
     ``out/kota.pdf`` and, with a registry, ``out/kecamatan/<name>.pdf`` for every kecamatan
@@ -1164,22 +1197,25 @@ def render_reports(
     ``cache`` (``monev score`` passes the output folder's ``.cache``): a PDF whose HTML,
     attachment, date, stylesheet, fonts and renderer are those of a PDF of the previous run is
     taken from there instead of rendered (:mod:`monev.render_cache`); afterwards the cache holds
-    the PDFs of this run only. ``None`` renders every PDF. The environment variable
-    ``MONEV_RENDER_LOG`` names a file to which each real rendering appends a line (``office 3``,
-    ``city 0``): a way to see what a re-run rendered again; ``MONEV_HTML_LOG`` likewise counts
-    the final HTML built. An office whose render input (:func:`office_input_key`) made a PDF
-    that is still in the cache is written from there without building its HTML.
+    the PDFs of this run only; or that cache already opened (:func:`prepare_rendering`). With a
+    cache, the templates compiled by an earlier run are loaded from the user's template cache
+    (:func:`monev.render_cache.template_cache`). ``None`` renders every PDF. The environment
+    variable ``MONEV_RENDER_LOG`` names a file to which each real rendering appends a line
+    (``office 3``, ``city 0``): a way to see what a re-run rendered again; ``MONEV_HTML_LOG``
+    likewise counts the final HTML built. An office whose render input
+    (:func:`office_input_key`) made a PDF that is still in the cache is written from there
+    without building its HTML.
 
     Each PDF is rendered in a worker process with resource limits (:mod:`monev.sandbox`): a
     renderer that dies on one report costs that report only. The others are written, then
     :class:`RenderError` names the ones that are missing.
     """
     from monev import limits
-    from monev.render_cache import RenderCache, code_identity
+    from monev.render_cache import RenderCache, template_cache
     from monev.sandbox import ProcessLimits, Stopped, run_isolated
 
     out = Path(out)
-    store = RenderCache.open(cache) if cache is not None else None
+    store = RenderCache.open(cache) if isinstance(cache, (str, Path)) else cache
     taken: set[str] = set()
     names = [safe_name(o.name, taken) for o in run.offices]
     files = {o.file: f"kantor/{n}.pdf" for o, n in zip(run.offices, names, strict=True)}
@@ -1202,7 +1238,7 @@ def render_reports(
     # inputs could not be told apart (the HTML-level key still serves them).
     if store is not None and run.rubric.sha256:
         shared = _run_input(run)
-        code = code_identity()
+        code = store.code()
         for i, o in enumerate(run.offices):
             inputs[i] = office_input_key(store.env, code, shared, run, o, lang)
     todo: list[int] = []
@@ -1219,10 +1255,13 @@ def render_reports(
         store.link(inputs[i], key)
     if progress and written:
         progress(len(written), total)
-    # The templates are compiled once here when the workers have more reports to make than
-    # there are workers (forked workers inherit them); a re-run that makes one report per worker
-    # leaves each worker to compile only the template it needs, side by side.
-    if len(todo) > jobs:
+    # The templates are compiled (or loaded from the template cache) once here, and the forked
+    # workers inherit them; without a cache, only when the workers have more reports to make
+    # than there are workers: a run that makes one report per worker leaves each worker to
+    # compile only the template it needs, side by side. (Already done: a no-op.)
+    if store is not None:
+        _warm(lang, template_cache(store.code()))
+    elif len(todo) > jobs:
         _warm(lang)
     else:
         t("report.city.title", lang)

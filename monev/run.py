@@ -98,7 +98,27 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
     folder = OutputFolder.open(
         settings.out, inputs, allow_inside_input=settings.allow_out_inside_input
     )
+    prepared: dict[str, Any] = {}
+
+    def prepare(renderer: bool = True) -> None:
+        """WeasyPrint, the templates and the render cache, while the workers read (see
+        :func:`monev.report.prepare_rendering`); the render workers are forked from here later
+        and have them."""
+        from monev.report import prepare_rendering
+
+        prepared["cache"] = prepare_rendering(
+            settings.lang, folder.cache if settings.cache else None, renderer=renderer
+        )
+
     try:
+        # The read cache serves re-runs with PDFs; a --no-pdf run of thousands of workbooks
+        # would only write thousands of results into it. Saved after the rendering, as the
+        # render cache is: a run killed before leaves both as they were.
+        read_cache = None
+        if settings.cache and settings.pdf:
+            from monev.read_cache import ReadCache
+
+            read_cache = ReadCache.open(folder.cache)
         run = score_paths(
             inputs,
             rubric,
@@ -110,12 +130,17 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
             stages_from_workbooks=settings.stages_from_workbooks,
             verifier_from_workbooks=settings.verifier_from_workbooks,
             registry=settings.registry,
-            # WeasyPrint's import (about 0.4 s of CPU) beside the reading, not in the worker
-            # that renders the first PDF; the render workers are forked from here and have it.
-            while_waiting=_load_renderer if settings.pdf else None,
+            # WeasyPrint's import (about 0.4 s of CPU), the templates and the render cache's
+            # hashes beside the reading, not in the worker that renders the first PDF.
+            while_waiting=prepare if settings.pdf else None,
+            cache=read_cache,
         )
         if run.received == 0:
             raise RunError("cli.no_inputs")
+        if settings.pdf and not prepared:
+            # Every workbook came from the read cache (no reading to import WeasyPrint beside):
+            # most likely no PDF changed either, and a worker that renders one imports it.
+            prepare(renderer=False)
         if settings.previous is not None:
             # Old names in the registry match last year's offices; --rename-map wins.
             renames = (
@@ -144,10 +169,12 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
                         lang=settings.lang,
                         jobs=settings.jobs,
                         progress=settings.rendering_progress,
-                        cache=folder.cache if settings.cache else None,
+                        cache=prepared.get("cache", folder.cache) if settings.cache else None,
                     )
                 except RenderError as exc:  # a renderer died on some PDFs; the others are written
                     run.pdf_failed = list(exc.failed)
+                if read_cache is not None:
+                    read_cache.save()
             writing.wait()
         finally:
             writing.stop()
@@ -155,17 +182,6 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
     finally:
         folder.abort()  # after commit() only releases the lock
     return run
-
-
-def _load_renderer() -> None:
-    """Import the PDF renderer in this process (see :func:`run_score`); a failure here is left
-    for the rendering to report."""
-    import contextlib
-
-    from monev.resources import import_weasyprint
-
-    with contextlib.suppress(Exception):
-        import_weasyprint()
 
 
 class _Beside:

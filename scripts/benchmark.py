@@ -387,11 +387,16 @@ def rerun(repeat: int, before: Path | None = None) -> dict[str, Any]:
         for tag, (code, _inputs, out, argv, _nopdf) in setups.items():
             result[f"rerun_{tag}first_run"] = run_process(argv, code, env=env_epoch)
             ranks[tag] = _ranks(out)
+        log = Path(tmp) / "renders.log"
+        logged = {**env_epoch, "MONEV_RENDER_LOG": str(log)}  # what each run rendered
         for _ in range(repeat):
             for tag, (code, inputs, out, argv, nopdf) in setups.items():
                 got.setdefault(f"{tag}unchanged", []).append(run_process(argv, code, env_epoch))
                 _touch_evidence(inputs / "bkpsdm.xlsx")
-                got.setdefault(f"{tag}one_changed", []).append(run_process(argv, code, env_epoch))
+                log.unlink(missing_ok=True)
+                got.setdefault(f"{tag}one_changed", []).append(run_process(argv, code, logged))
+                rendered = sorted(log.read_text().split("\n")[:-1]) if log.exists() else []
+                result.setdefault(f"rerun_{tag}one_changed_rendered", []).append(rendered)
                 got.setdefault(f"{tag}no_pdf", []).append(run_process(nopdf, code, env_epoch))
                 assert _ranks(out) == ranks[tag], "the corrected link moved a rank"
     for name, runs in got.items():
@@ -672,12 +677,19 @@ def pdf_figures(args: argparse.Namespace, results: dict[str, Any], targets: list
             f"(best {again['rerun_one_changed_best_s']}; CPU median "
             f"{again['rerun_one_changed_cpu_median_s']}; --no-pdf, same inputs: "
             f"{again['rerun_no_pdf_median_s']}; nothing changed: "
-            f"{again['rerun_unchanged_median_s']}; load average {again['rerun_load_average']})",
+            f"{again['rerun_unchanged_median_s']}; load average {again['rerun_load_average']}; "
+            f"rendered again: {_rendered(again.get('rerun_one_changed_rendered', []))})",
             median,
             "< 3",
             median < 3,
         )
     )
+
+
+def _rendered(runs: list[list[str]]) -> str:
+    """What the one-changed re-runs rendered (``MONEV_RENDER_LOG``), e.g. ``office 23 (5 runs)``."""
+    said = [", ".join(r) or "nothing" for r in runs]
+    return "; ".join(f"{s} ({said.count(s)} runs)" for s in sorted(set(said))) or "-"
 
 
 def save(results: dict[str, Any], quick: bool, name: str | None = None) -> None:

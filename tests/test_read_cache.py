@@ -1,0 +1,237 @@
+"""Issue 13 item 2: a re-run reads only the workbooks that changed (monev.read_cache).
+
+Reads are counted by wrapping the worker's task (``monev.batch._score_task``): the workers are
+forked from this process and look the task up by name, so each workbook read appends its name
+to a log file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+from conftest import DEMO
+
+import monev.batch
+from monev.batch import score_paths
+from monev.read_cache import INDEX, SUBDIR, ReadCache, secret_path
+from monev.resources import data_dir
+from monev.rubric import load_rubric
+
+DAY = dt.date(2024, 11, 13)
+
+
+@pytest.fixture
+def reads(tmp_path, monkeypatch):
+    """The log of workbooks read; read and emptied by calling the fixture's value."""
+    log = tmp_path / "reads.log"
+    task = monev.batch._score_task
+
+    @functools.wraps(task)
+    def counted(item):
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(item[1] + "\n")
+        return task(item)
+
+    monkeypatch.setattr(monev.batch, "_score_task", counted)
+
+    def taken() -> list[str]:
+        lines = sorted(log.read_text("utf-8").splitlines()) if log.exists() else []
+        log.unlink(missing_ok=True)
+        return lines
+
+    return taken
+
+
+@pytest.fixture
+def inputs(tmp_path) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("dinkes.xlsx", "diskominfotik.xlsx", "kel-kepel.xlsx"):
+        shutil.copy(DEMO / name, folder / name)
+    return folder
+
+
+def _json(run) -> str:
+    return run.to_json("id")
+
+
+def _score(inputs: Path, cache: Path | None, rubric=None, **kw) -> str:
+    """A run with the read cache in ``cache`` (the output folder's ``.cache``), saved after."""
+    rubric = rubric or load_rubric("ki-jatim-2024")
+    store = ReadCache.open(cache) if cache is not None else None
+    run = score_paths([inputs], rubric, jobs=2, as_of=DAY, cache=store, **kw)
+    if store is not None:
+        store.save()
+    return _json(run)
+
+
+def _correct_link(path: Path) -> None:
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Kuesioner"]
+    cell = next(c for row in ws.iter_rows() for c in row if c.value == "JI-01")
+    evidence = ws.cell(row=cell.row, column=6)
+    evidence.value = str(evidence.value) + "-diperbaiki"
+    wb.save(path)
+
+
+ALL = ["dinkes.xlsx", "diskominfotik.xlsx", "kel-kepel.xlsx"]
+
+
+def test_a_rerun_reads_only_the_workbook_that_changed(tmp_path, inputs, reads):
+    cache = tmp_path / ".cache"
+    plain = _score(inputs, None)
+    assert reads() == ALL
+    assert _score(inputs, cache) == plain  # the same results, byte for byte
+    assert reads() == ALL  # nothing cached yet
+    assert _score(inputs, cache) == plain
+    assert reads() == []  # nothing changed: nothing read
+    assert len(json.loads((cache / SUBDIR / INDEX).read_text("utf-8"))["entries"]) == 3
+
+    _correct_link(inputs / "diskominfotik.xlsx")
+    changed = _score(inputs, cache)
+    assert reads() == ["diskominfotik.xlsx"]
+    assert changed == _score(inputs, None)  # what a run without the cache gives
+    reads()
+    assert changed != plain  # the new sha256 of diskominfotik.xlsx
+    # The cache holds this run's results only: the old diskominfotik entry is gone.
+    assert len(list((cache / SUBDIR).glob("*.pickle"))) == 3
+
+
+def test_a_corrupt_or_foreign_entry_is_never_loaded(tmp_path, inputs, reads):
+    cache = tmp_path / ".cache"
+    plain = _score(inputs, cache)
+    reads()
+    index = json.loads((cache / SUBDIR / INDEX).read_text("utf-8"))
+    first, *_ = sorted(index["entries"])
+    pickled = cache / SUBDIR / f"{first}.pickle"
+    data = bytearray(pickled.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    pickled.write_bytes(bytes(data))
+    assert _score(inputs, cache) == plain
+    assert len(reads()) == 1  # that one read again; the others verified
+    assert _score(inputs, cache) == plain
+    assert reads() == []  # and written anew
+
+    (cache / SUBDIR / INDEX).write_text("{not json", "utf-8")
+    assert _score(inputs, cache) == plain
+    assert reads() == ALL  # an index that cannot be read: nothing trusted
+
+    # Entries made under another user's secret (a shared output folder): never unpickled.
+    secret = secret_path()
+    assert secret is not None and secret.exists()
+    secret.write_bytes(b"\x01" * 32)
+    assert _score(inputs, cache) == plain
+    assert reads() == ALL
+
+
+def test_the_rubric_and_the_read_options_are_part_of_the_key(tmp_path, inputs, reads):
+    cache = tmp_path / ".cache"
+    _score(inputs, cache)
+    reads()
+    # The same rules in another file (a comment more): another sha256, everything read again.
+    copy = tmp_path / "rubrik.yaml"
+    copy.write_text(
+        (data_dir("scoring_rules") / "ki-jatim-2024.yaml").read_text("utf-8") + "\n# salinan\n",
+        "utf-8",
+    )
+    _score(inputs, cache, rubric=load_rubric(copy))
+    assert reads() == ALL
+    _score(inputs, cache, rubric=load_rubric(copy))
+    assert reads() == []
+    _score(inputs, cache, rubric=load_rubric(copy), verifier_from_workbooks=True)
+    assert reads() == ALL  # another read option
+
+
+def test_a_rubric_made_in_code_is_never_cached(tmp_path, inputs, reads, rubric):
+    made = rubric.model_copy()
+    made._sha256 = ""  # as a rubric built in code: no file, no file hash
+    cache = tmp_path / ".cache"
+    _score(inputs, cache, rubric=made)
+    _score(inputs, cache, rubric=made)
+    assert reads() == sorted(ALL + ALL)  # read by both runs
+    assert not (cache / SUBDIR).exists()
+
+
+def test_only_a_cached_run_with_pdfs_uses_the_read_cache(tmp_path, inputs, monkeypatch, rubric):
+    """--no-cache reads every workbook; --no-pdf runs (thousands of workbooks) write no cache."""
+    import monev.run
+    from monev.run import RunSettings, run_score
+
+    seen: list[Path | None] = []
+
+    class Stop(Exception):
+        pass
+
+    def scored(paths, rb, **kw):
+        seen.append(kw.get("cache"))
+        raise Stop
+
+    monkeypatch.setattr(monev.run, "score_paths", scored)
+    for pdf, cache in ((True, True), (True, False), (False, True)):
+        with pytest.raises(Stop):
+            run_score([inputs], rubric, RunSettings(out=tmp_path / "out", pdf=pdf, cache=cache))
+    assert isinstance(seen[0], ReadCache) and seen[0].folder.parent.name == ".cache"
+    assert seen[1:] == [None, None]
+
+
+@pytest.mark.pdf
+def test_a_run_in_which_nothing_changed_does_not_even_import_weasyprint(tmp_path, inputs):
+    """Every workbook from the read cache and every PDF from the render cache: the run neither
+    reads nor renders, so it does not pay WeasyPrint's import (about 0.3 s); same bytes."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    out = tmp_path / "out"
+    code = (
+        "import sys; from monev.cli import main; "
+        f"rc = main(['score', {str(inputs)!r}, '--out', {str(out)!r}, '-q', '-j', '1']); "
+        "print(rc, 'weasyprint' in sys.modules)"
+    )
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1731456000"}
+
+    def run() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT
+        )
+        return done.stdout.splitlines()[-1]
+
+    assert run() == "0 True"  # the first run renders
+    first = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*.pdf"))}
+    assert run() == "0 False"
+    assert {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*.pdf"))} == first
+
+
+def test_a_fifo_or_an_oversized_file_is_never_read_for_a_key(tmp_path, monkeypatch):
+    """The parent hashes workbooks for their keys: a FIFO would block it, a huge file fill its
+    memory. Neither gets a key (the sandboxed reader rejects them)."""
+    import os
+    import threading
+
+    from monev import limits
+
+    cache = ReadCache.open(tmp_path / ".cache")
+    assert cache is not None
+    fifo = tmp_path / "pipa.xlsx"
+    os.mkfifo(fifo)
+    got: list = []  # in a thread: a regression would block on the FIFO, not hang the tests
+    reader = threading.Thread(target=lambda: got.append(cache.key(fifo, "pipa.xlsx")), daemon=True)
+    reader.start()
+    reader.join(30)  # a generous bound: it returns at once (no writer ever opens the FIFO)
+    assert got == [None]
+    big = tmp_path / "besar.xlsx"
+    big.write_bytes(b"x" * 2048)
+    monkeypatch.setattr(limits, "MAX_FILE_BYTES", 1024)
+    assert cache.key(big, "besar.xlsx") is None
+    monkeypatch.setattr(limits, "MAX_FILE_BYTES", 4096)
+    key = cache.key(big, "besar.xlsx")
+    assert key is not None and key[1] == hashlib.sha256(b"x" * 2048).hexdigest()
