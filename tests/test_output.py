@@ -265,4 +265,4 @@ def test_half_up_in_integers_is_the_rule_for_every_fraction(n, d, places):
         expect = exact_decimal.quantize(D(1).scaleb(-places), rounding=ROUND_HALF_UP)
         got = round_half_up(exact_decimal, places)
         # the same digits; a negative value that rounds to zero is "0.00", never "-0.00"
-        assert got == expect and str(got) == str(expect.copy_abs() if not expect else expect)
+        assert got == expect and str(got) == str(expect if expect else expect.copy_abs())
