@@ -16,6 +16,7 @@ What a file may hold is checked before this step by :mod:`monev.scan` (limits be
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import re
 import zipfile
@@ -57,6 +58,7 @@ class Book:
     sheets: dict[str, Sheet]
 
 
+@functools.lru_cache(maxsize=1024)
 def col_letter(index: int) -> str:
     """0 -> A, 25 -> Z, 26 -> AA."""
     letters = ""
@@ -67,6 +69,7 @@ def col_letter(index: int) -> str:
     return letters
 
 
+@functools.lru_cache(maxsize=65536)
 def cell_ref(row: int, col: int) -> str:
     """Zero-based row/column -> ``F17``."""
     return f"{col_letter(col)}{row + 1}"

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -875,6 +875,28 @@ class Rubric(_Model):
             if isinstance(ind.answer, Checklist):
                 for item in ind.answer.items:
                     yield ind, item
+
+
+_T = TypeVar("_T")
+_DERIVED: dict[int, tuple[Rubric, dict[str, Any]]] = {}
+
+
+def derived(rubric: Rubric, name: str, build: Callable[[Rubric], _T]) -> _T:
+    """``build(rubric)``, computed once per rubric object and kept under ``name``: for what the
+    reader and the scorer need of a rubric and no workbook changes (not to be changed by callers).
+
+    Kept by the object itself: a rubric is never changed in place, and a copy with other values
+    (``model_copy``) is another object with its own values.
+    """
+    hit = _DERIVED.get(id(rubric))
+    if hit is None or hit[0] is not rubric:
+        if len(_DERIVED) >= 16:  # a few rubrics per process; never grows without bound
+            _DERIVED.clear()
+        hit = _DERIVED[id(rubric)] = (rubric, {})
+    values = hit[1]
+    if name not in values:
+        values[name] = build(rubric)
+    return values[name]
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

@@ -32,7 +32,7 @@ from fractions import Fraction
 
 from monev.evidence_items import EvidenceItem
 from monev.rounding import round_half_up
-from monev.rubric import Checklist, Indicator, Rubric
+from monev.rubric import Checklist, Indicator, Rubric, derived
 from monev.workbook import Answer, Questionnaire
 
 # Why an indicator is below its claimed value in the verifiable score, or not scored at all.
@@ -93,24 +93,16 @@ class _Plan:
     where: dict[str, str | None]  # indicator code -> its group
 
 
-_PLANS: dict[int, tuple[Rubric, _Plan]] = {}
-
-
-def _plan(rubric: Rubric) -> _Plan:
-    """The rubric's plan; cached by the rubric object (a rubric is never changed in place; a
-    copy with other values is another object and gets its own plan)."""
-    hit = _PLANS.get(id(rubric))
-    if hit is not None and hit[0] is rubric:
-        return hit[1]
-    plan = _Plan(
+def _build_plan(rubric: Rubric) -> _Plan:
+    return _Plan(
         shares=rubric.max_points(),
         indicators=tuple(i for a in rubric.aspects for i in rubric.indicators_of(a.code)),
         where={i.code: i.group for i in rubric.indicators},
     )
-    if len(_PLANS) >= 16:
-        _PLANS.clear()
-    _PLANS[id(rubric)] = (rubric, plan)
-    return plan
+
+
+def _plan(rubric: Rubric) -> _Plan:
+    return derived(rubric, "scoring.plan", _build_plan)
 
 
 @dataclass(frozen=True)

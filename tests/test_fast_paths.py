@@ -6,16 +6,19 @@ so the equivalence is proved on many cases rather than assumed.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from fractions import Fraction
 from pathlib import Path
+from xml.parsers import expat
 
 import pytest
 from helpers import questionnaire, small_rubric
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monev import cells, scoring
+from monev import cells, limits, scan, scoring, workbook
+from monev.problems import Key
 from monev.rounding import round_half_up
 from monev.rubric import Checklist, Rounding, Rubric, load_rubric
 from monev.scoring import score, score_indicator
@@ -231,3 +234,231 @@ def test_reference_is_not_trivially_equal():
     aspects, _, _ = _reference(rubric, q)
     assert any(a[1] > 0 for a in aspects)
     assert re.fullmatch(r"\d+(\.\d+)?", str(score(rubric, q).saq_verifiable))
+
+
+# --- the pre-scan's sheet walk (monev.scan._sheet_walk) -----------------------------------------
+
+
+class _OldExtent(scan._Extent):
+    """``_Extent.hit`` as it was: the cell named before the limits are checked."""
+
+    def hit(self, last_row: int, last_col: int) -> None:
+        grew = False
+        if last_row > self.rows:
+            self.rows, grew = last_row, True
+        if last_col > self.columns:
+            self.columns, grew = last_col, True
+        if not grew:
+            return
+        cell = f"{scan._col_letters(min(last_col, 16384 * 1024))}{last_row}"
+        if last_row > limits.MAX_ROWS:
+            raise scan._limit(self.file, "rows", last_row, limits.MAX_ROWS, self.sheet, cell)
+        if last_col > limits.MAX_COLUMNS:
+            raise scan._limit(self.file, "columns", last_col, limits.MAX_COLUMNS, self.sheet, cell)
+        if self.rows * self.columns > limits.MAX_CELLS:
+            cells = self.rows * self.columns
+            raise scan._limit(self.file, "cells", cells, limits.MAX_CELLS, self.sheet, cell)
+
+
+class _OldWalk:
+    """The sheet walk as it was (a class, its state in attributes), the reference."""
+
+    def __init__(self, extent: scan._Extent) -> None:
+        self.extent = extent
+        self.elements = self.row = self.col = self.cell_depth = self.chars = 0
+        self.ends: list[str] = []
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        self.elements += 1
+        depth = self.elements - len(self.ends)
+        if depth > limits.MAX_XML_DEPTH or self.elements > limits.MAX_XML_ELEMENTS:
+            scan._over(self.extent, depth, self.elements)
+        if tag in scan._C:
+            ref = attrs.get("r")
+            pos = scan._position(ref) if ref else None
+            if pos:
+                self.row, self.col = pos
+            else:
+                self.col += 1
+            self.cell_depth, self.chars = depth, 0
+        elif tag in scan._ROW:
+            self.row = scan._int(attrs.get("r"), self.row + 1)
+            self.col = 0
+            self.cell_depth = 0
+        elif tag in scan._VALUE and depth == self.cell_depth + 1 and self.cell_depth:
+            self.extent.hit(self.row, self.col)
+
+    def text(self, data: str) -> None:
+        if self.cell_depth:
+            self.chars += len(data)
+            if self.chars > limits.MAX_CELL_CHARS:
+                self.extent.chars(self.chars, self.row, self.col)
+
+
+def _walk(xml: bytes, old: bool) -> object:
+    """What a walk of ``xml`` finds: the extent, or the problem that refused it."""
+    parser = expat.ParserCreate(namespace_separator=scan._SEP)
+    if old:
+        extent: scan._Extent = _OldExtent("f.xlsx", "Kuesioner")
+        w = _OldWalk(extent)
+        handlers = (w.start, w.ends.append, w.text)
+    else:
+        extent = scan._Extent("f.xlsx", "Kuesioner")
+        handlers = scan._sheet_walk(extent)
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = handlers
+    parser.buffer_text = True
+    try:
+        parser.Parse(xml, True)
+    except scan._Refuse as refused:
+        p = refused.problem
+        return (p.code, p.sheet, p.cell, p.params)
+    except expat.ExpatError:
+        return "malformed"
+    return extent.done()
+
+
+_NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_X = b'xmlns:x="http://purl.oclc.org/ooxml/spreadsheetml/main"'
+
+
+@st.composite
+def _sheet(draw) -> bytes:
+    refs = st.sampled_from(["A1", "B2", "C3", "J9", "K1", "Z40", "$C$7", "AB3", "1A", "", None])
+    texts = st.text(alphabet="ab <&", max_size=12).map(
+        lambda t: t.replace("&", "&amp;").replace("<", "&lt;")
+    )
+    rows = []
+    for _ in range(draw(st.integers(0, 8))):
+        r = draw(st.sampled_from(["", ' r="3"', ' r="12"', ' r="x"', ' r="40"']))
+        cells = []
+        for _ in range(draw(st.integers(0, 5))):
+            ref = draw(refs)
+            attr = "" if ref is None else f' r="{ref}"'
+            tag = draw(st.sampled_from(["c", "x:c"]))
+            inner = draw(
+                st.sampled_from(
+                    [
+                        "",
+                        "<v>{t}</v>",
+                        "<is><t>{t}</t></is>",
+                        "<f>1</f>",
+                        "<x:v>{t}</x:v>",
+                        "<d><v>{t}</v></d>",
+                        "<is><r><t>{t}</t></r><t>{t}</t></is>",
+                        "{t}",
+                    ]
+                )
+            ).format(t=draw(texts))
+            cells.append(f"<{tag}{attr}>{inner}</{tag}>")
+        nest = draw(st.integers(0, 3))
+        body = "".join(cells)
+        for _ in range(nest):
+            body = f"<g>{body}</g>"
+        rows.append(f"<row{r}>{body}</row>")
+    data = "<sheetData>" + "".join(rows) + "</sheetData>"
+    return b"<worksheet " + _NS + b" " + _X + b">" + data.encode() + b"</worksheet>"
+
+
+@settings(max_examples=600, deadline=None)
+@given(_sheet())
+def test_the_sheet_walk_finds_what_the_old_walk_found(monkeypatch_limits, xml):
+    assert _walk(xml, old=False) == _walk(xml, old=True)
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_limits():
+    """Small limits, so that random sheets reach each of them (and the first one reached
+    decides the problem)."""
+    mp = pytest.MonkeyPatch()
+    small = {
+        "MAX_XML_DEPTH": 7,
+        "MAX_XML_ELEMENTS": 90,
+        "MAX_CELL_CHARS": 20,
+        "MAX_ROWS": 30,
+        "MAX_COLUMNS": 20,
+        "MAX_CELLS": 200,
+    }
+    for name, value in small.items():
+        mp.setattr(limits, name, value)
+    yield
+    mp.undo()
+
+
+def test_the_sheet_walk_reaches_every_limit(monkeypatch_limits):
+    """The random sheets above can end in every outcome (else the comparison proves little)."""
+    seen = set()
+    for xml in [
+        b"<worksheet " + _NS + b"><sheetData><row><c r='J9'><v>1</v></c></row></sheetData>"
+        b"</worksheet>",  # a value at J9: 9 rows, 10 columns
+        b"<worksheet " + _NS + b"><sheetData><row><c r='A40'><v>1</v></c></row></sheetData>"
+        b"</worksheet>",  # row 40 > 30
+        b"<worksheet " + _NS + b"><sheetData><row><c r='Z1'><v>1</v></c></row></sheetData>"
+        b"</worksheet>",  # column 26 > 20
+        b"<worksheet " + _NS + b"><sheetData><row><c r='T11'><v>1</v></c></row></sheetData>"
+        b"</worksheet>",  # 11 x 20 = 220 cells > 200
+        b"<worksheet " + _NS + b"><sheetData><row><c r='A1'><v>" + b"a" * 21 + b"</v></c>"
+        b"</row></sheetData></worksheet>",  # 21 characters > 20
+        b"<worksheet " + _NS + b">" + b"<g>" * 7 + b"</g>" * 7 + b"</worksheet>",  # depth 8 > 7
+    ]:
+        got = _walk(xml, old=False)
+        assert got == _walk(xml, old=True)
+        seen.add(got if isinstance(got, scan.SheetExtent) else got[3][0][1])
+    assert seen == {
+        scan.SheetExtent("Kuesioner", 9, 10),
+        Key("limit.rows"),
+        Key("limit.columns"),
+        Key("limit.cells"),
+        Key("limit.cell_chars"),
+        Key("limit.xml_depth"),
+    }
+
+
+# --- the reader's cell text (monev.workbook._text) ----------------------------------------------
+
+
+def _old_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime | dt.date):
+        return value.strftime("%Y-%m-%d")
+    return " ".join(str(value).split())
+
+
+class _Str(str):
+    def __str__(self) -> str:
+        return "shown " + self
+
+
+_CELLS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(),
+    st.text(alphabet=" \t\n\u00a0\u3000ab").map(_Str),
+    st.datetimes(),
+    st.dates(),
+)
+
+
+@given(_CELLS)
+def test_cell_text_is_what_it_was(value):
+    assert workbook._text(value) == _old_text(value)
+
+
+def test_a_column_the_header_lacks_reads_empty_even_with_cells_right_of_the_header():
+    """The reader reads each row at the header's column indexes, a missing column as empty: a
+    cell right of the last named column (no header) is not a Verifikasi or Keterangan."""
+    rubric = load_rubric()
+    header = ["Kode", "Jawaban", "Bukti"]
+    rows = [header, ["JI-01", "Ya", "https://ppid.contoh.go.id/dip", "Tidak Sesuai", "catatan"]]
+    q = workbook.Questionnaire(file="f.xlsx", sha256="", office=workbook.Office(name="x"))
+    workbook._read_answers(q, cells.Sheet("Kuesioner", rows), rubric)
+    a = q.answers["JI-01"]
+    assert (a.verification, a.note, a.verifier_note, a.verification_cell) == (None, "", "", "")
+    assert a.parsed is not None and a.parsed.text == "Ya"
+    assert a.evidence_cell == "C2"  # column 3 (C) of row 2
