@@ -69,7 +69,6 @@ def col_letter(index: int) -> str:
     return letters
 
 
-@functools.lru_cache(maxsize=65536)
 def cell_ref(row: int, col: int) -> str:
     """Zero-based row/column -> ``F17``."""
     return f"{col_letter(col)}{row + 1}"

@@ -247,6 +247,8 @@ class _Model(BaseModel):
 def _norm(raw: object) -> str:
     """An answer as compared: Unicode compatibility forms folded (full-width ``Ｙａ``), invisible
     format and control characters removed (``Y\u200ba``), spaces collapsed, case ignored."""
+    if type(raw) is str and raw.isascii() and raw.isprintable():
+        return " ".join(raw.split()).casefold()  # NFKC keeps such text, and it has no Cf or Cc
     text = unicodedata.normalize("NFKC", str(raw))
     text = "".join(
         ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc") or ch in "\t\n"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from fractions import Fraction
 from pathlib import Path
 from xml.parsers import expat
@@ -18,6 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monev import cells, limits, scan, scoring, workbook
+from monev import evidence_items as ev
+from monev import rubric as rubric_module
 from monev.problems import Key
 from monev.rounding import round_half_up
 from monev.rubric import Checklist, Rounding, Rubric, load_rubric
@@ -462,3 +465,109 @@ def test_a_column_the_header_lacks_reads_empty_even_with_cells_right_of_the_head
     assert (a.verification, a.note, a.verifier_note, a.verification_cell) == (None, "", "", "")
     assert a.parsed is not None and a.parsed.text == "Ya"
     assert a.evidence_cell == "C2"  # column 3 (C) of row 2
+
+
+# --- answers and evidence (monev.rubric._norm, monev.evidence_items) -----------------------------
+
+
+def _old_norm(raw: object) -> str:
+    text = unicodedata.normalize("NFKC", str(raw))
+    text = "".join(
+        ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc") or ch in "\t\n"
+    )
+    return " ".join(text.split()).casefold()
+
+
+_TEXTS = st.one_of(
+    st.text(),
+    st.text(alphabet="YaTidk \t\n\x00\x7f\u200b\uff39\u00a0ß.,;/-:()"),
+    st.sampled_from(["Ya", " ya ", "TIDAK", "Tidak\u200b", "Ｙａ", "A", "sk.pdf"]),
+)
+
+
+@given(st.one_of(_TEXTS, st.integers(), st.floats(), st.booleans(), st.none()))
+def test_answer_comparison_key_is_what_it_was(raw):
+    assert rubric_module._norm(raw) == _old_norm(raw)
+
+
+def _old_piece(piece: str) -> ev.EvidenceItem | None:
+    visible = "".join(ch for ch in piece if unicodedata.category(ch) != "Cf")
+    raw = " ".join(visible.split())
+    text = raw.strip(ev._STRIP)
+    if not text:
+        return None
+    if ev._MISTYPED.match(text):
+        return ev.EvidenceItem(ev.MISTYPED, text)
+    if ev._is_local(text):
+        return ev.EvidenceItem(ev.LOCAL_PATH, text)
+    name = ev._TRAILING_NOTE.sub("", raw).strip(ev._STRIP)
+    if ev._FILE.match(name):
+        return ev.EvidenceItem(ev.FILE, name, name)
+    return ev.EvidenceItem(ev.OTHER, raw)
+
+
+def _old_parse_evidence(text: str, link: str = "") -> tuple[ev.EvidenceItem, ...]:
+    items: list[ev.EvidenceItem] = []
+    seen: set[str] = set()
+
+    def add(item: ev.EvidenceItem) -> None:
+        key = item.target or item.text
+        if key not in seen:
+            seen.add(key)
+            items.append(item)
+
+    if link.strip():
+        add(ev._link_item(link))
+    rest = (text or "")[: ev.MAX_PARSED]
+    for m in ev._SCHEME_URL.finditer(rest):
+        url = ev._trim_end(m.group(0))
+        if len(url) > len("https://"):
+            add(ev.EvidenceItem(ev.URL, url, url))
+    rest = ev._SCHEME_URL.sub(" ", rest)
+    for m in ev._BARE_URL.finditer(rest):
+        url = ev._trim_end(m.group(0))
+        if not ev._DOC_SUFFIX.search(url):
+            add(ev.EvidenceItem(ev.URL, url, "https://" + url, scheme_added=True))
+    rest = ev._BARE_URL.sub(
+        lambda m: m.group(0) if ev._DOC_SUFFIX.search(m.group(0)) else " ", rest
+    )
+    for piece in ev._SPLIT.split(rest):
+        item = _old_piece(piece)
+        if item is None or (link.strip() and not item.verifiable):
+            continue
+        add(item)
+    if not items and (text or "").strip():
+        add(ev.EvidenceItem(ev.OTHER, " ".join(text.split())[:200]))
+    return tuple(items)
+
+
+_EVIDENCE = st.one_of(
+    st.text(max_size=60),
+    st.lists(
+        st.sampled_from(
+            [
+                "https://ppid.contoh.go.id/a",
+                "www.x.go.id",
+                "sk ppid.pdf",
+                "C:\\dok\\a.pdf",
+                "htps://x",
+                " dan ",
+                ", ",
+                "\n",
+                "-",
+                "\u200b",
+                "(terlampir)",
+                "lihat",
+                " ",
+                "é",
+            ]
+        ),
+        max_size=6,
+    ).map("".join),
+)
+
+
+@settings(max_examples=500)
+@given(_EVIDENCE, st.sampled_from(["", " ", "https://x.go.id/sk.pdf", "SK%20PPID.pdf", "\t"]))
+def test_evidence_items_are_what_they_were(text, link):
+    assert ev.parse_evidence(text, link) == _old_parse_evidence(text, link)
