@@ -20,9 +20,10 @@ import functools
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from xml.etree.ElementTree import ParseError, iterparse
 
 from monev.limits import MAX_CELLS
@@ -243,17 +244,40 @@ def _percent_styles(zf: zipfile.ZipFile, names: set[str]) -> set[int]:
     return found
 
 
+_WORKBOOK_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
+#: Workbook parts up to this size are looked up by their bytes (the same template's workbooks
+#: share them); larger ones are streamed.
+_SMALL_PART = 64 * 1024
+
+
 def _sheet_part(zf: zipfile.ZipFile, sheet_name: str) -> str | None:
     """The zip member of the sheet named ``sheet_name`` (``xl/worksheets/sheet2.xml``)."""
+    try:
+        small = all(zf.getinfo(n).file_size <= _SMALL_PART for n in _WORKBOOK_PARTS)
+    except KeyError:
+        small = False
+    if small:
+        return _sheet_part_of(zf.read(_WORKBOOK_PARTS[0]), zf.read(_WORKBOOK_PARTS[1]), sheet_name)
+    return _find_sheet_part(zf.open, sheet_name)
+
+
+@functools.lru_cache(maxsize=64)
+def _sheet_part_of(workbook: bytes, rels: bytes, sheet_name: str) -> str | None:
+    """:func:`_find_sheet_part` of the two parts' bytes (a pure function of them: kept)."""
+    parts = dict(zip(_WORKBOOK_PARTS, (workbook, rels), strict=True))
+    return _find_sheet_part(lambda name: io.BytesIO(parts[name]), sheet_name)
+
+
+def _find_sheet_part(open_part: Callable[[str], IO[bytes]], sheet_name: str) -> str | None:
     rid = None
-    with zf.open("xl/workbook.xml") as fh:
+    with open_part("xl/workbook.xml") as fh:
         for _, elem in iterparse(fh):
             if elem.tag == f"{_NS_MAIN}sheet" and elem.get("name") == sheet_name:
                 rid = elem.get(f"{_NS_REL}id")
                 break
     if rid is None:
         return None
-    with zf.open("xl/_rels/workbook.xml.rels") as fh:
+    with open_part("xl/_rels/workbook.xml.rels") as fh:
         for _, elem in iterparse(fh):
             if elem.tag == f"{_NS_PKG}Relationship" and elem.get("Id") == rid:
                 target = elem.get("Target", "")

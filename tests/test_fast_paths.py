@@ -7,10 +7,13 @@ so the equivalence is proved on many cases rather than assumed.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 import unicodedata
+import zipfile
 from fractions import Fraction
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
 from xml.parsers import expat
 
 import pytest
@@ -571,3 +574,77 @@ _EVIDENCE = st.one_of(
 @given(_EVIDENCE, st.sampled_from(["", " ", "https://x.go.id/sk.pdf", "SK%20PPID.pdf", "\t"]))
 def test_evidence_items_are_what_they_were(text, link):
     assert ev.parse_evidence(text, link) == _old_parse_evidence(text, link)
+
+
+# --- the sheet's zip member (monev.cells._sheet_part) --------------------------------------------
+
+_WB = (
+    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    "<sheets>{sheets}</sheets>{tail}"
+)
+_RELS = (
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    "{rels}</Relationships>"
+)
+
+
+def _book(sheets: str, rels: str | None, tail: str = "</workbook>") -> zipfile.ZipFile:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("xl/workbook.xml", _WB.format(sheets=sheets, tail=tail))
+        if rels is not None:
+            zf.writestr("xl/_rels/workbook.xml.rels", _RELS.format(rels=rels))
+    return zipfile.ZipFile(buf)
+
+
+def _rel(rid: str, target: str) -> str:
+    return f'<Relationship Id="{rid}" Target="{target}"/>'
+
+
+def _sheet(name: str, rid: str) -> str:
+    return f'<sheet name="{name}" r:id="{rid}"/>'
+
+
+_PADDING = "<!--" + "x" * 70_000 + "-->"  # a workbook part over 64 KB is streamed
+
+
+@pytest.mark.parametrize(
+    ("sheets", "rels", "tail"),
+    [
+        (_sheet("Kuesioner", "rId2"), _rel("rId2", "worksheets/sheet2.xml"), "</workbook>"),
+        (_sheet("Kuesioner", "rId2"), _rel("rId2", "/xl/worksheets/s.xml"), "</workbook>"),
+        (
+            _sheet("Kuesioner", "rId1") + _sheet("Kuesioner", "rId2"),
+            _rel("rId1", "a.xml") + _rel("rId2", "b.xml"),
+            "</workbook>",
+        ),
+        (_sheet("Kuesioner", "rId2"), _rel("rId2", "a.xml") + _rel("rId2", "b.xml"), "</workbook>"),
+        (_sheet("Kuesioner", "rId9"), _rel("rId2", "a.xml"), "</workbook>"),
+        (_sheet("Identitas", "rId1"), _rel("rId1", "a.xml"), "</workbook>"),
+        (_sheet("Kuesioner", "rId2"), None, "</workbook>"),
+        (_sheet("Identitas", "rId1"), None, "</workbook>"),
+        (_sheet("Kuesioner", "rId2"), _rel("rId2", "a.xml"), "<broken"),  # after the match
+        (_sheet("Identitas", "rId2"), _rel("rId2", "a.xml"), "<broken"),
+        (_sheet("Kuesioner", "rId2"), _rel("rId2", "a.xml") + _PADDING, "</workbook>"),
+        (_sheet("Kuesioner", "rId2"), _rel("rId2", "a.xml"), _PADDING + "</workbook>"),
+    ],
+)
+def test_the_sheet_part_is_found_as_by_streaming(sheets, rels, tail):
+    def outcome(find):
+        with _book(sheets, rels, tail) as zf:
+            try:
+                return find(zf)
+            except (KeyError, ParseError) as exc:
+                return type(exc)
+
+    for _ in range(2):  # the second time from what was kept
+        new = outcome(lambda zf: cells._sheet_part(zf, "Kuesioner"))
+        old = outcome(lambda zf: cells._find_sheet_part(zf.open, "Kuesioner"))
+        assert new == old
+
+
+def test_the_sheet_part_of_a_plain_workbook():
+    with _book(_sheet("Kuesioner", "rId2"), _rel("rId2", "worksheets/sheet2.xml")) as zf:
+        assert cells._sheet_part(zf, "Kuesioner") == "xl/worksheets/sheet2.xml"
+        assert cells._sheet_part(zf, "Identitas") is None
