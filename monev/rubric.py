@@ -361,10 +361,15 @@ class YaTidak(_Model):
     def parse(self, raw: object) -> Parsed:
         key = _norm(raw)
         if key == "ya":
-            return Parsed("Ya", Fraction(1))
+            return _YA
         if key == "tidak":
-            return Parsed("Tidak", Fraction(0))
+            return _TIDAK
         raise AnswerError("Ya, Tidak")
+
+
+#: The two answers of a Ya/Tidak row (immutable: every row answered alike shares one).
+_YA = Parsed("Ya", Fraction(1))
+_TIDAK = Parsed("Tidak", Fraction(0))
 
 
 class Option(_Model):

@@ -648,3 +648,17 @@ def test_the_sheet_part_of_a_plain_workbook():
     with _book(_sheet("Kuesioner", "rId2"), _rel("rId2", "worksheets/sheet2.xml")) as zf:
         assert cells._sheet_part(zf, "Kuesioner") == "xl/worksheets/sheet2.xml"
         assert cells._sheet_part(zf, "Identitas") is None
+
+
+@given(_TEXTS)
+def test_ya_tidak_answers_are_what_they_were(raw):
+    """Ya/Tidak rows share two immutable answers; each equals the one made before."""
+    spec = rubric_module.YaTidak(type="ya_tidak")
+    key = _old_norm(raw)
+    try:
+        got = spec.parse(raw)
+    except rubric_module.AnswerError:
+        assert key not in ("ya", "tidak")
+    else:
+        want = {"ya": ("Ya", Fraction(1)), "tidak": ("Tidak", Fraction(0))}[key]
+        assert (got.text, got.value) == want and type(got.value) is Fraction
