@@ -131,8 +131,16 @@ def parse_evidence(text: str, link: str = "") -> tuple[EvidenceItem, ...]:
     items, not the label itself (``Lihat dokumen``).
     """
     text = text or ""
-    if not text and not link.strip():
-        return ()  # an empty cell (most of a workbook's unanswered rows)
+    if not link.strip():
+        if not text:
+            return ()  # an empty cell (most of a workbook's unanswered rows)
+        whole = _SCHEME_URL.match(text) if len(text) <= MAX_PARSED else None
+        if whole is not None and whole.end() == len(text):
+            # The most common filled cell, one link and nothing else: what the steps below
+            # give for it (the link, and no other piece), without them.
+            url = _trim_end(text)
+            if len(url) > len("https://"):
+                return (EvidenceItem(URL, url, url),)
     items: list[EvidenceItem] = []
     seen: set[str] = set()
 

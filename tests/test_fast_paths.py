@@ -18,7 +18,7 @@ from xml.parsers import expat
 
 import pytest
 from helpers import questionnaire, small_rubric
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from monev import cells, limits, scan, scoring, workbook
@@ -563,14 +563,28 @@ _EVIDENCE = st.one_of(
                 "lihat",
                 " ",
                 "é",
+                "http://",
+                "https://a",
+                "HTTPS://X.GO.ID/A_(b)",
+                ").",
+                "\u201d",
+                "https://x.go.id/",
+                "..",
+                "https://x.go.id/sk.pdf",
             ]
         ),
         max_size=6,
     ).map("".join),
+    st.text(alphabet="htps:/.x()é\u201d", max_size=20),
 )
 
 
-@settings(max_examples=500)
+@settings(max_examples=1500)
+@example("http://..", "")  # one link that trims to nothing: not a link item
+@example("https://x.", "")
+@example("https://x.go.id/a).", "")
+@example("https://x.go.id/a https://y.go.id", "")
+@example("https://x.go.id/a", " ")
 @given(_EVIDENCE, st.sampled_from(["", " ", "https://x.go.id/sk.pdf", "SK%20PPID.pdf", "\t"]))
 def test_evidence_items_are_what_they_were(text, link):
     assert ev.parse_evidence(text, link) == _old_parse_evidence(text, link)
