@@ -16,12 +16,14 @@ What a file may hold is checked before this step by :mod:`monev.scan` (limits be
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from xml.etree.ElementTree import ParseError, iterparse
 
 from monev.limits import MAX_CELLS
@@ -57,6 +59,7 @@ class Book:
     sheets: dict[str, Sheet]
 
 
+@functools.lru_cache(maxsize=1024)
 def col_letter(index: int) -> str:
     """0 -> A, 25 -> Z, 26 -> AA."""
     letters = ""
@@ -159,6 +162,31 @@ _NS_CALCEXT = "{urn:org:documentfoundation:names:experimental:calc:xmlns:calcext
 _HYPERLINK_FORMULA = re.compile(r'^\s*(?:of:)?=?\s*HYPERLINK\(\s*"((?:[^"]|"")*)"\s*[,;)]', re.I)
 
 
+#: What every match of each pattern contains: a tag name after ``<`` or after a prefix's ``:``,
+#: followed by a byte that ends the name. Finding those with ``bytes.find`` (C) is much faster
+#: than the pattern itself, which tries a match at every ``<`` of the sheet; the pattern then
+#: decides, so the answer is the pattern's own (``tests/test_reading_speed.py`` compares them).
+_NEEDLES = {
+    _FORMULA_TAG: (b"<f", b":f"),
+    _HYPERLINK_TAG: (b"<hyperlink", b":hyperlink"),
+    _ERROR_CELL: (b't="e"',),
+}
+_NAME_ENDS = frozenset(b" \t\n\r\x0b\x0c>/")
+
+
+def _may_hold(data: bytes, pattern: re.Pattern[bytes]) -> bool:
+    """``pattern.search(data) is not None``, without the search where no needle can match."""
+    for needle in _NEEDLES[pattern]:
+        tag = needle[-1:] != b'"'  # a tag name must end; an attribute needle stands alone
+        at = data.find(needle)
+        while at != -1:
+            end = at + len(needle)
+            if not tag or (end < len(data) and data[end] in _NAME_ENDS):
+                return pattern.search(data) is not None
+            at = data.find(needle, end)
+    return False
+
+
 def _add_extras(path: Path, sheet: Sheet) -> None:
     """Fill ``sheet.percent``, ``links`` and ``pending_formulas``; a file that hides them keeps
     its plain values (nothing here may stop the read)."""
@@ -216,17 +244,40 @@ def _percent_styles(zf: zipfile.ZipFile, names: set[str]) -> set[int]:
     return found
 
 
+_WORKBOOK_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
+#: Workbook parts up to this size are looked up by their bytes (the same template's workbooks
+#: share them); larger ones are streamed.
+_SMALL_PART = 64 * 1024
+
+
 def _sheet_part(zf: zipfile.ZipFile, sheet_name: str) -> str | None:
     """The zip member of the sheet named ``sheet_name`` (``xl/worksheets/sheet2.xml``)."""
+    try:
+        small = all(zf.getinfo(n).file_size <= _SMALL_PART for n in _WORKBOOK_PARTS)
+    except KeyError:
+        small = False
+    if small:
+        return _sheet_part_of(zf.read(_WORKBOOK_PARTS[0]), zf.read(_WORKBOOK_PARTS[1]), sheet_name)
+    return _find_sheet_part(zf.open, sheet_name)
+
+
+@functools.lru_cache(maxsize=64)
+def _sheet_part_of(workbook: bytes, rels: bytes, sheet_name: str) -> str | None:
+    """:func:`_find_sheet_part` of the two parts' bytes (a pure function of them: kept)."""
+    parts = dict(zip(_WORKBOOK_PARTS, (workbook, rels), strict=True))
+    return _find_sheet_part(lambda name: io.BytesIO(parts[name]), sheet_name)
+
+
+def _find_sheet_part(open_part: Callable[[str], IO[bytes]], sheet_name: str) -> str | None:
     rid = None
-    with zf.open("xl/workbook.xml") as fh:
+    with open_part("xl/workbook.xml") as fh:
         for _, elem in iterparse(fh):
             if elem.tag == f"{_NS_MAIN}sheet" and elem.get("name") == sheet_name:
                 rid = elem.get(f"{_NS_REL}id")
                 break
     if rid is None:
         return None
-    with zf.open("xl/_rels/workbook.xml.rels") as fh:
+    with open_part("xl/_rels/workbook.xml.rels") as fh:
         for _, elem in iterparse(fh):
             if elem.tag == f"{_NS_PKG}Relationship" and elem.get("Id") == rid:
                 target = elem.get("Target", "")
@@ -273,9 +324,9 @@ def _xlsx_extras(zf: zipfile.ZipFile, names: set[str], sheet: Sheet) -> None:
     # can carry a percent format, a formula or a hyperlink (most filled workbooks have none).
     if not (
         (percent_styles and any(int(m) in percent_styles for m in _STYLE_ATTR.findall(data)))
-        or _FORMULA_TAG.search(data)
-        or _HYPERLINK_TAG.search(data)
-        or _ERROR_CELL.search(data)
+        or _may_hold(data, _FORMULA_TAG)
+        or _may_hold(data, _HYPERLINK_TAG)
+        or _may_hold(data, _ERROR_CELL)
     ):
         return
     link_ids: list[tuple[str, str]] = []  # (ref, relationship id)

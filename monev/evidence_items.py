@@ -105,7 +105,11 @@ def _link_item(link: str) -> EvidenceItem:
 
 def _piece(piece: str) -> EvidenceItem | None:
     """One piece of text between separators; None when it is only spaces or punctuation."""
-    visible = "".join(ch for ch in piece if unicodedata.category(ch) != "Cf")  # zero-width
+    visible = (  # zero-width characters dropped (ASCII has none)
+        piece
+        if piece.isascii()
+        else "".join(ch for ch in piece if unicodedata.category(ch) != "Cf")
+    )
     raw = " ".join(visible.split())
     text = raw.strip(_STRIP)
     if not text:
@@ -126,6 +130,17 @@ def parse_evidence(text: str, link: str = "") -> tuple[EvidenceItem, ...]:
     With a hyperlink, the cell's text is its display label: only URLs and file names in it are
     items, not the label itself (``Lihat dokumen``).
     """
+    text = text or ""
+    if not link.strip():
+        if not text:
+            return ()  # an empty cell (most of a workbook's unanswered rows)
+        whole = _SCHEME_URL.match(text) if len(text) <= MAX_PARSED else None
+        if whole is not None and whole.end() == len(text):
+            # The most common filled cell, one link and nothing else: what the steps below
+            # give for it (the link, and no other piece), without them.
+            url = _trim_end(text)
+            if len(url) > len("https://"):
+                return (EvidenceItem(URL, url, url),)
     items: list[EvidenceItem] = []
     seen: set[str] = set()
 

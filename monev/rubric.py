@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -249,6 +249,8 @@ class _Model(BaseModel):
 def _norm(raw: object) -> str:
     """An answer as compared: Unicode compatibility forms folded (full-width ``Ｙａ``), invisible
     format and control characters removed (``Y\u200ba``), spaces collapsed, case ignored."""
+    if type(raw) is str and raw.isascii() and raw.isprintable():
+        return " ".join(raw.split()).casefold()  # NFKC keeps such text, and it has no Cf or Cc
     text = unicodedata.normalize("NFKC", str(raw))
     text = "".join(
         ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc") or ch in "\t\n"
@@ -361,10 +363,15 @@ class YaTidak(_Model):
     def parse(self, raw: object) -> Parsed:
         key = _norm(raw)
         if key == "ya":
-            return Parsed("Ya", Fraction(1))
+            return _YA
         if key == "tidak":
-            return Parsed("Tidak", Fraction(0))
+            return _TIDAK
         raise AnswerError("Ya, Tidak")
+
+
+#: The two answers of a Ya/Tidak row (immutable: every row answered alike shares one).
+_YA = Parsed("Ya", Fraction(1))
+_TIDAK = Parsed("Tidak", Fraction(0))
 
 
 class Option(_Model):
@@ -891,6 +898,28 @@ class Rubric(_Model):
             if isinstance(ind.answer, Checklist):
                 for item in ind.answer.items:
                     yield ind, item
+
+
+_T = TypeVar("_T")
+_DERIVED: dict[int, tuple[Rubric, dict[str, Any]]] = {}
+
+
+def derived(rubric: Rubric, name: str, build: Callable[[Rubric], _T]) -> _T:
+    """``build(rubric)``, computed once per rubric object and kept under ``name``: for what the
+    reader and the scorer need of a rubric and no workbook changes (not to be changed by callers).
+
+    Kept by the object itself: a rubric is never changed in place, and a copy with other values
+    (``model_copy``) is another object with its own values.
+    """
+    hit = _DERIVED.get(id(rubric))
+    if hit is None or hit[0] is not rubric:
+        if len(_DERIVED) >= 16:  # a few rubrics per process; never grows without bound
+            _DERIVED.clear()
+        hit = _DERIVED[id(rubric)] = (rubric, {})
+    values = hit[1]
+    if name not in values:
+        values[name] = build(rubric)
+    return values[name]
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

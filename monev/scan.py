@@ -333,6 +333,12 @@ class _Extent:
             self.columns, grew = last_col, True
         if not grew:
             return
+        if (
+            last_row <= limits.MAX_ROWS
+            and last_col <= limits.MAX_COLUMNS
+            and self.rows * self.columns <= limits.MAX_CELLS
+        ):
+            return  # within every limit (the checks below, without naming the cell)
         cell = f"{_col_letters(min(last_col, 16384 * 1024))}{last_row}"
         if last_row > limits.MAX_ROWS:
             raise _limit(self.file, "rows", last_row, limits.MAX_ROWS, self.sheet, cell)
@@ -431,44 +437,56 @@ def _scan_shared_strings(zf: zipfile.ZipFile, name: str, budget: _Budget) -> Non
     _parse(zf, "xl/sharedStrings.xml", name, budget, start=start, text=text)
 
 
-class _SheetWalk:
-    """Streams one .xlsx sheet: the hot path of the scan, one Python call per element.
+def _sheet_walk(
+    extent: _Extent,
+) -> tuple[Callable[[str, dict[str, str]], None], Callable[[str], None], Callable[[str], None]]:
+    """The (start, end, text) handlers that stream one .xlsx sheet: the hot path of the scan,
+    one Python call per element, its state in the closure (cheaper than attributes).
 
     The end of an element is counted by ``ends.append`` (C code, no Python frame), so the depth
     is ``elements - len(ends)``. A cell counts once a ``<v>`` or ``<is>`` opens right inside it;
     text is counted for the cell last opened (text between cells only makes the count larger).
     """
+    ends: list[str] = []
+    max_depth, max_elements = limits.MAX_XML_DEPTH, limits.MAX_XML_ELEMENTS
+    max_chars = limits.MAX_CELL_CHARS
+    cell_tags, row_tags, value_tags, position = _C, _ROW, _VALUE, _position
+    elements = row = col = cell_depth = chars = 0
 
-    def __init__(self, extent: _Extent) -> None:
-        self.extent = extent
-        self.elements = self.row = self.col = self.cell_depth = self.chars = 0
-        self.ends: list[str] = []
-
-    def start(self, tag: str, attrs: dict[str, str]) -> None:
-        self.elements += 1
-        depth = self.elements - len(self.ends)
-        if depth > limits.MAX_XML_DEPTH or self.elements > limits.MAX_XML_ELEMENTS:
-            _over(self.extent, depth, self.elements)
-        if tag in _C:
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        nonlocal elements, row, col, cell_depth, chars
+        elements += 1
+        depth = elements - len(ends)
+        if depth > max_depth or elements > max_elements:
+            _over(extent, depth, elements)
+        if tag in cell_tags:
             ref = attrs.get("r")
-            pos = _position(ref) if ref else None
+            pos = position(ref) if ref else None
             if pos:
-                self.row, self.col = pos
+                row, col = pos
             else:
-                self.col += 1
-            self.cell_depth, self.chars = depth, 0
-        elif tag in _ROW:
-            self.row = _int(attrs.get("r"), self.row + 1)
-            self.col = 0
-            self.cell_depth = 0
-        elif tag in _VALUE and depth == self.cell_depth + 1 and self.cell_depth:
-            self.extent.hit(self.row, self.col)
+                col += 1
+            cell_depth, chars = depth, 0
+        elif tag in row_tags:
+            row = _int(attrs.get("r"), row + 1)
+            col = 0
+            cell_depth = 0
+        elif (
+            cell_depth
+            and depth == cell_depth + 1
+            and tag in value_tags
+            and (row > extent.rows or col > extent.columns)  # else the extent does not grow
+        ):
+            extent.hit(row, col)
 
-    def text(self, data: str) -> None:
-        if self.cell_depth:
-            self.chars += len(data)
-            if self.chars > limits.MAX_CELL_CHARS:
-                self.extent.chars(self.chars, self.row, self.col)
+    def text(data: str) -> None:
+        nonlocal chars
+        if cell_depth:
+            chars += len(data)
+            if chars > max_chars:
+                extent.chars(chars, row, col)
+
+    return start, ends.append, text
 
 
 _C = frozenset(f"{ns}{_SEP}c" for ns in _MAINS)
@@ -486,8 +504,7 @@ def _scan_xlsx_sheet(
     zf: zipfile.ZipFile, part: str, name: str, sheet: str, budget: _Budget
 ) -> SheetExtent:
     extent = _Extent(name, sheet)
-    walk = _SheetWalk(extent)
-    _parse(zf, part, name, budget, handlers=(walk.start, walk.ends.append, walk.text))
+    _parse(zf, part, name, budget, handlers=_sheet_walk(extent))
     return extent.done()
 
 

@@ -32,7 +32,7 @@ from fractions import Fraction
 
 from monev.evidence_items import EvidenceItem
 from monev.rounding import round_half_up
-from monev.rubric import Checklist, Indicator, Rubric
+from monev.rubric import Checklist, Indicator, Rubric, derived
 from monev.workbook import Answer, Questionnaire
 
 # Why an indicator is below its claimed value in the verifiable score, or not scored at all.
@@ -58,9 +58,56 @@ def _rounded(value: Fraction, places: int | None) -> Fraction:
     return value if places is None else Fraction(round_half_up(value, places))
 
 
+_ZERO = Fraction(0)
+
+
+def _times(a: Fraction, b: Fraction) -> Fraction:
+    """``a * b``; where ``b`` is 0 or 1 (most answers) without the general product."""
+    if type(a) is Fraction and type(b) is Fraction:
+        if b == 1:
+            return a
+        if b == 0:
+            return _ZERO
+    return a * b
+
+
+def _sum(values: Iterable[Fraction]) -> Fraction:
+    """The exact sum of fractions: numerators added per denominator, then one fraction per
+    denominator (points share a few denominators: 51 additions become 4)."""
+    by_den: dict[int, int] = {}
+    for v in values:
+        d = v.denominator
+        by_den[d] = by_den.get(d, 0) + v.numerator
+    total = _ZERO
+    for d, n in by_den.items():
+        total += Fraction(n, d)
+    return total
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What scoring needs of a rubric and that no answer changes, computed once per rubric."""
+
+    shares: dict[str, Fraction]  # Rubric.max_points()
+    indicators: tuple[Indicator, ...]  # in the order of the aspects
+    where: dict[str, str | None]  # indicator code -> its group
+
+
+def _build_plan(rubric: Rubric) -> _Plan:
+    return _Plan(
+        shares=rubric.max_points(),
+        indicators=tuple(i for a in rubric.aspects for i in rubric.indicators_of(a.code)),
+        where={i.code: i.group for i in rubric.indicators},
+    )
+
+
+def _plan(rubric: Rubric) -> _Plan:
+    return derived(rubric, "scoring.plan", _build_plan)
+
+
 def indicator_points(max_points: Fraction, value: Fraction, places: int | None) -> Fraction:
     """An indicator's points: its maximum x its value, rounded where the instrument rounds."""
-    return _rounded(max_points * value, places)
+    return _rounded(_times(max_points, value), places)
 
 
 @dataclass(frozen=True)
@@ -323,11 +370,11 @@ def final_score(
 
 def score(rubric: Rubric, q: Questionnaire) -> OfficeScore:
     """Score a questionnaire that was read (and checked) against ``rubric``."""
-    shares = rubric.max_points()
+    plan = _plan(rubric)
+    shares = plan.shares
+    answers = q.answers
     indicators = [
-        score_indicator(i, q.answers, shares.get(i.code, Fraction(0)), rubric)
-        for aspect in rubric.aspects
-        for i in rubric.indicators_of(aspect.code)
+        score_indicator(i, answers, shares.get(i.code, _ZERO), rubric) for i in plan.indicators
     ]
     return _totals(rubric, indicators, q.stage_scores, shares)
 
@@ -346,17 +393,22 @@ def _totals(
     groups = _group_scores(rubric, indicators, shares)
     # An aspect adds its own indicators and its top groups (each group the sum of what is under
     # it): without rounding that is the sum of every indicator under the aspect.
-    claimed: dict[str, Fraction] = {a.code: Fraction(0) for a in rubric.aspects}
-    kept = dict(claimed)
-    where = {i.code: i.group for i in rubric.indicators}
+    parts: dict[str, tuple[list[Fraction], list[Fraction]]] = {
+        a.code: ([], []) for a in rubric.aspects
+    }
+    where = _plan(rubric).where
     for s in indicators:
-        if where.get(s.code) is None and s.aspect in claimed:
-            claimed[s.aspect] += s.points_claimed
-            kept[s.aspect] += s.points
+        if where.get(s.code) is None and s.aspect in parts:
+            into = parts[s.aspect]
+            into[0].append(s.points_claimed)
+            into[1].append(s.points)
     for g in groups:
-        if g.parent in claimed:
-            claimed[g.parent] += g.claimed
-            kept[g.parent] += g.verifiable
+        if g.parent in parts:
+            into = parts[g.parent]
+            into[0].append(g.claimed)
+            into[1].append(g.verifiable)
+    claimed = {code: _sum(c) for code, (c, _) in parts.items()}
+    kept = {code: _sum(k) for code, (_, k) in parts.items()}
     aspects = [
         AspectScore(
             code=a.code,
@@ -421,7 +473,7 @@ def combine_tracks(rubric: Rubric, scores: Mapping[str, OfficeScore]) -> OfficeS
         claimed = sum((scores[t].indicators[k].value_claimed for t in used), Fraction(0)) / n
         kept = sum((scores[t].indicators[k].value for t in used), Fraction(0)) / n
         indicators.append(replace(ind, value_claimed=claimed, value=kept))
-    return _totals(rubric, indicators, ref.stage_scores, rubric.max_points(), used)
+    return _totals(rubric, indicators, ref.stage_scores, _plan(rubric).shares, used)
 
 
 def _group_scores(
@@ -432,14 +484,17 @@ def _group_scores(
     if not rubric.groups:
         return ()
     places = rubric.rounding.groups
-    where = {i.code: i.group for i in rubric.indicators}
-    claimed = {g.code: Fraction(0) for g in rubric.groups}
-    verifiable = dict(claimed)
+    where = _plan(rubric).where
+    own: dict[str, tuple[list[Fraction], list[Fraction]]] = {
+        g.code: ([], []) for g in rubric.groups
+    }
     for s in indicators:
         node = where.get(s.code)
-        if node in claimed:
-            claimed[node] += s.points_claimed
-            verifiable[node] += s.points
+        if node in own:
+            own[node][0].append(s.points_claimed)
+            own[node][1].append(s.points)
+    claimed = {code: _sum(c) for code, (c, _) in own.items()}
+    verifiable = {code: _sum(v) for code, (_, v) in own.items()}
     children: dict[str, list[str]] = {}
     for g in rubric.groups:
         children.setdefault(g.parent, []).append(g.code)

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from monev.rubric import (
     Indicator,
     Parsed,
     Rubric,
+    derived,
     verdict_key,
 )
 
@@ -175,6 +177,8 @@ class Questionnaire:
 
 
 def _text(value: Any) -> str:
+    if type(value) is str:  # most cells: the general case below, without its type checks
+        return " ".join(value.split())
     if value is None:
         return ""
     if isinstance(value, bool):  # an Excel TRUE/FALSE: as Excel writes it, not Python's True
@@ -401,31 +405,33 @@ def _read_answers(q: Questionnaire, sheet: Sheet, rubric: Rubric) -> None:
         )
         return
     head_row, cols = header
-    verdicts = rubric.verdicts()
-    specs: dict[str, Indicator] = {}
-    headings = set()
-    for ind, item in rubric.rows():
-        if item is None and isinstance(ind.answer, Checklist):
-            headings.add(ind.code)
-        specs[item.code if item else ind.code] = ind
-
-    def cell(row: list[Any], key: str) -> Any:
-        c = cols.get(key)
-        return row[c] if c is not None and c < len(row) else ""
+    rows_of = _rows_of(rubric)
+    specs, headings, verdicts = rows_of.specs, rows_of.headings, rows_of.verdicts
+    # One index per column; a column the sheet lacks reads as an empty cell past the row's end.
+    width = max(cols.values()) + 1
+    keys = ("code", "answer", "evidence", "note", "verification", "verifier_note")
+    pick = itemgetter(*(cols.get(k, width) for k in keys))
+    pad = [""] * (width + 1)
+    ccol, acol, ecol = cols["code"], cols["answer"], cols["evidence"]
+    vcol = cols.get("verification")
 
     first_seen: dict[str, str] = {}
     empty: list[Problem] = []
     answered = 0
-    acol, ecol = cols["answer"], cols["evidence"]
     for r in range(head_row + 1, len(rows)):
         row = rows[r]
-        code = _text(cell(row, "code")).upper()
+        n = len(row)
+        if n > width:  # cells right of the last named column are not read
+            row, n = row[:width], width
+        row = row + pad[n:]
+        code_v, raw, evidence_v, note_v, verification_v, verifier_note_v = pick(row)
+        code = _text(code_v).upper()
         if not code:
             continue
         where = cell_ref(r, acol)
         if code not in specs:
             q.problems.append(
-                Problem.make("MV203", q.file, SHEET_QUESTIONS, cell_ref(r, cols["code"]), code=code)
+                Problem.make("MV203", q.file, SHEET_QUESTIONS, cell_ref(r, ccol), code=code)
             )
             continue
         if code in first_seen:
@@ -434,14 +440,13 @@ def _read_answers(q: Questionnaire, sheet: Sheet, rubric: Rubric) -> None:
                     "MV205",
                     q.file,
                     SHEET_QUESTIONS,
-                    cell_ref(r, cols["code"]),
+                    cell_ref(r, ccol),
                     code=code,
                     first=first_seen[code],
                 )
             )
             continue
-        first_seen[code] = cell_ref(r, cols["code"])
-        raw = cell(row, "answer")
+        first_seen[code] = cell_ref(r, ccol)
         raw_text = _text(raw)
         if code in headings:
             if raw_text:
@@ -474,23 +479,26 @@ def _read_answers(q: Questionnaire, sheet: Sheet, rubric: Rubric) -> None:
             answered += 1
             parsed = _parse_answer(q, indicator, code, raw, (r, acol) in sheet.percent, where)
         ecell = cell_ref(r, ecol)
-        evidence = _text_keep_lines(cell(row, "evidence"))
+        evidence = _text_keep_lines(evidence_v)
         # A link on a cell with no text cannot be seen in Excel (a column-wide hyperlink): ignored;
         # a =HYPERLINK() never calculated has no text yet but shows its label once opened.
         visible = evidence or (r, ecol) in sheet.pending_formulas
         link = sheet.links.get((r, ecol), "") if visible else ""
+        verification_text = _text(verification_v)
         answer = Answer(
             code=code,
             row=r + 1,
             parsed=parsed,
             raw=raw_text,
             evidence=evidence,
-            note=_text(cell(row, "note")),
-            verification=_verdict(q, code, cell(row, "verification"), r, cols, verdicts),
-            verification_unclear=bool(_text(cell(row, "verification")))
-            and _verdict_of(cell(row, "verification"), verdicts) is None,
-            verification_cell=cell_ref(r, cols["verification"]) if "verification" in cols else "",
-            verifier_note=_text(cell(row, "verifier_note")),
+            note=_text(note_v),
+            verification=_verdict(q, code, verification_v, r, cols, verdicts)
+            if verification_text
+            else None,
+            verification_unclear=bool(verification_text)
+            and verdicts.get(verdict_key(verification_text)) is None,
+            verification_cell=cell_ref(r, vcol) if vcol is not None else "",
+            verifier_note=_text(verifier_note_v),
             evidence_cell=ecell,
             evidence_link=link,
             evidence_items=parse_evidence(evidence, link),
@@ -507,6 +515,29 @@ def _read_answers(q: Questionnaire, sheet: Sheet, rubric: Rubric) -> None:
     for code in specs:
         if code not in first_seen and code not in headings:
             q.problems.append(Problem.make("MV204", q.file, SHEET_QUESTIONS, code=code))
+
+
+@dataclass(frozen=True)
+class _RowsOf:
+    """What the reader needs of a rubric's rows, the same for every workbook."""
+
+    specs: dict[str, Indicator]  # row code (an indicator's or a checklist item's) -> indicator
+    headings: frozenset[str]  # checklist indicators: a heading row, answered item by item
+    verdicts: dict[str, str]  # Rubric.verdicts()
+
+
+def _build_rows_of(rubric: Rubric) -> _RowsOf:
+    specs: dict[str, Indicator] = {}
+    headings = set()
+    for ind, item in rubric.rows():
+        if item is None and isinstance(ind.answer, Checklist):
+            headings.add(ind.code)
+        specs[item.code if item else ind.code] = ind
+    return _RowsOf(specs, frozenset(headings), rubric.verdicts())
+
+
+def _rows_of(rubric: Rubric) -> _RowsOf:
+    return derived(rubric, "workbook.rows", _build_rows_of)
 
 
 def _compute_answers(q: Questionnaire, rubric: Rubric, acol: int) -> None:
