@@ -8,17 +8,22 @@ trusted with), and the code that reads and scores: monev's own (:func:`monev.ren
 code_identity`, every module and the message catalogue) and the libraries it reads with.
 :func:`ReadCache.key` hashes exactly these. A rubric made in code (no file hash) is never cached,
 nor is a run that checks links (their answers change without the workbook changing), nor a
-workbook that killed its reader (MV110: it is tried again).
+workbook that could not be opened or stopped its reader (MV101, MV110: the cause may be the
+machine's memory, not the bytes; it is tried again).
 
 The cache lives in the output folder's ``.cache/read/`` (carried from set to set like the render
-cache): ``<key>.pickle`` files and ``index.json`` with each file's HMAC-SHA256 under a secret kept
-in the user's cache folder (``$XDG_CACHE_HOME/monev/secret``, made on first use, readable by the
-user only). A result is unpickled only when its bytes carry that HMAC, so a file edited,
-truncated or put there by anyone without the user's secret (an output folder may be shared) is
-never loaded: the workbook is read again. No secret (no home folder): no read cache. The parent
-writes the cache once the run's outputs are made (``monev score``: after the rendering, as the
-render cache), so a run killed before leaves it as it was; only the entries the run used are
-kept.
+cache): ``<key>.pickle`` files and ``index.json`` with each file's HMAC-SHA256 (over the format,
+the key and the bytes) under a secret kept in the user's cache folder
+(:func:`monev.resources.user_secret`). A result is unpickled only when its bytes carry that HMAC
+for its key, and used only when it is an office's result or a rejection of the workbook with the
+sha256 and display name just hashed, so a file edited, truncated, copied onto another key or put
+there by anyone without the user's secret (an output folder may be shared) is never used: the
+workbook is read again; so is anything else that goes wrong reading the cache. No secret (no home
+folder, or one monev may not trust): no read cache; nor when ``.cache`` or ``.cache/read`` is a
+link or not the user's. Only regular files within the index's sizes are read, and only the names
+the cache writes are removed. The parent writes the cache once the run's outputs are made
+(``monev score``: after the rendering, as the render cache), so a run killed before leaves it as
+it was; only the entries the run used are kept.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from monev.outputs import write_atomic
 from monev.resources import user_cache, user_secret
 
 #: Changes when the layout or the key changes: older caches are then never matched.
-FORMAT = "monev-read-cache 1"
+FORMAT = "monev-read-cache 2"
 SUBDIR = "read"
 INDEX = "index.json"
 #: Libraries whose code decides what a workbook reads as.
@@ -78,19 +83,28 @@ class ReadCache:
     @classmethod
     def open(cls, cache: Path) -> ReadCache | None:
         """The cache in ``cache/read`` (``cache`` is the output folder's ``.cache``); None when
-        there is no user secret. :func:`reuse` binds it to a run's rubric and options."""
+        there is no user secret, or when ``.cache`` or ``.cache/read`` is not a folder the cache
+        may use (:func:`monev.render_cache.usable_folder`: a link, or not the user's). :func:`reuse`
+        binds it to a run's rubric and options."""
+        from monev.render_cache import MAX_INDEX_BYTES, read_regular, usable_folder
+
+        folder = Path(cache) / SUBDIR
+        if not usable_folder(folder):
+            return None
         secret = user_secret()
         if secret is None:
             return None
-        folder = Path(cache) / SUBDIR
         entries: dict[str, dict[str, Any]] = {}
         try:
-            raw = json.loads((folder / INDEX).read_text("utf-8"))
+            raw = json.loads(read_regular(folder / INDEX, MAX_INDEX_BYTES).decode("utf-8"))
             if raw.get("format") == FORMAT and isinstance(raw.get("entries"), dict):
                 entries = {
                     k: v
                     for k, v in raw["entries"].items()
-                    if _is_key(k) and isinstance(v, dict) and isinstance(v.get("mac"), str)
+                    if _is_key(k)
+                    and isinstance(v, dict)
+                    and _is_mac(v.get("mac"))
+                    and isinstance(v.get("size"), int)
                 }
         except (OSError, ValueError, AttributeError):
             pass  # no index, or one that cannot be read: nothing is trusted
@@ -150,23 +164,41 @@ class ReadCache:
             h.update(encoded)
         return h.hexdigest(), sha
 
-    def _mac(self, data: bytes) -> str:
-        return hmac.new(self.secret, data, hashlib.sha256).hexdigest()
+    def _mac(self, key: str, data: bytes) -> str:
+        """The HMAC of an entry: over the format, its key and its bytes, so an entry is valid
+        only under the key it was made for (not copied onto another workbook's key)."""
+        mac = hmac.new(self.secret, digestmod=hashlib.sha256)
+        for part in (FORMAT.encode("utf-8"), key.encode("ascii"), data):
+            mac.update(b"%d:" % len(part))
+            mac.update(part)
+        return mac.hexdigest()
 
-    def get(self, key: str) -> Any:
-        """The cached result of ``key``, only when its file carries the user's HMAC; else None."""
+    def get(self, key: str, sha256: str, name: str) -> Any:
+        """The cached result of ``key``, only when its file carries the user's HMAC for that
+        key and it is the result of the workbook with these ``sha256`` and display ``name``;
+        else None (anything unexpected, whatever it is, is a miss: the workbook is read)."""
+        try:
+            return self._get(key, sha256, name)
+        except Exception:
+            return None
+
+    def _get(self, key: str, sha256: str, name: str) -> Any:
+        from monev.render_cache import read_regular
+        from monev.results import OfficeResult, Rejected
+
         entry = self.entries.get(key)
         if entry is None:
             return None
         try:
-            data = (self.folder / f"{key}.pickle").read_bytes()
+            data = read_regular(self.folder / f"{key}.pickle", entry["size"])
         except OSError:
             return None
-        if not hmac.compare_digest(self._mac(data), entry["mac"]):
+        if not hmac.compare_digest(self._mac(key, data).encode(), entry["mac"].encode()):
             return None
-        try:
-            result = pickle.loads(data)
-        except Exception:
+        result = pickle.loads(data)
+        if not isinstance(result, (OfficeResult, Rejected)):
+            return None
+        if result.sha256 != sha256 or result.file != name:
             return None
         self.used[key] = entry
         return result
@@ -174,17 +206,23 @@ class ReadCache:
     def put(self, key: str, result: Any) -> None:
         """Record a result just made (stored by :meth:`save`)."""
         data = pickle.dumps(result, protocol=5)
-        entry = {"mac": self._mac(data), "size": len(data)}
+        entry = {"mac": self._mac(key, data), "size": len(data)}
         self.entries[key] = self.used[key] = entry
         self.pending[key] = data
 
     def save(self) -> None:
         """Store the results made by this run, write the index of the entries it used and
-        remove every other file. A folder that cannot be written only costs the time."""
+        remove the cache's other files (only names it writes: ``<key>.pickle``, a temporary
+        file). A folder that cannot be written only costs the time; one replaced by a link
+        meanwhile is left alone."""
+        from monev.render_cache import usable_folder
+
         with contextlib.suppress(OSError):
             if not self.used and not self.folder.exists():
                 return
             self.folder.mkdir(parents=True, exist_ok=True)
+            if not usable_folder(self.folder):
+                return
             for key, data in self.pending.items():
                 write_atomic(self.folder / f"{key}.pickle", data)
             self.pending.clear()
@@ -193,7 +231,7 @@ class ReadCache:
             write_atomic(self.folder / INDEX, text.encode("utf-8"))
             keep = {f"{k}.pickle" for k in self.used} | {INDEX}
             for path in self.folder.iterdir():
-                if path.name not in keep and not path.is_dir():
+                if path.name not in keep and _ours(path.name) and not path.is_dir():
                     with contextlib.suppress(OSError):
                         path.unlink()
 
@@ -209,22 +247,51 @@ def reuse(
     """``compute(paths, names)``, but the workbooks whose result is in ``cache`` (for ``rubric``
     and ``options``) are not given to it: their results come from the cache. New results whose
     sha256 is that of the bytes hashed for their key are recorded (not a file changed while it
-    was read, nor one that killed its reader, MV110, whose result has no sha256); the caller
-    stores them with :meth:`ReadCache.save` once the run is complete."""
+    was read), unless the machine may be the cause (:data:`PASSING`: a workbook that could not
+    be opened or stopped its reader); the caller stores them with :meth:`ReadCache.save` once
+    the run is complete."""
     if cache is None or not cache.bind(rubric, options):
         return compute(paths, names)
     keys = [cache.key(p, n) for p, n in zip(paths, names, strict=True)]
-    results: list[Any] = [cache.get(k[0]) if k else None for k in keys]
+    results: list[Any] = [
+        cache.get(k[0], k[1], n) if k else None for k, n in zip(keys, names, strict=True)
+    ]
     todo = [i for i, r in enumerate(results) if r is None]
     if todo:
         made = compute([paths[i] for i in todo], [names[i] for i in todo])
         for i, result in zip(todo, made, strict=True):
             results[i] = result
             k = keys[i]
-            if k is not None and getattr(result, "sha256", None) == k[1]:
+            if k is not None and getattr(result, "sha256", None) == k[1] and _lasting(result):
                 cache.put(k[0], result)
     return results
 
 
 def _is_key(text: Any) -> bool:
     return isinstance(text, str) and len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+
+
+def _is_mac(text: Any) -> bool:
+    return isinstance(text, str) and len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+
+
+def _ours(name: str) -> bool:
+    """A file name the cache writes (``<key>.pickle``, a temporary file of
+    :func:`monev.outputs.write_atomic`): the only ones it removes, whatever else the folder
+    holds."""
+    stem, dot, ext = name.rpartition(".")
+    return bool(dot and ext == "pickle" and _is_key(stem)) or (
+        name.startswith(".monev-") and name.endswith(".tmp")
+    )
+
+
+#: Problems that may come of the machine rather than the workbook's bytes: a workbook that
+#: could not be opened (MV101: a MemoryError or an I/O error while opening is reported so) or
+#: that stopped its reader (MV110: memory, CPU time). A result with one is never cached: the
+#: next run tries again.
+PASSING = frozenset({"MV101", "MV110"})
+
+
+def _lasting(result: Any) -> bool:
+    """Whether ``result`` depends on the workbook alone (see :data:`PASSING`)."""
+    return not any(getattr(p, "code", None) in PASSING for p in getattr(result, "problems", ()))

@@ -368,12 +368,14 @@ def read_regular(path: Path, limit: int) -> bytes:
 # --- compiled templates ------------------------------------------------------------------------
 
 #: The first line of a compiled template's file; the file's layout changes with it.
-TEMPLATE_FORMAT = b"monev-template-cache 1\n"
+TEMPLATE_FORMAT = b"monev-template-cache 2\n"
+#: The largest compiled template file read (the four shipped ones are 20-120 KB).
+MAX_TEMPLATE_BYTES = 16 * 1024 * 1024
 
 
 def template_folder() -> Path | None:
     """Where compiled report templates are kept: ``$XDG_CACHE_HOME/monev/templates`` (by default
-    ``~/.cache/monev/templates``), the user's own cache, beside the link-check cache. Not the
+    ``~/.cache/monev/templates``), the user's own cache, beside the read cache's secret. Not the
     output folder: a compiled template is code that runs, and an output folder may be shared.
     None when there is no home folder to put it in."""
     from monev.resources import user_cache
@@ -382,55 +384,98 @@ def template_folder() -> Path | None:
     return None if folder is None else folder / "templates"
 
 
-def template_cache(identity: str, folder: Path | None = None) -> Any:
+def template_cache(
+    identity: str, folder: Path | None = None, lang: str = "id", secret: bytes | None = None
+) -> Any:
     """A Jinja2 bytecode cache for the report templates: a template compiled once (about a
     quarter of a second for the four) is loaded by the next run in a few milliseconds.
 
+    A compiled template is Python code that Jinja2 runs, so a file is loaded only when it
+    carries an HMAC-SHA256 made with the user's ``secret`` (:func:`monev.resources.user_secret`,
+    the read cache's) over its head, its template's key and its body; its head is this
     ``identity`` (:func:`code_identity`: monev's code, which sets the template options, and the
-    Jinja2 and Python versions) heads each file; Jinja2 itself checks the template's source
-    checksum. A file is used only when its head is this identity and its body hashes to the
-    sha256 written beside it: a file of another version, edited, truncated or half written is
-    ignored and the template compiled again (and the file replaced). A folder that cannot be
-    written only costs the time; None when there is no folder (:func:`template_folder`).
-    ``loaded`` and ``compiled`` name the templates' keys as they were loaded or compiled.
+    Jinja2 and Python versions) and ``lang``; Jinja2 itself checks the template's source
+    checksum. A file of another version or language, edited, truncated, half written, moved
+    from another template's name or made without the secret is ignored and the template
+    compiled again (and the file replaced). Files of other identities are removed when one is
+    written (only names the cache writes), so the folder holds one monev's templates.
+
+    None (no cache: every template is compiled) when there is no secret, or when the folder
+    or its parent (``monev``) is not a real folder of the user's that no one else may write
+    (:func:`monev.resources.private_folder`; made, mode 0700, when missing). A folder that
+    cannot be written only costs the time. ``loaded`` and ``compiled`` name the templates' keys
+    as they were loaded or compiled.
     """
+    import hmac
+    import re
+
     import jinja2
 
+    from monev.resources import private_folder, user_secret
+
     where = folder if folder is not None else template_folder()
-    if where is None:
+    if where is None or not re.fullmatch(r"[a-z]{2,8}", lang) or not _is_key(identity):
+        return None
+    key_secret = secret if secret is not None else user_secret()
+    if key_secret is None:
+        return None
+    if not (private_folder(where.parent, make=True) and private_folder(where, make=True)):
         return None
     kept: Path = where
-    head = TEMPLATE_FORMAT + identity.encode("ascii") + b"\n"
+    kept_secret: bytes = key_secret
+    head = TEMPLATE_FORMAT + identity.encode("ascii") + b"\n" + lang.encode("ascii") + b"\n"
+    prefix = f"{identity[:16]}-{lang}-"
+    ours = re.compile(r"(?:[0-9a-f]{16}-[a-z]{2,8}-)?[0-9a-f]{40}\.j2c")
 
     class TemplateCache(jinja2.BytecodeCache):
         def __init__(self) -> None:
             self.folder = kept
             self.loaded: list[str] = []
             self.compiled: list[str] = []
+            self.cleaned = False
 
         def _path(self, bucket: Any) -> Path:
-            return self.folder / f"{bucket.key}.j2c"
+            return self.folder / f"{prefix}{bucket.key}.j2c"
+
+        def _mac(self, bucket: Any, payload: bytes) -> bytes:
+            mac = hmac.new(kept_secret, digestmod=hashlib.sha256)
+            for part in (head, bucket.key.encode("ascii"), payload):
+                mac.update(b"%d:" % len(part))
+                mac.update(part)
+            return mac.hexdigest().encode("ascii")
 
         def load_bytecode(self, bucket: Any) -> None:
             try:
-                data = self._path(bucket).read_bytes()
-            except OSError:
+                data = read_regular(self._path(bucket), MAX_TEMPLATE_BYTES)
+                if not data.startswith(head):
+                    return
+                mac, _, payload = data[len(head) :].partition(b"\n")
+                if not hmac.compare_digest(self._mac(bucket, payload), mac):
+                    return
+                bucket.bytecode_from_string(payload)  # Jinja2 checks its magic and the source
+            except Exception:  # anything at all: compiled again
+                bucket.reset()
                 return
-            if not data.startswith(head):
-                return
-            digest, _, payload = data[len(head) :].partition(b"\n")
-            if hashlib.sha256(payload).hexdigest().encode("ascii") != digest:
-                return
-            bucket.bytecode_from_string(payload)  # Jinja2 checks its magic and the source
             if bucket.code is not None:
                 self.loaded.append(bucket.key)
 
         def dump_bytecode(self, bucket: Any) -> None:
             self.compiled.append(bucket.key)
             payload = bucket.bytecode_to_string()
-            digest = hashlib.sha256(payload).hexdigest().encode("ascii")
             with contextlib.suppress(OSError):
-                self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-                write_atomic(self._path(bucket), head + digest + b"\n" + payload)
+                mac = self._mac(bucket, payload)
+                write_atomic(self._path(bucket), head + mac + b"\n" + payload)
+                self._clean()
+
+        def _clean(self) -> None:
+            """Remove the compiled templates of other identities (other monev versions)."""
+            if self.cleaned:
+                return
+            self.cleaned = True
+            for path in self.folder.iterdir():
+                name = path.name
+                if ours.fullmatch(name) and not name.startswith(f"{identity[:16]}-"):
+                    with contextlib.suppress(OSError):
+                        path.unlink()
 
     return TemplateCache()

@@ -1070,7 +1070,7 @@ def prepare_rendering(lang: str = "id", cache: Path | None = None, renderer: boo
         _warm(lang)
         return None
     store = RenderCache.open(cache)
-    _warm(lang, template_cache(store.code()))
+    _warm(lang, template_cache(store.code(), lang=lang))
     return store
 
 
@@ -1260,7 +1260,7 @@ def render_reports(
     # than there are workers: a run that makes one report per worker leaves each worker to
     # compile only the template it needs, side by side. (Already done: a no-op.)
     if store is not None:
-        _warm(lang, template_cache(store.code()))
+        _warm(lang, template_cache(store.code(), lang=lang))
     elif len(todo) > jobs:
         _warm(lang)
     else:

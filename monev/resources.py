@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -60,38 +61,116 @@ def import_weasyprint() -> Any:
 
 def user_cache() -> Path | None:
     """monev's folder in the user's cache: ``$XDG_CACHE_HOME/monev`` (by default
-    ``~/.cache/monev``; link checks, compiled templates, validated rubrics). None when there is
-    no home folder to put it in."""
+    ``~/.cache/monev``; compiled templates and the secret of the read cache). None when there
+    is no home folder to put it in. A relative ``XDG_CACHE_HOME`` is ignored, as the XDG base
+    directory specification asks (it would name a folder under whatever folder monev runs in).
+    Where the path is; whether monev may use it is :func:`private_folder`'s answer."""
     base = os.environ.get("XDG_CACHE_HOME")
-    if not base:
+    if not base or not os.path.isabs(base):
         try:
             base = str(Path.home() / ".cache")
         except (RuntimeError, KeyError):  # no HOME and no password entry
             return None
+        if not os.path.isabs(base):
+            return None
     return Path(base) / "monev"
+
+
+def _posix() -> bool:
+    """Whether files have owners and permission bits to check (not on Windows)."""
+    return hasattr(os, "geteuid")
+
+
+def private_folder(path: Path, make: bool = False) -> bool:
+    """Whether monev may keep what it runs or trusts (compiled templates, the secret) in the
+    folder ``path``: a real folder, not a link, owned by this user and writable by no one else
+    (no group or other write bit). ``make``: create it (mode 0700) when it is missing. Where
+    files have no owners (Windows) only the first part is checked. Never raises."""
+    try:
+        if make:
+            if not os.path.lexists(path.parent):
+                path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(path, 0o700)
+        st = os.lstat(path)
+    except OSError:
+        return False
+    if not stat.S_ISDIR(st.st_mode):
+        return False
+    return not (_posix() and (st.st_uid != os.geteuid() or st.st_mode & 0o022))
+
+
+SECRET = "secret"
+SECRET_BYTES = 32
 
 
 def user_secret() -> bytes | None:
     """The user's secret (``user_cache()/secret``: 32 random bytes, mode 0600, made on first
-    use), the key of the HMACs that let monev unpickle what it cached; None when it can neither
-    be read nor made."""
+    use), the key of the HMACs that let monev load what it cached (the read cache's results,
+    the compiled templates); None when there is none monev may trust, and then nothing is
+    cached. The folder must be :func:`private_folder`; the file a regular file (not a link, a
+    pipe or a device), owned by the user, readable by no one else, of exactly 32 bytes. A file
+    there that fails these checks is left as it is (never written over): no cache. A new
+    secret is written to a temporary name and linked into place, so two processes making it at
+    once agree on one."""
     import secrets
 
     folder = user_cache()
-    if folder is None:
+    if folder is None or not private_folder(folder, make=True):
         return None
-    path = folder / "secret"
-    with contextlib.suppress(OSError):
-        data = path.read_bytes()
-        if len(data) == 32:
-            return data
-    with contextlib.suppress(OSError):
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        data = secrets.token_bytes(32)
-        tmp = folder / f".secret-{secrets.token_hex(6)}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    path = folder / SECRET
+    _clean_leftovers(folder)
+    try:
+        return _read_secret(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return None
+    tmp = folder / f".secret-{secrets.token_hex(6)}.tmp"
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(tmp, flags | getattr(os, "O_BINARY", 0), 0o600)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-        return data
-    return None
+            fh.write(secrets.token_bytes(SECRET_BYTES))
+        try:
+            os.link(tmp, path)  # never over a file made meanwhile (FileExistsError)
+        except FileExistsError:
+            pass
+        except (OSError, NotImplementedError):
+            if _posix():
+                return None  # no hard links here; a rename could replace another's secret
+            os.rename(tmp, path)  # Windows: fails when the name exists
+        return _read_secret(path)
+    except OSError:
+        return None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def _read_secret(path: Path) -> bytes | None:
+    """The secret at ``path`` when it passes :func:`user_secret`'s checks, else None;
+    FileNotFoundError when there is none."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != SECRET_BYTES:
+            return None
+        if _posix() and (st.st_uid != os.geteuid() or st.st_mode & 0o077):
+            return None
+        data = fh.read(SECRET_BYTES + 1)
+    return data if len(data) == SECRET_BYTES else None
+
+
+def _clean_leftovers(folder: Path) -> None:
+    """Remove the temporary files of secrets made by processes that died before linking them
+    (older than a minute: a process making one now keeps its own)."""
+    import time
+
+    with contextlib.suppress(OSError):
+        for path in folder.glob(".secret-*.tmp"):
+            with contextlib.suppress(OSError):
+                st = os.lstat(path)
+                if stat.S_ISREG(st.st_mode) and time.time() - st.st_mtime > 60:
+                    os.unlink(path)

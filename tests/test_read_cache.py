@@ -235,3 +235,153 @@ def test_a_fifo_or_an_oversized_file_is_never_read_for_a_key(tmp_path, monkeypat
     monkeypatch.setattr(limits, "MAX_FILE_BYTES", 4096)
     key = cache.key(big, "besar.xlsx")
     assert key is not None and key[1] == hashlib.sha256(b"x" * 2048).hexdigest()
+
+
+# --- a cold review's findings ------------------------------------------------------------------
+
+
+def _entries(cache: Path) -> dict[str, str]:
+    """Each entry's key -> the file its result is of (the test reads its own cache's pickles)."""
+    import pickle
+
+    folder = cache / SUBDIR
+    index = json.loads((folder / INDEX).read_text("utf-8"))["entries"]
+    return {k: pickle.loads((folder / f"{k}.pickle").read_bytes()).file for k in index}
+
+
+def test_an_entry_copied_onto_another_workbooks_key_is_never_used(tmp_path, inputs, reads):
+    """The review made the PPID Utama vanish from the ranking: kel-kepel's entry (file and
+    index line, HMAC and all) copied onto diskominfotik's key was loaded as diskominfotik's."""
+    import shutil as sh
+
+    cache = tmp_path / ".cache"
+    plain = _score(inputs, cache)
+    reads()
+    folder = cache / SUBDIR
+    by_file = {f: k for k, f in _entries(cache).items()}
+    victim, source = by_file["diskominfotik.xlsx"], by_file["kel-kepel.xlsx"]
+    index = json.loads((folder / INDEX).read_text("utf-8"))
+    index["entries"][victim] = dict(index["entries"][source])
+    (folder / INDEX).write_text(json.dumps(index), "utf-8")
+    sh.copy(folder / f"{source}.pickle", folder / f"{victim}.pickle")
+    assert _score(inputs, cache) == plain  # before: diskominfotik ranked as kel-kepel
+    assert reads() == ["diskominfotik.xlsx"]
+
+    # Even an entry whose HMAC is right for the key (made with the secret) is used only when
+    # it is the result of that workbook (its sha256 and display name).
+    store = ReadCache.open(cache)
+    assert store is not None
+    data = (folder / f"{source}.pickle").read_bytes()
+    index = json.loads((folder / INDEX).read_text("utf-8"))
+    index["entries"][victim] = {"mac": store._mac(victim, data), "size": len(data)}
+    (folder / INDEX).write_text(json.dumps(index), "utf-8")
+    (folder / f"{victim}.pickle").write_bytes(data)
+    assert _score(inputs, cache) == plain
+    assert reads() == ["diskominfotik.xlsx"]
+
+
+@pytest.mark.parametrize("link", [".cache", ".cache/read"])
+def test_a_link_as_the_cache_folder_is_never_used_nor_emptied(tmp_path, inputs, reads, link):
+    """The review lost a thesis: ``.cache/read`` linked to a folder of documents, and the cache
+    removed every file there that was not one of its entries."""
+    docs = tmp_path / "dokumen"
+    docs.mkdir()
+    (docs / "skripsi.docx").write_bytes(b"bab 1")
+    (docs / "read").mkdir()
+    (docs / "read" / "skripsi.docx").write_bytes(b"bab 1")
+    cache = tmp_path / ".cache"
+    if link == ".cache":
+        cache.symlink_to(docs)
+    else:
+        cache.mkdir()
+        (cache / SUBDIR).symlink_to(docs)
+    plain = _score(inputs, None)
+    reads()
+    assert _score(inputs, cache) == plain
+    assert _score(inputs, cache) == plain
+    assert reads() == sorted(ALL + ALL)  # no cache through a link
+    assert (docs / "skripsi.docx").read_bytes() == b"bab 1"
+    assert (docs / "read" / "skripsi.docx").read_bytes() == b"bab 1"
+    assert sorted(p.name for p in docs.rglob("*")) == ["read", "skripsi.docx", "skripsi.docx"]
+
+
+def test_only_the_caches_own_files_are_removed(tmp_path, inputs, reads):
+    cache = tmp_path / ".cache"
+    _score(inputs, cache)
+    folder = cache / SUBDIR
+    (folder / "catatan.txt").write_text("mine")
+    stale = folder / f"{'0' * 64}.pickle"
+    stale.write_bytes(b"an entry no run uses")
+    (folder / ".monev-0123456789ab.tmp").write_bytes(b"half written")
+    _score(inputs, cache)
+    assert (folder / "catatan.txt").read_text() == "mine"  # before: removed
+    assert not stale.exists()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["catatan.txt", INDEX, *(f"{k}.pickle" for k in _entries(cache))]
+    )
+
+
+def _in_thread(fn):
+    """``fn()``'s value, or "blocked" when it has not returned after 30 s (generous: it returns
+    at once; a regression blocks on a pipe, not the whole test session)."""
+    import threading
+
+    got: list = []
+    worker = threading.Thread(target=lambda: got.append(fn()), daemon=True)
+    worker.start()
+    worker.join(30)
+    return got[0] if got else "blocked"
+
+
+def test_a_planted_index_or_pipe_never_breaks_nor_blocks_the_run(tmp_path, inputs, reads):
+    import os
+
+    cache = tmp_path / ".cache"
+    plain = _score(inputs, cache)
+    reads()
+    folder = cache / SUBDIR
+    index = json.loads((folder / INDEX).read_text("utf-8"))
+    good = dict(index["entries"])
+    # A mac that is not 64 hex digits (hmac.compare_digest raised TypeError: exit 3 every run).
+    index["entries"] = {k: {**v, "mac": "é" * 64} for k, v in good.items()}
+    (folder / INDEX).write_text(json.dumps(index), "utf-8")
+    assert _score(inputs, cache) == plain
+    assert reads() == ALL  # read again and cached anew
+    assert _score(inputs, cache) == plain
+    assert reads() == []
+
+    # A pipe under an entry's name, then under the index's: never opened for reading.
+    key = sorted(good)[0]
+    store = ReadCache.open(cache)
+    assert store is not None
+    (folder / f"{key}.pickle").unlink()
+    os.mkfifo(folder / f"{key}.pickle")
+    assert _in_thread(lambda: store.get(key, "0" * 64, "dinkes.xlsx")) is None
+    (folder / INDEX).unlink()
+    os.mkfifo(folder / INDEX)
+    opened = _in_thread(lambda: ReadCache.open(cache))
+    assert opened != "blocked" and opened.entries == {}
+
+
+def test_a_workbook_that_ran_out_of_memory_is_read_again(tmp_path, inputs, reads, monkeypatch):
+    """A MemoryError while opening a workbook is reported as MV101 with the file's sha256: it
+    must not be kept, or the workbook stays rejected until its bytes change."""
+    import monev.workbook
+
+    opener = monev.workbook.open_book
+
+    def short_of_memory(path, *args, **kwargs):
+        if Path(path).name == "dinkes.xlsx":
+            raise MemoryError
+        return opener(path, *args, **kwargs)
+
+    cache = tmp_path / ".cache"
+    plain = _score(inputs, None)
+    monkeypatch.setattr(monev.workbook, "open_book", short_of_memory)
+    failed = json.loads(_score(inputs, cache))
+    assert [r["file"] for r in failed["rejected"]] == ["dinkes.xlsx"]
+    assert "MV101" in json.dumps(failed["rejected"])
+    reads()
+    monkeypatch.setattr(monev.workbook, "open_book", opener)
+    assert _score(inputs, cache) == plain  # before: dinkes.xlsx still rejected
+    assert reads() == ["dinkes.xlsx"]
