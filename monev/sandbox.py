@@ -297,9 +297,12 @@ def _collection_paused(items: int) -> Iterator[None]:
     time the long-lived objects grow by a quarter), which doubled the parent's cost of taking
     1,000 results in (issue 13: 1.0 s against 0.5 s of CPU). Nothing the collection makes is
     cyclic garbage, and reference counting still frees everything else. The previous state is
-    restored at the end, whatever happens.
+    restored at the end, whatever happens. Only in a process with no other thread (``monev
+    score``): the collector is one switch for every thread.
     """
-    if items < GC_PAUSE_ITEMS or not gc.isenabled():
+    if items < GC_PAUSE_ITEMS or not gc.isenabled() or threading.active_count() > 1:
+        # The switch is the whole process's: with other threads (``monev serve``'s requests)
+        # they would run without it too, for as long as a city's PDFs take.
         yield
         return
     gc.disable()

@@ -218,3 +218,28 @@ def test_a_few_results_and_a_paused_collector_are_left_as_they_were():
         assert not gc.isenabled()  # the caller's choice is kept
     finally:
         gc.enable()
+
+
+def test_the_collector_is_not_paused_where_other_threads_run():
+    """The pause is the whole process's: in ``monev serve`` (request threads) every thread would
+    run without a collector while a city's PDFs render (found by a cold review)."""
+    import gc
+    import threading
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    seen: list[bool] = []
+    try:
+        run_isolated(
+            _collector_on,
+            list(range(80)),
+            limits=ProcessLimits(2**30, 10),
+            jobs=2,
+            chunk=8,
+            on_result=lambda _i, _r: seen.append(gc.isenabled()),
+        )
+    finally:
+        stop.set()
+        other.join()
+    assert seen == [True] * 80
