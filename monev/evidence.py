@@ -205,7 +205,13 @@ class LinkCache:
             return
         tmp = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.parent.exists():
+                # Its own folder only for its owner (0700): the user's monev cache folder, where
+                # the secret and compiled templates are kept only while no one else may write
+                # (monev.resources.private_folder); a umask of 002 made it group-writable.
+                self.path.parent.parent.mkdir(parents=True, exist_ok=True)
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(self.path.parent, 0o700)
             with _file_lock(self.path):
                 merged = load_cache_entries(self.path)
                 for url, entry in self._added.items():
@@ -275,9 +281,13 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def default_cache_path() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "monev" / "links.json"
+def default_cache_path() -> Path | None:
+    """``links.json`` in monev's folder of the user's cache (:func:`monev.resources.user_cache`:
+    a relative ``XDG_CACHE_HOME`` is ignored); None (no cache) when there is no such folder."""
+    from monev.resources import user_cache
+
+    folder = user_cache()
+    return None if folder is None else folder / "links.json"
 
 
 class Refused(Exception):

@@ -115,7 +115,9 @@ def run_score(inputs: Iterable[str | Path], rubric: Rubric, settings: RunSetting
         # would only write thousands of results into it. Saved after the rendering, as the
         # render cache is: a run killed before leaves both as they were.
         read_cache = None
-        if settings.cache and settings.pdf:
+        # Not with link checks: such a run reads every workbook (score_paths uses no read
+        # cache then), and saving its empty cache would remove the previous run's.
+        if settings.cache and settings.pdf and settings.links is None:
             from monev.read_cache import ReadCache
 
             read_cache = ReadCache.open(folder.cache)

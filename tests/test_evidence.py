@@ -496,3 +496,36 @@ def test_the_cache_file_gets_the_umask_permissions(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "sub" / "links.json").stat().st_mode & 0o777 == 0o640  # 0o666 & ~0o027
+
+
+def test_the_link_cache_makes_monevs_cache_folder_for_its_owner_only(tmp_path, monkeypatch):
+    """Under a umask of 002 the link cache made ~/.cache/monev group-writable, and from then on
+    the secret, the read cache and the compiled templates were off for good, without a word
+    (found by a cold review): its folder is made 0700."""
+    import os
+
+    from monev.evidence import default_cache_path
+    from monev.resources import private_folder, user_secret
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    old = os.umask(0o002)
+    try:
+        path = default_cache_path()
+        assert path == tmp_path / "xdg" / "monev" / "links.json"
+        cache = LinkCache(path, 3600)
+        cache.put(Check("https://a.example/x", OK), 1.0)
+        cache.save()
+    finally:
+        os.umask(old)
+    assert (tmp_path / "xdg" / "monev").stat().st_mode & 0o777 == 0o700
+    assert private_folder(tmp_path / "xdg" / "monev") and user_secret() is not None
+
+
+def test_a_relative_cache_home_gives_the_link_cache_no_file_under_the_working_folder(
+    tmp_path, monkeypatch
+):
+    from monev.evidence import default_cache_path
+
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert default_cache_path() == tmp_path / ".cache" / "monev" / "links.json"

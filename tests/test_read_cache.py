@@ -177,8 +177,14 @@ def test_only_a_cached_run_with_pdfs_uses_the_read_cache(tmp_path, inputs, monke
     for pdf, cache in ((True, True), (True, False), (False, True)):
         with pytest.raises(Stop):
             run_score([inputs], rubric, RunSettings(out=tmp_path / "out", pdf=pdf, cache=cache))
+    # A run checking links reads every workbook; it took the cache, saved it empty and so
+    # removed the previous run's entries (found by a cold review).
+    from monev.evidence import LinkChecker
+
+    with pytest.raises(Stop):
+        run_score([inputs], rubric, RunSettings(out=tmp_path / "out", links=LinkChecker()))
     assert isinstance(seen[0], ReadCache) and seen[0].folder.parent.name == ".cache"
-    assert seen[1:] == [None, None]
+    assert seen[1:] == [None, None, None]
 
 
 @pytest.mark.pdf
