@@ -44,6 +44,9 @@ from monev.resources import user_cache, user_secret
 
 #: Changes when the layout or the key changes: older caches are then never matched.
 FORMAT = "monev-read-cache 2"
+#: The largest result the cache reads (an office's result is a few tens of KB); a planted index
+#: cannot make the parent read a larger file (found by a cold review).
+MAX_ENTRY_BYTES = 8 * 1024 * 1024
 SUBDIR = "read"
 INDEX = "index.json"
 #: Libraries whose code decides what a workbook reads as.
@@ -190,7 +193,8 @@ class ReadCache:
         if entry is None:
             return None
         try:
-            data = read_regular(self.folder / f"{key}.pickle", entry["size"])
+            # The index is not signed: its size is a limit only up to MAX_ENTRY_BYTES.
+            data = read_regular(self.folder / f"{key}.pickle", min(entry["size"], MAX_ENTRY_BYTES))
         except OSError:
             return None
         if not hmac.compare_digest(self._mac(key, data).encode(), entry["mac"].encode()):

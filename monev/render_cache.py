@@ -256,7 +256,8 @@ class RenderCache:
         if entry is None or not isinstance(entry.get("size"), int):
             return None
         try:
-            data = read_regular(self.folder / f"{key}.pdf", entry["size"])
+            # The index is not signed: its size is a limit only up to MAX_PDF_BYTES.
+            data = read_regular(self.folder / f"{key}.pdf", min(entry["size"], MAX_PDF_BYTES))
         except OSError:
             return None
         if hashlib.sha256(data).hexdigest() != entry["sha256"]:
@@ -328,6 +329,8 @@ def _ours(name: str) -> bool:
     )
 
 
+#: The largest cached PDF read (the city report of 10,000 offices is a few MB).
+MAX_PDF_BYTES = 256 * 1024 * 1024
 #: The largest index.json the cache reads (an index of 10,000 offices is about 3 MB).
 MAX_INDEX_BYTES = 64 * 1024 * 1024
 

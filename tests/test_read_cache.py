@@ -391,3 +391,34 @@ def test_a_workbook_that_ran_out_of_memory_is_read_again(tmp_path, inputs, reads
     monkeypatch.setattr(monev.workbook, "open_book", opener)
     assert _score(inputs, cache) == plain  # before: dinkes.xlsx still rejected
     assert reads() == ["dinkes.xlsx"]
+
+
+def test_a_planted_size_never_makes_the_parent_read_a_big_file(
+    tmp_path, inputs, reads, monkeypatch
+):
+    """The index is not signed: an entry's size raised to 400 MB over a sparse file of that size
+    made the parent read and hash it all, for every workbook (found by a cold review)."""
+    import monev.render_cache
+    from monev.read_cache import MAX_ENTRY_BYTES
+    from monev.render_cache import MAX_PDF_BYTES, RenderCache
+
+    cache = tmp_path / ".cache"
+    _score(inputs, cache)
+    folder = cache / SUBDIR
+    index = json.loads((folder / INDEX).read_text("utf-8"))
+    key = sorted(index["entries"])[0]
+    index["entries"][key]["size"] = 400_000_000
+    (folder / INDEX).write_text(json.dumps(index), "utf-8")
+    with open(folder / f"{key}.pickle", "r+b") as fh:
+        fh.truncate(400_000_000)
+    limits: list[int] = []
+    real = monev.render_cache.read_regular
+    monkeypatch.setattr(
+        monev.render_cache, "read_regular", lambda p, n: (limits.append(n), real(p, n))[1]
+    )
+    store = ReadCache.open(cache)
+    assert store is not None and store.get(key, "0" * 64, "dinkes.xlsx") is None
+    assert limits[-1] <= MAX_ENTRY_BYTES
+    pdfs = RenderCache.open(tmp_path / "pdfcache", env="e")
+    pdfs.entries["a" * 64] = {"sha256": "b" * 64, "size": 10**12}
+    assert pdfs.get("a" * 64) is None and limits[-1] <= MAX_PDF_BYTES
