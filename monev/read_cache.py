@@ -50,7 +50,15 @@ MAX_ENTRY_BYTES = 8 * 1024 * 1024
 SUBDIR = "read"
 INDEX = "index.json"
 #: Libraries whose code decides what a workbook reads as.
-DISTRIBUTIONS = ("python-calamine", "openpyxl", "defusedxml")
+DISTRIBUTIONS = (
+    "python-calamine",
+    "openpyxl",
+    "defusedxml",
+    # the rubric's validation (coercion of its values) and the YAML it is read from
+    "pydantic",
+    "pydantic-core",
+    "PyYAML",
+)
 
 
 def secret_path() -> Path | None:

@@ -422,3 +422,19 @@ def test_a_planted_size_never_makes_the_parent_read_a_big_file(
     pdfs = RenderCache.open(tmp_path / "pdfcache", env="e")
     pdfs.entries["a" * 64] = {"sha256": "b" * 64, "size": 10**12}
     assert pdfs.get("a" * 64) is None and limits[-1] <= MAX_PDF_BYTES
+
+
+def test_the_key_names_the_libraries_that_validate_and_read_the_rubric(monkeypatch):
+    """pydantic decides how a rubric's values are coerced, PyYAML what its file parses to: an
+    upgrade of either must not serve results cached before it (found by a cold review)."""
+    from importlib import metadata
+
+    from monev.read_cache import _versions
+
+    before = _versions()
+    real = metadata.version
+    for dist in ("pydantic", "pydantic-core", "PyYAML"):
+        monkeypatch.setattr(
+            metadata, "version", lambda d, dist=dist: "0.0" if d == dist else real(d)
+        )
+        assert _versions() != before, dist
