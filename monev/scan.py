@@ -39,7 +39,12 @@ from monev.problems import Key, Problem
 __all__ = ["Scan", "SheetExtent", "scan_workbook"]
 
 _CHUNK = 64 * 1024
-_REF = re.compile(r"^\$?([A-Za-z]{1,7})\$?([0-9]{1,15})$")
+# Any number of letters and digits: a reference past Excel's own (``AAAAAAAAAAAA10``) is a cell
+# far away for the reader too (calamine allocated it and aborted), never "the next column".
+_REF = re.compile(r"^\$?([A-Za-z]+)\$?([0-9]+)$")
+#: Where a reference's column letters or row digits go beyond these, the position is capped here
+#: (far past every limit; no huge number is built from a hostile reference).
+_FAR_LETTERS, _FAR_DIGITS = 7, 15
 # Transitional and Strict OOXML name the same elements in different namespaces.
 _MAINS = (
     "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -292,7 +297,12 @@ def _count(zf: zipfile.ZipFile, part: str, budget: _Budget) -> None:
 def _position(ref: str) -> tuple[int, int] | None:
     """``"B3"`` -> (3, 2): 1-based row and column; None when ``ref`` is not a cell reference."""
     m = _REF.match(ref)
-    return (int(m.group(2)), _col_number(m.group(1))) if m else None
+    if not m:
+        return None
+    letters, digits = m.groups()
+    row = int(digits) if len(digits) <= _FAR_DIGITS else 10**_FAR_DIGITS
+    col = _col_number(letters) if len(letters) <= _FAR_LETTERS else 26**_FAR_LETTERS
+    return row, col
 
 
 def _col_number(letters: str) -> int:

@@ -149,6 +149,8 @@ def make_case(case: str, good: Path, folder: Path) -> Path:
         return far_cell(good, folder / "jauh-kuesioner.xlsx", k, "XFD5000")
     if case == "far-XFD5000-identitas":
         return far_cell(good, folder / "jauh-identitas.xlsx", "Identitas", "XFD5000")
+    if case == "far-12-letters":  # past Excel's own references: calamine allocated and aborted
+        return far_cell(good, folder / "jauh-huruf.xlsx", k, "AAAAAAAAAAAA10")
     if case == "ods-2000x16384":
         return ods_repeats(folder / "ulang.ods", 2000, 16384)
     if case == "ods-6000x16384":
@@ -206,6 +208,7 @@ CASES = {
     "far-XFD1048576": ("MV111", "limit.rows"),
     "far-XFD5000-kuesioner": ("MV111", "limit.columns"),
     "far-XFD5000-identitas": ("MV111", "limit.columns"),
+    "far-12-letters": ("MV111", "limit.columns"),
     "ods-2000x16384": ("MV111", "limit.columns"),
     "ods-6000x16384": ("MV111", "limit.columns"),
     "csv-3GB": ("MV111", "limit.file_bytes"),
