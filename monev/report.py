@@ -906,6 +906,10 @@ class _ParserPatterns(dict[tuple[Any, bool], "re.Pattern[str]"]):
     """tinyhtml5's patterns for a run of characters, made once for each set of characters."""
 
     def __missing__(self, key: tuple[Any, bool]) -> re.Pattern[str]:
+        # Only the key tinyhtml5 2.1 looks up: another shape (a later tinyhtml5) is its own
+        # lookup to answer, by its KeyError path.
+        if not (isinstance(key, tuple) and len(key) == 2 and isinstance(key[1], bool)):
+            raise KeyError(key)
         characters, opposite = key
         ranges = "".join(f"\\x{ord(c):02x}" for c in characters)
         made = self[key] = re.compile(f"[{'' if opposite else '^'}{ranges}]+")

@@ -308,3 +308,16 @@ def test_the_tag_query_finds_what_cssselect2_finds(monkeypatch, rubric, city):  
         assert [len(list(query("meta"))), len(list(query("title")))] == [4, 1]
         list(query("td.num"))
     assert asked == [("td.num",)] * 3  # not a tag name: cssselect2's own query
+
+
+def test_parser_patterns_answer_only_tinyhtml5s_own_key_shape():
+    """A later tinyhtml5 keying by a 2-character string would unpack as (characters, opposite)
+    and get a wrong pattern: any other key is left to tinyhtml5's own KeyError path (found by a
+    cold review)."""
+    from monev import report
+
+    patterns = report._ParserPatterns()
+    assert patterns[(frozenset("<&"), False)].match("abc<")
+    for key in ("<&", ("<", "&"), ("<&", 1)):
+        with pytest.raises(KeyError):
+            patterns[key]
