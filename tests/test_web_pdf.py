@@ -563,3 +563,27 @@ def test_a_beat_is_for_the_worker_that_holds_the_job_only(offices, rubric, tmp_p
         fail(db, job_id, "web.pdf.crashed")
     with store.session() as db:
         assert not rendering.beat(db, job_id, "w1")  # queued again: no longer running
+
+
+def test_a_render_that_hangs_stops_beating_after_a_bound(offices, rubric, tmp_path, monkeypatch):
+    """A render waiting for ever (the CPU limit never ends it) would beat for ever and keep its
+    job from every other machine (found by a cold review): beats stop after MAX_BEAT_SECONDS."""
+    import time
+
+    _, store, _, _, a, _ = offices
+    up_id = _upload_id(upload(a, "dinkes.xlsx", _good(tmp_path, rubric)))
+    monkeypatch.setattr(rendering, "HEARTBEAT_SECONDS", 0.02)
+    monkeypatch.setattr(rendering, "MAX_BEAT_SECONDS", 0.2)
+    with store.session() as db:
+        job = claim(db, "w1")
+        assert job is not None and job.upload_id == up_id
+        job_id = job.id
+    beats: list[float] = []
+    real = rendering.beat
+    monkeypatch.setattr(
+        rendering, "beat", lambda db, j, w: (beats.append(time.monotonic()), real(db, j, w))[1]
+    )
+    start = time.monotonic()
+    with rendering._Heartbeat(store, job_id, "w1"):
+        time.sleep(1.0)
+    assert beats and max(beats) - start < 0.5  # beat at first, then stopped

@@ -53,6 +53,9 @@ STALE_AFTER = dt.timedelta(minutes=10)
 #: that another machine takes it for dead only when nothing was heard of it for STALE_AFTER (a
 #: snapshot of a whole city may render for longer than that).
 HEARTBEAT_SECONDS = STALE_AFTER.total_seconds() / 5
+#: A render still beating after this long is taken for hung (waiting, not computing: the CPU
+#: limit does not end it): it stops beating, so another machine may take the job over.
+MAX_BEAT_SECONDS = 3 * 3600
 #: How often an idle renderer looks for work queued by another process (seconds).
 POLL_SECONDS = 1.0
 #: Wakes this process's renderer at once when a request of this process queues a job.
@@ -254,10 +257,13 @@ class _Heartbeat:
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()
-        self._thread.join()
+        self._thread.join(HEARTBEAT_SECONDS)  # a beat waiting on a slow database: not for ever
 
     def _run(self) -> None:
-        while not self._stop.wait(HEARTBEAT_SECONDS):
+        import time
+
+        until = time.monotonic() + MAX_BEAT_SECONDS
+        while not self._stop.wait(HEARTBEAT_SECONDS) and time.monotonic() < until:
             try:
                 with self.store.session() as db:
                     if not beat(db, self.job_id, self.worker):
