@@ -12,7 +12,9 @@ The cache lives in the output folder's ``.cache/pdf/`` (carried from set to set 
 :class:`monev.outputs.OutputFolder`): ``<key>.pdf`` files and ``index.json`` mapping each key to
 the sha256 and size of its file. A cached file is used only when its bytes hash to what the index
 says (a truncated, edited or half-written file is rendered again), and an unreadable index counts
-as empty. Workers only read the cache; the parent writes it, once the rendering is over
+as empty. Each entry and input mapping of the index carries an HMAC with the user's secret
+(:func:`monev.resources.user_secret`): one planted by anyone else who can write the output folder
+is never used; without a secret there is no cache. Workers only read the cache; the parent writes it, once the rendering is over
 (:meth:`RenderCache.save` links the run's new PDFs in), so a run killed while rendering leaves the
 cache as it was. :meth:`RenderCache.save` keeps only the entries the current run used
 and removes every other file, so the cache never holds more than one run's PDFs.
@@ -31,6 +33,7 @@ import contextlib
 import datetime as dt
 import glob
 import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -44,7 +47,7 @@ from monev.outputs import write_atomic
 from monev.resources import data_dir
 
 #: Changes when the layout or the key changes: older caches are then never matched.
-FORMAT = "monev-render-cache 2"
+FORMAT = "monev-render-cache 3"
 SUBDIR = "pdf"
 INDEX = "index.json"
 #: Python distributions whose code decides a PDF's bytes.
@@ -200,33 +203,53 @@ class RenderCache:
             self.code_hash = code_identity()
         return self.code_hash
 
-    #: False when the folder is not one the cache may use (:func:`usable_folder`): nothing is
-    #: read from it, written to it or removed from it.
+    #: False when the folder is not one the cache may use (:func:`usable_folder`), or there is
+    #: no user's secret to sign its index with: nothing is read from it, written to it or
+    #: removed from it.
     usable: bool = True
+    #: The user's secret (:func:`monev.resources.user_secret`): the index's entries and input
+    #: mappings carry an HMAC with it, so an index edited or planted by anyone who can write the
+    #: output folder (a shared folder) never makes a run publish a PDF it did not render.
+    secret: bytes | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, cache: Path, env: str | None = None) -> RenderCache:
         """The cache in ``cache/pdf`` (``cache`` is the output folder's ``.cache``)."""
+        from monev.resources import user_secret
+
         folder = Path(cache) / SUBDIR
         entries: dict[str, dict[str, Any]] = {}
         inputs: dict[str, str] = {}
         env = env if env is not None else environment()
-        if not usable_folder(folder):
+        secret = user_secret() if usable_folder(folder) else None
+        if secret is None:
             return cls(folder, env, usable=False)
         try:
             raw = json.loads(read_regular(folder / INDEX, MAX_INDEX_BYTES).decode("utf-8"))
             if raw.get("format") == FORMAT and isinstance(raw.get("entries"), dict):
-                entries = {
-                    k: v
-                    for k, v in raw["entries"].items()
-                    if _is_key(k) and isinstance(v, dict) and isinstance(v.get("sha256"), str)
-                }
-                mapped = raw.get("inputs")
-                if isinstance(mapped, dict):
-                    inputs = {k: v for k, v in mapped.items() if _is_key(k) and _is_key(v)}
-        except (OSError, ValueError, AttributeError):
+                for k, v in raw["entries"].items():
+                    if not (_is_key(k) and isinstance(v, dict)):
+                        continue
+                    sha, size = v.get("sha256"), v.get("size")
+                    if (
+                        _is_key(sha)
+                        and type(size) is int
+                        and size >= 0
+                        and _signed(secret, v.get("mac"), "pdf", k, str(sha), str(size))
+                    ):
+                        entries[k] = {"sha256": sha, "size": size}
+                mapped, macs = raw.get("inputs"), raw.get("input_macs")
+                if isinstance(mapped, dict) and isinstance(macs, dict):
+                    inputs = {
+                        k: v
+                        for k, v in mapped.items()
+                        if _is_key(k)
+                        and v in entries
+                        and _signed(secret, macs.get(k), "input", k, v)
+                    }
+        except (OSError, ValueError, AttributeError, TypeError):
             pass  # no index, or one that cannot be read: nothing is trusted
-        return cls(folder, env, entries, inputs=inputs)
+        return cls(folder, env, entries, inputs=inputs, secret=secret)
 
     def lookup(self, input_key: str) -> tuple[str, bytes] | None:
         """The PDF key and verified bytes the render input ``input_key`` made last time, or
@@ -282,7 +305,7 @@ class RenderCache:
     def save(self) -> None:
         """Store the PDFs rendered by this run, write the index of the entries it used and
         remove every other file."""
-        if not self.usable or (not self.used and not self.folder.exists()):
+        if not self.usable or not self.secret or (not self.used and not self.folder.exists()):
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         if not usable_folder(self.folder):  # replaced by a link while the run went on
@@ -302,10 +325,16 @@ class RenderCache:
             os.replace(tmp, dest)
         self.pending.clear()
         inputs = {k: v for k, v in self.inputs_used.items() if v in self.used}
+        secret = self.secret or b""
+        entries = {
+            k: {**e, "mac": _sign(secret, "pdf", k, e["sha256"], str(e["size"]))}
+            for k, e in sorted(self.used.items())
+        }
         index = {
             "format": FORMAT,
-            "entries": dict(sorted(self.used.items())),
+            "entries": entries,
             "inputs": dict(sorted(inputs.items())),
+            "input_macs": {k: _sign(secret, "input", k, v) for k, v in sorted(inputs.items())},
         }
         text = json.dumps(index, indent=1, sort_keys=True) + "\n"
         write_atomic(self.folder / INDEX, text.encode("utf-8"))
@@ -314,6 +343,15 @@ class RenderCache:
             if path.name not in keep and _ours(path.name) and not path.is_dir():
                 with contextlib.suppress(OSError):
                     path.unlink()
+
+
+def _sign(secret: bytes, *parts: str) -> str:
+    """The HMAC-SHA256 (hex) of an index item: the cache's format and ``parts``."""
+    return hmac.new(secret, "\0".join((FORMAT, *parts)).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _signed(secret: bytes, mac: Any, *parts: str) -> bool:
+    return _is_key(mac) and hmac.compare_digest(mac, _sign(secret, *parts))
 
 
 def _is_key(text: Any) -> bool:

@@ -393,3 +393,38 @@ def test_a_pipe_planted_as_a_cached_pdf_or_index_does_not_hang_the_run(tmp_path)
     reader.start()
     reader.join(10)
     assert len(opened) == 1 and opened[0].entries == {}
+
+
+def test_a_planted_pdf_and_index_entry_is_never_published(tmp_path):
+    """The index was not signed: anyone who can write a shared output folder could plant a PDF
+    with its sha256 and size and map an office's render input to it; the next run published it
+    without rendering (found by a cold review). Entries and mappings now carry an HMAC with the
+    user's secret; the cache's own entries are still used."""
+    cache = RenderCache.open(tmp_path, env="e")
+    own, forged, ik = cache_key("e", DAY, "own"), "cd" * 32, "ab" * 32
+    cache.put(own, b"%PDF own")
+    cache.link(ik, own)
+    cache.save()
+    again = RenderCache.open(tmp_path, env="e")
+    assert again.lookup(ik) == (own, b"%PDF own")  # signed by this user: used
+    fake = b"%PDF-1.7 forged report: skor 100"
+    (tmp_path / SUBDIR / f"{forged}.pdf").write_bytes(fake)
+    index = json.loads((tmp_path / SUBDIR / INDEX).read_text("utf-8"))
+    entry = {"sha256": hashlib.sha256(fake).hexdigest(), "size": len(fake)}
+    index["entries"][forged] = {**entry, "mac": "0" * 64}
+    index["inputs"][ik] = forged
+    (tmp_path / SUBDIR / INDEX).write_text(json.dumps(index), "utf-8")
+    planted = RenderCache.open(tmp_path, env="e")
+    assert forged not in planted.entries and planted.lookup(ik) is None
+    assert planted.get(own) == b"%PDF own"  # the cache's own entry is still good
+
+
+def test_without_a_secret_the_render_cache_is_not_used(tmp_path, monkeypatch):
+    import monev.resources
+
+    monkeypatch.setattr(monev.resources, "user_secret", lambda: None)
+    cache = RenderCache.open(tmp_path, env="e")
+    assert not cache.usable
+    cache.put(cache_key("e", DAY, "x"), b"%PDF x")
+    cache.save()
+    assert not (tmp_path / SUBDIR).exists()
