@@ -14,10 +14,11 @@ the sha256 and size of its file. A cached file is used only when its bytes hash 
 says (a truncated, edited or half-written file is rendered again), and an unreadable index counts
 as empty. Each entry and input mapping of the index carries an HMAC with the user's secret
 (:func:`monev.resources.user_secret`): one planted by anyone else who can write the output folder
-is never used; without a secret there is no cache. Workers only read the cache; the parent writes it, once the rendering is over
-(:meth:`RenderCache.save` links the run's new PDFs in), so a run killed while rendering leaves the
-cache as it was. :meth:`RenderCache.save` keeps only the entries the current run used
-and removes every other file, so the cache never holds more than one run's PDFs.
+is never used; without a secret there is no cache. Workers only read the cache; the parent
+writes it, once the rendering is over (:meth:`RenderCache.save` links the run's new PDFs in), so a
+run killed while rendering leaves the cache as it was. :meth:`RenderCache.save` keeps only the
+entries the current run used and removes only the other files it wrote, so the cache never holds
+more than one run's PDFs.
 
 A second level spares a re-run the final HTML of the offices that did not change: the index also
 maps each office's render *input* (:func:`input_key`: the office's result as the template sees it,
