@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from monev.outputs import write_atomic
+from monev.render_cache import _is_key  # 64 hex digits: a key or a MAC
 from monev.resources import user_cache, user_secret
 
 #: Changes when the layout or the key changes: older caches are then never matched.
@@ -114,7 +115,7 @@ class ReadCache:
                     for k, v in raw["entries"].items()
                     if _is_key(k)
                     and isinstance(v, dict)
-                    and _is_mac(v.get("mac"))
+                    and _is_key(v.get("mac"))
                     and isinstance(v.get("size"), int)
                 }
         except (OSError, ValueError, AttributeError):
@@ -227,7 +228,7 @@ class ReadCache:
         remove the cache's other files (only names it writes: ``<key>.pickle``, a temporary
         file). A folder that cannot be written only costs the time; one replaced by a link
         meanwhile is left alone."""
-        from monev.render_cache import usable_folder
+        from monev.render_cache import usable_folder, write_index
 
         with contextlib.suppress(OSError):
             if not self.used and not self.folder.exists():
@@ -239,13 +240,7 @@ class ReadCache:
                 write_atomic(self.folder / f"{key}.pickle", data)
             self.pending.clear()
             index = {"format": FORMAT, "entries": dict(sorted(self.used.items()))}
-            text = json.dumps(index, indent=1, sort_keys=True) + "\n"
-            write_atomic(self.folder / INDEX, text.encode("utf-8"))
-            keep = {f"{k}.pickle" for k in self.used} | {INDEX}
-            for path in self.folder.iterdir():
-                if path.name not in keep and _ours(path.name) and not path.is_dir():
-                    with contextlib.suppress(OSError):
-                        path.unlink()
+            write_index(self.folder, index, self.used, ".pickle")
 
 
 def reuse(
@@ -277,24 +272,6 @@ def reuse(
             if k is not None and getattr(result, "sha256", None) == k[1] and _lasting(result):
                 cache.put(k[0], result)
     return results
-
-
-def _is_key(text: Any) -> bool:
-    return isinstance(text, str) and len(text) == 64 and all(c in "0123456789abcdef" for c in text)
-
-
-def _is_mac(text: Any) -> bool:
-    return isinstance(text, str) and len(text) == 64 and all(c in "0123456789abcdef" for c in text)
-
-
-def _ours(name: str) -> bool:
-    """A file name the cache writes (``<key>.pickle``, a temporary file of
-    :func:`monev.outputs.write_atomic`): the only ones it removes, whatever else the folder
-    holds."""
-    stem, dot, ext = name.rpartition(".")
-    return bool(dot and ext == "pickle" and _is_key(stem)) or (
-        name.startswith(".monev-") and name.endswith(".tmp")
-    )
 
 
 #: Problems that may come of the machine rather than the workbook's bytes: a workbook that

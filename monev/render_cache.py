@@ -40,6 +40,7 @@ import os
 import shutil
 import stat
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -337,13 +338,7 @@ class RenderCache:
             "inputs": dict(sorted(inputs.items())),
             "input_macs": {k: _sign(secret, "input", k, v) for k, v in sorted(inputs.items())},
         }
-        text = json.dumps(index, indent=1, sort_keys=True) + "\n"
-        write_atomic(self.folder / INDEX, text.encode("utf-8"))
-        keep = {f"{k}.pdf" for k in self.used} | {INDEX}
-        for path in self.folder.iterdir():
-            if path.name not in keep and _ours(path.name) and not path.is_dir():
-                with contextlib.suppress(OSError):
-                    path.unlink()
+        write_index(self.folder, index, self.used, ".pdf")
 
 
 def _sign(secret: bytes, *parts: str) -> str:
@@ -359,13 +354,26 @@ def _is_key(text: Any) -> bool:
     return isinstance(text, str) and len(text) == 64 and all(c in "0123456789abcdef" for c in text)
 
 
-def _ours(name: str) -> bool:
-    """A file name the cache writes (``<key>.pdf``, a temporary file): the only ones it removes,
-    so that nothing else is ever deleted, whatever the folder holds."""
-    stem, dot, ext = name.rpartition(".")
-    return (dot and ext == "pdf" and _is_key(stem)) or (
-        name.startswith(".monev-") and name.endswith(".tmp")
-    )
+def write_index(folder: Path, index: dict[str, Any], kept: Iterable[str], suffix: str) -> None:
+    """Write a cache's ``index.json`` into ``folder`` and remove its other files: the files of
+    ``kept`` keys (``<key><suffix>``) stay, and only names a cache writes are ever removed
+    (:func:`own_file`), whatever else the folder holds. The render cache and the read cache
+    (:mod:`monev.read_cache`) both end their ``save`` here."""
+    text = json.dumps(index, indent=1, sort_keys=True) + "\n"
+    write_atomic(folder / INDEX, text.encode("utf-8"))
+    keep = {f"{k}{suffix}" for k in kept} | {INDEX}
+    for path in folder.iterdir():
+        if path.name not in keep and own_file(path.name, suffix) and not path.is_dir():
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def own_file(name: str, suffix: str) -> bool:
+    """A file name a cache writes: ``<key><suffix>`` or a temporary file of
+    :func:`monev.outputs.write_atomic`."""
+    if name.startswith(".monev-") and name.endswith(".tmp"):
+        return True
+    return name.endswith(suffix) and _is_key(name[: -len(suffix)])
 
 
 #: The largest cached PDF read (the city report of 10,000 offices is a few MB).
