@@ -66,6 +66,37 @@ def web_database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     monkeypatch.setenv("MONEV_WEB_DB", make_url(server).set(database=name).render_as_string(False))
     yield
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        _drop_database(admin, name)
+    finally:
+        admin.dispose()
+
+
+def _drop_database(admin, name: str) -> None:
+    """Drop a test database that the application's pools may still hold connections to.
+
+    Not ``DROP DATABASE ... WITH (FORCE)``: FORCE must be allowed to signal every backend in the
+    database, and an autovacuum worker that happens to be analysing the new tables belongs to no
+    role, so a role that is not a superuser (CI's ``monev_ci``) gets "must be a member of the role
+    whose process is being terminated" and the test errors at teardown. Our own sessions are
+    ended here; a plain DROP DATABASE then asks autovacuum workers to leave and waits for them.
+    """
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(3):
+        with admin.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = :name AND usename = current_user"
+                    " AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+            try:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+                return
+            except OperationalError:  # a pool reconnected in between ("being accessed")
+                if attempt == 2:
+                    raise
