@@ -164,7 +164,8 @@ def user_secret() -> bytes | None:
     pipe or a device), owned by the user, readable by no one else, of exactly 32 bytes
     (:func:`secret_refusal` says why not). A file there that fails these checks is left as it
     is (never written over): no cache. A new secret is written to a temporary name and linked
-    into place, so two processes making it at once agree on one."""
+    into place, so two processes making it at once agree on one. The file is opened once per
+    process while it stays the same file (:func:`_read_secret`)."""
     import secrets
 
     folder = user_cache()
@@ -215,9 +216,32 @@ def _stat_refusal(path: Path, st: os.stat_result) -> Refusal | None:
     return _owner_refusal(path, st, 0o077, "others-read")
 
 
+def _identity(st: os.stat_result) -> tuple[int, ...]:
+    """What tells one secret file from another, or from itself rewritten."""
+    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+#: The secret last read: its path, its file's :func:`_identity` and its bytes. A process reads
+#: the file once (the read cache, the render cache and the template cache each ask for it) while
+#: an ``lstat`` of the name finds the same file, still passing every check.
+_SECRET_READ: tuple[Path, tuple[int, ...], bytes] | None = None
+
+
 def _read_secret(path: Path) -> bytes | Refusal:
     """The secret at ``path`` when it passes :func:`user_secret`'s checks, else why not;
-    FileNotFoundError (or another OSError) when it cannot be opened."""
+    FileNotFoundError (or another OSError) when it cannot be opened. A file that an ``lstat``
+    of ``path`` shows to be the one read before (same device, inode, modification time and
+    size), passing the same checks on that ``lstat``, is not opened again: its bytes are
+    remembered."""
+    global _SECRET_READ
+    known = _SECRET_READ
+    if known is not None and known[0] == path:
+        try:
+            seen: os.stat_result | None = os.lstat(path)
+        except OSError:
+            seen = None
+        if seen is not None and _identity(seen) == known[1] and not _stat_refusal(path, seen):
+            return known[2]
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
     with os.fdopen(fd, "rb") as fh:
@@ -228,6 +252,7 @@ def _read_secret(path: Path) -> bytes | Refusal:
         data = fh.read(SECRET_BYTES + 1)
     if len(data) != SECRET_BYTES:  # changed while read
         return Refusal("size", path, st.st_mode & 0o7777, len(data))
+    _SECRET_READ = (path, _identity(st), data)
     return data
 
 
