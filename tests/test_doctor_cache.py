@@ -106,6 +106,10 @@ def _readable_secret(home: Path, tmp_path: Path) -> None:
     os.chmod(home / "secret", 0o640)
 
 
+def _secret_of_another(home: Path, tmp_path: Path) -> None:
+    os.chown(home / "secret", 65534, 65534)
+
+
 CASES = {
     "group-writable-folder": (
         _group_writable,
@@ -167,11 +171,39 @@ CASES = {
             REMOVE_EN,
         ],
     ),
+    "secret-of-another-user": (
+        _secret_of_another,
+        [
+            "cache TIDAK DIPAKAI {home}",
+            "{secret} milik pengguna lain (uid 65534).",
+            OFF_ID,
+            REMOVE_ID,
+        ],
+        [
+            "cache NOT USED {home}",
+            "{secret} belongs to another user (uid 65534).",
+            OFF_EN,
+            REMOVE_EN,
+        ],
+    ),
 }
+NEEDS_ROOT = {"secret-of-another-user"}  # chown
 
 
 @posix
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(
+            case,
+            marks=pytest.mark.skipif(
+                case in NEEDS_ROOT and hasattr(os, "geteuid") and os.geteuid() != 0,
+                reason="needs chown (root)",
+            ),
+        )
+        for case in CASES
+    ],
+)
 def test_each_reason_is_shown_with_what_to_do_in_both_languages(home, tmp_path, capsys, case):
     spoil, lines_id, lines_en = CASES[case]
     assert user_secret() is not None
