@@ -1171,16 +1171,20 @@ def doctor(
     ] = True,
 ) -> None:
     """Check this computer: Python, WeasyPrint and Pango (PDF reports), a test PDF's time,
-    HarfBuzz-Subset, LibreOffice and poppler. Exit 1 when PDFs cannot be made."""
+    HarfBuzz-Subset, LibreOffice, poppler and monev's cache folder. Exit 1 when PDFs cannot be
+    made."""
     from monev.doctor import INSTALL, diagnose
 
     lang = _lang(lang)
     checks = diagnose(render=render)
     for c in checks:
-        state = t("cli.doctor.ok" if c.ok else "cli.doctor.missing", lang)
+        state = t(c.state or ("cli.doctor.ok" if c.ok else "cli.doctor.missing"), lang)
         # A failure's detail is the library's own text: labelled, after the state word.
-        detail = c.detail if c.ok or c.detail == "-" else t("text.technical", lang, detail=c.detail)
+        plain = c.ok or c.detail == "-" or c.notes
+        detail = c.detail if plain else t("text.technical", lang, detail=c.detail)
         _echo(f"{c.name:16} {state:10} {detail}")
+        for key, params in c.notes:
+            _echo(f"  {t(key, lang, **params)}")
     pdf_ok = all(c.ok for c in checks if c.name in ("weasyprint", "test-pdf"))
     if pdf_ok:
         _echo(t("cli.doctor.summary_ok", lang))

@@ -12,6 +12,11 @@ import platform
 import shutil
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monev.resources import Refusal
 
 #: The install commands shown when Pango or fonts are missing, per system.
 INSTALL = {
@@ -29,6 +34,10 @@ class Check:
     name: str
     ok: bool
     detail: str
+    #: The catalogue key of the state word, when not the usual present/missing.
+    state: str = ""
+    #: Lines said below the check, each a catalogue key with its parameters.
+    notes: tuple[tuple[str, dict[str, Any]], ...] = ()
 
 
 #: Pango's library names on Linux, Windows and macOS: loading one takes milliseconds, where
@@ -65,7 +74,8 @@ def pdf_support(quick: bool = True) -> Check:
 
 def diagnose(render: bool = True) -> list[Check]:
     """Everything ``monev doctor`` reports: Python, WeasyPrint/Pango, a test PDF's time,
-    HarfBuzz-Subset, LibreOffice (for the round-trip tests), poppler (to look at PDFs)."""
+    HarfBuzz-Subset, LibreOffice (for the round-trip tests), poppler (to look at PDFs), and
+    whether monev's per-user cache can be used (:func:`cache_check`)."""
     checks = [Check("python", True, platform.python_version())]
     pdf = pdf_support(quick=False)
     checks.append(pdf)
@@ -74,7 +84,73 @@ def diagnose(render: bool = True) -> list[Check]:
     checks.append(_library("harfbuzz-subset", ("harfbuzz-subset", "libharfbuzz-subset.so.0")))
     checks.append(_program("libreoffice", ("soffice", "libreoffice")))
     checks.append(_program("pdftoppm", ("pdftoppm",)))
+    checks.append(cache_check())
     return checks
+
+
+#: What to do about a refused folder or secret (:class:`monev.resources.Refusal`), by what was
+#: refused and why; the texts are ``cli.doctor.cache.todo.*``.
+_TODO = {
+    ("folder", "others-write"): "chmod",
+    ("folder", "link"): "remove_folder",
+    ("folder", "not-folder"): "remove_folder",
+    ("folder", "owner"): "owner_folder",
+    ("folder", "error"): "check",
+    ("secret", "error"): "check",
+}
+
+
+def cache_check() -> Check:
+    """Whether monev's per-user cache (:func:`monev.resources.user_cache`) can be used: its
+    folder, its secret and its ``templates`` folder, judged by the very checks the read cache,
+    the render cache and the template cache make (:func:`monev.resources.folder_refusal`,
+    :func:`monev.resources.secret_refusal`). When they cannot, the notes say why, which caches
+    are off, and what to do. Only looks: creates and changes nothing (a missing folder or secret
+    is fine: monev makes it on first use)."""
+    from monev.render_cache import template_folder
+    from monev.resources import SECRET, Refusal, folder_refusal, secret_refusal, user_cache
+
+    folder = user_cache()
+    if folder is None:
+        refusal = Refusal("no-home", None)
+        return _cache_refused("-", refusal, "folder", "cli.doctor.cache.off_all")
+    found = folder_refusal(folder)
+    if found is not None and found.reason == "missing":
+        return Check("cache", True, str(folder), "cli.doctor.cache.ok", _new(folder))
+    if found is not None:
+        return _cache_refused(str(folder), found, "folder", "cli.doctor.cache.off_all")
+    found = secret_refusal(folder / SECRET)
+    notes = _new(folder / SECRET) if found is not None and found.reason == "missing" else ()
+    if found is not None and found.reason != "missing":
+        return _cache_refused(str(folder), found, "secret", "cli.doctor.cache.off_all")
+    templates = template_folder() or folder / "templates"
+    found = folder_refusal(templates)
+    if found is not None and found.reason != "missing":
+        return _cache_refused(str(folder), found, "folder", "cli.doctor.cache.off_templates")
+    return Check("cache", True, str(folder), "cli.doctor.cache.ok", notes)
+
+
+def _new(path: Path) -> tuple[tuple[str, dict[str, Any]], ...]:
+    return (("cli.doctor.cache.new", {"path": str(path)}),)
+
+
+def _cache_refused(detail: str, refusal: Refusal, what: str, off: str) -> Check:
+    """The failed cache check: why (``cli.doctor.cache.<reason>``), which caches are off, and
+    what to do."""
+    params: dict[str, Any] = {
+        "path": str(refusal.path),
+        "mode": f"{refusal.mode:04o}",
+        "size": refusal.size,
+        "owner": refusal.owner,
+        "detail": refusal.error,
+    }
+    todo = _TODO.get((what, refusal.reason), "remove_secret" if what == "secret" else "set_home")
+    notes: tuple[tuple[str, dict[str, Any]], ...] = (
+        (f"cli.doctor.cache.{refusal.reason}", params),
+        (off, {}),
+        (f"cli.doctor.cache.todo.{todo}", params),
+    )
+    return Check("cache", False, detail, "cli.doctor.cache.unused", notes)
 
 
 def _test_render() -> Check:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,11 +82,54 @@ def _posix() -> bool:
     return hasattr(os, "geteuid")
 
 
-def private_folder(path: Path, make: bool = False) -> bool:
-    """Whether monev may keep what it runs or trusts (compiled templates, the secret) in the
+@dataclass(frozen=True)
+class Refusal:
+    """Why monev does not use a folder or the secret of the user's cache (:func:`folder_refusal`,
+    :func:`secret_refusal`): the one answer both the caches and ``monev doctor`` act on.
+
+    ``reason``: ``missing`` (not there yet: made on first use), ``link``, ``not-folder``,
+    ``not-file`` (a pipe, a device, a folder in place of the secret), ``others-write`` (a folder
+    with a group or other write bit), ``others-read`` (a secret with a group or other bit),
+    ``owner`` (another user's), ``size`` (a secret not of 32 bytes), ``error`` (the system
+    refused to look: ``error`` holds its text) or ``no-home`` (no folder to put the cache in).
+    ``mode`` (permission bits), ``size`` and ``owner`` (uid) are those found."""
+
+    reason: str
+    path: Path | None
+    mode: int = 0
+    size: int = 0
+    owner: int = -1
+    error: str = ""
+
+
+def _owner_refusal(path: Path, st: os.stat_result, others: int, reason: str) -> Refusal | None:
+    """Another user's file (``owner``), or one with any of the ``others`` permission bits."""
+    if not _posix():
+        return None
+    if st.st_uid != os.geteuid():
+        return Refusal("owner", path, st.st_mode & 0o7777, st.st_size, st.st_uid)
+    if st.st_mode & others:
+        return Refusal(reason, path, st.st_mode & 0o7777, st.st_size, st.st_uid)
+    return None
+
+
+def _os_refusal(path: Path, exc: OSError) -> Refusal:
+    """An OS error met while looking at ``path``: a link where none is followed (``O_NOFOLLOW``
+    gives ELOOP), a folder missing, or the system's own refusal."""
+    import errno
+
+    if exc.errno == errno.ELOOP:
+        return Refusal("link", path)
+    if isinstance(exc, FileNotFoundError):
+        return Refusal("missing", path)
+    return Refusal("error", path, error=exc.strerror or str(exc))
+
+
+def folder_refusal(path: Path, make: bool = False) -> Refusal | None:
+    """None when monev may keep what it runs or trusts (compiled templates, the secret) in the
     folder ``path``: a real folder, not a link, owned by this user and writable by no one else
-    (no group or other write bit). ``make``: create it (mode 0700) when it is missing. Where
-    files have no owners (Windows) only the first part is checked. Never raises."""
+    (no group or other write bit); else why not. ``make``: create it (mode 0700) when it is
+    missing. Where files have no owners (Windows) only the first part is checked. Never raises."""
     try:
         if make:
             if not os.path.lexists(path.parent):
@@ -93,11 +137,19 @@ def private_folder(path: Path, make: bool = False) -> bool:
             with contextlib.suppress(FileExistsError):
                 os.mkdir(path, 0o700)
         st = os.lstat(path)
-    except OSError:
-        return False
+    except OSError as exc:
+        return _os_refusal(path, exc)
+    if stat.S_ISLNK(st.st_mode):
+        return Refusal("link", path)
     if not stat.S_ISDIR(st.st_mode):
-        return False
-    return not (_posix() and (st.st_uid != os.geteuid() or st.st_mode & 0o022))
+        return Refusal("not-folder", path, st.st_mode & 0o7777, st.st_size)
+    return _owner_refusal(path, st, 0o022, "others-write")
+
+
+def private_folder(path: Path, make: bool = False) -> bool:
+    """Whether monev may keep what it runs or trusts in the folder ``path``
+    (:func:`folder_refusal` finds nothing against it). Never raises."""
+    return folder_refusal(path, make) is None
 
 
 SECRET = "secret"
@@ -109,10 +161,11 @@ def user_secret() -> bytes | None:
     use), the key of the HMACs that let monev load what it cached (the read cache's results,
     the compiled templates); None when there is none monev may trust, and then nothing is
     cached. The folder must be :func:`private_folder`; the file a regular file (not a link, a
-    pipe or a device), owned by the user, readable by no one else, of exactly 32 bytes. A file
-    there that fails these checks is left as it is (never written over): no cache. A new
-    secret is written to a temporary name and linked into place, so two processes making it at
-    once agree on one."""
+    pipe or a device), owned by the user, readable by no one else, of exactly 32 bytes
+    (:func:`secret_refusal` says why not). A file there that fails these checks is left as it
+    is (never written over): no cache. A new secret is written to a temporary name and linked
+    into place, so two processes making it at once agree on one. The file is opened once per
+    process while it stays the same file (:func:`_read_secret`)."""
     import secrets
 
     folder = user_cache()
@@ -121,7 +174,8 @@ def user_secret() -> bytes | None:
     path = folder / SECRET
     _clean_leftovers(folder)
     try:
-        return _read_secret(path)
+        got = _read_secret(path)
+        return got if isinstance(got, bytes) else None
     except FileNotFoundError:
         pass
     except OSError:
@@ -140,7 +194,8 @@ def user_secret() -> bytes | None:
             if _posix():
                 return None  # no hard links here; a rename could replace another's secret
             os.rename(tmp, path)  # Windows: fails when the name exists
-        return _read_secret(path)
+        got = _read_secret(path)
+        return got if isinstance(got, bytes) else None
     except OSError:
         return None
     finally:
@@ -148,19 +203,67 @@ def user_secret() -> bytes | None:
             os.unlink(tmp)
 
 
-def _read_secret(path: Path) -> bytes | None:
-    """The secret at ``path`` when it passes :func:`user_secret`'s checks, else None;
-    FileNotFoundError when there is none."""
+def _stat_refusal(path: Path, st: os.stat_result) -> Refusal | None:
+    """What is wrong with the secret file whose status is ``st`` (an ``fstat`` of the opened
+    file, or an ``lstat`` of its name): not a regular file, not of 32 bytes, another user's, or
+    readable or writable by anyone else."""
+    if stat.S_ISLNK(st.st_mode):
+        return Refusal("link", path)
+    if not stat.S_ISREG(st.st_mode):
+        return Refusal("not-file", path, st.st_mode & 0o7777)
+    if st.st_size != SECRET_BYTES:
+        return Refusal("size", path, st.st_mode & 0o7777, st.st_size)
+    return _owner_refusal(path, st, 0o077, "others-read")
+
+
+def _identity(st: os.stat_result) -> tuple[int, ...]:
+    """What tells one secret file from another, or from itself rewritten."""
+    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+#: The secret last read: its path, its file's :func:`_identity` and its bytes. A process reads
+#: the file once (the read cache, the render cache and the template cache each ask for it) while
+#: an ``lstat`` of the name finds the same file, still passing every check.
+_SECRET_READ: tuple[Path, tuple[int, ...], bytes] | None = None
+
+
+def _read_secret(path: Path) -> bytes | Refusal:
+    """The secret at ``path`` when it passes :func:`user_secret`'s checks, else why not;
+    FileNotFoundError (or another OSError) when it cannot be opened. A file that an ``lstat``
+    of ``path`` shows to be the one read before (same device, inode, modification time and
+    size), passing the same checks on that ``lstat``, is not opened again: its bytes are
+    remembered."""
+    global _SECRET_READ
+    known = _SECRET_READ
+    if known is not None and known[0] == path:
+        try:
+            seen: os.stat_result | None = os.lstat(path)
+        except OSError:
+            seen = None
+        if seen is not None and _identity(seen) == known[1] and not _stat_refusal(path, seen):
+            return known[2]
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
     with os.fdopen(fd, "rb") as fh:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size != SECRET_BYTES:
-            return None
-        if _posix() and (st.st_uid != os.geteuid() or st.st_mode & 0o077):
-            return None
+        refusal = _stat_refusal(path, st)
+        if refusal is not None:
+            return refusal
         data = fh.read(SECRET_BYTES + 1)
-    return data if len(data) == SECRET_BYTES else None
+    if len(data) != SECRET_BYTES:  # changed while read
+        return Refusal("size", path, st.st_mode & 0o7777, len(data))
+    _SECRET_READ = (path, _identity(st), data)
+    return data
+
+
+def secret_refusal(path: Path) -> Refusal | None:
+    """Why the secret at ``path`` cannot be used (:func:`user_secret`'s own checks), or None
+    when it can; ``missing`` when there is none yet. Only looks: makes and changes nothing."""
+    try:
+        got = _read_secret(path)
+    except OSError as exc:
+        return _os_refusal(path, exc)
+    return got if isinstance(got, Refusal) else None
 
 
 def _clean_leftovers(folder: Path) -> None:

@@ -100,3 +100,59 @@ def _drop_database(admin, name: str) -> None:
             except OperationalError:  # a pool reconnected in between ("being accessed")
                 if attempt == 2:
                     raise
+
+
+# --- The web front end's fixtures (its steps are in tests/web_helpers.py) ---
+
+
+@pytest.fixture
+def cheap_argon2():
+    """Tests hash with a small argon2 cost (the server's default is the library's own). The web
+    test modules use it for every test: ``pytestmark = pytest.mark.usefixtures("cheap_argon2")``."""
+    from monev.web import security
+
+    security.set_cost(1, 1024)
+    yield
+    security.set_cost(3, 65536)
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A data folder with its admin account, its store and the application."""
+    from web_helpers import ADMIN, ADMIN_PW
+
+    from monev.web.app import create_app
+    from monev.web.ops import Store, create_admin
+    from monev.web.settings import Settings
+
+    settings = Settings.for_data_dir(tmp_path / "data", max_upload=200_000)
+    store = Store(settings)
+    with store.session() as db:
+        create_admin(db, ADMIN, ADMIN_PW)
+    app = create_app(settings, store)
+    return settings, store, app
+
+
+@pytest.fixture
+def cycle(site):
+    """An open period and two offices, each logged in."""
+    from web_helpers import ADMIN, ADMIN_PW, client, login, office_account, open_period
+
+    settings, store, app = site
+    admin = client(app)
+    assert login(admin, ADMIN, ADMIN_PW).url.path == "/admin"
+    assert open_period(admin).status_code == 200
+    a = office_account(store, settings, app, "Dinas Kesehatan", "dinkes@kota.go.id")
+    b = office_account(store, settings, app, "Dinas Pendidikan", "dindik@kota.go.id")
+    return settings, store, app, admin, a, b
+
+
+@pytest.fixture
+def verif(cycle):
+    """An open period, two offices, a verifier and an auditor, each logged in."""
+    from web_helpers import staff
+
+    settings, store, app, admin, a, b = cycle
+    v = staff(store, settings, app, "verifier", "verifikator@kota.go.id")
+    au = staff(store, settings, app, "auditor", "auditor@kota.go.id")
+    return settings, store, app, admin, a, b, v, au

@@ -136,3 +136,18 @@ stages:
 
 def small_rubric() -> Rubric:
     return parse_rubric(SMALL_RUBRIC, "uji-kecil.yaml")
+
+
+def create_admin_args(email: str, password_file: Path, data: Path, *more: str) -> list[str]:
+    """The arguments of ``monev web create-admin`` (for ``monev.cli.main`` or a subprocess)."""
+    return [
+        "web",
+        "create-admin",
+        "--email",
+        email,
+        "--password-file",
+        str(password_file),
+        "--data",
+        str(data),
+        *more,
+    ]

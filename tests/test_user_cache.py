@@ -122,3 +122,89 @@ def test_leftover_temporary_secrets_are_removed(home):
     fresh.write_bytes(b"y" * 32)
     assert user_secret() is not None
     assert not old.exists() and fresh.exists()
+
+
+def _count_opens(monkeypatch, path: Path) -> list[int]:
+    """Every ``os.open`` of ``path`` from now on, as a list that grows by one per open."""
+    opened: list[int] = []
+    real = os.open
+
+    def counting(name, *args, **kwargs):
+        if os.fspath(name) == os.fspath(path):
+            opened.append(1)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", counting)
+    return opened
+
+
+@posix
+def test_the_three_caches_open_the_secret_once(home, tmp_path, monkeypatch):
+    # The read cache, the render cache and the template cache each ask for the secret; before,
+    # each call opened and read the file again (4 opens here, as in a `monev score` run).
+    from monev.read_cache import ReadCache
+    from monev.render_cache import RenderCache, template_cache
+
+    home.mkdir(parents=True, mode=0o700)
+    secret = os.urandom(32)
+    (home / "secret").write_bytes(secret)
+    os.chmod(home / "secret", 0o600)
+    opened = _count_opens(monkeypatch, home / "secret")
+    cache = tmp_path / "out" / ".cache"
+    assert ReadCache.open(cache).secret == secret
+    assert RenderCache.open(cache, env="test").secret == secret
+    assert template_cache("a" * 64) is not None
+    assert user_secret() == secret
+    assert len(opened) == 1
+
+
+@posix
+def test_a_secret_replaced_rewritten_or_spoiled_is_looked_at_again(home, monkeypatch):
+    first = user_secret()
+    assert first is not None
+    path = home / "secret"
+    opened = _count_opens(monkeypatch, path)
+    assert user_secret() == first and opened == []  # remembered
+    # Replaced by another file (a new inode), as `rm secret` and a new one made would:
+    other = home / "other"
+    other.write_bytes(b"b" * 32)
+    os.chmod(other, 0o600)
+    os.replace(other, path)
+    assert user_secret() == b"b" * 32 and len(opened) == 1
+    # Rewritten in place with as many bytes (same inode, new times):
+    time.sleep(0.01)
+    path.write_bytes(b"c" * 32)
+    assert user_secret() == b"c" * 32 and len(opened) == 2
+    # Every check still made on each call, on the remembered file too:
+    os.chmod(path, 0o640)
+    assert user_secret() is None
+    os.chmod(path, 0o600)
+    assert user_secret() == b"c" * 32
+    os.chmod(home, 0o770)
+    assert user_secret() is None
+    os.chmod(home, 0o700)
+    moved = home.parent / "moved"
+    path.rename(moved)
+    path.symlink_to(moved)
+    assert user_secret() is None  # a link in its place: not followed, not remembered
+
+
+@posix
+@pytest.mark.pdf
+def test_a_monev_score_run_opens_the_secret_once(home, tmp_path, monkeypatch):
+    # The run with PDFs uses all three caches; its process opened the secret 4 times before.
+    import shutil
+
+    from conftest import DEMO
+
+    from monev.cli import main
+
+    home.mkdir(parents=True, mode=0o700)
+    (home / "secret").write_bytes(os.urandom(32))
+    os.chmod(home / "secret", 0o600)
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    shutil.copy(DEMO / "dinkes.xlsx", inputs / "dinkes.xlsx")
+    opened = _count_opens(monkeypatch, home / "secret")
+    assert main(["score", str(inputs), "--out", str(tmp_path / "out"), "-q", "-j", "1"]) == 0
+    assert len(opened) == 1

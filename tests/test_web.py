@@ -13,103 +13,29 @@ import sys
 from pathlib import Path
 
 import pytest
+from web_helpers import (  # first: it skips this module without the web extra
+    ADMIN,
+    ADMIN_PW,
+    EV,
+    PW,
+    TestClient,
+    client,
+    csrf,
+    login,
+    office_account,
+    open_period,
+    upload,
+)
 
-pytest.importorskip("starlette", reason='the web extra is not installed: pip install ".[web]"')
-pytest.importorskip("sqlalchemy", reason='the web extra is not installed: pip install ".[web]"')
-
-import warnings
-
-from helpers import write_workbook
+# isort: split
+from helpers import create_admin_args, write_workbook
 from sqlalchemy import select
 
-with warnings.catch_warnings():  # newer Starlette suggests httpx2; httpx is what we have
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
-
 from monev.check import check_file
-from monev.web.app import create_app
 from monev.web.db import AuditEntry, Upload
-from monev.web.ops import Store, create_admin, invite
-from monev.web.settings import Settings
+from monev.web.ops import invite
 
-EV = "https://ppid.contoh.go.id/bukti"
-ADMIN, ADMIN_PW = "admin@kota.go.id", "kata-sandi-admin-1"
-PW = "kata-sandi-kantor-1"
-
-
-@pytest.fixture(autouse=True)
-def cheap_argon2():
-    """Tests hash with a small argon2 cost (the server's default is the library's own)."""
-    from monev.web import security
-
-    security.set_cost(1, 1024)
-    yield
-    security.set_cost(3, 65536)
-
-
-@pytest.fixture
-def site(tmp_path):
-    settings = Settings.for_data_dir(tmp_path / "data", max_upload=200_000)
-    store = Store(settings)
-    with store.session() as db:
-        create_admin(db, ADMIN, ADMIN_PW)
-    app = create_app(settings, store)
-    return settings, store, app
-
-
-def client(app) -> TestClient:
-    return TestClient(app, base_url="http://127.0.0.1", follow_redirects=True)
-
-
-def csrf(c: TestClient, url: str) -> str:
-    m = re.search(r'name="csrf" value="([^"]+)"', c.get(url).text)
-    assert m, url
-    return m.group(1)
-
-
-def login(c: TestClient, email: str, password: str):
-    return c.post("/login", data={"email": email, "password": password, "csrf": csrf(c, "/login")})
-
-
-def open_period(c: TestClient, year: int = 2026, deadline: str = "2099-12-15T23:59"):
-    token = csrf(c, "/admin")
-    return c.post(
-        "/admin/periods",
-        data={
-            "csrf": token,
-            "year": year,
-            "rubric": "ki-jatim-2024",
-            "deadline": deadline,
-            "zone": "WIB",
-        },
-    )
-
-
-def office_account(store: Store, settings: Settings, app, name: str, email: str) -> TestClient:
-    with store.session() as db:
-        _, link = invite(db, settings, None, name)
-    c = client(app)
-    path = link.split("127.0.0.1:8000", 1)[1]
-    r = c.post(path, data={"csrf": csrf(c, path), "email": email, "password": PW, "password2": PW})
-    assert r.status_code == 200 and r.url.path == "/office", r.text
-    return c
-
-
-def upload(c: TestClient, name: str, data: bytes):
-    token = csrf(c, "/office")
-    return c.post("/office/uploads", data={"csrf": token}, files={"file": (name, data)})
-
-
-@pytest.fixture
-def cycle(site):
-    """An open period and two offices, each logged in."""
-    settings, store, app = site
-    admin = client(app)
-    assert login(admin, ADMIN, ADMIN_PW).url.path == "/admin"
-    assert open_period(admin).status_code == 200
-    a = office_account(store, settings, app, "Dinas Kesehatan", "dinkes@kota.go.id")
-    b = office_account(store, settings, app, "Dinas Pendidikan", "dindik@kota.go.id")
-    return settings, store, app, admin, a, b
+pytestmark = pytest.mark.usefixtures("cheap_argon2")
 
 
 def test_logged_out_user_sees_only_the_login_page(site, tmp_path):
@@ -316,36 +242,8 @@ def test_cli_create_admin_and_invite(tmp_path, capsys):
     pw = tmp_path / "pw"
     pw.write_text("sandi-yang-panjang-1\n")
     data = tmp_path / "data"
-    assert (
-        main(
-            [
-                "web",
-                "create-admin",
-                "--email",
-                "a@kota.go.id",
-                "--password-file",
-                str(pw),
-                "--data",
-                str(data),
-            ]
-        )
-        == 0
-    )
-    assert (
-        main(
-            [
-                "web",
-                "create-admin",
-                "--email",
-                "b@kota.go.id",
-                "--password-file",
-                str(tmp_path / "pw"),
-                "--data",
-                str(data),
-            ]
-        )
-        == 0
-    )
+    assert main(create_admin_args("a@kota.go.id", pw, data)) == 0
+    assert main(create_admin_args("b@kota.go.id", tmp_path / "pw", data)) == 0
     (tmp_path / "daftar.csv").write_text(
         "No;Nama Kantor\n1;Dinas Kesehatan\n2;Kelurahan Bugul Lor\n"
     )
@@ -477,21 +375,7 @@ def test_cli_refuses_a_short_password_and_a_missing_office(tmp_path, capsys):
     pw = tmp_path / "pw"
     pw.write_text("pendek\n")  # 6 characters, the minimum is 10
     data = tmp_path / "data"
-    assert (
-        main(
-            [
-                "web",
-                "create-admin",
-                "--email",
-                "a@kota.go.id",
-                "--password-file",
-                str(pw),
-                "--data",
-                str(data),
-            ]
-        )
-        == 1
-    )
+    assert main(create_admin_args("a@kota.go.id", pw, data)) == 1
     assert "paling sedikit 10 karakter" in capsys.readouterr().err
     assert main(["web", "invite", "--data", str(data)]) == 2
 

@@ -13,43 +13,38 @@ import hashlib
 import re
 
 import pytest
-
-pytest.importorskip("starlette", reason='the web extra is not installed: pip install ".[web]"')
-pytest.importorskip("sqlalchemy", reason='the web extra is not installed: pip install ".[web]"')
-
-from helpers import write_workbook
-from sqlalchemy import select
-from test_web import (  # noqa: F401  (fixtures)
+from web_helpers import (  # first: it skips this module without the web extra
     ADMIN,
     ADMIN_PW,
     EV,
-    cheap_argon2,
     client,
     csrf,
     login,
     office_account,
+    office_id,
     open_period,
-    site,
+    staff,
     upload,
 )
-from test_web_verify import office_id, staff
+
+# isort: split
+
+from helpers import write_workbook
+from sqlalchemy import select
 
 from monev.web.db import Upload
 
 V1 = [("JI-01", "Ya", EV), ("JI-02", "Ya")]  # 20/7 = 2.857 -> 2,86 (JI-02 has no evidence)
 V2 = [("JI-01", "Ya", EV), ("JI-02", "Ya", EV + "2"), ("JI-03", "Ya", EV + "3")]  # 60/7 -> 8,57
 
+pytestmark = pytest.mark.usefixtures("cheap_argon2")
+
 
 @pytest.fixture
-def hist(site, rubric, tmp_path):  # noqa: F811
+def hist(cycle, rubric, tmp_path):
     """Two offices; Dinas Kesehatan uploads v1, v2 and one too large (refused, no file kept);
     Dinas Pendidikan uploads two of its own. Staff of each kind logged in."""
-    settings, store, app = site
-    admin = client(app)
-    assert login(admin, ADMIN, ADMIN_PW).url.path == "/admin"
-    assert open_period(admin).status_code == 200
-    a = office_account(store, settings, app, "Dinas Kesehatan", "dinkes@kota.go.id")
-    b = office_account(store, settings, app, "Dinas Pendidikan", "dindik@kota.go.id")
+    settings, store, app, admin, a, b = cycle
     v1 = write_workbook(tmp_path / "v1.xlsx", rubric, V1, office="Dinas Kesehatan").read_bytes()
     v2 = write_workbook(tmp_path / "v2.xlsx", rubric, V2, office="Dinas Kesehatan").read_bytes()
     upload(a, "kuesioner-v1.xlsx", v1)
@@ -207,7 +202,7 @@ def test_an_upload_refused_without_a_file_cannot_be_compared_and_says_why(hist):
     assert other.status_code == 404 and "besar.xlsx" not in other.text
 
 
-def test_a_file_the_reader_rejected_compares_as_a_file_problem(site, rubric, tmp_path):  # noqa: F811
+def test_a_file_the_reader_rejected_compares_as_a_file_problem(site, rubric, tmp_path):
     settings, store, app = site
     admin = client(app)
     login(admin, ADMIN, ADMIN_PW)
@@ -229,7 +224,7 @@ def test_a_file_the_reader_rejected_compares_as_a_file_problem(site, rubric, tmp
     assert re.search(r'id="changed-count">51<', page)  # every indicator is new
 
 
-def test_history_spans_periods_each_upload_in_its_own_periods_zone(site, rubric, tmp_path):  # noqa: F811
+def test_history_spans_periods_each_upload_in_its_own_periods_zone(site, rubric, tmp_path):
     settings, store, app = site
     admin = client(app)
     login(admin, ADMIN, ADMIN_PW)

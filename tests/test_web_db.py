@@ -12,6 +12,8 @@ import pytest
 
 pytest.importorskip("sqlalchemy", reason='the web extra is not installed: pip install ".[web]"')
 
+from helpers import create_admin_args
+
 from monev.web.db import driver_url
 
 
@@ -29,6 +31,13 @@ def test_a_postgresql_url_without_a_driver_gets_psycopg(url, expected):
     assert driver_url(url) == expected
 
 
+def monev(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m monev ARGS`` in a new process, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "monev", *args], capture_output=True, text=True, timeout=120
+    )
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -39,73 +48,21 @@ def test_a_database_that_cannot_be_opened_is_a_message_not_a_traceback(tmp_path)
     url = f"postgresql://monev:rahasia-sekali@127.0.0.1:{_closed_port()}/monev"
     pw = tmp_path / "sandi.txt"
     pw.write_text("kata-sandi-admin-1\n")
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "monev",
-            "web",
-            "create-admin",
-            "--email",
-            "a@kota.go.id",
-            "--password-file",
-            str(pw),
-            "--data",
-            str(tmp_path / "d"),
-            "--db",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    r = monev(*create_admin_args("a@kota.go.id", pw, tmp_path / "d", "--db", url))
     assert r.returncode == 1, r.stderr
     assert "Traceback" not in r.stderr
     assert "tidak dapat dibuka" in r.stderr and "rahasia-sekali" not in r.stderr
 
 
 def test_a_missing_password_file_is_a_usage_error_not_a_traceback(tmp_path):
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "monev",
-            "web",
-            "create-admin",
-            "--email",
-            "a@kota.go.id",
-            "--password-file",
-            str(tmp_path / "tidak-ada.txt"),
-            "--data",
-            str(tmp_path / "d"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    r = monev(*create_admin_args("a@kota.go.id", tmp_path / "tidak-ada.txt", tmp_path / "d"))
     assert r.returncode == 2, r.stderr
     assert "Traceback" not in r.stderr
 
 
 def test_serve_with_an_unreachable_database_says_what_to_check(tmp_path):
     url = f"postgresql://monev:rahasia-sekali@127.0.0.1:{_closed_port()}/monev"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "monev",
-            "serve",
-            "--data",
-            str(tmp_path / "d"),
-            "--db",
-            url,
-            "--port",
-            str(_closed_port()),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    r = monev("serve", "--data", str(tmp_path / "d"), "--db", url, "--port", str(_closed_port()))
     assert r.returncode == 1, r.stderr
     assert "Traceback" not in r.stderr
     assert "tidak dapat dibuka" in r.stderr and "Periksa alamat" in r.stderr

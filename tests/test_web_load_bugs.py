@@ -14,16 +14,21 @@ import time
 from pathlib import Path
 
 import pytest
+from web_helpers import (  # first: it skips this module without the web extra
+    csrf,
+    decide,
+    office_id,
+    staff,
+)
 
-pytest.importorskip("starlette", reason='the web extra is not installed: pip install ".[web]"')
-pytest.importorskip("sqlalchemy", reason='the web extra is not installed: pip install ".[web]"')
+# isort: split
 
 from sqlalchemy import event, select
-from test_web import cheap_argon2, client, csrf, site  # noqa: F401  (fixtures)
-from test_web_verify import decide, office_id, staff, verif  # noqa: F401  (fixtures)
 
 from monev.web import verification
 from monev.web.db import AuditEntry, Decision, Office, Period, User
+
+pytestmark = pytest.mark.usefixtures("cheap_argon2")
 
 
 def _decide_as(store, email: str, oid: int, verdict: str, note: str) -> None:
@@ -34,7 +39,7 @@ def _decide_as(store, email: str, oid: int, verdict: str, note: str) -> None:
         verification.decide(db, user, period, office, "JI-01", verdict, note, None)
 
 
-def test_two_verifiers_deciding_one_indicator_at_once_both_land_in_the_audit_log(verif):  # noqa: F811
+def test_two_verifiers_deciding_one_indicator_at_once_both_land_in_the_audit_log(verif):
     settings, store, app, _, _, _, v, _ = verif
     staff(store, settings, app, "verifier", "verifikator2@kota.go.id")
     oid = office_id(store, "Dinas Kesehatan")
@@ -96,13 +101,13 @@ def test_two_verifiers_deciding_one_indicator_at_once_both_land_in_the_audit_log
     assert "Tautan berfungsi" in page and "Tautan mati" not in page
 
 
-def test_dashboard_reuses_the_upload_check_and_equals_monev_score(verif, rubric, tmp_path):  # noqa: F811
+def test_dashboard_reuses_the_upload_check_and_equals_monev_score(verif, rubric, tmp_path):
     """The first dashboard built and scored a decided workbook for every office (~0.33 s each);
     now only for offices a verifier has decided on, or whose workbook has marks in the
     verifier's columns. The figures stay those of `monev score` on the exported inputs."""
     from helpers import write_workbook
     from test_scoring import best
-    from test_web import EV, office_account, upload
+    from web_helpers import EV, office_account, upload
 
     from monev.batch import score_paths
     from monev.registry import load_registry
@@ -172,7 +177,7 @@ def test_dashboard_reuses_the_upload_check_and_equals_monev_score(verif, rubric,
     }
 
 
-def test_a_withdrawn_decision_is_gone_and_audited_once(verif):  # noqa: F811
+def test_a_withdrawn_decision_is_gone_and_audited_once(verif):
     """The withdrawal (an empty verdict) now deletes by id and records only a deletion that
     happened: withdrawing again changes nothing and adds nothing to the log."""
     _, store, _, _, _, _, v, _ = verif
@@ -219,7 +224,7 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
-def test_stopping_monev_serve_ends_its_check_workers(tmp_path, cheap_argon2):  # noqa: F811
+def test_stopping_monev_serve_ends_its_check_workers(tmp_path, cheap_argon2):
     """A stopped server left its check workers and their fork server running (three processes
     per stop, found running scripts/web_load.py): uvicorn re-raises SIGTERM after its shutdown,
     so the pool was never closed. It is now closed when the application shuts down."""

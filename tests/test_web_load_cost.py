@@ -6,14 +6,16 @@ burst, by every upload waiting behind it."""
 from __future__ import annotations
 
 import pytest
+import web_helpers  # noqa: F401  (first: it skips this module without the web extra)
 
-pytest.importorskip("starlette", reason='the web extra is not installed: pip install ".[web]"')
+# isort: split
 
-from test_web import cheap_argon2, cycle, site  # noqa: F401  (fixtures)
 
 from monev.limits import READ_CPU_SECONDS, READ_MEMORY_BYTES
 from monev.sandbox import ProcessLimits, WorkerPool
 from monev.web import checking
+
+pytestmark = pytest.mark.usefixtures("cheap_argon2")
 
 
 def test_warm_up_runs_the_check_in_every_worker(monkeypatch, tmp_path):
@@ -37,7 +39,7 @@ def test_warm_up_runs_the_check_in_every_worker(monkeypatch, tmp_path):
 
 
 def test_warm_pages_leaves_nothing_to_compile_for_an_upload_and_its_result(
-    cycle,  # noqa: F811
+    cycle,
     rubric,
     tmp_path,
     monkeypatch,
@@ -46,7 +48,7 @@ def test_warm_pages_leaves_nothing_to_compile_for_an_upload_and_its_result(
     templates it extends, several threads at once. After the start-up's warm-up an upload and
     its result page compile no template."""
     from helpers import write_workbook
-    from test_web import EV, upload
+    from web_helpers import EV, upload
 
     from monev.web import pages
 
@@ -70,10 +72,10 @@ def test_warm_pages_leaves_nothing_to_compile_for_an_upload_and_its_result(
     assert compiled == []
 
 
-def test_every_answer_carries_the_security_headers(site):  # noqa: F811
+def test_every_answer_carries_the_security_headers(site):
     """The headers middleware is a plain ASGI one now: a page, an error page and a static file
     carry the same headers as before; only static files may be cached."""
-    from test_web import client
+    from web_helpers import client
 
     _, _, app = site
     c = client(app)

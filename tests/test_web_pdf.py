@@ -13,42 +13,34 @@ import re
 import threading
 
 import pytest
-
-pytest.importorskip("starlette", reason='the web extra is not installed: pip install ".[web]"')
-pytest.importorskip("sqlalchemy", reason='the web extra is not installed: pip install ".[web]"')
-
-from helpers import write_workbook
-from sqlalchemy import select
-from test_web import (  # noqa: F401  (fixtures)
+from web_helpers import (  # first: it skips this module without the web extra
     ADMIN,
     ADMIN_PW,
     EV,
-    cheap_argon2,
     client,
     csrf,
     login,
     office_account,
-    open_period,
-    site,
     upload,
 )
+
+# isort: split
+
+from helpers import write_workbook
+from sqlalchemy import select
 
 from monev.sandbox import Stopped
 from monev.web import rendering
 from monev.web.db import Upload
 from monev.web.rendering import MAX_ATTEMPTS, Renderer, RenderJob, claim, fail, requeue_stale
 
+pytestmark = pytest.mark.usefixtures("cheap_argon2")
+
 
 @pytest.fixture
-def offices(site):  # noqa: F811  (the fixture)
-    """An open period and two offices, each logged in (as test_web's ``cycle``)."""
-    settings, store, app = site
-    admin = client(app)
-    assert login(admin, ADMIN, ADMIN_PW).url.path == "/admin"
-    assert open_period(admin).status_code == 200
-    a = office_account(store, settings, app, "Dinas Kesehatan", "dinkes@kota.go.id")
-    b = office_account(store, settings, app, "Dinas Pendidikan", "dindik@kota.go.id")
-    return settings, store, app, admin, a, b
+def offices(cycle):
+    """An open period and two offices, each logged in (conftest's ``cycle``)."""
+    return cycle
 
 
 def _good(tmp_path, rubric, name: str = "Dinas Kesehatan", file: str = "dinkes.xlsx"):
@@ -377,12 +369,12 @@ def test_the_renderer_waits_while_uploads_arrive_but_not_for_ever():
     assert rendering.wait_for_quiet(stop, quiet=30, most=60) < 1
 
 
-def test_the_live_pdf_of_a_period_opened_with_an_uploaded_rubric_is_rendered(site, tmp_path):  # noqa: F811
+def test_the_live_pdf_of_a_period_opened_with_an_uploaded_rubric_is_rendered(site, tmp_path):
     # The render workers are fresh processes: they do not know the data folder's rubrics/, so a
     # period naming its rubric by hash (sha256:...) must hand the stored file to the worker.
     # Before the fix every such job ended "failed" after 3 tries ("web.pdf.crashed").
     from helpers import SMALL_RUBRIC, small_rubric
-    from test_web_rubric import open_with
+    from web_helpers import open_with
 
     settings, store, app = site
     admin = client(app)

@@ -18,25 +18,22 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("starlette", reason='the web extra is not installed: pip install ".[web]"')
-pytest.importorskip("sqlalchemy", reason='the web extra is not installed: pip install ".[web]"')
-
-from helpers import write_workbook
-from sqlalchemy import select
-from test_web import (  # noqa: F401  (fixtures)
+from web_helpers import (  # first: it skips this module without the web extra
     ADMIN,
     ADMIN_PW,
     EV,
     PW,
-    cheap_argon2,
     client,
     login,
     office_account,
     open_period,
-    site,
     upload,
 )
+
+# isort: split
+
+from helpers import write_workbook
+from sqlalchemy import select
 
 from monev import rubric as rubric_module
 from monev.web import checking
@@ -47,6 +44,8 @@ from monev.web.ops import Store
 SHIPPED = rubric_module.shipped()["ki-jatim-2024"]
 SHIPPED_BYTES = SHIPPED.read_bytes()
 SHIPPED_SHA = hashlib.sha256(SHIPPED_BYTES).hexdigest()
+
+pytestmark = pytest.mark.usefixtures("cheap_argon2")
 
 
 def _forget() -> None:
@@ -79,7 +78,7 @@ def _ji01(tmp_path: Path, rubric) -> bytes:
 
 
 def test_a_shipped_rubric_is_pinned_at_opening_and_an_upgrade_cannot_rescore_the_period(
-    site,  # noqa: F811
+    site,
     rubric,
     tmp_path,
     monkeypatch,
@@ -153,7 +152,7 @@ def _old_period(store: Store, recorded_sha: str) -> int:
         return p.id
 
 
-def test_a_period_opened_by_id_on_older_data_is_pinned_on_start_and_audited(site):  # noqa: F811
+def test_a_period_opened_by_id_on_older_data_is_pinned_on_start_and_audited(site):
     settings, store, _app = site
     pid = _old_period(store, SHIPPED_SHA)
     _forget()
@@ -179,7 +178,7 @@ def test_a_period_opened_by_id_on_older_data_is_pinned_on_start_and_audited(site
 
 
 def test_an_older_period_whose_shipped_file_changed_is_refused_with_a_message(
-    site,  # noqa: F811
+    site,
     rubric,
     tmp_path,
     monkeypatch,
@@ -224,7 +223,7 @@ def test_an_older_period_whose_shipped_file_changed_is_refused_with_a_message(
 
 
 def test_a_kept_rubric_file_gone_from_the_data_folder_is_refused_and_explained(
-    site,  # noqa: F811
+    site,
     rubric,
     tmp_path,
     monkeypatch,

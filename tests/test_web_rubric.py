@@ -21,25 +21,26 @@ import zipfile
 from decimal import Decimal
 
 import pytest
+from web_helpers import (  # first: it skips this module without the web extra
+    ADMIN,
+    ADMIN_PW,
+    EV,
+    client,
+    csrf,
+    decide,
+    login,
+    office_account,
+    office_id,
+    open_with,
+    staff,
+    upload,
+)
 
-pytest.importorskip("starlette", reason='the web extra is not installed: pip install ".[web]"')
-pytest.importorskip("sqlalchemy", reason='the web extra is not installed: pip install ".[web]"')
+# isort: split
 
 from helpers import SMALL_RUBRIC, small_rubric, write_workbook
 from openpyxl import load_workbook
 from sqlalchemy import select
-from test_web import (  # noqa: F401  (fixtures)
-    ADMIN,
-    ADMIN_PW,
-    EV,
-    cheap_argon2,
-    client,
-    csrf,
-    login,
-    office_account,
-    upload,
-)
-from test_web_verify import decide, office_id, staff
 
 from monev.rubric import parse_rubric
 from monev.rubric_book import export_book, same_rubric
@@ -57,6 +58,8 @@ SMALL_V2 = SMALL_RUBRIC.replace(
 SHA1 = hashlib.sha256(SMALL_RUBRIC.encode("utf-8")).hexdigest()
 SHA2 = hashlib.sha256(SMALL_V2.encode("utf-8")).hexdigest()
 
+pytestmark = pytest.mark.usefixtures("cheap_argon2")
+
 
 @pytest.fixture
 def rsite(tmp_path):
@@ -69,21 +72,6 @@ def rsite(tmp_path):
     admin = client(app)
     assert login(admin, ADMIN, ADMIN_PW).url.path == "/admin"
     return settings, store, app, admin
-
-
-def open_with(c, name: str, data: bytes, year: int = 2030, token: str | None = None):
-    """Post the period form with a rubric file (the select still says ki-jatim-2024)."""
-    return c.post(
-        "/admin/periods",
-        data={
-            "csrf": csrf(c, "/admin") if token is None else token,
-            "year": year,
-            "rubric": "ki-jatim-2024",
-            "deadline": "2099-12-15T23:59",
-            "zone": "WIB",
-        },
-        files={"rubric_file": (name, data)},
-    )
 
 
 def nothing_kept(settings, store) -> None:

@@ -16,40 +16,27 @@ import subprocess
 import sys
 
 import pytest
-
-pytest.importorskip("starlette", reason='the web extra is not installed: pip install ".[web]"')
-pytest.importorskip("sqlalchemy", reason='the web extra is not installed: pip install ".[web]"')
-
-from helpers import write_workbook
-from sqlalchemy import select
-from test_web import (  # noqa: F401  (fixtures)
+from web_helpers import (  # first: it skips this module without the web extra
     ADMIN,
     ADMIN_PW,
     EV,
-    PW,
-    cheap_argon2,
     client,
     csrf,
+    decide,
     login,
-    office_account,
+    office_id,
     open_period,
-    site,
     upload,
 )
 
-from monev.web.db import AuditEntry, Decision, Objection, Office, Period, Snapshot
-from monev.web.ops import invite_staff
+# isort: split
 
+from helpers import write_workbook
+from sqlalchemy import select
 
-def staff(store, settings, app, role: str, email: str):
-    """A verifier's or an auditor's logged-in client, through an invitation."""
-    with store.session() as db:
-        link = invite_staff(db, settings, None, role)
-    c = client(app)
-    path = link.split("127.0.0.1:8000", 1)[1]
-    r = c.post(path, data={"csrf": csrf(c, path), "email": email, "password": PW, "password2": PW})
-    assert r.status_code == 200, r.text
-    return c
+from monev.web.db import AuditEntry, Decision, Objection, Period, Snapshot
+
+pytestmark = pytest.mark.usefixtures("cheap_argon2")
 
 
 def set_window(admin, until: str = "2099-12-31T23:59"):
@@ -58,31 +45,17 @@ def set_window(admin, until: str = "2099-12-31T23:59"):
     )
 
 
-@pytest.fixture
-def verif(site):  # noqa: F811
-    """An open period, two offices, a verifier and an auditor, each logged in."""
-    settings, store, app = site
-    admin = client(app)
-    assert login(admin, ADMIN, ADMIN_PW).url.path == "/admin"
-    assert open_period(admin).status_code == 200
-    a = office_account(store, settings, app, "Dinas Kesehatan", "dinkes@kota.go.id")
-    b = office_account(store, settings, app, "Dinas Pendidikan", "dindik@kota.go.id")
-    v = staff(store, settings, app, "verifier", "verifikator@kota.go.id")
-    au = staff(store, settings, app, "auditor", "auditor@kota.go.id")
-    return settings, store, app, admin, a, b, v, au
-
-
-def office_id(store, name: str) -> int:
-    with store.session() as db:
-        return db.scalars(select(Office).where(Office.name == name)).one().id
-
-
-def decide(v, oid: int, code: str, verdict: str, note: str = ""):
-    token = csrf(v, f"/verify/{oid}")
-    return v.post(
-        f"/verify/{oid}/decisions",
-        data={"csrf": token, "code": code, "verdict": verdict, "note": note},
+def upload_three(a, store, rubric, tmp_path) -> int:
+    """Dinas Kesehatan (client ``a``) uploads JI-01 and JI-02 Ya with a link, and JI-03 Ya
+    without evidence with "Sesuai" written by the office itself; its office id."""
+    wb = write_workbook(
+        tmp_path / "a.xlsx",
+        rubric,
+        [("JI-01", "Ya", EV), ("JI-02", "Ya", EV + "2"), ("JI-03", "Ya", "", "Sesuai")],
+        office="Dinas Kesehatan",
     )
+    upload(a, "a.xlsx", wb.read_bytes())
+    return office_id(store, "Dinas Kesehatan")
 
 
 def decided_score(c, url: str) -> str:
@@ -100,15 +73,8 @@ def test_staff_invitations_land_on_their_pages(verif):
 def test_verifier_decisions_change_the_score_the_office_sees(verif, rubric, tmp_path):
     _settings, store, _app, _admin, a, _b, v, _ = verif
     # JI-01 and JI-02 Ya with a link (20/7 each); JI-03 Ya without evidence (0 until verified);
-    # and the office wrote "Sesuai" itself on JI-03: that must not count.
-    wb = write_workbook(
-        tmp_path / "a.xlsx",
-        rubric,
-        [("JI-01", "Ya", EV), ("JI-02", "Ya", EV + "2"), ("JI-03", "Ya", "", "Sesuai")],
-        office="Dinas Kesehatan",
-    )
-    upload(a, "a.xlsx", wb.read_bytes())
-    oid = office_id(store, "Dinas Kesehatan")
+    # and the office wrote "Sesuai" itself on JI-03: that must not count (upload_three).
+    oid = upload_three(a, store, rubric, tmp_path)
     page = v.get(f"/verify/{oid}").text
     assert EV + "2" in page and f'href="{EV}' not in page  # evidence as text, never a link
     # before any decision: 2 x 20/7 = 40/7 = 5.714 -> 5,71 (the office's own Sesuai ignored)
@@ -156,14 +122,7 @@ def test_the_downloaded_workbook_carries_the_decisions(verif, rubric, tmp_path):
     from monev.batch import ReadOptions, score_one
 
     _settings, store, _app, _admin, a, b, v, _ = verif
-    wb = write_workbook(
-        tmp_path / "a.xlsx",
-        rubric,
-        [("JI-01", "Ya", EV), ("JI-02", "Ya", EV + "2"), ("JI-03", "Ya", "", "Sesuai")],
-        office="Dinas Kesehatan",
-    )
-    upload(a, "a.xlsx", wb.read_bytes())
-    oid = office_id(store, "Dinas Kesehatan")
+    oid = upload_three(a, store, rubric, tmp_path)
     decide(v, oid, "JI-02", "Tidak Sesuai", "Tautan mati")
     r = a.get("/office/workbook.xlsx")
     assert r.status_code == 200

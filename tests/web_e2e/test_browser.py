@@ -9,6 +9,7 @@ and is stopped at teardown. Screenshots of each step go to a temporary folder, o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -51,8 +52,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server(tmp_path):
+@contextlib.contextmanager
+def live_server(tmp_path: Path, prepare=None, renderer: bool = False):
+    """A monev web server in this process on a free loopback port, with the admin account and
+    whatever ``prepare(db, settings, admin)`` adds; ``renderer``: office PDFs rendered in the
+    background, as `monev serve` runs them. Yields the base URL; stops the server at exit."""
     import uvicorn
 
     from monev.web import security
@@ -67,13 +71,16 @@ def server(tmp_path):
     settings = Settings.for_data_dir(tmp_path / "data", base_url=base)
     store = Store(settings)
     with store.session() as db:
-        create_admin(db, ADMIN, ADMIN_PW)
+        admin = create_admin(db, ADMIN, ADMIN_PW)
+        if prepare is not None:
+            prepare(db, settings, admin)
     config = uvicorn.Config(
         create_app(settings, store), host="127.0.0.1", port=port, log_level="warning"
     )
     srv = uvicorn.Server(config)
-    renderer = Renderer(store)  # office PDFs in the background, as `monev serve` runs them
-    renderer.start()
+    render = Renderer(store) if renderer else None
+    if render is not None:
+        render.start()
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -83,8 +90,15 @@ def server(tmp_path):
     yield base
     srv.should_exit = True
     thread.join(10)
-    renderer.stop()
+    if render is not None:
+        render.stop()
     security.set_cost(3, 65536)
+
+
+@pytest.fixture
+def server(tmp_path):
+    with live_server(tmp_path, renderer=True) as base:
+        yield base
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ temporary folder, or to ``$MONEV_SCREENSHOTS`` when set.
 from __future__ import annotations
 
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -19,52 +17,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from helpers import write_workbook
 from test_browser import (
     EV,
-    _free_port,
     _shot,
     _wait_url,
     browser,  # noqa: F401  (fixture)
+    live_server,
     pytestmark,  # noqa: F401  (browser mark, skipped without chromium)
     shots,  # noqa: F401  (fixture)
 )
 
 By = pytest.importorskip("selenium.webdriver.common.by", reason="needs selenium").By
 
-ADMIN, ADMIN_PW = "admin@kota.go.id", "kata-sandi-admin-1"
 OFFICE, OFFICE_PW = "ppid@dinkes.kota.go.id", "kata-sandi-dinkes-1"
 
 
 @pytest.fixture
 def office_server(tmp_path):
     """A server with an open 2026 period and one office account, on a free loopback port."""
-    import uvicorn
+    from monev.web.ops import accept_invitation, invite, open_period
 
-    from monev.web import security
-    from monev.web.app import create_app
-    from monev.web.ops import Store, accept_invitation, create_admin, invite, open_period
-    from monev.web.settings import Settings
-
-    security.set_cost(1, 1024)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings = Settings.for_data_dir(tmp_path / "data", base_url=base)
-    store = Store(settings)
-    with store.session() as db:
-        admin = create_admin(db, ADMIN, ADMIN_PW)
+    def prepare(db, settings, admin) -> None:
         open_period(db, admin, 2026, "ki-jatim-2024", "2099-12-15T23:59", "WIB")
         _, link = invite(db, settings, admin, "Dinas Kesehatan")
         accept_invitation(db, link.rsplit("/", 1)[1], OFFICE, OFFICE_PW)
-    app = create_app(settings, store)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield base
-    srv.should_exit = True
-    thread.join(10)
-    security.set_cost(3, 65536)
+
+    with live_server(tmp_path, prepare) as base:
+        yield base
 
 
 def test_office_compares_its_two_uploads(office_server, browser, shots, tmp_path, rubric):  # noqa: F811
