@@ -20,7 +20,7 @@ import functools
 import io
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -109,22 +109,31 @@ class TooLarge(Exception):
         super().__init__(detail)
 
 
-def open_book(path: Path, wanted: list[str], rich: str) -> Book:
+def open_book(
+    path: Path,
+    wanted: list[str],
+    rich: str,
+    *,
+    parts: Mapping[str, bytes] | None = None,
+    names: Collection[str] | None = None,
+) -> Book:
     """Load the sheets named in ``wanted`` (those present); ``rich`` gets formats and links.
 
     Call it after :func:`monev.scan.scan_workbook` has accepted the file (type, size and used
     range are checked there, before any grid is built). Raises :class:`TooLarge` for a sheet over
     :data:`monev.limits.MAX_CELLS`, and whatever calamine raises for a broken file (the caller
-    turns both into problems).
+    turns both into problems). ``parts`` and ``names`` are the scan's :attr:`~monev.scan.Scan.parts`
+    and :attr:`~monev.scan.Scan.names` of the same file: the parts found there are not unzipped
+    again (the zip is opened only for a part that is not).
     """
     from python_calamine import CalamineWorkbook
 
     wb = CalamineWorkbook.from_path(str(path))
     try:
-        names = list(wb.sheet_names)
+        sheet_names = list(wb.sheet_names)
         sheets: dict[str, Sheet] = {}
         for want in wanted:
-            real = find_sheet(names, want)
+            real = find_sheet(sheet_names, want)
             if real is None:
                 continue
             sheet = wb.get_sheet_by_name(real)
@@ -136,8 +145,8 @@ def open_book(path: Path, wanted: list[str], rich: str) -> Book:
         wb.close()
     target = sheets.get(rich)
     if target is not None:
-        _add_extras(path, target)
-    return Book(names, sheets)
+        _add_extras(path, target, parts, names)
+    return Book(sheet_names, sheets)
 
 
 # --- what the values do not say ---------------------------------------------------------------
@@ -187,16 +196,58 @@ def _may_hold(data: bytes, pattern: re.Pattern[bytes]) -> bool:
     return False
 
 
-def _add_extras(path: Path, sheet: Sheet) -> None:
+class _Package:
+    """A workbook's zip members: the bytes already read (``known``), else read from the file,
+    which is opened only when a member is not known (the same bytes either way)."""
+
+    def __init__(self, path: Path, known: Mapping[str, bytes]) -> None:
+        self.path, self.known = path, known
+        self._zf: zipfile.ZipFile | None = None
+
+    def _zip(self) -> zipfile.ZipFile:
+        if self._zf is None:
+            self._zf = zipfile.ZipFile(self.path)
+        return self._zf
+
+    def namelist(self) -> list[str]:
+        return self._zip().namelist()
+
+    def size(self, name: str) -> int:
+        data = self.known.get(name)
+        return len(data) if data is not None else self._zip().getinfo(name).file_size
+
+    def read(self, name: str) -> bytes:
+        data = self.known.get(name)
+        return data if data is not None else self._zip().read(name)
+
+    def open(self, name: str) -> IO[bytes]:
+        data = self.known.get(name)
+        return io.BytesIO(data) if data is not None else self._zip().open(name)
+
+    def close(self) -> None:
+        if self._zf is not None:
+            self._zf.close()
+
+
+def _add_extras(
+    path: Path,
+    sheet: Sheet,
+    parts: Mapping[str, bytes] | None = None,
+    names: Collection[str] | None = None,
+) -> None:
     """Fill ``sheet.percent``, ``links`` and ``pending_formulas``; a file that hides them keeps
-    its plain values (nothing here may stop the read)."""
+    its plain values (nothing here may stop the read). ``parts`` and ``names``: see
+    :func:`open_book` (without ``names``, ``parts`` are not used)."""
+    package = _Package(path, parts if parts is not None and names is not None else {})
     try:
-        with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            if "xl/workbook.xml" in names:
-                _xlsx_extras(zf, names, sheet)
-            elif "content.xml" in names:
-                _ods_extras(zf, sheet)
+        try:
+            members = set(names) if names is not None else set(package.namelist())
+            if "xl/workbook.xml" in members:
+                _xlsx_extras(package, members, sheet)
+            elif "content.xml" in members:
+                _ods_extras(package, sheet)
+        finally:
+            package.close()
     except (KeyError, zipfile.BadZipFile, ParseError, OSError, ValueError, RuntimeError):
         return
 
@@ -207,7 +258,7 @@ def _percent_code(code: str) -> bool:
     return "%" in plain
 
 
-def _percent_styles(zf: zipfile.ZipFile, names: set[str]) -> set[int]:
+def _percent_styles(zf: _Package, names: set[str]) -> set[int]:
     """Indexes of the cell formats (``s`` attribute) that show a percent."""
     if "xl/styles.xml" not in names:
         return set()
@@ -250,15 +301,19 @@ _WORKBOOK_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
 _SMALL_PART = 64 * 1024
 
 
-def _sheet_part(zf: zipfile.ZipFile, sheet_name: str) -> str | None:
+def _sheet_part(zf: _Package | zipfile.ZipFile, sheet_name: str) -> str | None:
     """The zip member of the sheet named ``sheet_name`` (``xl/worksheets/sheet2.xml``)."""
     try:
-        small = all(zf.getinfo(n).file_size <= _SMALL_PART for n in _WORKBOOK_PARTS)
+        small = all(_size(zf, n) <= _SMALL_PART for n in _WORKBOOK_PARTS)
     except KeyError:
         small = False
     if small:
         return _sheet_part_of(zf.read(_WORKBOOK_PARTS[0]), zf.read(_WORKBOOK_PARTS[1]), sheet_name)
     return _find_sheet_part(zf.open, sheet_name)
+
+
+def _size(zf: _Package | zipfile.ZipFile, name: str) -> int:
+    return zf.size(name) if isinstance(zf, _Package) else zf.getinfo(name).file_size
 
 
 @functools.lru_cache(maxsize=64)
@@ -285,7 +340,7 @@ def _find_sheet_part(open_part: Callable[[str], IO[bytes]], sheet_name: str) -> 
     return None
 
 
-def _relationships(zf: zipfile.ZipFile, names: set[str], part: str) -> dict[str, str]:
+def _relationships(zf: _Package, names: set[str], part: str) -> dict[str, str]:
     folder, _, base = part.rpartition("/")
     rels = f"{folder}/_rels/{base}.rels"
     if rels not in names:
@@ -314,7 +369,7 @@ def _range(ref: str, budget: int) -> list[Pos]:
     return out
 
 
-def _xlsx_extras(zf: zipfile.ZipFile, names: set[str], sheet: Sheet) -> None:
+def _xlsx_extras(zf: _Package, names: set[str], sheet: Sheet) -> None:
     part = _sheet_part(zf, sheet.name)
     if part is None or part not in names:
         return
@@ -389,7 +444,7 @@ def _repeat(elem: Any, attr: str) -> int:
         return 1
 
 
-def _ods_extras(zf: zipfile.ZipFile, sheet: Sheet) -> None:
+def _ods_extras(zf: _Package, sheet: Sheet) -> None:
     """The same from an .ods ``content.xml``: percentage cells, ``text:a`` links, formulas
     without a value. Repeated rows and columns are counted, never expanded."""
     in_table = False

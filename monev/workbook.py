@@ -261,7 +261,13 @@ def read_questionnaire(
         q.problems.append(pre.problem)
         return q
     try:
-        book = open_book(path, [SHEET_QUESTIONS, SHEET_IDENTITY], rich=SHEET_QUESTIONS)
+        book = open_book(
+            path,
+            [SHEET_QUESTIONS, SHEET_IDENTITY],
+            rich=SHEET_QUESTIONS,
+            parts=pre.parts,  # unzipped by the scan: not unzipped again
+            names=pre.names,
+        )
     except TooLarge as exc:
         q.problems.append(Problem.make("MV107", name, detail=exc.detail))
         return q

@@ -1,0 +1,204 @@
+"""The pre-scan and the reader share their work (issue 13 item 1: CPU per workbook).
+
+The pre-scan (:mod:`monev.scan`) decompresses the parts of a workbook the reader's extras
+(:mod:`monev.cells`) read again: it keeps their bytes, and the reader takes them instead of
+opening the zip a second time. Each test compares the shared way with the plain one (the reader
+opening the zip itself, as before) on workbooks that carry every kind of extra.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from helpers import write_workbook
+
+from monev import cells, scan
+from monev.cells import open_book
+from monev.scan import scan_workbook
+
+EV = "https://ppid.contoh.go.id/bukti"
+SHEETS = ["Kuesioner", "Identitas"]
+STRICT = {
+    "http://schemas.openxmlformats.org/spreadsheetml/2006/main": (
+        "http://purl.oclc.org/ooxml/spreadsheetml/main"
+    ),
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships": (
+        "http://purl.oclc.org/ooxml/officeDocument/relationships"
+    ),
+}
+
+
+def _rewrite(src: Path, dst: Path, edit) -> Path:
+    """A copy of ``src`` with every ``xl/*.xml`` part's text passed through ``edit``."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename.startswith("xl/") and info.filename.endswith(".xml"):
+                data = edit(data.decode()).encode()
+            zout.writestr(info.filename, data)
+    return dst
+
+
+def _ods(dst: Path) -> Path:
+    """A small .ods with a percentage, a link, a formula without a value and an error."""
+    ns = (
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+        'xmlns:xlink="http://www.w3.org/1999/xlink" '
+        'xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"'
+    )
+    rows = (
+        "<table:table-row><table:table-cell><text:p>Kode</text:p></table:table-cell>"
+        "<table:table-cell><text:p>Jawaban</text:p></table:table-cell>"
+        "<table:table-cell><text:p>Bukti</text:p></table:table-cell></table:table-row>"
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>PI-03</text:p>'
+        '</table:table-cell><table:table-cell office:value-type="percentage" '
+        'office:value="0.95"><text:p>95%</text:p></table:table-cell>'
+        '<table:table-cell office:value-type="string"><text:p><text:a xlink:href="../sk.pdf">'
+        "SK</text:a></text:p></table:table-cell></table:table-row>"
+        '<table:table-row><table:table-cell table:formula="of:=1+1"/>'
+        '<table:table-cell table:formula="of:=1/0" office:value-type="float" office:value="0" '
+        'calcext:value-type="error"><text:p>#DIV/0!</text:p></table:table-cell>'
+        "</table:table-row>"
+    )
+    content = (
+        f'<?xml version="1.0"?><office:document-content {ns}><office:body><office:spreadsheet>'
+        f'<table:table table:name="Kuesioner">{rows}</table:table>'
+        "</office:spreadsheet></office:body></office:document-content>"
+    )
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr("content.xml", content)
+        zf.writestr("META-INF/manifest.xml", MANIFEST)
+    return dst
+
+
+MANIFEST = (
+    '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+    'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+    '<manifest:file-entry manifest:full-path="/" manifest:version="1.2" '
+    'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+    '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+    "</manifest:manifest>"
+)
+
+
+@pytest.fixture(scope="module")
+def books(tmp_path_factory, rubric) -> list[Path]:
+    """Workbooks with every extra: percent formats, hyperlinks, a formula without a value, a
+    HYPERLINK() formula, Excel errors; the same in Strict OOXML; an .ods; a plain one."""
+    folder = tmp_path_factory.mktemp("books")
+    rows = [
+        ("JI-01", "Ya", EV),
+        ("JI-02", "#N/A", EV),
+        ("JI-03", "=1+1", "Lihat dokumen"),
+        ("JI-04", "Ya", '=HYPERLINK("https://ppid.contoh.go.id/sk.pdf","SK")'),
+        ("PI-03", 0.95, EV),
+    ]
+    rich = write_workbook(
+        folder / "kaya.xlsx",
+        rubric,
+        rows,
+        percent=["PI-03"],
+        links={"JI-03": "https://ppid.contoh.go.id/dip.pdf"},
+    )
+
+    def strict(text: str) -> str:
+        for old, new in STRICT.items():
+            text = text.replace(f'"{old}"', f'"{new}"')
+        return text
+
+    return [
+        rich,
+        _rewrite(rich, folder / "strict.xlsx", strict),
+        write_workbook(folder / "polos.xlsx", rubric, [("JI-01", "Ya", EV)]),
+        _ods(folder / "lo.ods"),
+    ]
+
+
+def _seen(book: cells.Book) -> dict:
+    return {
+        want: (s.name, s.rows, s.percent, s.links, s.pending_formulas, s.errors)
+        for want, s in book.sheets.items()
+    }
+
+
+def test_the_scan_keeps_the_bytes_the_reader_reads_again(books):
+    rich = books[0]
+    kept = scan_workbook(rich, sheets=SHEETS)
+    assert kept.ok
+    with zipfile.ZipFile(rich) as zf:
+        assert kept.names == frozenset(zf.namelist())
+        assert set(kept.parts) == {
+            "xl/workbook.xml",
+            "xl/_rels/workbook.xml.rels",
+            "xl/styles.xml",
+            "xl/worksheets/sheet1.xml",
+            "xl/worksheets/sheet2.xml",
+        }
+        assert all(kept.parts[p] == zf.read(p) for p in kept.parts)
+    ods = scan_workbook(books[3], sheets=SHEETS)
+    assert set(ods.parts) == {"content.xml"}
+
+
+def test_the_reader_finds_the_same_with_the_scans_bytes(books):
+    """Every extra of every book is found, and the same as when the reader unzips the parts."""
+    found = []
+    for path in books:
+        pre = scan_workbook(path, sheets=SHEETS)
+        assert pre.ok, (path, pre.problem)
+        shared = open_book(path, SHEETS, rich="Kuesioner", parts=pre.parts, names=pre.names)
+        plain = open_book(path, SHEETS, rich="Kuesioner")
+        assert _seen(shared) == _seen(plain), path.name
+        found.append(shared.sheets["Kuesioner"])
+    rich = found[0]
+    # The template's answers are column E, evidence F; JI-01 is row 8 (0-based row 7).
+    assert rich.percent and rich.errors and rich.pending_formulas and len(rich.links) == 2
+    lo = found[3]
+    assert lo.percent == {(1, 1)} and lo.links == {(1, 2): "sk.pdf"}
+    assert lo.pending_formulas == {(2, 0)} and lo.errors == {(2, 1): "#DIV/0!"}
+
+
+def test_the_reader_does_not_unzip_what_the_scan_kept(books, monkeypatch):
+    """With the scan's bytes, the extras of a workbook without hyperlinks need no zip at all
+    (before: the zip was opened and every part decompressed a second time)."""
+    rich, polos = books[0], books[2]
+    pre, pre_polos = (scan_workbook(p, sheets=SHEETS) for p in (rich, polos))
+    expected = _seen(open_book(rich, SHEETS, rich="Kuesioner"))
+
+    opened: list[str] = []
+    real_zip = zipfile.ZipFile
+
+    def counting(file, *args, **kwargs):
+        opened.append(Path(file).name)
+        return real_zip(file, *args, **kwargs)
+
+    monkeypatch.setattr(cells.zipfile, "ZipFile", counting)
+    book = open_book(rich, SHEETS, rich="Kuesioner", parts=pre.parts, names=pre.names)
+    assert _seen(book) == expected
+    # The hyperlink's target is in the sheet's own relationships, which the scan does not read:
+    # only for that is the zip opened (once).
+    assert opened == ["kaya.xlsx"]
+    opened.clear()
+    book = open_book(polos, SHEETS, rich="Kuesioner", parts=pre_polos.parts, names=pre_polos.names)
+    assert opened == [] and book.sheets["Kuesioner"].rows
+
+
+def test_parts_over_the_allowance_are_read_from_the_zip(books, monkeypatch):
+    """Kept bytes are bounded: beyond :data:`monev.scan._KEEP_BYTES` in all, a part is not kept
+    (and never held whole while it is scanned), and the reader unzips it as before."""
+    rich = books[0]
+    with zipfile.ZipFile(rich) as zf:
+        sizes = {p: zf.getinfo(p).file_size for p in zf.namelist()}
+    # The workbook (small) fits; the allowance ends before the larger sheets.
+    allowance = sizes["xl/workbook.xml"] + sizes["xl/_rels/workbook.xml.rels"]
+    monkeypatch.setattr(scan, "_KEEP_BYTES", allowance)
+    pre = scan_workbook(rich, sheets=SHEETS)
+    assert set(pre.parts) == {"xl/workbook.xml", "xl/_rels/workbook.xml.rels"}
+    shared = open_book(rich, SHEETS, rich="Kuesioner", parts=pre.parts, names=pre.names)
+    assert _seen(shared) == _seen(open_book(rich, SHEETS, rich="Kuesioner"))
+    monkeypatch.setattr(scan, "_KEEP_BYTES", 0)
+    assert scan_workbook(rich, sheets=SHEETS).parts == {}
