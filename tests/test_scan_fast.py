@@ -8,15 +8,21 @@ opening the zip itself, as before) on workbooks that carry every kind of extra.
 
 from __future__ import annotations
 
+import dataclasses
+import unicodedata
 import zipfile
 from pathlib import Path
 
 import pytest
 from helpers import write_workbook
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from monev import cells, scan
+from monev import cells, scan, workbook
+from monev import evidence_items as ev
 from monev.cells import open_book
 from monev.scan import scan_workbook
+from monev.workbook import read_questionnaire
 
 EV = "https://ppid.contoh.go.id/bukti"
 SHEETS = ["Kuesioner", "Identitas"]
@@ -202,3 +208,210 @@ def test_parts_over_the_allowance_are_read_from_the_zip(books, monkeypatch):
     assert _seen(shared) == _seen(open_book(rich, SHEETS, rich="Kuesioner"))
     monkeypatch.setattr(scan, "_KEEP_BYTES", 0)
     assert scan_workbook(rich, sheets=SHEETS).parts == {}
+
+
+# --- an evidence cell that is one link (monev.evidence_items._one_url, _trim_end) ----------------
+
+
+def _old_whole(text: str) -> bool:
+    whole = ev._SCHEME_URL.match(text)
+    return whole is not None and whole.end() == len(text)
+
+
+def _old_trim_end(url: str) -> str:
+    end = len(url)
+    opened = url.count("(")
+    closed = url.count(")")
+    while end:
+        ch = url[end - 1]
+        if ch == ")" and opened >= closed:
+            break
+        if ch == ")" or ch in ".:!?'\">" or unicodedata.category(ch) in ("Pe", "Pf", "Po", "Cf"):
+            if ch == ")":
+                closed -= 1
+            end -= 1
+            continue
+        break
+    return url[:end]
+
+
+# Schemes in any case (``ſ`` and the Kelvin sign fold to s and k under re.I), stop characters,
+# a second scheme or a bare ``://`` anywhere, punctuation that ends a sentence.
+_LINKISH = st.lists(
+    st.sampled_from(
+        [
+            "https://",
+            "http://",
+            "HTTPS://",
+            "hTtP://",
+            "httpſ://",
+            "://",
+            ":/",
+            "http:",
+            "x",
+            "go.id",
+            "/",
+            "K",
+            "é",
+            " ",
+            "\n",
+            ",",
+            ";",
+            ")",
+            "(",
+            ".",
+            "\u200b",
+            "\u201d",
+            "a_(b)",
+            "?u=",
+            "9",
+        ]
+    ),
+    max_size=8,
+).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@example("https://x.go.id/a")
+@example("https://x.go.id/?u=https://y.go.id")  # a second scheme: two items, not one
+@example("https://x.go.id/?u=://y")  # a bare :// is not a scheme
+@example("httpſ://x")
+@example("https://")
+@example("https://a\n")
+@given(st.one_of(_LINKISH, st.text(max_size=30)))
+def test_one_link_is_found_as_by_the_lazy_match(text):
+    assert ev._one_url(text) == _old_whole(text), text
+
+
+@settings(max_examples=3000, deadline=None)
+@example("https://x.go.id/a")
+@example("https://x.go.id/")
+@example("https://x.go.id/a_(b)")
+@example("https://x.go.id/a).")
+@example("")
+@given(st.one_of(_LINKISH, st.text(max_size=30)))
+def test_trimming_a_link_is_what_it_was(url):
+    assert ev._trim_end(url) == _old_trim_end(url)
+
+
+# --- the reader's rows (monev.workbook._answer, _text_keep_lines, _header) -----------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {
+            "code": st.text(max_size=6),
+            "row": st.integers(1, 10_000),
+            "parsed": st.none(),
+            "raw": st.text(max_size=6),
+            "evidence": st.text(max_size=12),
+        },
+        optional={
+            "note": st.text(max_size=4),
+            "verification": st.none() | st.sampled_from(["Sesuai", "Tidak Sesuai"]),
+            "verifier_note": st.text(max_size=4),
+            "evidence_cell": st.text(max_size=4),
+            "evidence_link": st.text(max_size=4),
+            "evidence_items": st.just(()) | st.just((ev.EvidenceItem(ev.URL, "u", "u"),)),
+            "evidence_failed": st.text(max_size=4),
+            "verification_unclear": st.booleans(),
+            "verification_trusted": st.booleans(),
+            "verification_cell": st.text(max_size=4),
+        },
+    )
+)
+def test_an_answer_built_for_the_hot_loop_is_the_constructors(values):
+    fast, plain = workbook._answer(**values), workbook.Answer(**values)
+    assert fast == plain and hash(fast) == hash(plain) and repr(fast) == repr(plain)
+    assert list(vars(fast).items()) == list(vars(plain).items())  # the same fields, in order
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.code = "x"  # type: ignore[misc]
+
+
+def test_the_reader_gives_every_field_of_an_answer(books, rubric):
+    """A field the hot loop forgot would keep the MISSING default; a misspelt one would be an
+    attribute of its own: both show in the fields' names and values."""
+    q = read_questionnaire(books[0], rubric)
+    assert q.answers
+    names = [f.name for f in dataclasses.fields(workbook.Answer)]
+    for a in q.answers.values():
+        assert list(vars(a)) == names
+        assert dataclasses.MISSING not in vars(a).values()
+        assert a == workbook.Answer(**vars(a))
+
+
+def _old_text_keep_lines(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return "\n".join(" ".join(line.split()) for line in value.splitlines()).strip()
+    return workbook._text(value)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.one_of(
+        st.text(alphabet=" \t\n\r\x0b\x0c\x1c\x85\u2028\u3000\u00a0ab", max_size=12),
+        st.text(max_size=20),
+        st.none(),
+        st.integers(),
+        st.floats(),
+        st.booleans(),
+    )
+)
+def test_evidence_text_keeps_its_lines_as_it_did(value):
+    assert workbook._text_keep_lines(value) == _old_text_keep_lines(value)
+
+
+def _old_header(rows):
+    best = None
+    for r, row in enumerate(rows[: workbook.HEADER_SEARCH_ROWS]):
+        cols: dict[str, int] = {}
+        for c, value in enumerate(row):
+            k = workbook._key(value)
+            for key, aliases in workbook.ALIASES.items():
+                if k in aliases and key not in cols:
+                    cols[key] = c
+        if "code" in cols and "answer" in cols:
+            if all(k in cols for k in workbook.REQUIRED):
+                return r, cols
+            best = best or (r, cols)
+    return best
+
+
+_HEADINGS = [
+    *sorted({a for aliases in workbook.ALIASES.values() for a in aliases}),
+    "Kode:",
+    "JAWABAN (Ya/Tidak)",
+    "Bukti*",
+    "",
+    "x",
+    None,
+    7,
+]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(_HEADINGS), max_size=10),
+        max_size=workbook.HEADER_SEARCH_ROWS + 3,
+    )
+)
+def test_the_header_row_is_found_as_it_was(rows):
+    assert workbook._header(rows) == _old_header(rows)
+
+
+def test_the_header_of_an_alias_named_twice_goes_to_the_first_key(monkeypatch):
+    """One alias under two keys (a rubric-era change could do it): both columns get it, in
+    ALIASES order, as before."""
+    aliases = dict(workbook.ALIASES)
+    aliases["note"] = [*aliases["note"], "bukti"]
+    monkeypatch.setattr(workbook, "ALIASES", aliases)
+    rows = [["Kode", "Jawaban", "Bukti"]]
+    assert (
+        workbook._header(rows)
+        == _old_header(rows)
+        == (0, {"code": 0, "answer": 1, "evidence": 2, "note": 2})
+    )
