@@ -116,15 +116,18 @@ def open_book(
     *,
     parts: Mapping[str, bytes] | None = None,
     names: Collection[str] | None = None,
+    plain: Collection[str] = (),
 ) -> Book:
     """Load the sheets named in ``wanted`` (those present); ``rich`` gets formats and links.
 
     Call it after :func:`monev.scan.scan_workbook` has accepted the file (type, size and used
     range are checked there, before any grid is built). Raises :class:`TooLarge` for a sheet over
     :data:`monev.limits.MAX_CELLS`, and whatever calamine raises for a broken file (the caller
-    turns both into problems). ``parts`` and ``names`` are the scan's :attr:`~monev.scan.Scan.parts`
-    and :attr:`~monev.scan.Scan.names` of the same file: the parts found there are not unzipped
-    again (the zip is opened only for a part that is not).
+    turns both into problems). ``parts``, ``names`` and ``plain`` are the scan's
+    :attr:`~monev.scan.Scan.parts`, :attr:`~monev.scan.Scan.names` and
+    :attr:`~monev.scan.Scan.plain` of the same file: the parts found there are not unzipped
+    again (the zip is opened only for a part that is not), and a plain sheet is not searched
+    for formulas, hyperlinks and errors the scan did not see.
     """
     from python_calamine import CalamineWorkbook
 
@@ -145,7 +148,7 @@ def open_book(
         wb.close()
     target = sheets.get(rich)
     if target is not None:
-        _add_extras(path, target, parts, names)
+        _add_extras(path, target, parts, names, plain)
     return Book(sheet_names, sheets)
 
 
@@ -234,16 +237,18 @@ def _add_extras(
     sheet: Sheet,
     parts: Mapping[str, bytes] | None = None,
     names: Collection[str] | None = None,
+    plain: Collection[str] = (),
 ) -> None:
     """Fill ``sheet.percent``, ``links`` and ``pending_formulas``; a file that hides them keeps
-    its plain values (nothing here may stop the read). ``parts`` and ``names``: see
-    :func:`open_book` (without ``names``, ``parts`` are not used)."""
-    package = _Package(path, parts if parts is not None and names is not None else {})
+    its plain values (nothing here may stop the read). ``parts``, ``names`` and ``plain``: see
+    :func:`open_book` (without ``names``, neither ``parts`` nor ``plain`` is used)."""
+    scanned = names is not None
+    package = _Package(path, parts if parts is not None and scanned else {})
     try:
         try:
             members = set(names) if names is not None else set(package.namelist())
             if "xl/workbook.xml" in members:
-                _xlsx_extras(package, members, sheet)
+                _xlsx_extras(package, members, sheet, plain if scanned else ())
             elif "content.xml" in members:
                 _ods_extras(package, sheet)
         finally:
@@ -369,7 +374,7 @@ def _range(ref: str, budget: int) -> list[Pos]:
     return out
 
 
-def _xlsx_extras(zf: _Package, names: set[str], sheet: Sheet) -> None:
+def _xlsx_extras(zf: _Package, names: set[str], sheet: Sheet, plain: Collection[str] = ()) -> None:
     part = _sheet_part(zf, sheet.name)
     if part is None or part not in names:
         return
@@ -377,11 +382,18 @@ def _xlsx_extras(zf: _Package, names: set[str], sheet: Sheet) -> None:
     data = zf.read(part)
     # Walking every cell in Python costs ~4x the whole calamine read: do it only when a cell
     # can carry a percent format, a formula or a hyperlink (most filled workbooks have none).
+    # In a part the pre-scan walked without seeing a formula, a hyperlink or an error cell
+    # (``plain``), only a percent format can be found: the byte searches are not needed.
     if not (
         (percent_styles and any(int(m) in percent_styles for m in _STYLE_ATTR.findall(data)))
-        or _may_hold(data, _FORMULA_TAG)
-        or _may_hold(data, _HYPERLINK_TAG)
-        or _may_hold(data, _ERROR_CELL)
+        or (
+            part not in plain
+            and (
+                _may_hold(data, _FORMULA_TAG)
+                or _may_hold(data, _HYPERLINK_TAG)
+                or _may_hold(data, _ERROR_CELL)
+            )
+        )
     ):
         return
     link_ids: list[tuple[str, str]] = []  # (ref, relationship id)

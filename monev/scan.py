@@ -101,6 +101,9 @@ class Scan:
     #: scan decompressed them: the reader does not unzip them a second time (issue 13).
     names: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     parts: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    #: The .xlsx sheet parts walked whole without a formula, a hyperlink or an error cell: in
+    #: them, the reader looks only for percent formats.
+    plain: set[str] = field(default_factory=set, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -383,6 +386,8 @@ class _Extent:
     def __init__(self, file: str, sheet: str) -> None:
         self.file, self.sheet = file, sheet
         self.rows = self.columns = 0
+        #: What the reader's extras look for, seen on the way (:data:`_MARKED`, ``"e"``).
+        self.marks: set[str] = set()
 
     def hit(self, last_row: int, last_col: int) -> None:
         """A value reaches row ``last_row`` and column ``last_col`` (1-based)."""
@@ -472,7 +477,10 @@ def _scan_xlsx(
     for sheet, part in sheets:
         if wanted is not None and sheet.strip().casefold() not in wanted:
             continue
-        scan.sheets[sheet] = _scan_xlsx_sheet(zf, part, name, sheet, budget, keep)
+        extent = _scan_xlsx_sheet(zf, part, name, sheet, budget, keep)
+        scan.sheets[sheet] = extent.done()
+        if not extent.marks:
+            scan.plain.add(part)
         parsed.add(part)
     # The reader also loads the workbook-level parts (styles): count their bytes too.
     for part in sorted(names - parsed):
@@ -511,11 +519,16 @@ def _sheet_walk(
     The end of an element is counted by ``ends.append`` (C code, no Python frame), so the depth
     is ``elements - len(ends)``. A cell counts once a ``<v>`` or ``<is>`` opens right inside it;
     text is counted for the cell last opened (text between cells only makes the count larger).
+
+    On the way it notes in ``extent.marks`` every formula and hyperlink element and ``"e"`` for
+    a cell of type ``e`` (an Excel error): a sheet without them has none of the reader's extras
+    but percent formats (:attr:`Scan.plain`), and the reader need not look for them.
     """
     ends: list[str] = []
     max_depth, max_elements = limits.MAX_XML_DEPTH, limits.MAX_XML_ELEMENTS
     max_chars = limits.MAX_CELL_CHARS
     cell_tags, row_tags, value_tags, position = _C, _ROW, _VALUE, _position
+    marked, mark = _MARKED, extent.marks.add
     elements = row = col = cell_depth = chars = 0
 
     def start(tag: str, attrs: dict[str, str]) -> None:
@@ -532,6 +545,8 @@ def _sheet_walk(
             else:
                 col += 1
             cell_depth, chars = depth, 0
+            if attrs.get("t") == "e":
+                mark("e")
         elif tag in row_tags:
             row = _int(attrs.get("r"), row + 1)
             col = 0
@@ -543,6 +558,8 @@ def _sheet_walk(
             and (row > extent.rows or col > extent.columns)  # else the extent does not grow
         ):
             extent.hit(row, col)
+        elif tag in marked:
+            mark(tag)
 
     def text(data: str) -> None:
         nonlocal chars
@@ -557,6 +574,7 @@ def _sheet_walk(
 _C = frozenset(f"{ns}{_SEP}c" for ns in _MAINS)
 _ROW = frozenset(f"{ns}{_SEP}row" for ns in _MAINS)
 _VALUE = frozenset(f"{ns}{_SEP}{t}" for ns in _MAINS for t in ("v", "is"))
+_MARKED = frozenset(f"{ns}{_SEP}{t}" for ns in _MAINS for t in ("f", "hyperlink"))
 
 
 def _over(extent: _Extent, depth: int, elements: int) -> None:
@@ -572,10 +590,10 @@ def _scan_xlsx_sheet(
     sheet: str,
     budget: _Budget,
     keep: dict[str, bytes] | None = None,
-) -> SheetExtent:
+) -> _Extent:
     extent = _Extent(name, sheet)
     _parse(zf, part, name, budget, handlers=_sheet_walk(extent), keep=keep)
-    return extent.done()
+    return extent
 
 
 # --- ods ---------------------------------------------------------------------------------------

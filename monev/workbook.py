@@ -286,6 +286,7 @@ def read_questionnaire(
             rich=SHEET_QUESTIONS,
             parts=pre.parts,  # unzipped by the scan: not unzipped again
             names=pre.names,
+            plain=pre.plain,
         )
     except TooLarge as exc:
         q.problems.append(Problem.make("MV107", name, detail=exc.detail))

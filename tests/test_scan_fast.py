@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from helpers import write_workbook
-from hypothesis import example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from monev import cells, scan, workbook
@@ -156,7 +156,9 @@ def test_the_reader_finds_the_same_with_the_scans_bytes(books):
     for path in books:
         pre = scan_workbook(path, sheets=SHEETS)
         assert pre.ok, (path, pre.problem)
-        shared = open_book(path, SHEETS, rich="Kuesioner", parts=pre.parts, names=pre.names)
+        shared = open_book(
+            path, SHEETS, rich="Kuesioner", parts=pre.parts, names=pre.names, plain=pre.plain
+        )
         plain = open_book(path, SHEETS, rich="Kuesioner")
         assert _seen(shared) == _seen(plain), path.name
         found.append(shared.sheets["Kuesioner"])
@@ -415,3 +417,113 @@ def test_the_header_of_an_alias_named_twice_goes_to_the_first_key(monkeypatch):
         == _old_header(rows)
         == (0, {"code": 0, "answer": 1, "evidence": 2, "note": 2})
     )
+
+
+# --- sheets the scan found plain (monev.scan.Scan.plain, monev.cells._xlsx_extras) --------------
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
+_STRICT_MAIN = STRICT[MAIN]
+
+# Each piece stands in a <row>: cells with and without an extra, extras under another prefix,
+# in another namespace or in Strict OOXML, and look-alikes in comments, text and CDATA.
+_CELLS = [
+    '<c r="A1" t="e"><v>#N/A</v></c>',
+    '<c t="e"/>',
+    '<c r="B2"><f>1+1</f></c>',
+    '<c r="B3"><f>1+1</f><v>2</v></c>',
+    '<c r="C3"><f>HYPERLINK("https://x.go.id/a","a")</f><v>a</v></c>',
+    f'<x:c xmlns:x="{MAIN}" r="D4" t="e"><x:v>#REF!</x:v></x:c>',
+    f'<x:c xmlns:x="{MAIN}" r="D5"><x:f>2</x:f></x:c>',
+    '<c xmlns="urn:lain" r="E1" t="e"/>',
+    '<c r="E2"><f xmlns="urn:lain">1</f></c>',
+    f'<c xmlns="{_STRICT_MAIN}" r="E3" t="e"/>',
+    f'<c xmlns="{_STRICT_MAIN}" r="E4"><f>1</f></c>',
+    '<c r="F1" xmlns:o="urn:lain" o:t="e"/>',
+    '<c r="F2" t="s"><v>0</v></c>',
+    '<c r="F3" t="inlineStr"><is><t>&lt;f&gt; t="e" &lt;hyperlink</t></is></c>',
+    '<c r="F4" t="inlineStr"><is><t><![CDATA[<f>1</f><hyperlink ref="A1"/>]]></t></is></c>',
+    '<!-- <c t="e"><f>1</f></c> <hyperlink ref="A1"/> -->',
+    '<c r="G1"><v>7</v></c>',
+    "<c/>",
+    '<c r="G2"><is><f>1</f></is></c>',  # a formula element deeper than a cell's child
+]
+_TAILS = [
+    "",
+    '<hyperlinks><hyperlink ref="A1" r:id="rId1"/></hyperlinks>',
+    '<hyperlinks><hyperlink ref="A1:B2" r:id="rId1"/></hyperlinks>',
+    '<hyperlinks><hyperlink ref="A1"/></hyperlinks>',
+    f'<y:hyperlinks xmlns:y="{MAIN}"><y:hyperlink ref="C1" r:id="rId1"/></y:hyperlinks>',
+    '<hyperlinks xmlns="urn:lain"><hyperlink ref="A1" r:id="rId1"/></hyperlinks>',
+    "<!-- <hyperlink ref='A1'/> -->",
+]
+
+
+def _mini_book(path: Path, cells_xml: str, tail: str) -> Path:
+    sheet = (
+        f'<worksheet xmlns="{MAIN}" xmlns:r="{REL}"><sheetData><row r="1">{cells_xml}</row>'
+        f"</sheetData>{tail}</worksheet>"
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(
+            "xl/workbook.xml",
+            f'<workbook xmlns="{MAIN}" xmlns:r="{REL}"><sheets>'
+            '<sheet name="Kuesioner" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        zf.writestr(
+            "xl/_rels/workbook.xml.rels",
+            f'<Relationships xmlns="{PKG}"><Relationship Id="rId1" '
+            'Target="worksheets/sheet1.xml"/></Relationships>',
+        )
+        zf.writestr("xl/worksheets/sheet1.xml", sheet)
+        zf.writestr(
+            "xl/worksheets/_rels/sheet1.xml.rels",
+            f'<Relationships xmlns="{PKG}"><Relationship Id="rId1" '
+            'Target="https://ppid.contoh.go.id/sk.pdf" TargetMode="External"/></Relationships>',
+        )
+    return path
+
+
+def _extras(path: Path, **scanned) -> tuple:
+    sheet = cells.Sheet("Kuesioner", [])
+    cells._add_extras(path, sheet, **scanned)
+    return sheet.percent, sheet.links, sheet.pending_formulas, sheet.errors
+
+
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@example(pieces=[], tail="")
+@example(pieces=[0], tail="")
+@example(pieces=[17], tail=_TAILS[1])
+@given(
+    pieces=st.lists(st.integers(0, len(_CELLS) - 1), max_size=6),
+    tail=st.sampled_from(_TAILS),
+)
+def test_a_sheet_the_scan_found_plain_has_no_extras(tmp_path, pieces, tail):
+    """What the reader finds with the scan's word for a plain sheet is what it finds by looking
+    (the byte searches, then the walk), on sheets with every extra in odd places."""
+    path = _mini_book(tmp_path / "kecil.xlsx", "".join(_CELLS[i] for i in pieces), tail)
+    pre = scan_workbook(path, sheets=["Kuesioner"])
+    assert pre.ok, pre.problem
+    looked = _extras(path)
+    told = _extras(path, parts=pre.parts, names=pre.names, plain=pre.plain)
+    assert told == looked
+    if "xl/worksheets/sheet1.xml" in pre.plain:
+        assert looked == (set(), {}, set(), {})
+
+
+def test_the_scan_marks_each_extra(tmp_path):
+    """Each extra the reader looks for keeps its sheet out of ``plain``; look-alikes do not."""
+
+    def plain(cells_xml: str, tail: str = "") -> bool:
+        path = _mini_book(tmp_path / "x.xlsx", cells_xml, tail)
+        return "xl/worksheets/sheet1.xml" in scan_workbook(path, sheets=["Kuesioner"]).plain
+
+    assert plain(_CELLS[16])  # a number
+    for look_alike in (7, 8, 11, 12, 13, 14, 15):
+        assert plain(_CELLS[look_alike]), _CELLS[look_alike]
+    for extra in (0, 1, 2, 4, 5, 6, 9, 10, 18):
+        assert not plain(_CELLS[extra]), _CELLS[extra]
+    assert not plain("", _TAILS[1]) and not plain("", _TAILS[4]) and plain("", _TAILS[5])
