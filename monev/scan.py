@@ -489,25 +489,46 @@ def _scan_xlsx(
 
 
 def _scan_shared_strings(zf: zipfile.ZipFile, name: str, budget: _Budget) -> None:
-    count = 0
-    length = 0
-    si = {f"{ns}{_SEP}si" for ns in _MAINS}
+    _parse(zf, "xl/sharedStrings.xml", name, budget, handlers=_strings_walk(name))
 
-    def start(tag: str, _attrs: dict[str, str], _depth: int) -> None:
-        nonlocal count, length
+
+def _strings_walk(
+    name: str,
+) -> tuple[Callable[[str, dict[str, str]], None], Callable[[str], None], Callable[[str], None]]:
+    """The (start, end, text) handlers that stream the shared strings: how many (``<si>``), how
+    long each, within the depth and element limits. One Python call per element, as in
+    :func:`_sheet_walk` (the generic handlers of :func:`_parse` take two, and a Python end).
+    Text is counted for the string last opened."""
+    ends: list[str] = []
+    max_depth, max_elements = limits.MAX_XML_DEPTH, limits.MAX_XML_ELEMENTS
+    max_strings, max_chars = limits.MAX_SHARED_STRINGS, limits.MAX_CELL_CHARS
+    si = _SI
+    elements = count = length = 0
+
+    def start(tag: str, _attrs: dict[str, str]) -> None:
+        nonlocal elements, count, length
+        elements += 1
+        depth = elements - len(ends)
+        if depth > max_depth:
+            raise _limit(name, "xml_depth", depth, max_depth)
+        if elements > max_elements:
+            raise _limit(name, "xml_elements", elements, max_elements)
         if tag in si:
             count += 1
             length = 0
-            if count > limits.MAX_SHARED_STRINGS:
-                raise _limit(name, "shared_strings", count, limits.MAX_SHARED_STRINGS)
+            if count > max_strings:
+                raise _limit(name, "shared_strings", count, max_strings)
 
     def text(data: str) -> None:
         nonlocal length
         length += len(data)
-        if length > limits.MAX_CELL_CHARS:
-            raise _limit(name, "cell_chars", length, limits.MAX_CELL_CHARS)
+        if length > max_chars:
+            raise _limit(name, "cell_chars", length, max_chars)
 
-    _parse(zf, "xl/sharedStrings.xml", name, budget, start=start, text=text)
+    return start, ends.append, text
+
+
+_SI = frozenset(f"{ns}{_SEP}si" for ns in _MAINS)
 
 
 def _sheet_walk(

@@ -9,6 +9,7 @@ opening the zip itself, as before) on workbooks that carry every kind of extra.
 from __future__ import annotations
 
 import dataclasses
+import io
 import unicodedata
 import zipfile
 from pathlib import Path
@@ -18,9 +19,10 @@ from helpers import write_workbook
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from monev import cells, scan, workbook
+from monev import cells, limits, scan, workbook
 from monev import evidence_items as ev
 from monev.cells import open_book
+from monev.problems import Key
 from monev.scan import scan_workbook
 from monev.workbook import read_questionnaire
 
@@ -527,3 +529,107 @@ def test_the_scan_marks_each_extra(tmp_path):
     for extra in (0, 1, 2, 4, 5, 6, 9, 10, 18):
         assert not plain(_CELLS[extra]), _CELLS[extra]
     assert not plain("", _TAILS[1]) and not plain("", _TAILS[4]) and plain("", _TAILS[5])
+
+
+# --- the shared strings (monev.scan._strings_walk) -----------------------------------------------
+
+
+def _old_scan_shared_strings(zf: zipfile.ZipFile, name: str, budget) -> None:
+    """The shared strings' scan as it was: the generic handlers of ``_parse``."""
+    count = 0
+    length = 0
+    si = {f"{ns}{scan._SEP}si" for ns in scan._MAINS}
+
+    def start(tag, _attrs, _depth) -> None:
+        nonlocal count, length
+        if tag in si:
+            count += 1
+            length = 0
+            if count > limits.MAX_SHARED_STRINGS:
+                raise scan._limit(name, "shared_strings", count, limits.MAX_SHARED_STRINGS)
+
+    def text(data: str) -> None:
+        nonlocal length
+        length += len(data)
+        if length > limits.MAX_CELL_CHARS:
+            raise scan._limit(name, "cell_chars", length, limits.MAX_CELL_CHARS)
+
+    scan._parse(zf, "xl/sharedStrings.xml", name, budget, start=start, text=text)
+
+
+def _strings_outcome(xml: bytes, old: bool) -> object:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("xl/sharedStrings.xml", xml)
+    with zipfile.ZipFile(buf) as zf:
+        try:
+            walk = _old_scan_shared_strings if old else scan._scan_shared_strings
+            walk(zf, "f.xlsx", scan._Budget("f.xlsx"))
+        except scan._Refuse as refused:
+            p = refused.problem
+            return (p.code, p.file, p.sheet, p.cell, p.params)
+    return None
+
+
+_SST_TAGS = ["si", "t", "r", "rPh", "x:si", "o:si"]
+
+
+@st.composite
+def _strings(draw) -> bytes:
+    def node(level: int) -> str:
+        tag = draw(st.sampled_from(_SST_TAGS))
+        text = draw(st.sampled_from(["", "ab", "x" * 9, "&amp;", "<![CDATA[c<d]]>", " "]))
+        children = "".join(
+            node(level + 1) for _ in range(draw(st.integers(0, 2 if level < 8 else 0)))
+        )
+        return f"<{tag}>{text}{children}</{tag}>"
+
+    body = "".join(node(1) for _ in range(draw(st.integers(0, 12))))
+    root = "sst" if draw(st.booleans()) else "x:sst"
+    return (f'<{root} xmlns="{MAIN}" xmlns:x="{MAIN}" xmlns:o="urn:lain">{body}</{root}>').encode()
+
+
+@pytest.fixture
+def small_limits(monkeypatch):
+    """Small limits, so that random shared strings reach each of them."""
+    for name, value in {
+        "MAX_XML_DEPTH": 6,
+        "MAX_XML_ELEMENTS": 40,
+        "MAX_CELL_CHARS": 20,
+        "MAX_SHARED_STRINGS": 8,
+    }.items():
+        monkeypatch.setattr(limits, name, value)
+
+
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@example(xml=b"<sst/>")
+@example(xml=b"<!DOCTYPE sst><sst/>")
+@example(xml=b"<sst><si>")
+# Element 41 (> 40) at depth 7 (> 6): the depth is named, as before.
+@example(xml=(f'<sst xmlns="{MAIN}">' + "<t/>" * 34 + "<t>" * 6 + "</t>" * 6 + "</sst>").encode())
+@example(xml=f'<sst xmlns="{MAIN}">{"<si/>" * 9}</sst>'.encode())
+@given(xml=_strings())
+def test_the_shared_strings_walk_finds_what_the_old_one_found(small_limits, xml):
+    assert _strings_outcome(xml, old=False) == _strings_outcome(xml, old=True)
+
+
+def test_the_shared_strings_walk_reaches_every_limit(small_limits):
+    """Each limit is reached, and named the same way by both walks."""
+    seen = set()
+    for xml in [
+        f'<sst xmlns="{MAIN}">' + "<si><t>a</t></si>" * 9 + "</sst>",  # 9 strings > 8
+        f'<sst xmlns="{MAIN}"><si><t>' + "a" * 21 + "</t></si></sst>",  # 21 characters > 20
+        f'<sst xmlns="{MAIN}">' + "<t>" * 6 + "</t>" * 6 + "</sst>",  # depth 7 > 6
+        f'<sst xmlns="{MAIN}">' + "<t/>" * 40 + "</sst>",  # 41 elements > 40
+    ]:
+        got = _strings_outcome(xml.encode(), old=False)
+        assert got is not None and got == _strings_outcome(xml.encode(), old=True)
+        seen.add(got[4][0][1])  # the first parameter: the limit's name
+    assert seen == {
+        Key("limit.shared_strings"),
+        Key("limit.cell_chars"),
+        Key("limit.xml_depth"),
+        Key("limit.xml_elements"),
+    }
