@@ -165,7 +165,10 @@ _NS_XLINK = "{http://www.w3.org/1999/xlink}"
 #: Built-in number formats that show a percent (0% and 0.00%).
 _PERCENT_BUILTIN = {9, 10}
 _BUILTIN_PERCENT_ID = re.compile(rb'numFmtId="(?:9|10)"')
-_STYLE_ATTR = re.compile(rb'\ss="(\d+)"')
+#: A ``s`` (style) attribute however XML allows it to be written: either quote, blanks around
+#: ``=``. Its value is plain digits in every file Excel or LibreOffice writes; any other value
+#: (a character reference such as ``&#49;3``, other digits) is left to the walk to read.
+_STYLE_ATTR = re.compile(rb"""\ss\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _HYPERLINK_TAG = re.compile(rb"<(?:\w+:)?hyperlink[\s>/]")
 _ERROR_CELL = re.compile(rb'\st="e"')
@@ -374,6 +377,16 @@ def _range(ref: str, budget: int) -> list[Pos]:
     return out
 
 
+def _may_use_style(data: bytes, styles: Collection[int]) -> bool:
+    """Whether a cell of the sheet ``data`` may carry one of the ``styles`` (never a false no:
+    a value that is not plain ASCII digits may be one)."""
+    for double, single in _STYLE_ATTR.findall(data):
+        value = double or single
+        if not value.isdigit() or int(value) in styles:  # bytes.isdigit: ASCII digits only
+            return True
+    return False
+
+
 def _xlsx_extras(zf: _Package, names: set[str], sheet: Sheet, plain: Collection[str] = ()) -> None:
     part = _sheet_part(zf, sheet.name)
     if part is None or part not in names:
@@ -385,7 +398,7 @@ def _xlsx_extras(zf: _Package, names: set[str], sheet: Sheet, plain: Collection[
     # In a part the pre-scan walked without seeing a formula, a hyperlink or an error cell
     # (``plain``), only a percent format can be found: the byte searches are not needed.
     if not (
-        (percent_styles and any(int(m) in percent_styles for m in _STYLE_ATTR.findall(data)))
+        (percent_styles and _may_use_style(data, percent_styles))
         or (
             part not in plain
             and (
@@ -416,7 +429,8 @@ def _xlsx_extras(zf: _Package, names: set[str], sheet: Sheet, plain: Collection[
             if tag == f"{_NS_MAIN}c":
                 pos = (row, col)
                 style = elem.get("s")
-                if style and style.isdigit() and int(style) in percent_styles:
+                # isdecimal, not isdigit: int() refuses a superscript digit ("²")
+                if style and style.isdecimal() and int(style) in percent_styles:
                     sheet.percent.add(pos)
                 value = elem.find(f"{_NS_MAIN}v")
                 if elem.get("t") == "e":

@@ -333,6 +333,15 @@ def test_an_answer_built_for_the_hot_loop_is_the_constructors(values):
         fast.code = "x"  # type: ignore[misc]
 
 
+def test_an_answer_without_a_required_field_is_refused_as_by_the_constructor():
+    """``_answer`` fills fields from their defaults; one without a default must be given, or it
+    would hold dataclasses.MISSING (cold review of wp-scan2)."""
+    with pytest.raises(TypeError):
+        workbook.Answer(code="x", row=1, parsed=None, raw="")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="evidence"):
+        workbook._answer(code="x", row=1, parsed=None, raw="")
+
+
 def test_the_reader_gives_every_field_of_an_answer(books, rubric):
     """A field the hot loop forgot would keep the MISSING default; a misspelt one would be an
     attribute of its own: both show in the fields' names and values."""
@@ -633,3 +642,58 @@ def test_the_shared_strings_walk_reaches_every_limit(small_limits):
         Key("limit.xml_depth"),
         Key("limit.xml_elements"),
     }
+
+
+# --- a percent format behind an unusual attribute (cold review of wp-scan2) ----------------------
+
+#: Excel's data validations that point at another sheet: a formula element in another namespace
+#: (``xm:f``), which the reader's walk does not take for a cell's formula.
+_EXT_LIST = (
+    '<extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" '
+    'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+    '<x14:dataValidations count="1" xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main">'
+    '<x14:dataValidation type="list"><x14:formula1><xm:f>Identitas!$A$1:$A$2</xm:f>'
+    "</x14:formula1><xm:sqref>G8</xm:sqref></x14:dataValidation></x14:dataValidations></ext>"
+    "</extLst></worksheet>"
+)
+
+
+def _style_attr(form: str):
+    """Every cell's ``s="N"`` written as ``form`` (the same attribute to an XML parser)."""
+    import re
+
+    def entity(m: re.Match[str]) -> str:
+        return f's="&#{ord(m.group(1)[0])};{m.group(1)[1:]}"'
+
+    forms = {
+        "single": lambda t: re.sub(r'\ss="(\d+)"', r" s='\1'", t),
+        "spaces": lambda t: re.sub(r'\ss="(\d+)"', r' s = "\1"', t),
+        "newline": lambda t: re.sub(r'\ss="(\d+)"', '\n s=\n"\\1"', t),
+        "entity": lambda t: re.sub(r'\ss="(\d+)"', lambda m: " " + entity(m), t),
+    }
+    return forms[form]
+
+
+@pytest.mark.parametrize("form", ["single", "spaces", "newline", "entity"])
+@pytest.mark.parametrize("ext", [False, True], ids=["alone", "with-xm-f"])
+def test_a_percent_behind_an_unusual_attribute_is_still_a_percent(tmp_path, rubric, form, ext):
+    """PI-03 typed as 95% (0.95 with a 0% format) stays 95 % however the style attribute is
+    written. With ``s='13'`` and Excel's ``<xm:f>`` data validation in the sheet, wp-scan2's
+    "plain sheet" path read 0.95 as 0.95 % and the office's score fell from 4.76 to 2.88; with
+    ``s='13'`` alone, main had lost the percent already (the byte check knew only ``s="13"``)."""
+    src = write_workbook(tmp_path / "asli.xlsx", rubric, [("PI-03", 0.95, EV)], percent=["PI-03"])
+    edit = _style_attr(form)
+    tail = _EXT_LIST if ext else "</worksheet>"
+    dst = _rewrite(
+        src,
+        tmp_path / f"{form}.xlsx",
+        lambda t: t if "<sheetData" not in t else edit(t).replace("</worksheet>", tail),
+    )
+    want = read_questionnaire(src, rubric)
+    got = read_questionnaire(dst, rubric)
+    assert want.answers["PI-03"].parsed == got.answers["PI-03"].parsed
+    assert want.answers["PI-03"].parsed.text == "95"  # 0.95 shown as 95 %
+    assert got.answers == want.answers
+    assert [(p.code, p.cell, p.params) for p in got.problems] == [
+        (p.code, p.cell, p.params) for p in want.problems
+    ]
