@@ -156,15 +156,35 @@ def open_book(
 
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+#: Excel's "Strict Open XML Spreadsheet" names the same elements and attributes in these.
+_NS_STRICT_MAIN = "{http://purl.oclc.org/ooxml/spreadsheetml/main}"
+_NS_STRICT_REL = "{http://purl.oclc.org/ooxml/officeDocument/relationships}"
 _NS_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _NS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 _NS_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 _NS_TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 _NS_XLINK = "{http://www.w3.org/1999/xlink}"
 
+
+def _main(local: str) -> frozenset[str]:
+    """An element's names in both spreadsheet namespaces (transitional and Strict)."""
+    return frozenset((f"{_NS_MAIN}{local}", f"{_NS_STRICT_MAIN}{local}"))
+
+
+_ROW, _C, _HYPERLINK, _SHEET = _main("row"), _main("c"), _main("hyperlink"), _main("sheet")
+_NUM_FMT, _XF, _CELL_XFS = _main("numFmt"), _main("xf"), _main("cellXfs")
+_REL_IDS = (f"{_NS_REL}id", f"{_NS_STRICT_REL}id")
+
+
+def _rel_id(elem: Any) -> str | None:
+    """An element's ``r:id`` in either namespace."""
+    return elem.get(_REL_IDS[0]) or elem.get(_REL_IDS[1])
+
+
 #: Built-in number formats that show a percent (0% and 0.00%).
 _PERCENT_BUILTIN = {9, 10}
-_BUILTIN_PERCENT_ID = re.compile(rb'numFmtId="(?:9|10)"')
+#: A ``numFmtId`` attribute, either quote, blanks around ``=`` (as :data:`_STYLE_ATTR`).
+_FORMAT_ID_ATTR = re.compile(rb"""numFmtId\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 #: A ``s`` (style) attribute however XML allows it to be written: either quote, blanks around
 #: ``=``. Its value is plain digits in every file Excel or LibreOffice writes; any other value
 #: (a character reference such as ``&#49;3``, other digits) is left to the walk to read.
@@ -271,7 +291,7 @@ def _percent_styles(zf: _Package, names: set[str]) -> set[int]:
     if "xl/styles.xml" not in names:
         return set()
     data = zf.read("xl/styles.xml")
-    if b"%" not in data and not _BUILTIN_PERCENT_ID.search(data):
+    if b"%" not in data and not _may_use_style(data, _PERCENT_BUILTIN, _FORMAT_ID_ATTR):
         return set()  # the common case: no percent format at all, nothing to parse
     custom: dict[int, bool] = {}
     found: set[int] = set()
@@ -281,15 +301,15 @@ def _percent_styles(zf: _Package, names: set[str]) -> set[int]:
         for event, elem in iterparse(fh, events=("start", "end")):
             tag = elem.tag
             if event == "start":
-                if tag == f"{_NS_MAIN}cellXfs":
+                if tag in _CELL_XFS:
                     in_xfs = True
                 continue
-            if tag == f"{_NS_MAIN}numFmt":
+            if tag in _NUM_FMT:
                 with contextlib.suppress(ValueError):
                     custom[int(elem.get("numFmtId", "-1"))] = _percent_code(
                         elem.get("formatCode", "")
                     )
-            elif tag == f"{_NS_MAIN}xf" and in_xfs:
+            elif tag in _XF and in_xfs:
                 try:
                     fmt = int(elem.get("numFmtId", "0"))
                 except ValueError:
@@ -297,7 +317,7 @@ def _percent_styles(zf: _Package, names: set[str]) -> set[int]:
                 if fmt in _PERCENT_BUILTIN or custom.get(fmt, False):
                     found.add(index)
                 index += 1
-            elif tag == f"{_NS_MAIN}cellXfs":
+            elif tag in _CELL_XFS:
                 in_xfs = False
             elem.clear()
     return found
@@ -335,8 +355,8 @@ def _find_sheet_part(open_part: Callable[[str], IO[bytes]], sheet_name: str) -> 
     rid = None
     with open_part("xl/workbook.xml") as fh:
         for _, elem in iterparse(fh):
-            if elem.tag == f"{_NS_MAIN}sheet" and elem.get("name") == sheet_name:
-                rid = elem.get(f"{_NS_REL}id")
+            if elem.tag in _SHEET and elem.get("name") == sheet_name:
+                rid = _rel_id(elem)
                 break
     if rid is None:
         return None
@@ -377,10 +397,12 @@ def _range(ref: str, budget: int) -> list[Pos]:
     return out
 
 
-def _may_use_style(data: bytes, styles: Collection[int]) -> bool:
-    """Whether a cell of the sheet ``data`` may carry one of the ``styles`` (never a false no:
-    a value that is not plain ASCII digits may be one)."""
-    for double, single in _STYLE_ATTR.findall(data):
+def _may_use_style(
+    data: bytes, styles: Collection[int], attr: re.Pattern[bytes] = _STYLE_ATTR
+) -> bool:
+    """Whether an ``attr`` attribute in ``data`` (a cell's style; a format's id) may hold one
+    of ``styles`` (never a false no: a value that is not plain ASCII digits may be one)."""
+    for double, single in attr.findall(data):
         value = double or single
         if not value.isdigit() or int(value) in styles:  # bytes.isdigit: ASCII digits only
             return True
@@ -416,26 +438,27 @@ def _xlsx_extras(zf: _Package, names: set[str], sheet: Sheet, plain: Collection[
         for event, elem in iterparse(fh, events=("start", "end")):
             tag = elem.tag
             if event == "start":
-                if tag == f"{_NS_MAIN}row":
+                if tag in _ROW:
                     try:
                         row = int(elem.get("r", "")) - 1
                     except ValueError:
                         row += 1
                     col = -1
-                elif tag == f"{_NS_MAIN}c":
+                elif tag in _C:
                     pos = parse_ref(elem.get("r", ""))
                     row, col = pos if pos else (row, col + 1)
                 continue
-            if tag == f"{_NS_MAIN}c":
+            if tag in _C:
+                ns = tag[:-1]  # the cell's namespace: its value and formula are in it
                 pos = (row, col)
                 style = elem.get("s")
                 # isdecimal, not isdigit: int() refuses a superscript digit ("²")
                 if style and style.isdecimal() and int(style) in percent_styles:
                     sheet.percent.add(pos)
-                value = elem.find(f"{_NS_MAIN}v")
+                value = elem.find(f"{ns}v")
                 if elem.get("t") == "e":
                     sheet.errors[pos] = (value.text or "").strip() if value is not None else ""
-                formula = elem.find(f"{_NS_MAIN}f")
+                formula = elem.find(f"{ns}f")
                 if formula is not None:
                     if pos not in sheet.errors and (
                         value is None or not (value.text or "").strip()
@@ -445,10 +468,10 @@ def _xlsx_extras(zf: _Package, names: set[str], sheet: Sheet, plain: Collection[
                     if m:
                         sheet.links[pos] = m.group(1).replace('""', '"')
                 elem.clear()
-            elif tag == f"{_NS_MAIN}row":
+            elif tag in _ROW:
                 elem.clear()
-            elif tag == f"{_NS_MAIN}hyperlink":
-                rid = elem.get(f"{_NS_REL}id")
+            elif tag in _HYPERLINK:
+                rid = _rel_id(elem)
                 if rid:
                     link_ids.append((elem.get("ref", ""), rid))
     if link_ids:

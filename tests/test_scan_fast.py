@@ -697,3 +697,32 @@ def test_a_percent_behind_an_unusual_attribute_is_still_a_percent(tmp_path, rubr
     assert [(p.code, p.cell, p.params) for p in got.problems] == [
         (p.code, p.cell, p.params) for p in want.problems
     ]
+
+
+def test_a_strict_ooxml_workbook_keeps_its_percent_links_formulas_and_errors(books, rubric):
+    """Excel's "Strict Open XML Spreadsheet" names the same parts in other namespaces. The
+    reader's extras knew only the usual (transitional) names, so a Strict copy of a workbook lost
+    its percent formats (95% read as 0.95 %), its hidden hyperlinks, its formulas without a value
+    and its error cells. Found by the cold review of wp-scan2; main lost them too."""
+    rich, strict = books[0], books[1]
+    assert _seen(open_book(strict, SHEETS, rich="Kuesioner")) == _seen(
+        open_book(rich, SHEETS, rich="Kuesioner")
+    )
+    a, b = read_questionnaire(rich, rubric), read_questionnaire(strict, rubric)
+    assert b.answers["PI-03"].parsed == a.answers["PI-03"].parsed
+    assert b.answers["PI-03"].parsed.text == "95"
+    assert b.answers == a.answers
+    assert [(p.code, p.cell) for p in b.problems] == [(p.code, p.cell) for p in a.problems]
+
+
+@pytest.mark.parametrize("written", ["numFmtId='9'", 'numFmtId = "9"', 'numFmtId="09"'])
+def test_a_built_in_percent_format_behind_an_unusual_attribute_is_found(tmp_path, rubric, written):
+    """Excel's built-in 0% format is ``numFmtId="9"`` in styles.xml, with no ``%`` in the file:
+    the check before parsing the styles knew only that spelling (cold review of wp-scan2)."""
+    src = write_workbook(tmp_path / "asli.xlsx", rubric, [("PI-03", 0.95, EV)], percent=["PI-03"])
+    dst = _rewrite(
+        src,
+        tmp_path / "gaya.xlsx",
+        lambda t: t.replace('numFmtId="9"', written) if "<styleSheet" in t else t,
+    )
+    assert read_questionnaire(dst, rubric).answers["PI-03"].parsed.text == "95"
