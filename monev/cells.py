@@ -20,7 +20,7 @@ import functools
 import io
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -109,22 +109,34 @@ class TooLarge(Exception):
         super().__init__(detail)
 
 
-def open_book(path: Path, wanted: list[str], rich: str) -> Book:
+def open_book(
+    path: Path,
+    wanted: list[str],
+    rich: str,
+    *,
+    parts: Mapping[str, bytes] | None = None,
+    names: Collection[str] | None = None,
+    plain: Collection[str] = (),
+) -> Book:
     """Load the sheets named in ``wanted`` (those present); ``rich`` gets formats and links.
 
     Call it after :func:`monev.scan.scan_workbook` has accepted the file (type, size and used
     range are checked there, before any grid is built). Raises :class:`TooLarge` for a sheet over
     :data:`monev.limits.MAX_CELLS`, and whatever calamine raises for a broken file (the caller
-    turns both into problems).
+    turns both into problems). ``parts``, ``names`` and ``plain`` are the scan's
+    :attr:`~monev.scan.Scan.parts`, :attr:`~monev.scan.Scan.names` and
+    :attr:`~monev.scan.Scan.plain` of the same file: the parts found there are not unzipped
+    again (the zip is opened only for a part that is not), and a plain sheet is not searched
+    for formulas, hyperlinks and errors the scan did not see.
     """
     from python_calamine import CalamineWorkbook
 
     wb = CalamineWorkbook.from_path(str(path))
     try:
-        names = list(wb.sheet_names)
+        sheet_names = list(wb.sheet_names)
         sheets: dict[str, Sheet] = {}
         for want in wanted:
-            real = find_sheet(names, want)
+            real = find_sheet(sheet_names, want)
             if real is None:
                 continue
             sheet = wb.get_sheet_by_name(real)
@@ -136,24 +148,47 @@ def open_book(path: Path, wanted: list[str], rich: str) -> Book:
         wb.close()
     target = sheets.get(rich)
     if target is not None:
-        _add_extras(path, target)
-    return Book(names, sheets)
+        _add_extras(path, target, parts, names, plain)
+    return Book(sheet_names, sheets)
 
 
 # --- what the values do not say ---------------------------------------------------------------
 
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+#: Excel's "Strict Open XML Spreadsheet" names the same elements and attributes in these.
+_NS_STRICT_MAIN = "{http://purl.oclc.org/ooxml/spreadsheetml/main}"
+_NS_STRICT_REL = "{http://purl.oclc.org/ooxml/officeDocument/relationships}"
 _NS_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _NS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 _NS_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 _NS_TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 _NS_XLINK = "{http://www.w3.org/1999/xlink}"
 
+
+def _main(local: str) -> frozenset[str]:
+    """An element's names in both spreadsheet namespaces (transitional and Strict)."""
+    return frozenset((f"{_NS_MAIN}{local}", f"{_NS_STRICT_MAIN}{local}"))
+
+
+_ROW, _C, _HYPERLINK, _SHEET = _main("row"), _main("c"), _main("hyperlink"), _main("sheet")
+_NUM_FMT, _XF, _CELL_XFS = _main("numFmt"), _main("xf"), _main("cellXfs")
+_REL_IDS = (f"{_NS_REL}id", f"{_NS_STRICT_REL}id")
+
+
+def _rel_id(elem: Any) -> str | None:
+    """An element's ``r:id`` in either namespace."""
+    return elem.get(_REL_IDS[0]) or elem.get(_REL_IDS[1])
+
+
 #: Built-in number formats that show a percent (0% and 0.00%).
 _PERCENT_BUILTIN = {9, 10}
-_BUILTIN_PERCENT_ID = re.compile(rb'numFmtId="(?:9|10)"')
-_STYLE_ATTR = re.compile(rb'\ss="(\d+)"')
+#: A ``numFmtId`` attribute, either quote, blanks around ``=`` (as :data:`_STYLE_ATTR`).
+_FORMAT_ID_ATTR = re.compile(rb"""numFmtId\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+#: A ``s`` (style) attribute however XML allows it to be written: either quote, blanks around
+#: ``=``. Its value is plain digits in every file Excel or LibreOffice writes; any other value
+#: (a character reference such as ``&#49;3``, other digits) is left to the walk to read.
+_STYLE_ATTR = re.compile(rb"""\ss\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _HYPERLINK_TAG = re.compile(rb"<(?:\w+:)?hyperlink[\s>/]")
 _ERROR_CELL = re.compile(rb'\st="e"')
@@ -187,16 +222,60 @@ def _may_hold(data: bytes, pattern: re.Pattern[bytes]) -> bool:
     return False
 
 
-def _add_extras(path: Path, sheet: Sheet) -> None:
+class _Package:
+    """A workbook's zip members: the bytes already read (``known``), else read from the file,
+    which is opened only when a member is not known (the same bytes either way)."""
+
+    def __init__(self, path: Path, known: Mapping[str, bytes]) -> None:
+        self.path, self.known = path, known
+        self._zf: zipfile.ZipFile | None = None
+
+    def _zip(self) -> zipfile.ZipFile:
+        if self._zf is None:
+            self._zf = zipfile.ZipFile(self.path)
+        return self._zf
+
+    def namelist(self) -> list[str]:
+        return self._zip().namelist()
+
+    def size(self, name: str) -> int:
+        data = self.known.get(name)
+        return len(data) if data is not None else self._zip().getinfo(name).file_size
+
+    def read(self, name: str) -> bytes:
+        data = self.known.get(name)
+        return data if data is not None else self._zip().read(name)
+
+    def open(self, name: str) -> IO[bytes]:
+        data = self.known.get(name)
+        return io.BytesIO(data) if data is not None else self._zip().open(name)
+
+    def close(self) -> None:
+        if self._zf is not None:
+            self._zf.close()
+
+
+def _add_extras(
+    path: Path,
+    sheet: Sheet,
+    parts: Mapping[str, bytes] | None = None,
+    names: Collection[str] | None = None,
+    plain: Collection[str] = (),
+) -> None:
     """Fill ``sheet.percent``, ``links`` and ``pending_formulas``; a file that hides them keeps
-    its plain values (nothing here may stop the read)."""
+    its plain values (nothing here may stop the read). ``parts``, ``names`` and ``plain``: see
+    :func:`open_book` (without ``names``, neither ``parts`` nor ``plain`` is used)."""
+    scanned = names is not None
+    package = _Package(path, parts if parts is not None and scanned else {})
     try:
-        with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            if "xl/workbook.xml" in names:
-                _xlsx_extras(zf, names, sheet)
-            elif "content.xml" in names:
-                _ods_extras(zf, sheet)
+        try:
+            members = set(names) if names is not None else set(package.namelist())
+            if "xl/workbook.xml" in members:
+                _xlsx_extras(package, members, sheet, plain if scanned else ())
+            elif "content.xml" in members:
+                _ods_extras(package, sheet)
+        finally:
+            package.close()
     except (KeyError, zipfile.BadZipFile, ParseError, OSError, ValueError, RuntimeError):
         return
 
@@ -207,12 +286,12 @@ def _percent_code(code: str) -> bool:
     return "%" in plain
 
 
-def _percent_styles(zf: zipfile.ZipFile, names: set[str]) -> set[int]:
+def _percent_styles(zf: _Package, names: set[str]) -> set[int]:
     """Indexes of the cell formats (``s`` attribute) that show a percent."""
     if "xl/styles.xml" not in names:
         return set()
     data = zf.read("xl/styles.xml")
-    if b"%" not in data and not _BUILTIN_PERCENT_ID.search(data):
+    if b"%" not in data and not _may_use_style(data, _PERCENT_BUILTIN, _FORMAT_ID_ATTR):
         return set()  # the common case: no percent format at all, nothing to parse
     custom: dict[int, bool] = {}
     found: set[int] = set()
@@ -222,15 +301,15 @@ def _percent_styles(zf: zipfile.ZipFile, names: set[str]) -> set[int]:
         for event, elem in iterparse(fh, events=("start", "end")):
             tag = elem.tag
             if event == "start":
-                if tag == f"{_NS_MAIN}cellXfs":
+                if tag in _CELL_XFS:
                     in_xfs = True
                 continue
-            if tag == f"{_NS_MAIN}numFmt":
+            if tag in _NUM_FMT:
                 with contextlib.suppress(ValueError):
                     custom[int(elem.get("numFmtId", "-1"))] = _percent_code(
                         elem.get("formatCode", "")
                     )
-            elif tag == f"{_NS_MAIN}xf" and in_xfs:
+            elif tag in _XF and in_xfs:
                 try:
                     fmt = int(elem.get("numFmtId", "0"))
                 except ValueError:
@@ -238,7 +317,7 @@ def _percent_styles(zf: zipfile.ZipFile, names: set[str]) -> set[int]:
                 if fmt in _PERCENT_BUILTIN or custom.get(fmt, False):
                     found.add(index)
                 index += 1
-            elif tag == f"{_NS_MAIN}cellXfs":
+            elif tag in _CELL_XFS:
                 in_xfs = False
             elem.clear()
     return found
@@ -250,15 +329,19 @@ _WORKBOOK_PARTS = ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")
 _SMALL_PART = 64 * 1024
 
 
-def _sheet_part(zf: zipfile.ZipFile, sheet_name: str) -> str | None:
+def _sheet_part(zf: _Package | zipfile.ZipFile, sheet_name: str) -> str | None:
     """The zip member of the sheet named ``sheet_name`` (``xl/worksheets/sheet2.xml``)."""
     try:
-        small = all(zf.getinfo(n).file_size <= _SMALL_PART for n in _WORKBOOK_PARTS)
+        small = all(_size(zf, n) <= _SMALL_PART for n in _WORKBOOK_PARTS)
     except KeyError:
         small = False
     if small:
         return _sheet_part_of(zf.read(_WORKBOOK_PARTS[0]), zf.read(_WORKBOOK_PARTS[1]), sheet_name)
     return _find_sheet_part(zf.open, sheet_name)
+
+
+def _size(zf: _Package | zipfile.ZipFile, name: str) -> int:
+    return zf.size(name) if isinstance(zf, _Package) else zf.getinfo(name).file_size
 
 
 @functools.lru_cache(maxsize=64)
@@ -272,8 +355,8 @@ def _find_sheet_part(open_part: Callable[[str], IO[bytes]], sheet_name: str) -> 
     rid = None
     with open_part("xl/workbook.xml") as fh:
         for _, elem in iterparse(fh):
-            if elem.tag == f"{_NS_MAIN}sheet" and elem.get("name") == sheet_name:
-                rid = elem.get(f"{_NS_REL}id")
+            if elem.tag in _SHEET and elem.get("name") == sheet_name:
+                rid = _rel_id(elem)
                 break
     if rid is None:
         return None
@@ -285,7 +368,7 @@ def _find_sheet_part(open_part: Callable[[str], IO[bytes]], sheet_name: str) -> 
     return None
 
 
-def _relationships(zf: zipfile.ZipFile, names: set[str], part: str) -> dict[str, str]:
+def _relationships(zf: _Package, names: set[str], part: str) -> dict[str, str]:
     folder, _, base = part.rpartition("/")
     rels = f"{folder}/_rels/{base}.rels"
     if rels not in names:
@@ -314,7 +397,19 @@ def _range(ref: str, budget: int) -> list[Pos]:
     return out
 
 
-def _xlsx_extras(zf: zipfile.ZipFile, names: set[str], sheet: Sheet) -> None:
+def _may_use_style(
+    data: bytes, styles: Collection[int], attr: re.Pattern[bytes] = _STYLE_ATTR
+) -> bool:
+    """Whether an ``attr`` attribute in ``data`` (a cell's style; a format's id) may hold one
+    of ``styles`` (never a false no: a value that is not plain ASCII digits may be one)."""
+    for double, single in attr.findall(data):
+        value = double or single
+        if not value.isdigit() or int(value) in styles:  # bytes.isdigit: ASCII digits only
+            return True
+    return False
+
+
+def _xlsx_extras(zf: _Package, names: set[str], sheet: Sheet, plain: Collection[str] = ()) -> None:
     part = _sheet_part(zf, sheet.name)
     if part is None or part not in names:
         return
@@ -322,11 +417,18 @@ def _xlsx_extras(zf: zipfile.ZipFile, names: set[str], sheet: Sheet) -> None:
     data = zf.read(part)
     # Walking every cell in Python costs ~4x the whole calamine read: do it only when a cell
     # can carry a percent format, a formula or a hyperlink (most filled workbooks have none).
+    # In a part the pre-scan walked without seeing a formula, a hyperlink or an error cell
+    # (``plain``), only a percent format can be found: the byte searches are not needed.
     if not (
-        (percent_styles and any(int(m) in percent_styles for m in _STYLE_ATTR.findall(data)))
-        or _may_hold(data, _FORMULA_TAG)
-        or _may_hold(data, _HYPERLINK_TAG)
-        or _may_hold(data, _ERROR_CELL)
+        (percent_styles and _may_use_style(data, percent_styles))
+        or (
+            part not in plain
+            and (
+                _may_hold(data, _FORMULA_TAG)
+                or _may_hold(data, _HYPERLINK_TAG)
+                or _may_hold(data, _ERROR_CELL)
+            )
+        )
     ):
         return
     link_ids: list[tuple[str, str]] = []  # (ref, relationship id)
@@ -336,25 +438,27 @@ def _xlsx_extras(zf: zipfile.ZipFile, names: set[str], sheet: Sheet) -> None:
         for event, elem in iterparse(fh, events=("start", "end")):
             tag = elem.tag
             if event == "start":
-                if tag == f"{_NS_MAIN}row":
+                if tag in _ROW:
                     try:
                         row = int(elem.get("r", "")) - 1
                     except ValueError:
                         row += 1
                     col = -1
-                elif tag == f"{_NS_MAIN}c":
+                elif tag in _C:
                     pos = parse_ref(elem.get("r", ""))
                     row, col = pos if pos else (row, col + 1)
                 continue
-            if tag == f"{_NS_MAIN}c":
+            if tag in _C:
+                ns = tag[:-1]  # the cell's namespace: its value and formula are in it
                 pos = (row, col)
                 style = elem.get("s")
-                if style and style.isdigit() and int(style) in percent_styles:
+                # isdecimal, not isdigit: int() refuses a superscript digit ("²")
+                if style and style.isdecimal() and int(style) in percent_styles:
                     sheet.percent.add(pos)
-                value = elem.find(f"{_NS_MAIN}v")
+                value = elem.find(f"{ns}v")
                 if elem.get("t") == "e":
                     sheet.errors[pos] = (value.text or "").strip() if value is not None else ""
-                formula = elem.find(f"{_NS_MAIN}f")
+                formula = elem.find(f"{ns}f")
                 if formula is not None:
                     if pos not in sheet.errors and (
                         value is None or not (value.text or "").strip()
@@ -364,10 +468,10 @@ def _xlsx_extras(zf: zipfile.ZipFile, names: set[str], sheet: Sheet) -> None:
                     if m:
                         sheet.links[pos] = m.group(1).replace('""', '"')
                 elem.clear()
-            elif tag == f"{_NS_MAIN}row":
+            elif tag in _ROW:
                 elem.clear()
-            elif tag == f"{_NS_MAIN}hyperlink":
-                rid = elem.get(f"{_NS_REL}id")
+            elif tag in _HYPERLINK:
+                rid = _rel_id(elem)
                 if rid:
                     link_ids.append((elem.get("ref", ""), rid))
     if link_ids:
@@ -389,7 +493,7 @@ def _repeat(elem: Any, attr: str) -> int:
         return 1
 
 
-def _ods_extras(zf: zipfile.ZipFile, sheet: Sheet) -> None:
+def _ods_extras(zf: _Package, sheet: Sheet) -> None:
     """The same from an .ods ``content.xml``: percentage cells, ``text:a`` links, formulas
     without a value. Repeated rows and columns are counted, never expanded."""
     in_table = False

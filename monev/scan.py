@@ -96,6 +96,14 @@ class Scan:
     #: The sheets scanned (the ones asked for that exist), by their name in the workbook.
     sheets: dict[str, SheetExtent] = field(default_factory=dict)
     problem: Problem | None = None
+    #: The zip's member names, and the bytes of the parts the reader reads again (the workbook
+    #: and its relationships, the styles, each scanned sheet or an .ods ``content.xml``), as the
+    #: scan decompressed them: the reader does not unzip them a second time (issue 13).
+    names: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    parts: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    #: The .xlsx sheet parts walked whole without a formula, a hyperlink or an error cell: in
+    #: them, the reader looks only for percent formats.
+    plain: set[str] = field(default_factory=set, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -207,6 +215,7 @@ def _scan_zip(scan: Scan, zf: zipfile.ZipFile, name: str, wanted: set[str] | Non
         mib = total // limits.MIB
         raise _Refuse(Problem.make("MV107", name, detail=Key("scan.unzipped"), mib=mib))
     names = {i.filename for i in infos}
+    scan.names = frozenset(names)
     budget = _Budget(name)
     if "xl/workbook.xml" in names:
         scan.kind = "xlsx"
@@ -229,11 +238,13 @@ def _parse(
     sheet: str = "",
     handlers: tuple[Callable[..., None], Callable[[str], None], Callable[[str], None]]
     | None = None,
+    keep: dict[str, bytes] | None = None,
 ) -> None:
     """Stream one XML part through expat (no tree is built), within the byte and depth budgets.
 
     ``handlers`` (start, end, text) replace the generic ones and then count depth and elements
-    themselves (one Python call per event instead of two, for the large parts).
+    themselves (one Python call per event instead of two, for the large parts). With ``keep``,
+    the part's bytes are kept there once it is parsed whole (see :func:`_kept`).
     """
     parser = expat.ParserCreate(namespace_separator=_SEP)
     depth = 0
@@ -274,23 +285,65 @@ def _parse(
     parser.buffer_text = True
     try:
         with zf.open(part) as fh:
-            _feed(parser, fh, budget)
+            chunks = _feed(parser, fh, budget, keep is not None)
     except expat.ExpatError as exc:
         reason = technical(f"{part}: {expat.ErrorString(exc.code)}")
         raise _Refuse(Problem.make("MV101", name, reason=reason)) from None
+    _kept(keep, part, chunks)
 
 
-def _feed(parser: expat.XMLParserType, fh: IO[bytes], budget: _Budget) -> None:
+def _feed(
+    parser: expat.XMLParserType, fh: IO[bytes], budget: _Budget, keep: bool = False
+) -> list[bytes] | None:
+    chunks = _chunks(fh, budget, parser.Parse, keep)
+    parser.Parse(b"", True)
+    return chunks
+
+
+def _count(
+    zf: zipfile.ZipFile, part: str, budget: _Budget, keep: dict[str, bytes] | None = None
+) -> None:
+    with zf.open(part) as fh:
+        chunks = _chunks(fh, budget, None, keep is not None)
+    _kept(keep, part, chunks)
+
+
+def _chunks(
+    fh: IO[bytes],
+    budget: _Budget,
+    parse: Callable[[bytes, bool], object] | None,
+    keep: bool,
+) -> list[bytes] | None:
+    """Read a part chunk by chunk within the budget, parsing each chunk as it comes; with
+    ``keep``, return the chunks unless they come to more than :data:`_KEEP_BYTES` (then they are
+    dropped at once, so keeping never holds more)."""
+    chunks: list[bytes] | None = [] if keep else None
+    size = 0
     while chunk := fh.read(_CHUNK):
         budget.take(len(chunk))
-        parser.Parse(chunk, False)
-    parser.Parse(b"", True)
+        if parse is not None:
+            parse(chunk, False)
+        if chunks is not None:
+            size += len(chunk)
+            if size > _KEEP_BYTES:
+                chunks = None
+            else:
+                chunks.append(chunk)
+    return chunks
 
 
-def _count(zf: zipfile.ZipFile, part: str, budget: _Budget) -> None:
-    with zf.open(part) as fh:
-        while chunk := fh.read(_CHUNK):
-            budget.take(len(chunk))
+#: At most this many decompressed bytes are kept for the reader (:attr:`Scan.parts`); a part
+#: beyond them is read from the zip again, as before.
+_KEEP_BYTES = 8 * limits.MIB
+
+
+def _kept(keep: dict[str, bytes] | None, part: str, chunks: list[bytes] | None) -> None:
+    """Keep the bytes of ``part`` (read whole, without error) in ``keep``, within the total."""
+    if keep is None or chunks is None:
+        return
+    size = sum(map(len, chunks))
+    if size + sum(map(len, keep.values())) <= _KEEP_BYTES:
+        keep[part] = b"".join(chunks)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -333,6 +386,8 @@ class _Extent:
     def __init__(self, file: str, sheet: str) -> None:
         self.file, self.sheet = file, sheet
         self.rows = self.columns = 0
+        #: What the reader's extras look for, seen on the way (:data:`_MARKED`, ``"e"``).
+        self.marks: set[str] = set()
 
     def hit(self, last_row: int, last_col: int) -> None:
         """A value reaches row ``last_row`` and column ``last_col`` (1-based)."""
@@ -371,7 +426,11 @@ class _Extent:
 
 
 def _xlsx_sheets(
-    zf: zipfile.ZipFile, names: set[str], name: str, budget: _Budget
+    zf: zipfile.ZipFile,
+    names: set[str],
+    name: str,
+    budget: _Budget,
+    keep: dict[str, bytes] | None = None,
 ) -> list[tuple[str, str]]:
     """(sheet name, zip part) of every sheet, in workbook order."""
     sheets: list[tuple[str, str]] = []
@@ -389,9 +448,9 @@ def _xlsx_sheets(
         if tag == f"{_PKG}{_SEP}Relationship":
             targets[attrs.get("Id", "")] = attrs.get("Target", "")
 
-    _parse(zf, "xl/workbook.xml", name, budget, start=on_sheet)
+    _parse(zf, "xl/workbook.xml", name, budget, start=on_sheet, keep=keep)
     if "xl/_rels/workbook.xml.rels" in names:
-        _parse(zf, "xl/_rels/workbook.xml.rels", name, budget, start=on_rel)
+        _parse(zf, "xl/_rels/workbook.xml.rels", name, budget, start=on_rel, keep=keep)
     out = []
     for sheet, rid in sheets:
         target = targets.get(rid, "")
@@ -409,7 +468,8 @@ def _scan_xlsx(
     wanted: set[str] | None,
     budget: _Budget,
 ) -> None:
-    sheets = _xlsx_sheets(zf, names, name, budget)
+    keep = scan.parts
+    sheets = _xlsx_sheets(zf, names, name, budget, keep)
     parsed = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels"}
     if "xl/sharedStrings.xml" in names:
         _scan_shared_strings(zf, name, budget)
@@ -417,34 +477,58 @@ def _scan_xlsx(
     for sheet, part in sheets:
         if wanted is not None and sheet.strip().casefold() not in wanted:
             continue
-        scan.sheets[sheet] = _scan_xlsx_sheet(zf, part, name, sheet, budget)
+        extent = _scan_xlsx_sheet(zf, part, name, sheet, budget, keep)
+        scan.sheets[sheet] = extent.done()
+        if not extent.marks:
+            scan.plain.add(part)
         parsed.add(part)
     # The reader also loads the workbook-level parts (styles): count their bytes too.
     for part in sorted(names - parsed):
         if re.fullmatch(r"xl/[^/]+\.xml", part):
-            _count(zf, part, budget)
+            _count(zf, part, budget, keep if part == "xl/styles.xml" else None)
 
 
 def _scan_shared_strings(zf: zipfile.ZipFile, name: str, budget: _Budget) -> None:
-    count = 0
-    length = 0
-    si = {f"{ns}{_SEP}si" for ns in _MAINS}
+    _parse(zf, "xl/sharedStrings.xml", name, budget, handlers=_strings_walk(name))
 
-    def start(tag: str, _attrs: dict[str, str], _depth: int) -> None:
-        nonlocal count, length
+
+def _strings_walk(
+    name: str,
+) -> tuple[Callable[[str, dict[str, str]], None], Callable[[str], None], Callable[[str], None]]:
+    """The (start, end, text) handlers that stream the shared strings: how many (``<si>``), how
+    long each, within the depth and element limits. One Python call per element, as in
+    :func:`_sheet_walk` (the generic handlers of :func:`_parse` take two, and a Python end).
+    Text is counted for the string last opened."""
+    ends: list[str] = []
+    max_depth, max_elements = limits.MAX_XML_DEPTH, limits.MAX_XML_ELEMENTS
+    max_strings, max_chars = limits.MAX_SHARED_STRINGS, limits.MAX_CELL_CHARS
+    si = _SI
+    elements = count = length = 0
+
+    def start(tag: str, _attrs: dict[str, str]) -> None:
+        nonlocal elements, count, length
+        elements += 1
+        depth = elements - len(ends)
+        if depth > max_depth:
+            raise _limit(name, "xml_depth", depth, max_depth)
+        if elements > max_elements:
+            raise _limit(name, "xml_elements", elements, max_elements)
         if tag in si:
             count += 1
             length = 0
-            if count > limits.MAX_SHARED_STRINGS:
-                raise _limit(name, "shared_strings", count, limits.MAX_SHARED_STRINGS)
+            if count > max_strings:
+                raise _limit(name, "shared_strings", count, max_strings)
 
     def text(data: str) -> None:
         nonlocal length
         length += len(data)
-        if length > limits.MAX_CELL_CHARS:
-            raise _limit(name, "cell_chars", length, limits.MAX_CELL_CHARS)
+        if length > max_chars:
+            raise _limit(name, "cell_chars", length, max_chars)
 
-    _parse(zf, "xl/sharedStrings.xml", name, budget, start=start, text=text)
+    return start, ends.append, text
+
+
+_SI = frozenset(f"{ns}{_SEP}si" for ns in _MAINS)
 
 
 def _sheet_walk(
@@ -456,11 +540,16 @@ def _sheet_walk(
     The end of an element is counted by ``ends.append`` (C code, no Python frame), so the depth
     is ``elements - len(ends)``. A cell counts once a ``<v>`` or ``<is>`` opens right inside it;
     text is counted for the cell last opened (text between cells only makes the count larger).
+
+    On the way it notes in ``extent.marks`` every formula and hyperlink element and ``"e"`` for
+    a cell of type ``e`` (an Excel error): a sheet without them has none of the reader's extras
+    but percent formats (:attr:`Scan.plain`), and the reader need not look for them.
     """
     ends: list[str] = []
     max_depth, max_elements = limits.MAX_XML_DEPTH, limits.MAX_XML_ELEMENTS
     max_chars = limits.MAX_CELL_CHARS
     cell_tags, row_tags, value_tags, position = _C, _ROW, _VALUE, _position
+    marked, mark = _MARKED, extent.marks.add
     elements = row = col = cell_depth = chars = 0
 
     def start(tag: str, attrs: dict[str, str]) -> None:
@@ -477,6 +566,8 @@ def _sheet_walk(
             else:
                 col += 1
             cell_depth, chars = depth, 0
+            if attrs.get("t") == "e":
+                mark("e")
         elif tag in row_tags:
             row = _int(attrs.get("r"), row + 1)
             col = 0
@@ -488,6 +579,8 @@ def _sheet_walk(
             and (row > extent.rows or col > extent.columns)  # else the extent does not grow
         ):
             extent.hit(row, col)
+        elif tag in marked:
+            mark(tag)
 
     def text(data: str) -> None:
         nonlocal chars
@@ -502,6 +595,7 @@ def _sheet_walk(
 _C = frozenset(f"{ns}{_SEP}c" for ns in _MAINS)
 _ROW = frozenset(f"{ns}{_SEP}row" for ns in _MAINS)
 _VALUE = frozenset(f"{ns}{_SEP}{t}" for ns in _MAINS for t in ("v", "is"))
+_MARKED = frozenset(f"{ns}{_SEP}{t}" for ns in _MAINS for t in ("f", "hyperlink"))
 
 
 def _over(extent: _Extent, depth: int, elements: int) -> None:
@@ -511,11 +605,16 @@ def _over(extent: _Extent, depth: int, elements: int) -> None:
 
 
 def _scan_xlsx_sheet(
-    zf: zipfile.ZipFile, part: str, name: str, sheet: str, budget: _Budget
-) -> SheetExtent:
+    zf: zipfile.ZipFile,
+    part: str,
+    name: str,
+    sheet: str,
+    budget: _Budget,
+    keep: dict[str, bytes] | None = None,
+) -> _Extent:
     extent = _Extent(name, sheet)
-    _parse(zf, part, name, budget, handlers=_sheet_walk(extent))
-    return extent.done()
+    _parse(zf, part, name, budget, handlers=_sheet_walk(extent), keep=keep)
+    return extent
 
 
 # --- ods ---------------------------------------------------------------------------------------
@@ -589,4 +688,4 @@ def _scan_ods(
             st["chars"] += len(data)
             _check_chars()
 
-    _parse(zf, "content.xml", name, budget, start=start, end=end, text=text)
+    _parse(zf, "content.xml", name, budget, start=start, end=end, text=text, keep=scan.parts)
