@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import operator
 import os
 import re
 import threading
@@ -899,6 +900,7 @@ def _renderer() -> tuple[Any, dict[bytes, Any]]:
     if getattr(_LOCAL, "pid", None) != os.getpid():  # a forked child starts its own
         _LOCAL.pid, _LOCAL.fonts, _LOCAL.sheets = os.getpid(), FontConfiguration(), {}
         _cache_parser_patterns()
+        _cache_text_lines()
     return _LOCAL.fonts, _LOCAL.sheets
 
 
@@ -932,6 +934,130 @@ def _cache_parser_patterns() -> None:
         return
     if type(getattr(inputstream, "characters_until_regex", None)) is dict:
         inputstream.characters_until_regex = _ParserPatterns()
+
+
+#: The computed properties WeasyPrint's ``split_first_line`` reads, itself or through the Pango
+#: layout it makes (``Layout``, ``create_layout``, ``get_font_description``, ``font_features``,
+#: ``line_size``, ``first_line_metrics``); ``tests/test_report_lines.py`` records what it reads
+#: on every kind of report and fails if that is not in here. Automatic hyphenation (``hyphens:
+#: auto``, whose zone may depend on more) is never cached.
+LINE_PROPERTIES = (
+    "direction",
+    "font_family",
+    "font_feature_settings",
+    "font_kerning",
+    "font_language_override",
+    "font_size",
+    "font_stretch",
+    "font_style",
+    "font_variant_alternates",
+    "font_variant_caps",
+    "font_variant_east_asian",
+    "font_variant_ligatures",
+    "font_variant_numeric",
+    "font_variant_position",
+    "font_variation_settings",
+    "font_weight",
+    "hyphenate_character",
+    "hyphenate_limit_chars",
+    "hyphenate_limit_zone",
+    "hyphens",
+    "lang",
+    "letter_spacing",
+    "overflow_wrap",
+    "tab_size",
+    "text_decoration_line",
+    "white_space",
+    "word_break",
+    "word_spacing",
+)
+
+
+_LINE_VALUES = operator.itemgetter(*LINE_PROPERTIES)
+
+
+def _frozen(value: Any) -> Any:
+    """``value`` as a dictionary key: a set (``text-decoration-line``) as a frozenset."""
+    return frozenset(value) if isinstance(value, set) else value
+
+
+class _LineCache:
+    """WeasyPrint's ``split_first_line`` (where a line of text is broken: Pango lays the text
+    out, often three times), answered from memory for a text it has already broken in the same
+    width with the same font properties (:data:`LINE_PROPERTIES`) and font configuration.
+
+    An office report repeats most of its texts: every office has the same questions, column
+    headings and answers in the same column widths, so a render worker breaks the same lines
+    again and again (eight in ten of the calls over the demo city; a fifth of an office PDF's
+    time). Breaking a line depends only on those inputs, so the answer is the one WeasyPrint
+    would give: the same boxes, the same pages, the same bytes (tested on every kind of report).
+
+    WeasyPrint's answer is a Pango layout already released (``deactivate``: only its text and
+    figures are left; drawing makes a new one from the text and the style) and numbers; each
+    caller gets its own copy of the layout, as each call made its own. A layout that still holds
+    Pango's objects is not kept. At most :attr:`LIMIT` lines are kept, then the memory starts
+    again.
+    """
+
+    LIMIT = 20_000
+
+    def __init__(self, split: Callable[..., Any]) -> None:
+        self.split = split
+        self.kept: dict[tuple[Any, ...], tuple[Any, tuple[Any, ...]]] = {}
+
+    def __call__(
+        self,
+        text: str,
+        style: Any,
+        context: Any,
+        max_width: Any,
+        justification_spacing: Any,
+        is_line_start: bool = True,
+        minimum: bool = False,
+    ) -> Any:
+        values = _LINE_VALUES(style)
+        key: tuple[Any, ...] = (text, max_width, justification_spacing, is_line_start, minimum)
+        key += (style.font_config, values)
+        try:
+            found = self.kept.get(key)
+        except TypeError:  # a set (text-decoration-line: underline) as a frozenset
+            key = (*key[:-1], tuple(map(_frozen, values)))
+            try:
+                found = self.kept.get(key)
+            except TypeError:  # a value that cannot be a key: not kept
+                found, key = None, ()
+        if found is None:
+            result = self.split(
+                text, style, context, max_width, justification_spacing, is_line_start, minimum
+            )
+            layout = result[0]
+            if not key or hasattr(layout, "layout") or style["hyphens"] == "auto":
+                return result
+            if len(self.kept) >= self.LIMIT:
+                self.kept.clear()
+            found = self.kept[key] = (layout, tuple(result[1:]))
+        layout, rest = found
+        copy = object.__new__(type(layout))
+        copy.__dict__.update(layout.__dict__)
+        return (copy, *rest)
+
+
+def _cache_text_lines() -> None:
+    """Put :class:`_LineCache` in front of WeasyPrint's ``split_first_line`` where the layout of
+    inline text and the widths of shrink-to-fit boxes call it (``weasyprint.layout.inline``,
+    ``preferred``), once per process (a forked worker
+    starts with an empty one). Left alone where that module has no such function."""
+    try:
+        from weasyprint.layout import inline, preferred
+    except ImportError:
+        return
+    split = getattr(inline, "split_first_line", None)
+    if isinstance(split, _LineCache):
+        split.kept.clear()
+    elif callable(split):
+        inline.split_first_line = _LineCache(split)
+        if getattr(preferred, "split_first_line", None) is split:
+            preferred.split_first_line = inline.split_first_line
 
 
 def _stylesheet(sheets: dict[bytes, Any], fonts: Any, href: str) -> Any:
