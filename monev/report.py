@@ -1045,10 +1045,14 @@ class _LineCache:
 def _cache_text_lines() -> None:
     """Put :class:`_LineCache` in front of WeasyPrint's ``split_first_line`` where the layout of
     inline text and the widths of shrink-to-fit boxes call it (``weasyprint.layout.inline``,
-    ``preferred``), once per process (a forked worker
-    starts with an empty one). Left alone where that module has no such function."""
+    ``preferred``), :class:`_StrutCache` in front of its ``strut`` there and :class:`_DrawCache`
+    in front of its ``draw_first_line``, once per process
+    (a forked worker starts with empty ones). Each is left alone where WeasyPrint has no such
+    function."""
     try:
+        from weasyprint.draw import text as drawing
         from weasyprint.layout import inline, preferred
+        from weasyprint.text.line_break import Layout
     except ImportError:
         return
     split = getattr(inline, "split_first_line", None)
@@ -1058,6 +1062,277 @@ def _cache_text_lines() -> None:
         inline.split_first_line = _LineCache(split)
         if getattr(preferred, "split_first_line", None) is split:
             preferred.split_first_line = inline.split_first_line
+    strut = getattr(inline, "strut", None)
+    if isinstance(strut, _StrutCache):
+        strut.kept.clear()
+    elif callable(strut):
+        inline.strut = _StrutCache(strut)
+    draw = getattr(drawing, "draw_first_line", None)
+    if isinstance(draw, _DrawCache):
+        draw.kept.clear()
+    elif callable(draw) and _lazy_layouts(Layout):
+        drawing.draw_first_line = _DrawCache(draw, _activate)
+
+
+def _lazy_layouts(layout: Any) -> bool:
+    """Make WeasyPrint's ``Layout.reactivate`` (a new Pango layout for a line about to be drawn)
+    wait until the layout is used: :class:`_DrawCache` replays most lines without it. The style
+    is kept until then; ``_activate``, reading ``layout``, ``language`` or ``style``, or
+    ``deactivate`` end the wait. Whether that is in place (not for a ``Layout`` of another
+    shape)."""
+    if getattr(layout.reactivate, "_monev_lazy", False):
+        return True
+    if not all(callable(getattr(layout, name, None)) for name in ("reactivate", "deactivate")):
+        return False
+    if "__getattr__" in vars(layout):
+        return False
+    reactivate, deactivate = layout.reactivate, layout.deactivate
+
+    def waiting(self: Any, style: Any) -> None:
+        self.__dict__["_monev_style"] = (style, reactivate)
+
+    def ending(self: Any) -> None:
+        if self.__dict__.pop("_monev_style", None) is None or "layout" in self.__dict__:
+            deactivate(self)
+
+    def using(self: Any, name: str) -> Any:
+        if name in ("layout", "language", "style") and "_monev_style" in self.__dict__:
+            _activate(self)
+            return getattr(self, name)
+        raise AttributeError(name)
+
+    waiting._monev_lazy = True  # type: ignore[attr-defined]
+    layout.reactivate, layout.deactivate, layout.__getattr__ = waiting, ending, using
+    return True
+
+
+def _activate(layout: Any) -> None:
+    """The Pango layout ``Layout.reactivate`` was asked for, made now (:func:`_lazy_layouts`)."""
+    waiting = layout.__dict__.pop("_monev_style", None)
+    if waiting is not None:
+        style, reactivate = waiting
+        reactivate(layout, style)
+
+
+#: The computed properties WeasyPrint's ``strut`` keeps its answer under (its
+#: ``_font_style_cache_key`` with the size), in its order; tested against what that key reads.
+STRUT_PROPERTIES = (
+    "font_family",
+    "font_style",
+    "font_stretch",
+    "font_weight",
+    "font_variant_ligatures",
+    "font_variant_position",
+    "font_variant_caps",
+    "font_variant_numeric",
+    "font_variant_alternates",
+    "font_variant_east_asian",
+    "font_feature_settings",
+    "font_variation_settings",
+    "font_language_override",
+    "lang",
+    "font_size",
+    "line_height",
+)
+_STRUT_VALUES = operator.itemgetter(*STRUT_PROPERTIES)
+
+
+class _StrutCache:
+    """WeasyPrint's ``strut`` (the height and baseline of a line of a font), which keeps its
+    answers under a key made as text (``str`` of a tuple of the font's properties) and imports
+    two functions on every call, several times per line: here the same answers are found under
+    the tuple itself (the same properties, :data:`STRUT_PROPERTIES`, and font configuration),
+    so each is still WeasyPrint's own first answer for that key."""
+
+    def __init__(self, strut: Callable[[Any], Any]) -> None:
+        self.strut = strut
+        self.kept: dict[tuple[Any, ...], Any] = {}
+
+    def __call__(self, style: Any) -> Any:
+        key = (style.font_config, _STRUT_VALUES(style))
+        try:
+            found = self.kept.get(key)
+        except TypeError:  # a value that cannot be a key: WeasyPrint's own way
+            return self.strut(style)
+        if found is None:
+            if len(self.kept) >= _LineCache.LIMIT:
+                self.kept.clear()
+            found = self.kept[key] = self.strut(style)
+        return found
+
+
+class _FontNotes:
+    """One of a page's fonts as a drawn line uses it, noting what the line reads and adds:
+    the width of each glyph (read from the page's font, or measured and added) and the text of
+    each glyph (told that none is known yet, so every glyph's text is noted; a known one is
+    kept, as WeasyPrint keeps it)."""
+
+    def __init__(self, font: Any, stream: _StreamNotes) -> None:
+        self.font, self.stream = font, stream
+        self.widths_read: dict[int, Any] = {}
+        self.widths_set: dict[int, Any] = {}
+        self.texts: dict[int, str] = {}
+        self.widths, self.to_unicode = _Widths(self), _Texts(self)
+        if font.png or font.svg or font.colr or font.bitmap:  # drawn as images, or by bytes
+            stream.storable = False
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "get_unused_glyph_id":  # a glyph the font does not have
+            self.stream.storable = False
+        return getattr(self.font, name)
+
+
+class _Widths:
+    """:attr:`_FontNotes.widths`."""
+
+    def __init__(self, notes: _FontNotes) -> None:
+        self.notes = notes
+
+    def __contains__(self, glyph: int) -> bool:
+        return glyph in self.notes.font.widths
+
+    def __getitem__(self, glyph: int) -> Any:
+        width = self.notes.widths_read[glyph] = self.notes.font.widths[glyph]
+        return width
+
+    def __setitem__(self, glyph: int, width: Any) -> None:
+        self.notes.widths_set[glyph] = self.notes.font.widths[glyph] = width
+
+
+class _Texts:
+    """:attr:`_FontNotes.to_unicode`."""
+
+    def __init__(self, notes: _FontNotes) -> None:
+        self.notes = notes
+
+    def __contains__(self, glyph: int) -> bool:
+        return False
+
+    def __setitem__(self, glyph: int, text: str) -> None:
+        self.notes.texts[glyph] = text
+        self.notes.font.to_unicode.setdefault(glyph, text)
+
+
+class _StreamNotes:
+    """A page's stream as WeasyPrint draws one line of text on it: every operation goes to the
+    stream and is noted, to be replayed on another page (:class:`_DrawCache`)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream, self.storable = stream, True
+        self.done: list[tuple[Any, ...]] = []
+        self.fonts: list[tuple[Any, str, _FontNotes]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in ("ink_rect", "logical_rect"):  # not the rectangles Pango measures into:
+            self.storable = False  # an operation this class does not note
+        return getattr(self.stream, name)
+
+    def set_text_matrix(self, *values: Any) -> None:
+        self.done.append(("matrix",))
+        self.stream.set_text_matrix(*values)
+
+    def add_font(self, pango_font: Any) -> tuple[Any, Any]:
+        from weasyprint.text.fonts import get_pango_font_key
+
+        font, size = self.stream.add_font(pango_font)
+        notes = _FontNotes(font, self)
+        self.fonts.append((get_pango_font_key(pango_font)[0], font.hash, notes))
+        return notes, size
+
+    def set_font_size(self, name: str, size: Any) -> None:
+        self.done.append(("font", len(self.fonts) - 1, name, size))
+        self.stream.set_font_size(name, size)
+
+    def show_text(self, text: str) -> None:
+        self.done.append(("text", text))
+        self.stream.show_text(text)
+
+    def set_text_rise(self, rise: Any) -> None:
+        self.done.append(("rise", rise))
+        self.stream.set_text_rise(rise)
+
+
+class _DrawCache:
+    """WeasyPrint's ``draw_first_line`` (one line of text drawn: Pango lays the line out again
+    and each glyph is written by Python), replayed for a line already drawn with the same text
+    and font properties (:data:`LINE_PROPERTIES`): the same operations on the page's stream, the
+    same glyph widths and texts added to the page's fonts, so the same bytes (tested).
+
+    A replay needs the page to know the line's fonts already and to hold, for each glyph whose
+    width the line read, that same width (WeasyPrint keeps the first width it measured for a
+    glyph of a font, whatever its size); else the line is drawn by WeasyPrint and noted again.
+    Lines cut with an ellipsis, colour or bitmap fonts and missing glyphs are not kept. With a
+    replay the line's Pango layout is never made again: :func:`_cache_text_lines` makes
+    ``Layout.reactivate`` wait until something uses the layout.
+    """
+
+    LIMIT = 20_000
+
+    def __init__(self, draw: Callable[..., Any], activate: Callable[[Any], None]) -> None:
+        self.draw, self.activate = draw, activate
+        self.kept: dict[tuple[Any, ...], Any] = {}
+
+    def __call__(
+        self, stream: Any, textbox: Any, text_overflow: str, block_ellipsis: Any, matrix: Any
+    ) -> Any:
+        layout, style = textbox.pango_layout, textbox.style
+        key: tuple[Any, ...] = ()
+        if text_overflow != "ellipsis" and block_ellipsis == "none":
+            values = tuple(map(_frozen, _LINE_VALUES(style)))
+            key = (textbox.text, layout.text, layout.justification_spacing, style.font_config)
+            key += (values,)
+            try:
+                found = self.kept.get(key)
+            except TypeError:
+                found, key = None, ()
+            if found is not None and self.replay(stream, found, matrix):
+                return []
+        self.activate(layout)
+        fonts = getattr(stream, "_fonts", None)
+        if not key or not isinstance(fonts, dict):
+            return self.draw(stream, textbox, text_overflow, block_ellipsis, matrix)
+        notes = _StreamNotes(stream)
+        emojis = self.draw(notes, textbox, text_overflow, block_ellipsis, matrix)
+        if notes.storable and not emojis:
+            if len(self.kept) >= self.LIMIT:
+                self.kept.clear()
+            self.kept[key] = (notes.done, notes.fonts)
+        return emojis
+
+    @staticmethod
+    def replay(stream: Any, found: Any, matrix: Any) -> bool:
+        done, noted = found
+        fonts = getattr(stream, "_fonts", None)
+        if not isinstance(fonts, dict):
+            return False
+        page = []
+        for font_key, name, notes in noted:
+            font = fonts.get(font_key)
+            if font is None or font.hash != name:
+                return False
+            widths = font.widths
+            for glyph, width in notes.widths_read.items():
+                if glyph not in notes.widths_set and widths.get(glyph) != width:
+                    return False
+            for glyph, width in notes.widths_set.items():
+                if widths.get(glyph, width) != width:
+                    return False
+            page.append(font)
+        for font, (_, _, notes) in zip(page, noted, strict=True):
+            for glyph, width in notes.widths_set.items():
+                font.widths.setdefault(glyph, width)
+            for glyph, text in notes.texts.items():
+                font.to_unicode.setdefault(glyph, text)
+        for step in done:
+            if step[0] == "text":
+                stream.show_text(step[1])
+            elif step[0] == "font":
+                stream.set_font_size(step[2], step[3])
+            elif step[0] == "matrix":
+                stream.set_text_matrix(*matrix.values)
+            else:
+                stream.set_text_rise(step[1])
+        return True
 
 
 def _stylesheet(sheets: dict[bytes, Any], fonts: Any, href: str) -> Any:

@@ -9,11 +9,14 @@ has already broken in the same width and font: the same boxes, pages and bytes.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
+import sys
 from collections import Counter
 from typing import Any
 
 import pytest
-from conftest import DEMO
+from conftest import DEMO, ROOT
 from test_kecamatan import city  # noqa: F401  (the fixture: a kecamatan with its kelurahan)
 
 from monev import report
@@ -61,29 +64,93 @@ def line_cache() -> report._LineCache:
 
 
 @pytest.mark.pdf
-def test_a_second_render_of_a_report_breaks_no_line_again(rubric):
-    """Counted at WeasyPrint's own ``create_layout``, which every line breaking starts with:
-    the second time the same report is laid out Pango is not asked at all (before: as many
-    layouts as the first time, about 1,200 for an office)."""
+def test_a_second_render_of_a_report_lays_out_and_draws_almost_no_line_again(rubric):
+    """Counted at WeasyPrint's own Pango layouts: ``create_layout``, which every line breaking
+    starts with, and ``Layout.setup``, which every layout of a line (to break it, to measure
+    a font's strut or to draw it) goes through. The second time the same report is rendered
+    no line is broken again and only the first lines of each font on the page are drawn by
+    WeasyPrint (before: as many layouts as the first time, about 640 and 1,250 for this
+    office)."""
     from weasyprint.text import line_break
 
     run = score_paths(TWO, rubric, as_of=AS_OF)
     html = report.render_office_html(run, run.offices[0])
-    made: list[int] = []
-    layout = line_break.create_layout
+    made: Counter[str] = Counter()
+    create, setup = line_break.create_layout, line_break.Layout.setup
 
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        made.append(1)
-        return layout(*args, **kwargs)
+    def creating(*args: Any, **kwargs: Any) -> Any:
+        made["create_layout"] += 1
+        return create(*args, **kwargs)
+
+    def setting_up(self: Any, style: Any) -> Any:
+        made["setup"] += 1
+        return setup(self, style)
 
     first = report.html_to_pdf(html, AS_OF)
-    line_break.create_layout = counting
+    line_break.create_layout, line_break.Layout.setup = creating, setting_up
     try:
         again = report.html_to_pdf(html, AS_OF)
     finally:
-        line_break.create_layout = layout
+        line_break.create_layout, line_break.Layout.setup = create, setup
     assert again == first
-    assert made == []
+    assert made["create_layout"] == 0
+    assert made["setup"] < 40
+
+
+#: Renders the pages of the JSON file argv[1] with WeasyPrint alone (none of monev's caches in
+#: front of its functions) and writes their PDFs as JSON (latin-1 text) to stdout.
+ALONE = """
+import datetime as dt, json, sys
+from monev import report
+report._cache_text_lines = lambda: None
+pages = json.load(open(sys.argv[1], encoding="utf-8"))
+pdfs = [report.html_to_pdf(html, dt.date(2024, 11, 13)) for html in pages]
+json.dump([pdf.decode("latin-1") for pdf in pdfs], sys.stdout)
+"""
+
+
+@pytest.mark.pdf
+def test_every_kind_of_report_has_the_bytes_weasyprint_alone_gives(
+    tmp_path,
+    monkeypatch,
+    rubric,
+    city,  # noqa: F811
+):
+    """Rendered one after the other with the caches (the second office finds lines the first
+    one broke and drew), then each again in a fresh process by WeasyPrint alone: the same
+    bytes."""
+    from weasyprint.draw import text as drawing
+
+    cache = line_cache()
+    run = score_paths(TWO, rubric, as_of=AS_OF)
+    pages = [report.render_office_html(run, o) for o in run.offices]
+    pages += [report.render_city_html(run), ODD]
+    pages.append(report.render_kecamatan_html(city, city.kecamatan_groups()[0]))
+    found: list[bool] = []
+    split = cache.split
+
+    def noting(*args: Any) -> Any:
+        found.append(False)
+        return split(*args)
+
+    monkeypatch.setattr(cache, "split", noting)
+    monkeypatch.setattr(cache, "kept", {})
+    monkeypatch.setattr(drawing.draw_first_line, "kept", {})
+    cached, asked = [], []
+    for html in pages:
+        before = len(found)
+        cached.append(report.html_to_pdf(html, AS_OF))
+        asked.append(len(found) - before)
+    assert asked[1] < asked[0]  # the second office finds lines the first one broke
+    source = tmp_path / "pages.json"
+    source.write_text(json.dumps(pages), encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, "-c", ALONE, str(source)], capture_output=True, check=True, cwd=ROOT
+    ).stdout
+    alone = [pdf.encode("latin-1") for pdf in json.loads(out)]
+    assert len(alone) == len(cached) and all(pdf[:5] == b"%PDF-" for pdf in alone)
+    for k, (mine, theirs) in enumerate(zip(cached, alone, strict=True)):
+        assert mine == theirs, k
 
 
 @pytest.mark.pdf
@@ -94,7 +161,10 @@ def test_the_key_holds_every_property_weasyprint_reads_to_break_a_line(
 ):
     """What WeasyPrint's split_first_line reads from the style, recorded on an office, a city
     and a kecamatan report and on a page of odd text, is all in LINE_PROPERTIES: a property
-    left out would let two texts that break differently share an answer."""
+    left out would let two texts that break differently share an answer. And the key WeasyPrint
+    keeps a strut under reads only STRUT_PROPERTIES."""
+    from weasyprint.text import line_break
+
     cache = line_cache()
     reads: Counter[str] = Counter()
     split = cache.split
@@ -111,42 +181,9 @@ def test_the_key_holds_every_property_weasyprint_reads_to_break_a_line(
     report.html_to_pdf(ODD, AS_OF)
     assert {"font_size", "lang", "white_space", "tab_size", "letter_spacing"} <= set(reads)
     assert set(reads) <= set(report.LINE_PROPERTIES)
-
-
-@pytest.mark.pdf
-def test_every_kind_of_report_has_the_bytes_weasyprint_alone_gives(
-    monkeypatch,
-    rubric,
-    city,  # noqa: F811
-):
-    """Rendered one after the other with the cache (the second office finds lines the first
-    one broke), then each again with WeasyPrint's own split_first_line: the same bytes."""
-    from weasyprint.layout import inline
-
-    cache = line_cache()
-    run = score_paths(TWO, rubric, as_of=AS_OF)
-    pages = [report.render_office_html(run, o) for o in run.offices]
-    pages += [report.render_city_html(run), ODD]
-    pages.append(report.render_kecamatan_html(city, city.kecamatan_groups()[0]))
-    found: list[bool] = []
-    split = cache.split
-
-    def noting(*args: Any) -> Any:
-        found.append(False)
-        return split(*args)
-
-    monkeypatch.setattr(cache, "split", noting)
-    monkeypatch.setattr(cache, "kept", {})
-    cached, asked = [], []
-    for html in pages:
-        before = len(found)
-        cached.append(report.html_to_pdf(html, AS_OF))
-        asked.append(len(found) - before)
-    assert asked[1] < asked[0]  # the second office finds lines the first one broke
-    monkeypatch.setattr(inline, "split_first_line", split)
-    alone = [report.html_to_pdf(html, AS_OF) for html in pages]
-    assert cached == alone
-    print("lines broken by WeasyPrint per page:", asked)
+    strut_reads: Counter[str] = Counter()
+    line_break._font_style_cache_key(Recording(Anything(), strut_reads), True)
+    assert set(strut_reads) == set(report.STRUT_PROPERTIES)
 
 
 class Layout:
@@ -158,6 +195,13 @@ class Layout:
 
 class Style(dict[str, Any]):
     font_config = object()
+
+
+class Anything(dict[str, Any]):
+    """A style in which every property has the value 1."""
+
+    def __missing__(self, name: str) -> int:
+        return 1
 
 
 def style(**changes: Any) -> Style:
@@ -208,3 +252,129 @@ def test_what_may_not_be_kept_is_asked_each_time(monkeypatch):
         cache(text, style(), None, 10.0, 0)
     assert calls[6:] == ["a", "b", "c", "a"]  # "a" was forgotten when "c" came
     assert len(cache.kept) == 2
+
+
+class Font:
+    """Stands for one of a page's fonts in WeasyPrint's PDF writer."""
+
+    def __init__(self, widths: dict[int, int] | None = None) -> None:
+        self.hash, self.widths, self.to_unicode = "DVSANS", dict(widths or {}), {}
+        self.png = self.svg = self.colr = self.bitmap = False
+
+
+class Page:
+    """Stands for a page's stream: what is written on it, and the page's fonts."""
+
+    def __init__(self, fonts: dict[int, Font]) -> None:
+        self._fonts, self.written = fonts, []
+
+    def add_font(self, pango_font: Any) -> tuple[Font, float]:
+        return self._fonts.setdefault(7, Font()), 8.5
+
+    def set_text_matrix(self, *values: float) -> None:
+        self.written.append(("matrix", *values))
+
+    def set_font_size(self, name: str, size: float) -> None:
+        self.written.append(("font", name, size))
+
+    def show_text(self, text: str) -> None:
+        self.written.append(("text", text))
+
+    def set_text_rise(self, rise: float) -> None:
+        self.written.append(("rise", rise))
+
+
+class Matrix:
+    def __init__(self, *values: float) -> None:
+        self.values = values
+
+
+#: One line as WeasyPrint draws it (the order of its calls, much simplified): glyph 0x24 is
+#: read from the page's font when it knows it, else measured (500) and added; glyph 0x25 is
+#: measured twice as often as it is not known, so it is added once and then read.
+def draw(stream: Any, textbox: Any, overflow: str, ellipsis: str, matrix: Any) -> list[Any]:
+    stream.set_text_matrix(*matrix.values)
+    font, size = stream.add_font("pango-font")
+    stream.set_font_size(font.hash, size)
+    for glyph, text in ((0x24, "A"), (0x25, "B"), (0x25, "B")):
+        if glyph not in font.to_unicode:
+            font.to_unicode[glyph] = text
+        if glyph in font.widths:
+            font.widths[glyph]
+        else:
+            font.widths[glyph] = 500
+    stream.show_text("<00240025>")
+    return []
+
+
+class TextBox:
+    def __init__(self) -> None:
+        self.text = "AB"
+        self.style = style()
+        self.pango_layout = Layout("AB")
+
+
+def test_a_line_is_drawn_again_from_memory_only_on_a_page_that_knows_its_fonts(monkeypatch):
+    from weasyprint.text import fonts
+
+    monkeypatch.setattr(fonts, "get_pango_font_key", lambda pango_font: (7, None, 8.5))
+    activated: list[Any] = []
+    cache = report._DrawCache(draw, activated.append)
+    first = Page({})
+    cache(first, TextBox(), "clip", "none", Matrix(1, 0, 0, -1, 10, 20))
+    assert first.written == [
+        ("matrix", 1, 0, 0, -1, 10, 20),
+        ("font", "DVSANS", 8.5),
+        ("text", "<00240025>"),
+    ]
+    assert first._fonts[7].widths == {0x24: 500, 0x25: 500}
+    assert first._fonts[7].to_unicode == {0x24: "A", 0x25: "B"}
+    assert len(activated) == 1  # drawn by WeasyPrint: its Pango layout was made
+    # another page that knows the font: the same operations at the new place, no layout made
+    second = Page({7: Font()})
+    assert cache(second, TextBox(), "clip", "none", Matrix(1, 0, 0, -1, 30, 40)) == []
+    assert second.written == [("matrix", 1, 0, 0, -1, 30, 40), *first.written[1:]]
+    assert second._fonts[7].widths == {0x24: 500, 0x25: 500}
+    assert second._fonts[7].to_unicode == {0x24: "A", 0x25: "B"}
+    assert len(activated) == 1
+    # a page that does not know the font yet, and one whose font measured 0x24 otherwise (at
+    # another size): WeasyPrint draws the line itself
+    for fonts_known in ({}, {7: Font({0x24: 499})}):
+        page = Page(dict(fonts_known))
+        cache(page, TextBox(), "clip", "none", Matrix(1, 0, 0, -1, 0, 0))
+        assert page.written[0] == ("matrix", 1, 0, 0, -1, 0, 0)
+    assert len(activated) == 3
+    # an ellipsis is never replayed
+    cache(Page({7: Font()}), TextBox(), "ellipsis", "none", Matrix(1, 0, 0, -1, 0, 0))
+    assert len(activated) == 4
+
+
+def test_a_layout_waits_for_its_first_use_to_be_made_again():
+    made: list[str] = []
+
+    class PangoLayout:
+        def __init__(self) -> None:
+            self.text = "x"
+
+        def reactivate(self, style: Any) -> None:
+            made.append(style)
+            self.layout, self.language, self.style = "pango", "id", style
+
+        def deactivate(self) -> None:
+            del self.layout, self.language, self.style
+
+    assert report._lazy_layouts(PangoLayout)
+    waiting = PangoLayout()
+    waiting.reactivate("gaya")
+    assert made == []
+    waiting.deactivate()  # never used: never made
+    assert made == [] and not hasattr(waiting, "layout")
+    used = PangoLayout()
+    used.reactivate("gaya")
+    assert used.layout == "pango" and made == ["gaya"]  # made when read
+    used.deactivate()
+    assert not hasattr(used, "layout")
+    later = PangoLayout()
+    later.reactivate("lain")
+    report._activate(later)
+    assert made == ["gaya", "lain"] and later.style == "lain"
