@@ -1296,7 +1296,10 @@ class _DrawCache:
         if notes.storable and not emojis:
             if len(self.kept) >= self.LIMIT:
                 self.kept.clear()
-            self.kept[key] = (notes.done, notes.fonts)
+            # plain figures only: a page's fonts (their files, their HarfBuzz faces) are not
+            # kept alive by the cache
+            fonts = [(k, name, n.widths_read, n.widths_set, n.texts) for k, name, n in notes.fonts]
+            self.kept[key] = (notes.done, fonts)
         return emojis
 
     @staticmethod
@@ -1306,22 +1309,22 @@ class _DrawCache:
         if not isinstance(fonts, dict):
             return False
         page = []
-        for font_key, name, notes in noted:
+        for font_key, name, read, added, texts in noted:
             font = fonts.get(font_key)
             if font is None or font.hash != name:
                 return False
             widths = font.widths
-            for glyph, width in notes.widths_read.items():
-                if glyph not in notes.widths_set and widths.get(glyph) != width:
+            for glyph, width in read.items():
+                if glyph not in added and widths.get(glyph) != width:
                     return False
-            for glyph, width in notes.widths_set.items():
+            for glyph, width in added.items():
                 if widths.get(glyph, width) != width:
                     return False
-            page.append(font)
-        for font, (_, _, notes) in zip(page, noted, strict=True):
-            for glyph, width in notes.widths_set.items():
+            page.append((font, added, texts))
+        for font, added, texts in page:
+            for glyph, width in added.items():
                 font.widths.setdefault(glyph, width)
-            for glyph, text in notes.texts.items():
+            for glyph, text in texts.items():
                 font.to_unicode.setdefault(glyph, text)
         for step in done:
             if step[0] == "text":
