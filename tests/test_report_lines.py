@@ -27,7 +27,7 @@ TWO = [DEMO / "dinkes.xlsx", DEMO / "kel-pohjentrek.xlsx"]
 
 #: A page that takes the paths of line breaking the reports do not: spacing, tabs kept by
 #: ``white-space: pre``, a soft hyphen, words broken anywhere, strikes and overlines, another
-#: language, right to left, a small-caps font feature.
+#: language, right to left, a small-caps font feature, text in an SVG.
 ODD = """<!DOCTYPE html><html lang="id"><body style="width: 60mm">
 <p style="letter-spacing: 0.5pt; word-spacing: 2pt">Informasi publik yang wajib diumumkan
 secara berkala oleh badan publik</p>
@@ -37,6 +37,8 @@ secara berkala oleh badan publik</p>
 <p style="text-decoration: line-through overline">dicoret dan bergaris atas</p>
 <p lang="en" style="font-variant: small-caps">Public information officer</p>
 <p dir="rtl">معلومات عامة</p>
+<svg xmlns="http://www.w3.org/2000/svg" width="200" height="40"><text x="4" y="14">Teks SVG</text>
+<text x="4" y="32" font-size="10">Teks SVG</text></svg>
 </body></html>"""
 
 
