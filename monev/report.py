@@ -1173,8 +1173,8 @@ class _FontNotes:
         self.widths_set: dict[int, Any] = {}
         self.texts: dict[int, str] = {}
         self.widths, self.to_unicode = _Widths(self), _Texts(self)
-        if font.png or font.svg or font.colr or font.bitmap:  # drawn as images, or by bytes
-            stream.storable = False
+        if any(getattr(font, kind, True) for kind in ("png", "svg", "colr", "bitmap")):
+            stream.storable = False  # glyphs drawn as images or by bytes, or a font unknown here
 
     def __getattr__(self, name: str) -> Any:
         if name == "get_unused_glyph_id":  # a glyph the font does not have
