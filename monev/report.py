@@ -1015,6 +1015,10 @@ class _LineCache:
         is_line_start: bool = True,
         minimum: bool = False,
     ) -> Any:
+        if len(text) > _LONG_TEXT or not _cacheable(style.font_config):
+            return self.split(
+                text, style, context, max_width, justification_spacing, is_line_start, minimum
+            )
         values = _LINE_VALUES(style)
         key: tuple[Any, ...] = (text, max_width, justification_spacing, is_line_start, minimum)
         key += (style.font_config, values)
@@ -1049,12 +1053,58 @@ def _cache_text_lines() -> None:
     in front of its ``draw_first_line``, once per process
     (a forked worker starts with empty ones). Each is left alone where WeasyPrint has no such
     function."""
-    try:
-        from weasyprint.draw import text as drawing
-        from weasyprint.layout import inline, preferred
-        from weasyprint.text.line_break import Layout
-    except ImportError:
+    global _TEXT_LINES_PID, _TEXT_LINES_LOCK, _TEXT_LINES_LOCK_PID
+    pid = os.getpid()
+    if pid == _TEXT_LINES_PID:
         return
+    if pid != _TEXT_LINES_LOCK_PID:  # a forked child: the parent's lock may have been held
+        _TEXT_LINES_LOCK, _TEXT_LINES_LOCK_PID = threading.Lock(), pid
+    with _TEXT_LINES_LOCK:  # once per process, whichever thread renders first
+        if pid == _TEXT_LINES_PID:
+            return
+        _TEXT_LINES_PID = pid
+        import weasyprint
+
+        if not covered_weasyprint(getattr(weasyprint, "__version__", "")):
+            return
+        try:
+            from weasyprint.draw import text as drawing
+            from weasyprint.layout import inline, preferred
+            from weasyprint.text.line_break import Layout
+        except ImportError:
+            return
+        _install_text_caches(inline, preferred, drawing, Layout)
+
+
+#: The WeasyPrint major versions whose internals the text caches are written and tested
+#: against (``tests/test_report_lines.py``). Another version renders without them: a later
+#: WeasyPrint may read a property the caches' keys do not hold, an older one keeps its fonts
+#: elsewhere (65 has no ``style.font_config``).
+COVERED_WEASYPRINT = ("70",)
+_TEXT_LINES_LOCK = threading.Lock()
+_TEXT_LINES_LOCK_PID = os.getpid()
+_TEXT_LINES_PID: int | None = None
+#: Longer texts are not kept: WeasyPrint asks for the first line of the rest of a paragraph, so a
+#: long paragraph would be kept once per line (the hits are short questions and headings).
+_LONG_TEXT = 1_000
+
+
+def _cacheable(font_config: Any) -> bool:
+    """Whether text laid out with ``font_config`` may be answered from the text caches: only
+    monev's own font configuration (this thread's, :func:`_renderer`; another one, made by a
+    library caller for a document, is not kept alive by the caches) while no ``@font-face``
+    has added a font to it (a font added later changes how the same text breaks)."""
+    own = getattr(_LOCAL, "fonts", None)
+    return own is not None and font_config is own and getattr(own, "_folder", None) is None
+
+
+def covered_weasyprint(version: str) -> bool:
+    """Whether WeasyPrint ``version`` is one the text caches are tested with."""
+    return version.split(".")[0] in COVERED_WEASYPRINT
+
+
+def _install_text_caches(inline: Any, preferred: Any, drawing: Any, Layout: Any) -> None:
+    """:func:`_cache_text_lines`' work: each cache put in place, or emptied (a forked child)."""
     split = getattr(inline, "split_first_line", None)
     if isinstance(split, _LineCache):
         split.kept.clear()
@@ -1149,6 +1199,8 @@ class _StrutCache:
         self.kept: dict[tuple[Any, ...], Any] = {}
 
     def __call__(self, style: Any) -> Any:
+        if not _cacheable(style.font_config):
+            return self.strut(style)
         key = (style.font_config, _STRUT_VALUES(style))
         try:
             found = self.kept.get(key)
@@ -1209,7 +1261,9 @@ class _Texts:
         return False
 
     def __setitem__(self, glyph: int, text: str) -> None:
-        self.notes.texts[glyph] = text
+        # The first text of a glyph, as WeasyPrint keeps it: one glyph may stand for "é" and
+        # for "e" + U+0301, or for "ﬁ" and "fi", in one line.
+        self.notes.texts.setdefault(glyph, text)
         self.notes.font.to_unicode.setdefault(glyph, text)
 
 
@@ -1277,7 +1331,12 @@ class _DrawCache:
     ) -> Any:
         layout, style = textbox.pango_layout, textbox.style
         key: tuple[Any, ...] = ()
-        if text_overflow != "ellipsis" and block_ellipsis == "none":
+        if (
+            text_overflow != "ellipsis"
+            and block_ellipsis == "none"
+            and len(textbox.text) <= _LONG_TEXT
+            and _cacheable(style.font_config)
+        ):
             values = tuple(map(_frozen, _LINE_VALUES(style)))
             key = (textbox.text, layout.text, layout.justification_spacing, style.font_config)
             key += (values,)

@@ -199,6 +199,12 @@ class Style(dict[str, Any]):
     font_config = object()
 
 
+@pytest.fixture
+def own_fonts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stand-in styles' font configuration taken for monev's own (only that one is cached)."""
+    monkeypatch.setattr(report._LOCAL, "fonts", Style.font_config, raising=False)
+
+
 class Anything(dict[str, Any]):
     """A style in which every property has the value 1."""
 
@@ -212,7 +218,7 @@ def style(**changes: Any) -> Style:
     return values
 
 
-def test_each_caller_gets_its_own_layout_and_a_changed_property_is_another_line():
+def test_each_caller_gets_its_own_layout_and_a_changed_property_is_another_line(own_fonts):
     calls: list[str] = []
 
     def split(text: str, s: Any, context: Any, width: float, *rest: Any) -> Any:
@@ -231,7 +237,7 @@ def test_each_caller_gets_its_own_layout_and_a_changed_property_is_another_line(
     assert calls == ["Ya dan"] * 4
 
 
-def test_what_may_not_be_kept_is_asked_each_time(monkeypatch):
+def test_what_may_not_be_kept_is_asked_each_time(monkeypatch, own_fonts):
     """Automatic hyphenation, a layout still holding Pango's objects, a value that cannot be a
     key: WeasyPrint answers every time. Past LIMIT lines the memory starts again."""
     calls: list[str] = []
@@ -316,7 +322,9 @@ class TextBox:
         self.pango_layout = Layout("AB")
 
 
-def test_a_line_is_drawn_again_from_memory_only_on_a_page_that_knows_its_fonts(monkeypatch):
+def test_a_line_is_drawn_again_from_memory_only_on_a_page_that_knows_its_fonts(
+    monkeypatch, own_fonts
+):
     from weasyprint.text import fonts
 
     monkeypatch.setattr(fonts, "get_pango_font_key", lambda pango_font: (7, None, 8.5))
@@ -380,3 +388,129 @@ def test_a_layout_waits_for_its_first_use_to_be_made_again():
     later.reactivate("lain")
     report._activate(later)
     assert made == ["gaya", "lain"] and later.style == "lain"
+
+
+# --- the cold review's findings on the text caches (each failed before its fix) ------------------
+
+
+def _caches() -> list[Any]:
+    from weasyprint.draw import text as drawing
+    from weasyprint.layout import inline
+
+    return [inline.split_first_line, inline.strut, drawing.draw_first_line]
+
+
+@pytest.mark.pdf
+def test_a_glyph_keeps_its_first_text_when_its_line_is_drawn_again():
+    """One glyph may stand for "e" + U+0301 and for "é", or for "ﬁ" and "fi", in one line.
+    WeasyPrint keeps a glyph's first text for the PDF's text layer; the draw cache kept the last,
+    so the same report rendered again in the worker gave other bytes, and pdftotext read
+    "André" where the page says "Andre\u0301"."""
+    page = (  # "Tk" first: a line is replayed only on a page that already knows its font
+        '<html lang="id"><body><p>Tk</p><p>Profil Andre\u0301 André \ufb01le profile</p>'
+        "</body></html>"
+    )
+    first = report.html_to_pdf(page, AS_OF)
+    assert report.html_to_pdf(page, AS_OF) == first
+
+
+@pytest.mark.pdf
+def test_a_font_face_added_later_is_not_answered_with_lines_broken_before_it():
+    """A document that adds a font by ``@font-face`` to the shared font configuration changes
+    how the same text breaks: lines broken before it were answered from the cache."""
+    text = '<p style="font-family: Foo; width: 50mm">Hello world informasi publik Foo text</p>'
+    face = (
+        "<style>@font-face { font-family: Foo; src: url(file:///usr/share/fonts/truetype/"
+        "dejavu/DejaVuSansMono.ttf) }</style>"
+    )
+
+    def renders() -> list[bytes]:
+        report.html_to_pdf(f"<html><body>{text}</body></html>", AS_OF)
+        after = report.html_to_pdf(f"<html><head>{face}</head><body>{text}</body></html>", AS_OF)
+        for cache in _caches():
+            cache.kept.clear()
+        alone = report.html_to_pdf(f"<html><head>{face}</head><body>{text}</body></html>", AS_OF)
+        return [after, alone]
+
+    after, alone = _in_a_thread(renders)  # its own font configuration, which gets the font
+    assert after == alone
+
+
+def _in_a_thread(work: Any) -> Any:
+    """``work()`` in a new thread: monev's font configuration there is the thread's own."""
+    import threading
+
+    out: list[Any] = []
+    t = threading.Thread(target=lambda: out.append(work()))
+    t.start()
+    t.join()
+    return out[0]
+
+
+@pytest.mark.pdf
+def test_another_font_configuration_is_not_kept_alive_by_the_caches():
+    """WeasyPrint used directly in the same process (a font configuration per document) kept
+    every configuration alive through the caches' keys, and its @font-face folder with it."""
+    import gc
+    import weakref
+
+    from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    report.html_to_pdf("<p>x</p>", AS_OF)  # the caches in place
+    fonts = FontConfiguration()
+    HTML(string="<p>Informasi publik yang wajib diumumkan secara berkala</p>").write_pdf(
+        font_config=fonts
+    )
+    gone = weakref.ref(fonts)
+    del fonts
+    gc.collect()
+    assert gone() is None
+
+
+def test_a_long_text_is_not_kept(monkeypatch):
+    """WeasyPrint asks for the first line of the REST of a paragraph: a long paragraph was kept
+    once per line, its memory growing with the square of its length."""
+    calls = []
+
+    def split(text, *args):
+        calls.append(text)
+        return (type("L", (), {})(), 1, 2)
+
+    own = object.__new__(type("FC", (), {"_folder": None}))
+    monkeypatch.setattr(report._LOCAL, "fonts", own, raising=False)
+    cache = report._LineCache(split)
+    st = type("S", (), {"font_config": own, "__getitem__": lambda self, k: None})()
+    monkeypatch.setattr(report, "_LINE_VALUES", lambda style: ())
+    cache("x" * 10, st, None, 100, 0)
+    cache("x" * 10, st, None, 100, 0)
+    cache("y" * 2_000, st, None, 100, 0)
+    cache("y" * 2_000, st, None, 100, 0)
+    assert len(calls) == 3 and len(cache.kept) == 1
+
+
+def test_the_caches_are_put_in_place_only_for_a_weasyprint_they_are_tested_with():
+    """WeasyPrint 65 keeps its fonts elsewhere (every render crashed with the caches in place);
+    a later one may read a property the keys do not hold."""
+    assert report.covered_weasyprint("70.0") and report.covered_weasyprint("70.1")
+    assert not report.covered_weasyprint("65.1")
+    assert not report.covered_weasyprint("71.0")
+    assert not report.covered_weasyprint("")
+
+
+@pytest.mark.pdf
+def test_a_new_thread_does_not_empty_or_wrap_the_caches_again():
+    """Each thread's first render put the caches in place again: it emptied every thread's
+    caches, and two threads at once could wrap a cache in another."""
+
+    def first() -> list[Any]:
+        report.html_to_pdf("<p>Informasi publik</p>", AS_OF)
+        return [(c, set(c.kept)) for c in _caches()]
+
+    before = _in_a_thread(first)
+    assert all(keys for _, keys in before)
+    _in_a_thread(lambda: report.html_to_pdf("<p>Teks lain</p>", AS_OF))
+    after = _caches()
+    assert [id(c) for c in after] == [id(c) for c, _ in before]
+    assert all(keys <= set(c.kept) for c, keys in before)  # nothing emptied
+    assert not isinstance(after[0].split, report._LineCache)
