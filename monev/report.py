@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import operator
 import os
 import re
 import threading
@@ -899,6 +900,7 @@ def _renderer() -> tuple[Any, dict[bytes, Any]]:
     if getattr(_LOCAL, "pid", None) != os.getpid():  # a forked child starts its own
         _LOCAL.pid, _LOCAL.fonts, _LOCAL.sheets = os.getpid(), FontConfiguration(), {}
         _cache_parser_patterns()
+        _cache_text_lines()
     return _LOCAL.fonts, _LOCAL.sheets
 
 
@@ -932,6 +934,467 @@ def _cache_parser_patterns() -> None:
         return
     if type(getattr(inputstream, "characters_until_regex", None)) is dict:
         inputstream.characters_until_regex = _ParserPatterns()
+
+
+#: The computed properties WeasyPrint's ``split_first_line`` reads, itself or through the Pango
+#: layout it makes (``Layout``, ``create_layout``, ``get_font_description``, ``font_features``,
+#: ``line_size``, ``first_line_metrics``); ``tests/test_report_lines.py`` records what it reads
+#: on every kind of report and fails if that is not in here. Automatic hyphenation (``hyphens:
+#: auto``, whose zone may depend on more) is never cached.
+LINE_PROPERTIES = (
+    "direction",
+    "font_family",
+    "font_feature_settings",
+    "font_kerning",
+    "font_language_override",
+    "font_size",
+    "font_stretch",
+    "font_style",
+    "font_variant_alternates",
+    "font_variant_caps",
+    "font_variant_east_asian",
+    "font_variant_ligatures",
+    "font_variant_numeric",
+    "font_variant_position",
+    "font_variation_settings",
+    "font_weight",
+    "hyphenate_character",
+    "hyphenate_limit_chars",
+    "hyphenate_limit_zone",
+    "hyphens",
+    "lang",
+    "letter_spacing",
+    "overflow_wrap",
+    "tab_size",
+    "text_decoration_line",
+    "white_space",
+    "word_break",
+    "word_spacing",
+)
+
+
+_LINE_VALUES = operator.itemgetter(*LINE_PROPERTIES)
+
+
+def _frozen(value: Any) -> Any:
+    """``value`` as a dictionary key: a set (``text-decoration-line``) as a frozenset."""
+    return frozenset(value) if isinstance(value, set) else value
+
+
+class _LineCache:
+    """WeasyPrint's ``split_first_line`` (where a line of text is broken: Pango lays the text
+    out, often three times), answered from memory for a text it has already broken in the same
+    width with the same font properties (:data:`LINE_PROPERTIES`) and font configuration.
+
+    An office report repeats most of its texts: every office has the same questions, column
+    headings and answers in the same column widths, so a render worker breaks the same lines
+    again and again (eight in ten of the calls over the demo city; a fifth of an office PDF's
+    time). Breaking a line depends only on those inputs, so the answer is the one WeasyPrint
+    would give: the same boxes, the same pages, the same bytes (tested on every kind of report).
+
+    WeasyPrint's answer is a Pango layout already released (``deactivate``: only its text and
+    figures are left; drawing makes a new one from the text and the style) and numbers; each
+    caller gets its own copy of the layout, as each call made its own. A layout that still holds
+    Pango's objects is not kept. At most :attr:`LIMIT` lines are kept, then the memory starts
+    again.
+    """
+
+    LIMIT = 20_000
+
+    def __init__(self, split: Callable[..., Any]) -> None:
+        self.split = split
+        self.kept: dict[tuple[Any, ...], tuple[Any, tuple[Any, ...]]] = {}
+
+    def __call__(
+        self,
+        text: str,
+        style: Any,
+        context: Any,
+        max_width: Any,
+        justification_spacing: Any,
+        is_line_start: bool = True,
+        minimum: bool = False,
+    ) -> Any:
+        if len(text) > _LONG_TEXT or not _cacheable(style.font_config):
+            return self.split(
+                text, style, context, max_width, justification_spacing, is_line_start, minimum
+            )
+        values = _LINE_VALUES(style)
+        key: tuple[Any, ...] = (text, max_width, justification_spacing, is_line_start, minimum)
+        key += (style.font_config, values)
+        try:
+            found = self.kept.get(key)
+        except TypeError:  # a set (text-decoration-line: underline) as a frozenset
+            key = (*key[:-1], tuple(map(_frozen, values)))
+            try:
+                found = self.kept.get(key)
+            except TypeError:  # a value that cannot be a key: not kept
+                found, key = None, ()
+        if found is None:
+            result = self.split(
+                text, style, context, max_width, justification_spacing, is_line_start, minimum
+            )
+            layout = result[0]
+            if not key or hasattr(layout, "layout") or style["hyphens"] == "auto":
+                return result
+            if len(self.kept) >= self.LIMIT:
+                self.kept.clear()
+            found = self.kept[key] = (layout, tuple(result[1:]))
+        layout, rest = found
+        copy = object.__new__(type(layout))
+        copy.__dict__.update(layout.__dict__)
+        return (copy, *rest)
+
+
+def _cache_text_lines() -> None:
+    """Put :class:`_LineCache` in front of WeasyPrint's ``split_first_line`` where the layout of
+    inline text and the widths of shrink-to-fit boxes call it (``weasyprint.layout.inline``,
+    ``preferred``), :class:`_StrutCache` in front of its ``strut`` there and :class:`_DrawCache`
+    in front of its ``draw_first_line``, once per process
+    (a forked worker starts with empty ones). Each is left alone where WeasyPrint has no such
+    function."""
+    global _TEXT_LINES_PID, _TEXT_LINES_LOCK, _TEXT_LINES_LOCK_PID
+    pid = os.getpid()
+    if pid == _TEXT_LINES_PID:
+        return
+    if pid != _TEXT_LINES_LOCK_PID:  # a forked child: the parent's lock may have been held
+        _TEXT_LINES_LOCK, _TEXT_LINES_LOCK_PID = threading.Lock(), pid
+    with _TEXT_LINES_LOCK:  # once per process, whichever thread renders first
+        if pid == _TEXT_LINES_PID:
+            return
+        _TEXT_LINES_PID = pid
+        import weasyprint
+
+        if not covered_weasyprint(getattr(weasyprint, "__version__", "")):
+            return
+        try:
+            from weasyprint.draw import text as drawing
+            from weasyprint.layout import inline, preferred
+            from weasyprint.text.line_break import Layout
+        except ImportError:
+            return
+        _install_text_caches(inline, preferred, drawing, Layout)
+
+
+#: The WeasyPrint major versions whose internals the text caches are written and tested
+#: against (``tests/test_report_lines.py``). Another version renders without them: a later
+#: WeasyPrint may read a property the caches' keys do not hold, an older one keeps its fonts
+#: elsewhere (65 has no ``style.font_config``).
+COVERED_WEASYPRINT = ("70",)
+_TEXT_LINES_LOCK = threading.Lock()
+_TEXT_LINES_LOCK_PID = os.getpid()
+_TEXT_LINES_PID: int | None = None
+#: Longer texts are not kept: WeasyPrint asks for the first line of the rest of a paragraph, so a
+#: long paragraph would be kept once per line (the hits are short questions and headings).
+_LONG_TEXT = 1_000
+
+
+def _cacheable(font_config: Any) -> bool:
+    """Whether text laid out with ``font_config`` may be answered from the text caches: only
+    monev's own font configuration (this thread's, :func:`_renderer`; another one, made by a
+    library caller for a document, is not kept alive by the caches) while no ``@font-face``
+    has added a font to it (a font added later changes how the same text breaks)."""
+    own = getattr(_LOCAL, "fonts", None)
+    return own is not None and font_config is own and getattr(own, "_folder", None) is None
+
+
+def covered_weasyprint(version: str) -> bool:
+    """Whether WeasyPrint ``version`` is one the text caches are tested with."""
+    return version.split(".")[0] in COVERED_WEASYPRINT
+
+
+def _install_text_caches(inline: Any, preferred: Any, drawing: Any, Layout: Any) -> None:
+    """:func:`_cache_text_lines`' work: each cache put in place, or emptied (a forked child)."""
+    split = getattr(inline, "split_first_line", None)
+    if isinstance(split, _LineCache):
+        split.kept.clear()
+    elif callable(split):
+        inline.split_first_line = _LineCache(split)
+        if getattr(preferred, "split_first_line", None) is split:
+            preferred.split_first_line = inline.split_first_line
+    strut = getattr(inline, "strut", None)
+    if isinstance(strut, _StrutCache):
+        strut.kept.clear()
+    elif callable(strut):
+        inline.strut = _StrutCache(strut)
+    draw = getattr(drawing, "draw_first_line", None)
+    if isinstance(draw, _DrawCache):
+        draw.kept.clear()
+    elif callable(draw) and _lazy_layouts(Layout):
+        drawing.draw_first_line = _DrawCache(draw, _activate)
+
+
+def _lazy_layouts(layout: Any) -> bool:
+    """Make WeasyPrint's ``Layout.reactivate`` (a new Pango layout for a line about to be drawn)
+    wait until the layout is used: :class:`_DrawCache` replays most lines without it. The style
+    is kept until then; ``_activate``, reading ``layout``, ``language`` or ``style``, or
+    ``deactivate`` end the wait. Whether that is in place (not for a ``Layout`` of another
+    shape)."""
+    if getattr(layout.reactivate, "_monev_lazy", False):
+        return True
+    if not all(callable(getattr(layout, name, None)) for name in ("reactivate", "deactivate")):
+        return False
+    if "__getattr__" in vars(layout):
+        return False
+    reactivate, deactivate = layout.reactivate, layout.deactivate
+
+    def waiting(self: Any, style: Any) -> None:
+        self.__dict__["_monev_style"] = (style, reactivate)
+
+    def ending(self: Any) -> None:
+        if self.__dict__.pop("_monev_style", None) is None or "layout" in self.__dict__:
+            deactivate(self)
+
+    def using(self: Any, name: str) -> Any:
+        if name in ("layout", "language", "style") and "_monev_style" in self.__dict__:
+            _activate(self)
+            return getattr(self, name)
+        raise AttributeError(name)
+
+    waiting._monev_lazy = True  # type: ignore[attr-defined]
+    layout.reactivate, layout.deactivate, layout.__getattr__ = waiting, ending, using
+    return True
+
+
+def _activate(layout: Any) -> None:
+    """The Pango layout ``Layout.reactivate`` was asked for, made now (:func:`_lazy_layouts`)."""
+    waiting = layout.__dict__.pop("_monev_style", None)
+    if waiting is not None:
+        style, reactivate = waiting
+        reactivate(layout, style)
+
+
+#: The computed properties WeasyPrint's ``strut`` keeps its answer under (its
+#: ``_font_style_cache_key`` with the size), in its order; tested against what that key reads.
+STRUT_PROPERTIES = (
+    "font_family",
+    "font_style",
+    "font_stretch",
+    "font_weight",
+    "font_variant_ligatures",
+    "font_variant_position",
+    "font_variant_caps",
+    "font_variant_numeric",
+    "font_variant_alternates",
+    "font_variant_east_asian",
+    "font_feature_settings",
+    "font_variation_settings",
+    "font_language_override",
+    "lang",
+    "font_size",
+    "line_height",
+)
+_STRUT_VALUES = operator.itemgetter(*STRUT_PROPERTIES)
+
+
+class _StrutCache:
+    """WeasyPrint's ``strut`` (the height and baseline of a line of a font), which keeps its
+    answers under a key made as text (``str`` of a tuple of the font's properties) and imports
+    two functions on every call, several times per line: here the same answers are found under
+    the tuple itself (the same properties, :data:`STRUT_PROPERTIES`, and font configuration),
+    so each is still WeasyPrint's own first answer for that key."""
+
+    def __init__(self, strut: Callable[[Any], Any]) -> None:
+        self.strut = strut
+        self.kept: dict[tuple[Any, ...], Any] = {}
+
+    def __call__(self, style: Any) -> Any:
+        if not _cacheable(style.font_config):
+            return self.strut(style)
+        key = (style.font_config, _STRUT_VALUES(style))
+        try:
+            found = self.kept.get(key)
+        except TypeError:  # a value that cannot be a key: WeasyPrint's own way
+            return self.strut(style)
+        if found is None:
+            if len(self.kept) >= _LineCache.LIMIT:
+                self.kept.clear()
+            found = self.kept[key] = self.strut(style)
+        return found
+
+
+class _FontNotes:
+    """One of a page's fonts as a drawn line uses it, noting what the line reads and adds:
+    the width of each glyph (read from the page's font, or measured and added) and the text of
+    each glyph (told that none is known yet, so every glyph's text is noted; a known one is
+    kept, as WeasyPrint keeps it)."""
+
+    def __init__(self, font: Any, stream: _StreamNotes) -> None:
+        self.font, self.stream = font, stream
+        self.widths_read: dict[int, Any] = {}
+        self.widths_set: dict[int, Any] = {}
+        self.texts: dict[int, str] = {}
+        self.widths, self.to_unicode = _Widths(self), _Texts(self)
+        if any(getattr(font, kind, True) for kind in ("png", "svg", "colr", "bitmap")):
+            stream.storable = False  # glyphs drawn as images or by bytes, or a font unknown here
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "get_unused_glyph_id":  # a glyph the font does not have
+            self.stream.storable = False
+        return getattr(self.font, name)
+
+
+class _Widths:
+    """:attr:`_FontNotes.widths`."""
+
+    def __init__(self, notes: _FontNotes) -> None:
+        self.notes = notes
+
+    def __contains__(self, glyph: int) -> bool:
+        return glyph in self.notes.font.widths
+
+    def __getitem__(self, glyph: int) -> Any:
+        width = self.notes.widths_read[glyph] = self.notes.font.widths[glyph]
+        return width
+
+    def __setitem__(self, glyph: int, width: Any) -> None:
+        self.notes.widths_set[glyph] = self.notes.font.widths[glyph] = width
+
+
+class _Texts:
+    """:attr:`_FontNotes.to_unicode`."""
+
+    def __init__(self, notes: _FontNotes) -> None:
+        self.notes = notes
+
+    def __contains__(self, glyph: int) -> bool:
+        return False
+
+    def __setitem__(self, glyph: int, text: str) -> None:
+        # The first text of a glyph, as WeasyPrint keeps it: one glyph may stand for "é" and
+        # for "e" + U+0301, or for "ﬁ" and "fi", in one line.
+        self.notes.texts.setdefault(glyph, text)
+        self.notes.font.to_unicode.setdefault(glyph, text)
+
+
+class _StreamNotes:
+    """A page's stream as WeasyPrint draws one line of text on it: every operation goes to the
+    stream and is noted, to be replayed on another page (:class:`_DrawCache`)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream, self.storable = stream, True
+        self.done: list[tuple[Any, ...]] = []
+        self.fonts: list[tuple[Any, str, _FontNotes]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in ("ink_rect", "logical_rect"):  # not the rectangles Pango measures into:
+            self.storable = False  # an operation this class does not note
+        return getattr(self.stream, name)
+
+    def set_text_matrix(self, *values: Any) -> None:
+        self.done.append(("matrix",))
+        self.stream.set_text_matrix(*values)
+
+    def add_font(self, pango_font: Any) -> tuple[Any, Any]:
+        from weasyprint.text.fonts import get_pango_font_key
+
+        font, size = self.stream.add_font(pango_font)
+        notes = _FontNotes(font, self)
+        self.fonts.append((get_pango_font_key(pango_font)[0], font.hash, notes))
+        return notes, size
+
+    def set_font_size(self, name: str, size: Any) -> None:
+        self.done.append(("font", len(self.fonts) - 1, name, size))
+        self.stream.set_font_size(name, size)
+
+    def show_text(self, text: str) -> None:
+        self.done.append(("text", text))
+        self.stream.show_text(text)
+
+    def set_text_rise(self, rise: Any) -> None:
+        self.done.append(("rise", rise))
+        self.stream.set_text_rise(rise)
+
+
+class _DrawCache:
+    """WeasyPrint's ``draw_first_line`` (one line of text drawn: Pango lays the line out again
+    and each glyph is written by Python), replayed for a line already drawn with the same text
+    and font properties (:data:`LINE_PROPERTIES`): the same operations on the page's stream, the
+    same glyph widths and texts added to the page's fonts, so the same bytes (tested).
+
+    A replay needs the page to know the line's fonts already and to hold, for each glyph whose
+    width the line read, that same width (WeasyPrint keeps the first width it measured for a
+    glyph of a font, whatever its size); else the line is drawn by WeasyPrint and noted again.
+    Lines cut with an ellipsis, colour or bitmap fonts and missing glyphs are not kept. With a
+    replay the line's Pango layout is never made again: :func:`_cache_text_lines` makes
+    ``Layout.reactivate`` wait until something uses the layout.
+    """
+
+    LIMIT = 20_000
+
+    def __init__(self, draw: Callable[..., Any], activate: Callable[[Any], None]) -> None:
+        self.draw, self.activate = draw, activate
+        self.kept: dict[tuple[Any, ...], Any] = {}
+
+    def __call__(
+        self, stream: Any, textbox: Any, text_overflow: str, block_ellipsis: Any, matrix: Any
+    ) -> Any:
+        layout, style = textbox.pango_layout, textbox.style
+        key: tuple[Any, ...] = ()
+        if (
+            text_overflow != "ellipsis"
+            and block_ellipsis == "none"
+            and len(textbox.text) <= _LONG_TEXT
+            and _cacheable(style.font_config)
+        ):
+            values = tuple(map(_frozen, _LINE_VALUES(style)))
+            key = (textbox.text, layout.text, layout.justification_spacing, style.font_config)
+            key += (values,)
+            try:
+                found = self.kept.get(key)
+            except TypeError:
+                found, key = None, ()
+            if found is not None and self.replay(stream, found, matrix):
+                return []
+        self.activate(layout)
+        fonts = getattr(stream, "_fonts", None)
+        if not key or not isinstance(fonts, dict):
+            return self.draw(stream, textbox, text_overflow, block_ellipsis, matrix)
+        notes = _StreamNotes(stream)
+        emojis = self.draw(notes, textbox, text_overflow, block_ellipsis, matrix)
+        if notes.storable and not emojis:
+            if len(self.kept) >= self.LIMIT:
+                self.kept.clear()
+            # plain figures only: a page's fonts (their files, their HarfBuzz faces) are not
+            # kept alive by the cache
+            fonts = [(k, name, n.widths_read, n.widths_set, n.texts) for k, name, n in notes.fonts]
+            self.kept[key] = (notes.done, fonts)
+        return emojis
+
+    @staticmethod
+    def replay(stream: Any, found: Any, matrix: Any) -> bool:
+        done, noted = found
+        fonts = getattr(stream, "_fonts", None)
+        if not isinstance(fonts, dict):
+            return False
+        page = []
+        for font_key, name, read, added, texts in noted:
+            font = fonts.get(font_key)
+            if font is None or font.hash != name:
+                return False
+            widths = font.widths
+            for glyph, width in read.items():
+                if glyph not in added and widths.get(glyph) != width:
+                    return False
+            for glyph, width in added.items():
+                if widths.get(glyph, width) != width:
+                    return False
+            page.append((font, added, texts))
+        for font, added, texts in page:
+            for glyph, width in added.items():
+                font.widths.setdefault(glyph, width)
+            for glyph, text in texts.items():
+                font.to_unicode.setdefault(glyph, text)
+        for step in done:
+            if step[0] == "text":
+                stream.show_text(step[1])
+            elif step[0] == "font":
+                stream.set_font_size(step[2], step[3])
+            elif step[0] == "matrix":
+                stream.set_text_matrix(*matrix.values)
+            else:
+                stream.set_text_rise(step[1])
+        return True
 
 
 def _stylesheet(sheets: dict[bytes, Any], fonts: Any, href: str) -> Any:
