@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -151,3 +152,30 @@ def create_admin_args(email: str, password_file: Path, data: Path, *more: str) -
         str(data),
         *more,
     ]
+
+
+#: The namespaces of an .ods ``content.xml`` that :func:`ods` declares.
+ODS_NAMESPACES = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+)
+
+
+def ods(
+    dst: Path, body: str, sheet: str = "Kuesioner", *, namespaces: str = "", manifest: str = ""
+) -> Path:
+    """A minimal .ods whose one sheet has ``body`` (rows) as its content; ``namespaces``: more
+    declarations for the content's root; ``manifest``: a ``META-INF/manifest.xml`` to add."""
+    ns = f"{ODS_NAMESPACES} {namespaces}".strip()
+    content = (
+        f'<?xml version="1.0"?><office:document-content {ns}><office:body><office:spreadsheet>'
+        f'<table:table table:name="{sheet}">{body}</table:table>'
+        "</office:spreadsheet></office:body></office:document-content>"
+    )
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr("content.xml", content)
+        if manifest:
+            zf.writestr("META-INF/manifest.xml", manifest)
+    return dst

@@ -25,7 +25,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import write_workbook
+from helpers import ods, write_workbook
 
 from monev import limits
 from monev.sandbox import ProcessLimits, Stopped, run_isolated
@@ -87,24 +87,6 @@ def far_cell(src: Path, dst: Path, sheet: str, ref: str) -> Path:
         dst,
         {sheet_parts(src)[sheet]: lambda x: x.replace("</sheetData>", extra + "</sheetData>")},
     )
-
-
-def ods(dst: Path, body: str, sheet: str = "Kuesioner") -> Path:
-    """A minimal .ods whose one sheet has ``body`` (rows) as its content."""
-    ns = (
-        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
-    )
-    content = (
-        f'<?xml version="1.0"?><office:document-content {ns}><office:body><office:spreadsheet>'
-        f'<table:table table:name="{sheet}">{body}</table:table>'
-        "</office:spreadsheet></office:body></office:document-content>"
-    )
-    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
-        zf.writestr("content.xml", content)
-    return dst
 
 
 VALUE = '<table:table-cell office:value-type="string"><text:p>x</text:p></table:table-cell>'

@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import write_workbook
+from helpers import ods, write_workbook
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -51,13 +51,6 @@ def _rewrite(src: Path, dst: Path, edit) -> Path:
 
 def _ods(dst: Path) -> Path:
     """A small .ods with a percentage, a link, a formula without a value and an error."""
-    ns = (
-        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
-        'xmlns:xlink="http://www.w3.org/1999/xlink" '
-        'xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"'
-    )
     rows = (
         "<table:table-row><table:table-cell><text:p>Kode</text:p></table:table-cell>"
         "<table:table-cell><text:p>Jawaban</text:p></table:table-cell>"
@@ -72,16 +65,13 @@ def _ods(dst: Path) -> Path:
         'calcext:value-type="error"><text:p>#DIV/0!</text:p></table:table-cell>'
         "</table:table-row>"
     )
-    content = (
-        f'<?xml version="1.0"?><office:document-content {ns}><office:body><office:spreadsheet>'
-        f'<table:table table:name="Kuesioner">{rows}</table:table>'
-        "</office:spreadsheet></office:body></office:document-content>"
+    return ods(
+        dst,
+        rows,
+        namespaces='xmlns:xlink="http://www.w3.org/1999/xlink" '
+        'xmlns:calcext="urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"',
+        manifest=MANIFEST,
     )
-    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
-        zf.writestr("content.xml", content)
-        zf.writestr("META-INF/manifest.xml", MANIFEST)
-    return dst
 
 
 MANIFEST = (
